@@ -1,0 +1,65 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Config } from './config.ts';
+import { catalogRoutes } from './http/catalog.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { healthRoutes } from './http/health.ts';
+import { ErrorResponse } from './http/schemas.ts';
+import type { AppServices } from './services.ts';
+
+export interface AppDeps {
+  config: Config;
+  services: AppServices;
+  logger?: FastifyBaseLogger;
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Builds the server without listening: tests inject requests, main.ts wires real dependencies. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, services } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // No per-request info line on the hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  installErrorHandling(app);
+  app.addSchema(ErrorResponse);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'ticketrush',
+        version: '0.1.0',
+        description: 'Waiting room, seat holds, points and payments for high-demand ticket sales.',
+      },
+      components: {
+        securitySchemes: { accessKey: { type: 'apiKey', in: 'header', name: 'Authorization' } },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { services });
+  await app.register(catalogRoutes, { services });
+  for (const plugin of services.extraRoutes ?? []) await app.register(plugin, { services });
+  return app;
+}

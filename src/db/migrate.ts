@@ -1,0 +1,21 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import type { Database } from './database.ts';
+import { initialSchema } from './migrations/0001-initial.ts';
+
+function migrationsFor(database: Database): Record<string, Migration> {
+  return { '0001-initial': initialSchema(database.dialect) };
+}
+
+/** Brings the schema up to date; safe to run any number of times and from several processes. */
+export async function migrateToLatest(database: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.db as unknown as Kysely<unknown>,
+    provider: { getMigrations: async () => migrationsFor(database) },
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? result.error}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

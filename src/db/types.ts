@@ -1,0 +1,111 @@
+import type { Generated } from 'kysely';
+
+/** Timestamps are epoch milliseconds in BIGINT columns; money and points are integers. */
+export interface UsersTable {
+  id: number;
+  name: string;
+  created_at: number;
+}
+
+export interface ConcertsTable {
+  id: number;
+  title: string;
+  artist: string;
+  venue: string;
+  created_at: number;
+}
+
+export interface SchedulesTable {
+  id: number;
+  concert_id: number;
+  starts_at: number;
+  seat_count: number;
+  /** Price of the cheapest seat; seat tiers are derived from it (see domain/pricing.ts). */
+  base_price: number;
+}
+
+/**
+ * One row per seat that is held or sold. The primary key (schedule_id, seat_id) is what makes
+ * two active holds on one seat impossible; an untouched seat has no row.
+ */
+export interface SeatClaimsTable {
+  schedule_id: number;
+  seat_id: number;
+  reservation_id: string;
+  user_id: number;
+  /** HELD or SOLD. */
+  status: string;
+  /** For HELD: when the hold lapses. For SOLD: never read. */
+  expires_at: number;
+}
+
+export interface ReservationsTable {
+  id: string;
+  user_id: number;
+  schedule_id: number;
+  seat_id: number;
+  /** HELD, CONFIRMED, RELEASED or EXPIRED. */
+  status: string;
+  price: number;
+  created_at: number;
+  expires_at: number;
+  updated_at: number;
+}
+
+export interface PointWalletsTable {
+  user_id: number;
+  balance: number;
+  updated_at: number;
+}
+
+export interface PointLedgerTable {
+  id: string;
+  user_id: number;
+  /** Positive for a charge, negative for a payment. */
+  delta: number;
+  reason: string;
+  reference_id: string | null;
+  created_at: number;
+}
+
+export interface PaymentsTable {
+  id: string;
+  reservation_id: string;
+  user_id: number;
+  amount: number;
+  created_at: number;
+}
+
+export interface OutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  /** The entity whose events must stay in order, e.g. a reservation id. */
+  aggregate_id: string;
+  type: string;
+  payload: string;
+  created_at: number;
+  published_at: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  idem_key: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface Tables {
+  users: UsersTable;
+  concerts: ConcertsTable;
+  schedules: SchedulesTable;
+  seat_claims: SeatClaimsTable;
+  reservations: ReservationsTable;
+  point_wallets: PointWalletsTable;
+  point_ledger: PointLedgerTable;
+  payments: PaymentsTable;
+  outbox: OutboxTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

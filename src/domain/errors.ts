@@ -1,0 +1,39 @@
+/** Every failure a client can cause is a DomainError with a stable code; HTTP status mapping lives in src/http/errors.ts. */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'CONCERT_NOT_FOUND'
+  | 'SCHEDULE_NOT_FOUND'
+  | 'SEAT_NOT_FOUND'
+  | 'USER_NOT_FOUND'
+  | 'SEAT_ALREADY_RESERVED'
+  | 'RESERVATION_NOT_FOUND'
+  | 'RESERVATION_EXPIRED'
+  | 'NOT_RESERVATION_OWNER'
+  | 'RESERVATION_NOT_HELD'
+  | 'INSUFFICIENT_POINTS'
+  | 'ALREADY_PAID'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'TOKEN_MISSING'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YOURS'
+  | 'NOT_ADMITTED'
+  | 'QUEUE_FULL'
+  | 'BUSY'
+  | 'OVERLOADED'
+  | 'CONFLICT_RETRY_EXHAUSTED'
+  | 'INTERNAL';
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

@@ -1,0 +1,128 @@
+import { Type } from 'typebox';
+import { MAX_PAGE_SIZE } from '../domain/catalog.ts';
+import { guardFor } from './guard.ts';
+import type { RoutePlugin } from './plugin.ts';
+import { errorResponses, Id } from './schemas.ts';
+
+const Concert = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  artist: Type.String(),
+  venue: Type.String(),
+});
+
+const Schedule = Type.Object({
+  id: Type.Integer(),
+  concertId: Type.Integer(),
+  startsAt: Type.String({ format: 'date-time', description: 'When the show starts (ISO 8601, UTC)' }),
+  seatCount: Type.Integer(),
+  availableSeats: Type.Integer({ description: 'Seats neither held nor sold right now' }),
+  available: Type.Boolean(),
+});
+
+const Seat = Type.Object({
+  id: Type.Integer({ description: 'Seat id, unique within the schedule (1..seatCount)' }),
+  seatId: Type.Integer({ description: 'Same as id, under the name the seed client uses' }),
+  number: Type.Integer(),
+  grade: Type.String(),
+  price: Type.Integer({ description: 'Price in points' }),
+});
+
+const ConcertParams = Type.Object({ concertId: Id('Concert id') });
+const ScheduleParams = Type.Object({ concertId: Id('Concert id'), scheduleId: Id('Schedule id') });
+
+const scheduleView = (s: {
+  id: number;
+  concertId: number;
+  startsAt: number;
+  seatCount: number;
+  availableSeats: number;
+}) => ({
+  id: s.id,
+  concertId: s.concertId,
+  startsAt: new Date(s.startsAt).toISOString(),
+  seatCount: s.seatCount,
+  availableSeats: s.availableSeats,
+  available: s.availableSeats > 0,
+});
+
+export const catalogRoutes: RoutePlugin = async (app, { services }) => {
+  const { catalog } = services;
+  const guard = guardFor(services);
+
+  app.get(
+    '/api/concerts',
+    {
+      preHandler: guard.anyAdmitted,
+      schema: {
+        tags: ['catalog'],
+        summary: 'List concerts, a page at a time',
+        querystring: Type.Object({
+          cursor: Type.Optional(
+            Type.String({ maxLength: 64, description: 'nextCursor of the previous page' }),
+          ),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+        }),
+        response: {
+          200: Type.Object({
+            concerts: Type.Array(Concert),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => catalog.listConcerts(req.query.cursor, req.query.limit),
+  );
+
+  app.get(
+    '/api/concerts/:concertId/schedules',
+    {
+      preHandler: guard.anyAdmitted,
+      schema: {
+        tags: ['catalog'],
+        summary: "A concert's schedules with their free-seat counts",
+        params: ConcertParams,
+        response: { 200: Type.Object({ schedules: Type.Array(Schedule) }), ...errorResponses },
+      },
+    },
+    async (req) => ({ schedules: (await catalog.listSchedules(req.params.concertId)).map(scheduleView) }),
+  );
+
+  app.get(
+    '/api/schedules/:scheduleId',
+    {
+      preHandler: guard.anyAdmitted,
+      schema: {
+        tags: ['catalog'],
+        summary: 'One schedule, with the concert it belongs to',
+        params: Type.Object({ scheduleId: Id('Schedule id') }),
+        response: { 200: Schedule, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const s = await catalog.getSchedule(req.params.scheduleId);
+      const free = (await catalog.availableSeats(s.concertId, s.id)).length;
+      return scheduleView({ ...s, availableSeats: free });
+    },
+  );
+
+  app.get(
+    '/api/concerts/:concertId/schedules/:scheduleId/seats/available',
+    {
+      preHandler: guard.anyAdmitted,
+      schema: {
+        tags: ['catalog'],
+        summary: 'Seats of a schedule that are free to hold',
+        params: ScheduleParams,
+        response: { 200: Type.Object({ seats: Type.Array(Seat) }), ...errorResponses },
+      },
+    },
+    async (req) => ({
+      seats: (await catalog.availableSeats(req.params.concertId, req.params.scheduleId)).map((s) => ({
+        ...s,
+        seatId: s.id,
+      })),
+    }),
+  );
+};

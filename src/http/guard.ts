@@ -1,0 +1,18 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppServices } from '../services.ts';
+
+export type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Access control from the waiting room, or open routes when no admission gate is configured. */
+export interface AdmissionGate {
+  /** Any admitted key; for routes that name no user. */
+  anyAdmitted: PreHandler;
+  /** An admitted key of the user the route names (path param or body field `userId`). */
+  userAdmitted: PreHandler;
+}
+
+const open: PreHandler = async () => {};
+
+export function guardFor(services: AppServices): AdmissionGate {
+  return (services.admissionGate as AdmissionGate | undefined) ?? { anyAdmitted: open, userAdmitted: open };
+}

@@ -1,0 +1,65 @@
+import pino from 'pino';
+import { buildApp } from './app.ts';
+import { compose } from './compose.ts';
+import { type Config, loadConfig } from './config.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  port?: number;
+  /** Install SIGINT/SIGTERM handlers that close gracefully. */
+  handleSignals?: boolean;
+}
+
+/** Composition root: config -> dependencies -> app -> listen. */
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const config: Config = loadConfig({ ...process.env, ...opts.env });
+  if (opts.port !== undefined) config.port = opts.port;
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const composition = await compose(config, {
+    prepareDatabase: true,
+    log: (line) => logger.info(line),
+  });
+  const app = await buildApp({ config, services: composition.services, logger });
+  app.server.maxConnections = config.http.maxConnections;
+  await app.listen({ host: config.host, port: config.port });
+  composition.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info(
+    { url, db: composition.services.database.describe, queue: config.queue },
+    'ticketrush listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close(); // stops accepting, waits for in-flight requests
+      await composition.close();
+    })();
+    return closing;
+  };
+  if (opts.handleSignals) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'shutting down');
+        const force = setTimeout(() => process.exit(1), 15_000);
+        force.unref();
+        close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  return { url, close };
+}

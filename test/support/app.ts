@@ -1,0 +1,50 @@
+import type { App } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
+import { type Composition, compose } from '../../src/compose.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import type { DialectName } from '../../src/db/database.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { createTestDatabase, type TestDatabase } from './databases.ts';
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  clock: ManualClock;
+  composition: Composition;
+  testDb: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** Small demo data: 3 concerts of 4 schedules, 10 seats each, 50 users. */
+export const smallDemo = {
+  TR_DEMO_USERS: '50',
+  TR_DEMO_SCHEDULES: '12',
+  TR_DEMO_SCHEDULES_PER_CONCERT: '4',
+  TR_DEMO_SEATS: '10',
+};
+
+/** The whole app on a fresh database of its own, built by the same composition main.ts uses. */
+export async function makeTestApp(
+  dialect: DialectName = 'sqlite',
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  const testDb = await createTestDatabase(dialect);
+  await testDb.database.close();
+  const config = loadConfig({ ...smallDemo, ...env, TR_DB: testDb.url });
+  const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
+  const composition = await compose(config, { clock, prepareDatabase: true });
+  const app = await buildApp({ config, services: composition.services });
+  await app.ready();
+  return {
+    app,
+    config,
+    clock,
+    composition,
+    testDb,
+    close: async () => {
+      await app.close();
+      await composition.close();
+      await testDb.drop().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+test('defaults are the embedded ones', () => {
+  const c = loadConfig({});
+  assert.equal(c.db, 'sqlite:data/ticketrush.db');
+  assert.equal(c.queue, 'memory');
+  assert.equal(c.events, 'inprocess');
+  assert.equal(c.port, 3000);
+  assert.equal(c.host, '127.0.0.1');
+});
+
+test('server URLs are accepted for TR_DB, TR_QUEUE and TR_EVENTS', () => {
+  const c = loadConfig({
+    TR_DB: 'postgres://u@h:5432/db',
+    TR_QUEUE: 'redis://127.0.0.1:6379',
+    TR_EVENTS: 'nats://127.0.0.1:4222',
+  });
+  assert.equal(c.db, 'postgres://u@h:5432/db');
+  assert.equal(
+    loadConfig({ TR_DB: 'mysql://root@127.0.0.1:3306/test' }).db,
+    'mysql://root@127.0.0.1:3306/test',
+  );
+});
+
+test('a bad value stops start-up with one line naming the variable and what is expected', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^PORT: expected an integer from 0 to 65535, got "eighty"$/],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ TR_DB: 'oracle://x' }, /^TR_DB: expected sqlite:<path>, postgres:/],
+    [{ TR_QUEUE: 'kafka://x' }, /^TR_QUEUE: expected memory or redis:/],
+    [{ TR_EVENTS: 'amqp://x' }, /^TR_EVENTS: expected inprocess or nats:/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ TR_SEED_ON_START: 'maybe' }, /^TR_SEED_ON_START: expected true or false/],
+    [{ TR_HOLD_TTL_SECONDS: '0' }, /^TR_HOLD_TTL_SECONDS: /],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) =>
+        err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'),
+      JSON.stringify(env),
+    );
+  }
+});
