@@ -6,6 +6,9 @@ import type { Config } from './config.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { paymentRoutes } from './http/payments.ts';
+import { pointsRoutes } from './http/points.ts';
+import { reservationRoutes } from './http/reservations.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import type { AppServices } from './services.ts';
 
@@ -60,6 +63,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes, { services });
   await app.register(catalogRoutes, { services });
+  await app.register(reservationRoutes, { services });
+  await app.register(pointsRoutes, { services });
+  await app.register(paymentRoutes, { services });
   for (const plugin of services.extraRoutes ?? []) await app.register(plugin, { services });
   return app;
 }

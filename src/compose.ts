@@ -1,11 +1,21 @@
 import type { Config } from './config.ts';
+import { bookingRepository } from './db/booking-repository.ts';
 import { catalogRepository } from './db/catalog-repository.ts';
 import { createDatabase } from './db/database.ts';
+import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { progressPrinter, seedDemoData } from './db/seed.ts';
+import { PaymentService } from './domain/booking/payments.ts';
+import { PointsService } from './domain/booking/points.ts';
+import { ReservationService } from './domain/booking/reservations.ts';
 import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
+import { IdempotencyService } from './domain/idempotency.ts';
 import type { AppServices } from './services.ts';
+
+interface BookingHooks {
+  afterPaid: Array<(userId: number) => Promise<void> | void>;
+}
 
 export interface Composition {
   services: AppServices;
@@ -45,13 +55,45 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     }
   }
 
+  const catalog = new CatalogService(catalogRepository(database.db), clock);
+  const bookingStore = bookingRepository(database);
+  const idempotencyStore = idempotencyRepository(database);
+  const hooks: BookingHooks = { afterPaid: [] };
+  const reservations = new ReservationService({
+    store: bookingStore,
+    catalog,
+    clock,
+    holdTtlSeconds: config.holdTtlSeconds,
+  });
   const services: AppServices = {
     clock,
     database,
-    catalog: new CatalogService(catalogRepository(database.db), clock),
+    catalog,
+    bookingStore,
+    reservations,
+    points: new PointsService({ store: bookingStore, clock }),
+    payments: new PaymentService({
+      store: bookingStore,
+      clock,
+      afterPaid: async (userId) => {
+        for (const f of hooks.afterPaid) await f(userId);
+      },
+    }),
+    idempotency: new IdempotencyService(idempotencyStore, clock),
     readiness: [{ name: 'database', check: () => database.ping() }],
     extraRoutes: [],
   };
+
+  // Lapsed holds already free their seats; the sweeper only tidies rows and emits reservation.expired.
+  let sweeper: NodeJS.Timeout | undefined;
+  starters.push(() => {
+    sweeper = setInterval(() => {
+      reservations.expireLapsedHolds().catch(() => {});
+      idempotencyStore.purgeExpired(clock.now()).catch(() => {});
+    }, 5000);
+    sweeper.unref();
+  });
+  closers.push(() => clearInterval(sweeper));
 
   return {
     services,

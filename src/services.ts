@@ -1,6 +1,11 @@
 import type { Database } from './db/database.ts';
+import type { BookingStore } from './domain/booking/model.ts';
+import type { PaymentService } from './domain/booking/payments.ts';
+import type { PointsService } from './domain/booking/points.ts';
+import type { ReservationService } from './domain/booking/reservations.ts';
 import type { CatalogService } from './domain/catalog.ts';
 import type { Clock } from './domain/clock.ts';
+import type { IdempotencyService } from './domain/idempotency.ts';
 import type { RoutePlugin } from './http/plugin.ts';
 
 /** A dependency that /health/ready reports on. */
@@ -14,6 +19,11 @@ export interface AppServices {
   clock: Clock;
   database: Database;
   catalog: CatalogService;
+  bookingStore: BookingStore;
+  reservations: ReservationService;
+  points: PointsService;
+  payments: PaymentService;
+  idempotency: IdempotencyService;
   readiness: DependencyCheck[];
   /** Route plugins contributed by other modules (waiting room, booking, metrics). */
   extraRoutes?: RoutePlugin[];

@@ -16,3 +16,12 @@ const open: PreHandler = async () => {};
 export function guardFor(services: AppServices): AdmissionGate {
   return (services.admissionGate as AdmissionGate | undefined) ?? { anyAdmitted: open, userAdmitted: open };
 }
+
+/** The user whose admitted key authorised this request, when a gate ran. */
+export function callerOf(req: FastifyRequest): number | undefined {
+  return (req as FastifyRequest & { admittedUserId?: number }).admittedUserId;
+}
+
+export function setCaller(req: FastifyRequest, userId: number): void {
+  (req as FastifyRequest & { admittedUserId?: number }).admittedUserId = userId;
+}

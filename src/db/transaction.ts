@@ -1,0 +1,60 @@
+import { DomainError, isDomainError } from '../domain/errors.ts';
+import type { Database, Db } from './database.ts';
+import { isPoolTimeout, isRetryableConflict } from './errors.ts';
+
+const MAX_ATTEMPTS = 5;
+
+export interface RetryStats {
+  retries: number;
+  exhausted: number;
+}
+
+export const retryStats: RetryStats = { retries: 0, exhausted: 0 };
+
+/**
+ * Runs fn in one short transaction. Deadlocks and serialization failures are retried a bounded
+ * number of times (then 503), and a pool that cannot hand out a connection in time is a 503 BUSY.
+ */
+export async function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // READ COMMITTED everywhere: a re-read after a conditional update that lost sees the winner's commit.
+      const trx = database.db.transaction();
+      return await (database.dialect === 'sqlite' ? trx : trx.setIsolationLevel('read committed')).execute(
+        fn,
+      );
+    } catch (err) {
+      if (isDomainError(err)) throw err;
+      if (isPoolTimeout(err)) {
+        throw new DomainError('BUSY', 'No database connection is free; retry shortly', {
+          retryAfterSeconds: 1,
+        });
+      }
+      if (!isRetryableConflict(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS) {
+        retryStats.exhausted++;
+        throw new DomainError('CONFLICT_RETRY_EXHAUSTED', 'Too much contention; retry shortly', {
+          retryAfterSeconds: 1,
+        });
+      }
+      retryStats.retries++;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+/** INSERT that does nothing when the key exists; resolves true when a row was inserted. */
+export async function insertIgnoringDuplicate<T extends keyof import('./types.ts').Tables>(
+  database: Database,
+  trx: Db,
+  table: T,
+  row: Record<string, unknown>,
+): Promise<boolean> {
+  // biome-ignore lint/suspicious/noExplicitAny: the row is checked by the caller's table type
+  const base = trx.insertInto(table).values(row as any);
+  const result =
+    database.dialect === 'mysql'
+      ? await base.ignore().executeTakeFirst()
+      : await base.onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}

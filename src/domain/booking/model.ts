@@ -1,0 +1,99 @@
+/** What a reservation is to a client: HELD until paid, released or lapsed. */
+export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED';
+
+export interface Reservation {
+  id: string;
+  userId: number;
+  scheduleId: number;
+  seatId: number;
+  status: ReservationStatus;
+  price: number;
+  createdAt: number;
+  expiresAt: number;
+  updatedAt: number;
+}
+
+export interface SeatClaim {
+  scheduleId: number;
+  seatId: number;
+  reservationId: string;
+  userId: number;
+  status: 'HELD' | 'SOLD';
+  expiresAt: number;
+}
+
+export interface LedgerEntry {
+  id: string;
+  userId: number;
+  delta: number;
+  reason: 'CHARGE' | 'PAYMENT';
+  referenceId: string | null;
+  createdAt: number;
+}
+
+export interface Payment {
+  id: string;
+  reservationId: string;
+  userId: number;
+  amount: number;
+  createdAt: number;
+}
+
+export type BookingEventType =
+  | 'reservation.held'
+  | 'reservation.expired'
+  | 'reservation.released'
+  | 'payment.completed';
+
+export interface BookingEvent {
+  eventId: string;
+  aggregateId: string;
+  type: BookingEventType;
+  payload: Record<string, unknown>;
+  createdAt: number;
+}
+
+/** A stored hold whose time ran out is expired, whether or not a sweeper has marked it yet. */
+export function effectiveStatus(r: Reservation, now: number): ReservationStatus {
+  return r.status === 'HELD' && r.expiresAt <= now ? 'EXPIRED' : r.status;
+}
+
+/** The storage steps booking needs, all inside one database transaction. */
+export interface BookingTx {
+  findReservation(id: string): Promise<Reservation | undefined>;
+  insertReservation(r: Reservation): Promise<void>;
+  /** Moves a reservation from one status to another; false when it was not in `from`. */
+  setReservationStatus(
+    id: string,
+    from: ReservationStatus,
+    to: ReservationStatus,
+    now: number,
+  ): Promise<boolean>;
+  /** False when the seat already has a claim (live or lapsed). */
+  insertClaim(claim: SeatClaim): Promise<boolean>;
+  findClaim(scheduleId: number, seatId: number): Promise<SeatClaim | undefined>;
+  /** Replaces a lapsed hold by a new one in one conditional update; false when it was not lapsed. */
+  takeOverLapsedClaim(previousReservationId: string, claim: SeatClaim, now: number): Promise<boolean>;
+  /** Drops the claim of a hold (release or expiry); false when there was none still held. */
+  dropHeldClaim(reservationId: string, lapsedBefore?: number): Promise<boolean>;
+  /** Turns a live hold into a sale; false when the hold is gone or lapsed. */
+  sellClaim(reservationId: string, now: number): Promise<boolean>;
+  /** Adds to a wallet; false when the user has none. */
+  creditWallet(userId: number, amount: number, now: number): Promise<boolean>;
+  /** Takes from a wallet only if the balance covers it; false otherwise. */
+  debitWallet(userId: number, amount: number, now: number): Promise<boolean>;
+  balanceOf(userId: number): Promise<number | undefined>;
+  appendLedger(entry: LedgerEntry): Promise<void>;
+  insertPayment(p: Payment): Promise<void>;
+  appendEvent(e: BookingEvent): Promise<void>;
+}
+
+export interface BookingStore {
+  transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;
+  findReservation(id: string): Promise<Reservation | undefined>;
+  reservationsOfUser(userId: number, limit: number): Promise<Reservation[]>;
+  balanceOf(userId: number): Promise<number | undefined>;
+  ledgerSum(userId: number): Promise<number>;
+  /** Holds whose time ran out but are still marked HELD, oldest first. */
+  lapsedHolds(now: number, limit: number): Promise<Reservation[]>;
+}

@@ -1,0 +1,190 @@
+import type { CatalogService } from '../catalog.ts';
+import { seatOf } from '../catalog.ts';
+import type { Clock } from '../clock.ts';
+import { DomainError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { type BookingStore, type BookingTx, effectiveStatus, type Reservation } from './model.ts';
+
+export interface HoldRequest {
+  userId: number;
+  scheduleId: number;
+  seatId: number;
+}
+
+export type HoldOutcomeListener = (outcome: 'held' | 'seat_taken' | 'released' | 'expired') => void;
+
+export class ReservationService {
+  readonly #store: BookingStore;
+  readonly #catalog: CatalogService;
+  readonly #clock: Clock;
+  readonly #holdTtlMs: number;
+  readonly #onOutcome: HoldOutcomeListener;
+
+  constructor(opts: {
+    store: BookingStore;
+    catalog: CatalogService;
+    clock: Clock;
+    holdTtlSeconds: number;
+    onOutcome?: HoldOutcomeListener;
+  }) {
+    this.#store = opts.store;
+    this.#catalog = opts.catalog;
+    this.#clock = opts.clock;
+    this.#holdTtlMs = opts.holdTtlSeconds * 1000;
+    this.#onOutcome = opts.onOutcome ?? (() => {});
+  }
+
+  /** Holds a seat for the user; the seat's primary key decides a race, the loser gets SEAT_ALREADY_RESERVED. */
+  async hold(req: HoldRequest): Promise<Reservation> {
+    const schedule = await this.#catalog.getSchedule(req.scheduleId);
+    const seat = seatOf(schedule, req.seatId);
+    const now = this.#clock.now();
+    const reservation: Reservation = {
+      id: newId(now),
+      userId: req.userId,
+      scheduleId: schedule.id,
+      seatId: seat.id,
+      status: 'HELD',
+      price: seat.price,
+      createdAt: now,
+      expiresAt: now + this.#holdTtlMs,
+      updatedAt: now,
+    };
+    const claim = {
+      scheduleId: schedule.id,
+      seatId: seat.id,
+      reservationId: reservation.id,
+      userId: req.userId,
+      status: 'HELD' as const,
+      expiresAt: reservation.expiresAt,
+    };
+    const held = await this.#store.transaction(async (tx) => {
+      if (!(await tx.insertClaim(claim))) {
+        const existing = await tx.findClaim(schedule.id, seat.id);
+        const lapsed = existing && existing.status === 'HELD' && existing.expiresAt <= now;
+        if (!lapsed || !(await tx.takeOverLapsedClaim(existing.reservationId, claim, now))) return false;
+        await this.#markExpired(tx, existing.reservationId, now);
+      }
+      await tx.insertReservation(reservation);
+      await tx.appendEvent({
+        eventId: newId(now),
+        aggregateId: reservation.id,
+        type: 'reservation.held',
+        payload: eventPayload(reservation),
+        createdAt: now,
+      });
+      return true;
+    });
+    this.#onOutcome(held ? 'held' : 'seat_taken');
+    if (!held) {
+      throw new DomainError(
+        'SEAT_ALREADY_RESERVED',
+        `Seat ${seat.id} of schedule ${schedule.id} is already taken`,
+        {
+          scheduleId: schedule.id,
+          seatId: seat.id,
+        },
+      );
+    }
+    return reservation;
+  }
+
+  /** The reservation as its owner sees it; another user's is NOT_RESERVATION_OWNER. */
+  async get(reservationId: string, callerId?: number): Promise<Reservation> {
+    const r = await this.#store.findReservation(reservationId);
+    if (!r) throw new DomainError('RESERVATION_NOT_FOUND', `Reservation ${reservationId} does not exist`);
+    if (callerId !== undefined && r.userId !== callerId) {
+      throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
+    }
+    return { ...r, status: effectiveStatus(r, this.#clock.now()) };
+  }
+
+  async listForUser(userId: number, limit = 50): Promise<Reservation[]> {
+    const now = this.#clock.now();
+    return (await this.#store.reservationsOfUser(userId, limit)).map((r) => ({
+      ...r,
+      status: effectiveStatus(r, now),
+    }));
+  }
+
+  /** Releases a hold early; the seat is free at once. */
+  async release(reservationId: string, callerId?: number): Promise<Reservation> {
+    const now = this.#clock.now();
+    const released = await this.#store.transaction(async (tx) => {
+      const r = await tx.findReservation(reservationId);
+      if (!r) throw new DomainError('RESERVATION_NOT_FOUND', `Reservation ${reservationId} does not exist`);
+      if (callerId !== undefined && r.userId !== callerId) {
+        throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
+      }
+      assertHeld(r, now);
+      await tx.dropHeldClaim(reservationId);
+      if (!(await tx.setReservationStatus(reservationId, 'HELD', 'RELEASED', now))) {
+        assertHeld((await tx.findReservation(reservationId)) ?? r, now);
+      }
+      const after = { ...r, status: 'RELEASED' as const, updatedAt: now };
+      await tx.appendEvent({
+        eventId: newId(now),
+        aggregateId: r.id,
+        type: 'reservation.released',
+        payload: eventPayload(after),
+        createdAt: now,
+      });
+      return after;
+    });
+    this.#onOutcome('released');
+    return released;
+  }
+
+  /** Marks lapsed holds EXPIRED and frees their claims. Not needed for correctness: a new hold takes a lapsed seat. */
+  async expireLapsedHolds(limit = 200): Promise<number> {
+    const now = this.#clock.now();
+    let expired = 0;
+    for (const r of await this.#store.lapsedHolds(now, limit)) {
+      const done = await this.#store.transaction(async (tx) => {
+        await tx.dropHeldClaim(r.id, now);
+        return this.#markExpired(tx, r.id, now);
+      });
+      if (done) {
+        expired++;
+        this.#onOutcome('expired');
+      }
+    }
+    return expired;
+  }
+
+  async #markExpired(tx: BookingTx, reservationId: string, now: number): Promise<boolean> {
+    if (!(await tx.setReservationStatus(reservationId, 'HELD', 'EXPIRED', now))) return false;
+    const r = await tx.findReservation(reservationId);
+    if (r) {
+      await tx.appendEvent({
+        eventId: newId(now),
+        aggregateId: r.id,
+        type: 'reservation.expired',
+        payload: eventPayload(r),
+        createdAt: now,
+      });
+    }
+    return true;
+  }
+}
+
+/** Throws the code that says why a reservation is no longer a live hold. */
+export function assertHeld(r: Reservation, now: number): void {
+  const status = effectiveStatus(r, now);
+  if (status === 'HELD') return;
+  if (status === 'CONFIRMED') throw new DomainError('ALREADY_PAID', `Reservation ${r.id} is already paid`);
+  if (status === 'EXPIRED') throw new DomainError('RESERVATION_EXPIRED', `Reservation ${r.id} has expired`);
+  throw new DomainError('RESERVATION_NOT_HELD', `Reservation ${r.id} was released`);
+}
+
+export function eventPayload(r: Reservation): Record<string, unknown> {
+  return {
+    reservationId: r.id,
+    userId: r.userId,
+    scheduleId: r.scheduleId,
+    seatId: r.seatId,
+    price: r.price,
+    status: r.status,
+    expiresAt: r.expiresAt,
+  };
+}

@@ -1,0 +1,54 @@
+import { Type } from 'typebox';
+import { guardFor } from './guard.ts';
+import { IdempotencyHeaders, idempotent } from './idempotency.ts';
+import type { RoutePlugin } from './plugin.ts';
+import { errorResponses, Id } from './schemas.ts';
+
+export const paymentRoutes: RoutePlugin = async (app, { services }) => {
+  const { payments, idempotency } = services;
+  const guard = guardFor(services);
+
+  app.post(
+    '/api/payments',
+    {
+      preHandler: guard.userAdmitted,
+      schema: {
+        tags: ['payments'],
+        summary: 'Pay a held reservation with points; confirms the seat',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            userId: Id('User id'),
+            reservationId: Type.String({ minLength: 1, maxLength: 36, pattern: '^[0-9a-fA-F-]+$' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            paymentId: Type.String(),
+            reservationId: Type.String(),
+            userId: Type.Integer(),
+            amount: Type.Integer(),
+            balance: Type.Integer({ description: 'Points left after paying' }),
+            status: Type.Literal('CONFIRMED'),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { userId, reservationId } = req.body;
+      return idempotent(idempotency, req, reply, `pay:${userId}`, async () => {
+        const { payment, balance } = await payments.pay(userId, reservationId);
+        return {
+          paymentId: payment.id,
+          reservationId,
+          userId,
+          amount: payment.amount,
+          balance,
+          status: 'CONFIRMED' as const,
+        };
+      });
+    },
+  );
+};

@@ -1,0 +1,61 @@
+import { Type } from 'typebox';
+import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
+import { guardFor } from './guard.ts';
+import { IdempotencyHeaders, idempotent } from './idempotency.ts';
+import type { RoutePlugin } from './plugin.ts';
+import { errorResponses, Id } from './schemas.ts';
+
+const Balance = Type.Object({ userId: Type.Integer(), balance: Type.Integer({ description: 'Points' }) });
+const UserParams = Type.Object({ userId: Id('User id') });
+
+export const pointsRoutes: RoutePlugin = async (app, { services }) => {
+  const { points, idempotency } = services;
+  const guard = guardFor(services);
+
+  app.get(
+    '/api/users/:userId/points',
+    {
+      preHandler: guard.userAdmitted,
+      schema: {
+        tags: ['points'],
+        summary: "The user's points balance",
+        params: UserParams,
+        response: { 200: Balance, ...errorResponses },
+      },
+    },
+    async (req) => ({ userId: req.params.userId, balance: await points.balance(req.params.userId) }),
+  );
+
+  app.post(
+    '/api/users/:userId/points/charge',
+    {
+      preHandler: guard.userAdmitted,
+      schema: {
+        tags: ['points'],
+        summary: 'Add points to the wallet',
+        params: UserParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            amount: Type.Integer({ minimum: MIN_CHARGE, maximum: MAX_CHARGE }),
+            userId: Type.Optional(Id('Must match the path when given')),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Balance, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const { userId } = req.params;
+      if (req.body.userId !== undefined && req.body.userId !== userId) {
+        return reply
+          .status(400)
+          .send({ error: { code: 'VALIDATION_FAILED', message: 'body userId differs from the path' } });
+      }
+      return idempotent(idempotency, req, reply, `charge:${userId}`, async () => ({
+        userId,
+        balance: await points.charge(userId, req.body.amount),
+      }));
+    },
+  );
+};

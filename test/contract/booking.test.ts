@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DomainError } from '../../src/domain/errors.ts';
+import { bookingOn, HOLD_TTL_SECONDS } from '../support/booking.ts';
+import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
+
+const codeOf = (r: PromiseSettledResult<unknown>) =>
+  r.status === 'rejected' ? ((r.reason as DomainError).code ?? String(r.reason)) : 'ok';
+
+const tally = (results: PromiseSettledResult<unknown>[]) => {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[codeOf(r)] = (counts[codeOf(r)] ?? 0) + 1;
+  return counts;
+};
+
+for (const dialect of DIALECTS) {
+  describe(`booking on ${dialect}`, async () => {
+    const available = await dialectAvailable(dialect);
+    const skip = !available && `${dialect} not reachable`;
+    let t: TestDatabase;
+    let b: Awaited<ReturnType<typeof bookingOn>>;
+    before(async () => {
+      if (!available) return;
+      t = await createTestDatabase(dialect, { max: 10, acquireTimeoutMs: 30_000 });
+      b = await bookingOn(t.database);
+    });
+    after(async () => t?.drop());
+
+    const events = async (aggregateId: string) =>
+      (
+        await t.database.db
+          .selectFrom('outbox')
+          .select('type')
+          .where('aggregate_id', '=', aggregateId)
+          .orderBy('seq')
+          .execute()
+      ).map((e) => e.type);
+
+    test('200 concurrent holds on one seat: exactly one wins, the rest are SEAT_ALREADY_RESERVED', {
+      skip,
+    }, async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) =>
+          b.reservations.hold({ userId: (i % 20) + 1, scheduleId: 1, seatId: 7 }),
+        ),
+      );
+      assert.deepEqual(tally(results), { ok: 1, SEAT_ALREADY_RESERVED: 199 });
+      const claims = await t.database.db
+        .selectFrom('seat_claims')
+        .selectAll()
+        .where('schedule_id', '=', 1)
+        .execute();
+      assert.equal(claims.length, 1);
+      const held = await t.database.db
+        .selectFrom('reservations')
+        .selectAll()
+        .where('schedule_id', '=', 1)
+        .execute();
+      assert.equal(held.length, 1);
+      assert.deepEqual((await b.catalog.availableSeats(1, 1)).length, 99);
+    });
+
+    test('concurrent holds on different seats all succeed', { skip }, async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          b.reservations.hold({ userId: 2, scheduleId: 2, seatId: i + 1 }),
+        ),
+      );
+      assert.deepEqual(tally(results), { ok: 50 });
+    });
+
+    test('unknown schedule or seat is a 404 code, and nothing is written', { skip }, async () => {
+      await assert.rejects(b.reservations.hold({ userId: 1, scheduleId: 9999, seatId: 1 }), {
+        code: 'SCHEDULE_NOT_FOUND',
+      });
+      await assert.rejects(b.reservations.hold({ userId: 1, scheduleId: 3, seatId: 101 }), {
+        code: 'SEAT_NOT_FOUND',
+      });
+      const n = await t.database.db
+        .selectFrom('seat_claims')
+        .select('seat_id')
+        .where('schedule_id', 'in', [3, 9999])
+        .execute();
+      assert.equal(n.length, 0);
+    });
+
+    test('a hold lapses after its TTL: the seat is free without any job, the old hold cannot be paid', {
+      skip,
+    }, async () => {
+      const first = await b.reservations.hold({ userId: 3, scheduleId: 4, seatId: 1 });
+      await b.points.charge(3, 1_000_000);
+      await assert.rejects(b.reservations.hold({ userId: 4, scheduleId: 4, seatId: 1 }), {
+        code: 'SEAT_ALREADY_RESERVED',
+      });
+      b.clock.advance(HOLD_TTL_SECONDS * 1000);
+      assert.equal((await b.reservations.get(first.id)).status, 'EXPIRED');
+      assert.equal((await b.catalog.availableSeats(1, 4)).length, 100);
+      const second = await b.reservations.hold({ userId: 4, scheduleId: 4, seatId: 1 });
+      assert.equal(second.status, 'HELD');
+      await assert.rejects(b.payments.pay(3, first.id), { code: 'RESERVATION_EXPIRED' });
+      assert.deepEqual(await events(first.id), ['reservation.held', 'reservation.expired']);
+      assert.equal(await b.points.balance(3), 1_000_000);
+    });
+
+    test('the sweeper marks lapsed holds EXPIRED once and frees their claims', { skip }, async () => {
+      const r = await b.reservations.hold({ userId: 5, scheduleId: 5, seatId: 9 });
+      b.clock.advance(HOLD_TTL_SECONDS * 1000 + 1);
+      assert.ok((await b.reservations.expireLapsedHolds()) >= 1);
+      assert.equal(await b.reservations.expireLapsedHolds(), 0);
+      const stored = await b.store.findReservation(r.id);
+      assert.equal(stored?.status, 'EXPIRED');
+      const claim = await t.database.db
+        .selectFrom('seat_claims')
+        .selectAll()
+        .where('reservation_id', '=', r.id)
+        .execute();
+      assert.equal(claim.length, 0);
+      assert.deepEqual(await events(r.id), ['reservation.held', 'reservation.expired']);
+    });
+
+    test('early release frees the seat at once; a released hold cannot be paid or released again', {
+      skip,
+    }, async () => {
+      const r = await b.reservations.hold({ userId: 6, scheduleId: 6, seatId: 10 });
+      await assert.rejects(b.reservations.release(r.id, 7), { code: 'NOT_RESERVATION_OWNER' });
+      const released = await b.reservations.release(r.id, 6);
+      assert.equal(released.status, 'RELEASED');
+      assert.equal((await b.catalog.availableSeats(1, 6)).length, 100);
+      await assert.rejects(b.reservations.release(r.id, 6), { code: 'RESERVATION_NOT_HELD' });
+      await assert.rejects(b.payments.pay(6, r.id), { code: 'RESERVATION_NOT_HELD' });
+      await b.reservations.hold({ userId: 7, scheduleId: 6, seatId: 10 });
+      assert.deepEqual(await events(r.id), ['reservation.held', 'reservation.released']);
+    });
+
+    test('payment errors have their own codes and change nothing', { skip }, async () => {
+      await assert.rejects(b.payments.pay(8, '0190d0c0-0000-7000-8000-000000000000'), {
+        code: 'RESERVATION_NOT_FOUND',
+      });
+      const r = await b.reservations.hold({ userId: 8, scheduleId: 7, seatId: 1 });
+      await assert.rejects(b.payments.pay(9, r.id), { code: 'NOT_RESERVATION_OWNER' });
+      await b.points.charge(8, r.price - 1);
+      await assert.rejects(b.payments.pay(8, r.id), { code: 'INSUFFICIENT_POINTS' });
+      assert.equal(await b.points.balance(8), r.price - 1);
+      assert.equal((await b.reservations.get(r.id)).status, 'HELD');
+      const claim = await t.database.db
+        .selectFrom('seat_claims')
+        .selectAll()
+        .where('reservation_id', '=', r.id)
+        .executeTakeFirst();
+      assert.equal(claim?.status, 'HELD');
+      assert.equal(
+        (await t.database.db.selectFrom('payments').selectAll().where('reservation_id', '=', r.id).execute())
+          .length,
+        0,
+      );
+      await b.points.charge(8, 1);
+      const paid = await b.payments.pay(8, r.id);
+      assert.equal(paid.balance, 0);
+      assert.equal(paid.payment.amount, r.price);
+      await assert.rejects(b.payments.pay(8, r.id), { code: 'ALREADY_PAID' });
+      assert.equal((await b.reservations.get(r.id)).status, 'CONFIRMED');
+      await assert.rejects(b.reservations.release(r.id, 8), { code: 'ALREADY_PAID' });
+      assert.ok(b.paidUsers.includes(8), 'the waiting-room slot is released after payment');
+      assert.deepEqual(await events(r.id), ['reservation.held', 'payment.completed']);
+      b.clock.advance(HOLD_TTL_SECONDS * 1000 * 2);
+      assert.equal((await b.reservations.get(r.id)).status, 'CONFIRMED', 'a sold seat never lapses');
+      assert.ok(!(await b.catalog.availableSeats(1, 7)).some((s) => s.id === 1));
+    });
+
+    test('concurrent double payment of one reservation: one payment, one deduction', { skip }, async () => {
+      const r = await b.reservations.hold({ userId: 10, scheduleId: 8, seatId: 50 });
+      await b.points.charge(10, r.price * 3);
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => b.payments.pay(10, r.id)));
+      assert.deepEqual(tally(results), { ok: 1, ALREADY_PAID: 19 });
+      assert.equal(await b.points.balance(10), r.price * 2);
+      const payments = await t.database.db
+        .selectFrom('payments')
+        .selectAll()
+        .where('reservation_id', '=', r.id)
+        .execute();
+      assert.equal(payments.length, 1);
+      assert.equal(await b.store.ledgerSum(10), r.price * 2);
+    });
+
+    test('100 concurrent charges and payments for one user: the balance equals the ledger', {
+      skip,
+    }, async () => {
+      const user = 11;
+      const holds = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          b.reservations.hold({ userId: user, scheduleId: 100 + i, seatId: 60 }),
+        ),
+      );
+      await b.points.charge(user, 500_000);
+      const ops: Promise<unknown>[] = [];
+      for (let i = 0; i < 50; i++) {
+        ops.push(b.points.charge(user, 1 + i * 997));
+        ops.push(b.payments.pay(user, holds[i].id));
+      }
+      const results = await Promise.allSettled(ops);
+      const counts = tally(results);
+      assert.equal((counts.ok ?? 0) + (counts.INSUFFICIENT_POINTS ?? 0), 100, JSON.stringify(counts));
+      const balance = await b.points.balance(user);
+      assert.equal(balance, await b.store.ledgerSum(user));
+      assert.ok(balance >= 0);
+      const paidCount = results.filter((r, i) => i % 2 === 1 && r.status === 'fulfilled').length;
+      const payments = await t.database.db
+        .selectFrom('payments')
+        .selectAll()
+        .where('user_id', '=', user)
+        .execute();
+      assert.equal(payments.length, paidCount);
+    });
+
+    test('charges outside 1..1,000,000 or for an unknown user change nothing', { skip }, async () => {
+      for (const amount of [0, -5, 1_000_001, 1.5]) {
+        await assert.rejects(b.points.charge(12, amount), { code: 'VALIDATION_FAILED' });
+      }
+      await assert.rejects(b.points.charge(99_999, 10), { code: 'USER_NOT_FOUND' });
+      await assert.rejects(b.points.balance(99_999), { code: 'USER_NOT_FOUND' });
+      assert.equal(await b.points.balance(12), 0);
+      assert.equal(await b.store.ledgerSum(12), 0);
+    });
+
+    test('idempotent replays: same key and request replay, a different request is refused', {
+      skip,
+    }, async () => {
+      let runs = 0;
+      const work = async () => {
+        runs++;
+        return { balance: await b.points.charge(13, 100) };
+      };
+      const status = () => 409;
+      const first = await b.idempotency.run('charge:13', 'k1', 'h1', work, status);
+      const again = await b.idempotency.run('charge:13', 'k1', 'h1', work, status);
+      assert.equal(runs, 1);
+      assert.deepEqual(again, { statusCode: 200, body: first.body, replayed: true });
+      await assert.rejects(b.idempotency.run('charge:13', 'k1', 'h2', work, status), {
+        code: 'IDEMPOTENCY_KEY_REUSED',
+      });
+      const failing = async () => {
+        throw new DomainError('INSUFFICIENT_POINTS', 'no');
+      };
+      await assert.rejects(b.idempotency.run('pay:13', 'k2', 'h', failing, status), {
+        code: 'INSUFFICIENT_POINTS',
+      });
+      const replayedError = await b.idempotency.run('pay:13', 'k2', 'h', work, status);
+      assert.equal(replayedError.statusCode, 409);
+      assert.equal(runs, 1);
+      b.clock.advance(24 * 3600 * 1000 + 1);
+      await b.idempotency.run('charge:13', 'k1', 'h2', work, status);
+      assert.equal(runs, 2, 'a key is free again after 24 h');
+      assert.equal(await b.points.balance(13), 200);
+    });
+
+    test('concurrent requests with one idempotency key do the work once', { skip }, async () => {
+      let runs = 0;
+      const work = async () => {
+        runs++;
+        return { balance: await b.points.charge(14, 5) };
+      };
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => b.idempotency.run('charge:14', 'same', 'h', work, () => 409)),
+      );
+      assert.equal(runs, 1);
+      assert.equal(await b.points.balance(14), 5);
+      for (const r of results) assert.ok(r.status === 'fulfilled' || codeOf(r) === 'IDEMPOTENCY_IN_PROGRESS');
+    });
+  });
+}
