@@ -12,6 +12,8 @@ export interface TestApp {
   clock: ManualClock;
   composition: Composition;
   testDb: TestDatabase;
+  /** Headers of an admitted key for the user (none when no waiting room is configured). */
+  admit(userId: number): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function makeTestApp(
     clock,
     composition,
     testDb,
+    admit: async () => ({}),
     close: async () => {
       await app.close();
       await composition.close();
