@@ -1,0 +1,114 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { DomainError } from '../domain/errors.ts';
+import type { QueueTicket, WaitingRoom } from '../domain/waiting-room.ts';
+import type { AppServices } from '../services.ts';
+import { type AdmissionGate, type PreHandler, setCaller } from './guard.ts';
+import type { RoutePlugin } from './plugin.ts';
+import { errorResponses, Id } from './schemas.ts';
+
+const UserParams = Type.Object({ userId: Id('User id') });
+
+const Ticket = Type.Object({
+  accessKey: Type.Optional(Type.String({ description: 'Send it back in the Authorization header' })),
+  order: Type.Integer({ description: '0 when admitted, otherwise the 1-based place in line' }),
+  // An enum, not a union of literals: the serializer would otherwise run a validator per response.
+  status: Type.Unsafe<'WAITING' | 'ACTIVE'>({ type: 'string', enum: ['WAITING', 'ACTIVE'] }),
+  position: Type.Integer({ description: 'Place in line; 0 when admitted' }),
+  etaSeconds: Type.Integer({ description: 'Estimated wait, from the admission rate actually measured' }),
+  pollAfterMs: Type.Integer({ description: 'When to poll next; also sent as Retry-After in seconds' }),
+});
+
+/** Reads the access key from `Authorization: <key>` or `Authorization: Bearer <key>`. */
+export function accessKeyOf(req: FastifyRequest): string | undefined {
+  const raw = req.headers.authorization;
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  return value.toLowerCase().startsWith('bearer ') ? value.slice(7).trim() : value;
+}
+
+const retryAfterOf = (t: QueueTicket): string => String(Math.max(1, Math.ceil(t.pollAfterMs / 1000)));
+
+export const queueRoutes: RoutePlugin = async (app, { services }) => {
+  const room = services.waitingRoom as WaitingRoom;
+
+  app.post(
+    '/api/users/:userId/token',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Join the waiting room, or get a fresh key keeping your place',
+        description:
+          'Issuing again keeps the place in line; the previous key keeps working for a grace period.',
+        params: UserParams,
+        body: Type.Optional(
+          Type.Union([
+            Type.Object({ userId: Type.Optional(Id('Must match the path if given')) }),
+            Type.Null(),
+          ]),
+        ),
+        response: { 200: Ticket, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const bodyUserId = req.body?.userId;
+      if (bodyUserId !== undefined && bodyUserId !== req.params.userId)
+        throw new DomainError('VALIDATION_FAILED', 'body userId does not match the path');
+      const ticket = await room.issueToken(req.params.userId);
+      return reply.header('retry-after', retryAfterOf(ticket)).send(ticket);
+    },
+  );
+
+  app.get(
+    '/api/users/:userId/token',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Place in line, ETA and when to poll next',
+        // The key is documented by the security scheme; a headers schema would cost ~25 % of this hot route.
+        description: 'Send the access key as `Authorization: <key>` or `Authorization: Bearer <key>`.',
+        security: [{ accessKey: [] }],
+        params: UserParams,
+        response: { 200: Ticket, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ticket = await room.poll(req.params.userId, accessKeyOf(req));
+      return reply.header('retry-after', retryAfterOf(ticket)).send(ticket);
+    },
+  );
+};
+
+/** A preHandler admitting only holders of an admitted key; with `userIdFrom`, only that user's key. */
+export function requireAdmitted(opts: {
+  services: AppServices;
+  userIdFrom?: (req: FastifyRequest) => number | undefined;
+}): PreHandler {
+  const room = opts.services.waitingRoom as WaitingRoom;
+  const userIdFrom = opts.userIdFrom;
+  return async (req) => {
+    const userId = userIdFrom?.(req);
+    if (userId === undefined) {
+      setCaller(req, await room.authorizeAnyAdmitted(accessKeyOf(req)));
+      return;
+    }
+    await room.authorizeAdmitted(userId, accessKeyOf(req));
+    setCaller(req, userId);
+  };
+}
+
+/** The user a route names: path parameter first, then a body field `userId`. */
+export function namedUser(req: FastifyRequest): number | undefined {
+  const fromParams = (req.params as { userId?: unknown } | undefined)?.userId;
+  const fromBody = (req.body as { userId?: unknown } | undefined)?.userId;
+  const id = fromParams ?? fromBody;
+  return typeof id === 'number' && Number.isInteger(id) ? id : undefined;
+}
+
+/** The gate src/http/guard.ts expects in `services.admissionGate`, backed by the waiting room. */
+export function admissionGate(services: AppServices): AdmissionGate {
+  return {
+    anyAdmitted: requireAdmitted({ services }),
+    userAdmitted: requireAdmitted({ services, userIdFrom: namedUser }),
+  };
+}

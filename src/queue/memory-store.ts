@@ -1,0 +1,207 @@
+import { ArrivalLine } from './arrival-line.ts';
+import {
+  type AdmitLimits,
+  type AdmitOutcome,
+  type HeartbeatPolicy,
+  IDLE_SLACK_MS,
+  idleDeadline,
+  type QueueCounts,
+  type QueueEntry,
+  type QueueStore,
+  type QueueStoreSettings,
+  RETIRED_KEY_MEMORY_MS,
+  storeError,
+} from './store.ts';
+
+interface Holder {
+  key: string;
+  previousKey?: string;
+  previousUntil: number;
+  state: 'waiting' | 'active';
+  seq: number;
+  idleUntil: number;
+  activeUntil: number;
+}
+
+/** How often idle waiters are looked for; a sweep is a pass over the waiting users. */
+const IDLE_SWEEP_EVERY_MS = 1000;
+
+/** The embedded waiting room for one process. Every method runs to completion without awaiting. */
+export class MemoryQueueStore implements QueueStore {
+  readonly #settings: QueueStoreSettings;
+  readonly #holders = new Map<number, Holder>();
+  readonly #keyOwners = new Map<string, number>();
+  /** Retired keys in retirement order, forgotten after RETIRED_KEY_MEMORY_MS. */
+  #retired: Array<[forgetAt: number, key: string]> = [];
+  #retiredHead = 0;
+  readonly #line = new ArrivalLine();
+  /** Active users in admission order, which is also expiry order (one TTL for all). */
+  readonly #active = new Map<number, number>();
+  #lastAdmitAt: number | undefined;
+  #credit = 0;
+  #nextIdleSweepAt = 0;
+  #admittedTotal = 0;
+  #evictedTotal = 0;
+  #expiredTotal = 0;
+
+  constructor(settings: QueueStoreSettings) {
+    this.#settings = settings;
+  }
+
+  async issue(
+    userId: number,
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+  ): Promise<QueueEntry> {
+    let holder = this.#holders.get(userId);
+    if (holder?.state === 'active' && holder.activeUntil <= now) {
+      this.#expireActive(userId, holder, now);
+      this.#expiredTotal++;
+      holder = undefined;
+    }
+    if (holder) {
+      if (holder.previousKey !== undefined) this.#retireKey(holder.previousKey, now);
+      holder.previousKey = holder.key;
+      holder.previousUntil = now + this.#settings.tokenGraceMs;
+      holder.key = accessKey;
+    } else {
+      holder = {
+        key: accessKey,
+        previousUntil: 0,
+        state: 'waiting',
+        seq: this.#line.push(userId),
+        idleUntil: 0,
+        activeUntil: 0,
+      };
+      this.#holders.set(userId, holder);
+    }
+    this.#keyOwners.set(accessKey, userId);
+    return this.#entry(userId, holder, now, heartbeat);
+  }
+
+  async status(
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+    userId?: number,
+  ): Promise<QueueEntry> {
+    const owner = this.#keyOwners.get(accessKey);
+    if (owner === undefined) throw storeError(-1);
+    if (userId !== undefined && owner !== userId) throw storeError(-2);
+    const holder = this.#holders.get(owner);
+    if (!holder) throw storeError(-3);
+    if (holder.key !== accessKey && !(holder.previousKey === accessKey && now < holder.previousUntil))
+      throw storeError(-3);
+    if (holder.state === 'active' && holder.activeUntil <= now) throw storeError(-3);
+    return this.#entry(owner, holder, now, heartbeat);
+  }
+
+  async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
+    this.#forgetRetiredKeys(now);
+    let expired = 0;
+    for (const [userId, activeUntil] of this.#active) {
+      if (activeUntil > now) break;
+      this.#expireActive(userId, this.#holders.get(userId)!, now);
+      expired++;
+    }
+    let evicted = 0;
+    if (now >= this.#nextIdleSweepAt) {
+      this.#nextIdleSweepAt = now + IDLE_SWEEP_EVERY_MS;
+      for (const [userId, holder] of this.#holders) {
+        if (holder.state === 'waiting' && holder.idleUntil <= now) {
+          this.#line.remove(holder.seq);
+          this.#forget(userId, holder, now);
+          evicted++;
+        }
+      }
+    }
+    const elapsed =
+      this.#lastAdmitAt === undefined ? 0 : Math.min(limits.maxBurstMs, Math.max(0, now - this.#lastAdmitAt));
+    if (this.#lastAdmitAt === undefined || now > this.#lastAdmitAt) this.#lastAdmitAt = now;
+    this.#credit += (limits.ratePerSecond * elapsed) / 1000;
+    const budget = Math.floor(this.#credit);
+    this.#credit -= budget;
+    const room = Math.max(0, limits.maxActive - this.#active.size);
+    const front = this.#line.front(Math.min(budget, room));
+    for (const [seq, userId] of front) {
+      const holder = this.#holders.get(userId)!;
+      this.#line.remove(seq);
+      holder.state = 'active';
+      holder.activeUntil = now + this.#settings.activeTtlMs;
+      this.#active.set(userId, holder.activeUntil);
+    }
+    this.#admittedTotal += front.length;
+    this.#evictedTotal += evicted;
+    this.#expiredTotal += expired;
+    return {
+      admitted: front.length,
+      evicted,
+      expired,
+      waiting: this.#line.size,
+      active: this.#active.size,
+      admittedTotal: this.#admittedTotal,
+    };
+  }
+
+  async release(userId: number, now: number): Promise<boolean> {
+    const holder = this.#holders.get(userId);
+    if (holder?.state !== 'active') return false;
+    this.#active.delete(userId);
+    this.#forget(userId, holder, now);
+    return true;
+  }
+
+  async counts(): Promise<QueueCounts> {
+    return {
+      waiting: this.#line.size,
+      active: this.#active.size,
+      admittedTotal: this.#admittedTotal,
+      evictedTotal: this.#evictedTotal,
+      expiredTotal: this.#expiredTotal,
+    };
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  #entry(userId: number, holder: Holder, now: number, heartbeat: HeartbeatPolicy): QueueEntry {
+    if (holder.state === 'active')
+      return { userId, state: 'active', position: 0, activeUntil: holder.activeUntil };
+    const position = this.#line.rank(holder.seq);
+    const due = idleDeadline(now, position, heartbeat);
+    if (holder.idleUntil < due) holder.idleUntil = due + IDLE_SLACK_MS;
+    return { userId, state: 'waiting', position, activeUntil: 0 };
+  }
+
+  #expireActive(userId: number, holder: Holder, now: number): void {
+    this.#active.delete(userId);
+    this.#forget(userId, holder, now);
+  }
+
+  #forget(userId: number, holder: Holder, now: number): void {
+    this.#holders.delete(userId);
+    this.#retireKey(holder.key, now);
+    if (holder.previousKey !== undefined) this.#retireKey(holder.previousKey, now);
+  }
+
+  #retireKey(key: string, now: number): void {
+    this.#retired.push([now + this.#settings.tokenGraceMs + RETIRED_KEY_MEMORY_MS, key]);
+  }
+
+  #forgetRetiredKeys(now: number): void {
+    const retired = this.#retired;
+    while (this.#retiredHead < retired.length && retired[this.#retiredHead][0] <= now) {
+      const key = retired[this.#retiredHead][1];
+      const owner = this.#keyOwners.get(key);
+      const holder = owner === undefined ? undefined : this.#holders.get(owner);
+      if (holder?.key !== key && holder?.previousKey !== key) this.#keyOwners.delete(key);
+      this.#retiredHead++;
+    }
+    if (this.#retiredHead > 1024 && this.#retiredHead * 2 > retired.length) {
+      this.#retired = retired.slice(this.#retiredHead);
+      this.#retiredHead = 0;
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import {
+  type AdmitLimits,
+  type AdmitOutcome,
+  type HeartbeatPolicy,
+  IDLE_SLACK_MS,
+  type QueueCounts,
+  type QueueEntry,
+  type QueueStore,
+  type QueueStoreSettings,
+  RETIRED_KEY_MEMORY_MS,
+  storeError,
+} from './store.ts';
+
+type Reply = number | Reply[];
+
+/** The scripts, loaded once with defineCommand; the file name says the verb and the number of keys. */
+interface QueueCommands {
+  queueIssue(...args: Array<string | number>): Promise<Reply>;
+  queueStatus(...args: Array<string | number>): Promise<Reply>;
+  queueAdmit(...args: Array<string | number>): Promise<Reply>;
+  queueRelease(...args: Array<string | number>): Promise<Reply>;
+}
+
+const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
+  ['queueIssue', 'issue-5.lua', 5],
+  ['queueStatus', 'status-2.lua', 2],
+  ['queueAdmit', 'admit-4.lua', 4],
+  ['queueRelease', 'release-1.lua', 1],
+];
+
+/** Most users one admission call expires, evicts or admits, so one script never blocks Redis for long. */
+const ADMIT_BATCH = 5000;
+
+export interface RedisQueueStoreOptions {
+  /** A redis:// URL, or a client this store may use (and will not close). */
+  redis: string | Redis;
+  settings: QueueStoreSettings;
+  /** Hash tag shared by every key of one waiting room, so it works on Redis Cluster. */
+  hashTag?: string;
+}
+
+/** The waiting room on Redis: one Lua script per state change, so any number of processes may share it. */
+export class RedisQueueStore implements QueueStore {
+  readonly prefix: string;
+  readonly #redis: Redis & QueueCommands;
+  readonly #ownsClient: boolean;
+  readonly #settings: QueueStoreSettings;
+  readonly #keys: { waiting: string; idle: string; active: string; seq: string; stats: string };
+
+  constructor(options: RedisQueueStoreOptions) {
+    this.#ownsClient = typeof options.redis === 'string';
+    const redis =
+      typeof options.redis === 'string'
+        ? new Redis(options.redis, {
+            lazyConnect: false,
+            maxRetriesPerRequest: 2,
+            enableAutoPipelining: true,
+          })
+        : options.redis;
+    for (const [name, file, numberOfKeys] of scripts) {
+      if (typeof (redis as Partial<QueueCommands>)[name] === 'function') continue;
+      const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+      redis.defineCommand(name, { lua, numberOfKeys });
+    }
+    this.#redis = redis as Redis & QueueCommands;
+    this.#settings = options.settings;
+    this.prefix = `tr:{${options.hashTag ?? 'q'}}:`;
+    this.#keys = {
+      waiting: `${this.prefix}waiting`,
+      idle: `${this.prefix}idle`,
+      active: `${this.prefix}active`,
+      seq: `${this.prefix}seq`,
+      stats: `${this.prefix}stats`,
+    };
+  }
+
+  async issue(
+    userId: number,
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+  ): Promise<QueueEntry> {
+    const k = this.#keys;
+    const reply = await this.#redis.queueIssue(
+      k.waiting,
+      k.idle,
+      k.active,
+      k.seq,
+      k.stats,
+      this.prefix,
+      userId,
+      accessKey,
+      now,
+      this.#settings.tokenGraceMs,
+      RETIRED_KEY_MEMORY_MS,
+      ...heartbeatArgs(heartbeat),
+      IDLE_SLACK_MS,
+    );
+    return entryOf(reply);
+  }
+
+  async status(
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+    userId?: number,
+  ): Promise<QueueEntry> {
+    const k = this.#keys;
+    const reply = await this.#redis.queueStatus(
+      k.waiting,
+      k.idle,
+      this.prefix,
+      accessKey,
+      now,
+      userId === undefined ? '' : userId,
+      ...heartbeatArgs(heartbeat),
+      IDLE_SLACK_MS,
+    );
+    return entryOf(reply);
+  }
+
+  async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
+    const k = this.#keys;
+    const reply = await this.#redis.queueAdmit(
+      k.waiting,
+      k.idle,
+      k.active,
+      k.stats,
+      this.prefix,
+      now,
+      limits.ratePerSecond,
+      limits.maxActive,
+      limits.maxBurstMs,
+      this.#settings.activeTtlMs,
+      RETIRED_KEY_MEMORY_MS,
+      ADMIT_BATCH,
+    );
+    const [admitted, evicted, expired, waiting, active, admittedTotal] = reply as number[];
+    return { admitted, evicted, expired, waiting, active, admittedTotal };
+  }
+
+  async release(userId: number, _now: number): Promise<boolean> {
+    const reply = await this.#redis.queueRelease(
+      this.#keys.active,
+      this.prefix,
+      userId,
+      RETIRED_KEY_MEMORY_MS,
+    );
+    return reply === 1;
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const k = this.#keys;
+    const [waiting, active, totals] = await Promise.all([
+      this.#redis.zcard(k.waiting),
+      this.#redis.zcard(k.active),
+      this.#redis.hmget(k.stats, 'admittedTotal', 'evictedTotal', 'expiredTotal'),
+    ]);
+    return {
+      waiting,
+      active,
+      admittedTotal: Number(totals[0] ?? 0),
+      evictedTotal: Number(totals[1] ?? 0),
+      expiredTotal: Number(totals[2] ?? 0),
+    };
+  }
+
+  /** Deletes every key of this waiting room; for tests and benchmarks. */
+  async destroy(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, found] = await this.#redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+      if (found.length > 0) await this.#redis.unlink(...found);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
+
+const heartbeatArgs = (h: HeartbeatPolicy): number[] => [
+  h.msPerPosition,
+  h.minPollMs,
+  h.maxPollMs,
+  h.idleFloorMs,
+  h.idleFactor,
+];
+
+function entryOf(reply: Reply): QueueEntry {
+  if (typeof reply === 'number') throw storeError(reply);
+  const [userId, state, position, activeUntil] = reply as number[];
+  return { userId, state: state === 2 ? 'active' : 'waiting', position, activeUntil };
+}

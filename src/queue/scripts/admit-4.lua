@@ -1,0 +1,71 @@
+--[[
+  One admission step, safe for any number of processes: expires lapsed actives, evicts idle waiters,
+  then admits the front of the line within the shared rate budget and the active cap.
+
+  KEYS[1] waiting  zset, score = arrival sequence, member = userId
+  KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+  KEYS[3] active   zset, score = active-until (ms), member = userId
+  KEYS[4] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit
+
+  ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] now (ms), ARGV[3] admissions per second
+  ARGV[4] max active, ARGV[5] max burst ms, ARGV[6] active TTL ms, ARGV[7] retired-key memory ms
+  ARGV[8] most users expired, evicted or admitted in one call (bounds the script's run time)
+
+  Returns { admitted, evicted, expired, waiting, active, admittedTotal }
+]]
+local prefix, now, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local maxActive, maxBurstMs, ttlMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local retireMs, batch = tonumber(ARGV[7]), tonumber(ARGV[8])
+
+local function forget(userId)
+  local userKey = prefix .. 'user:' .. userId
+  local key, prevKey = unpack(redis.call('HMGET', userKey, 'key', 'prevKey'))
+  if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, retireMs) end
+  if prevKey then redis.call('PEXPIRE', prefix .. 'key:' .. prevKey, retireMs) end
+  redis.call('DEL', userKey)
+end
+
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch)
+for _, userId in ipairs(lapsed) do
+  forget(userId)
+  redis.call('ZREM', KEYS[3], userId)
+end
+
+local idle = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
+for _, userId in ipairs(idle) do
+  forget(userId)
+  redis.call('ZREM', KEYS[1], userId)
+  redis.call('ZREM', KEYS[2], userId)
+end
+
+local lastAdmitAt, credit = unpack(redis.call('HMGET', KEYS[4], 'lastAdmitAt', 'credit'))
+lastAdmitAt = tonumber(lastAdmitAt)
+credit = tonumber(credit) or 0
+local elapsed = 0
+if lastAdmitAt then elapsed = math.min(maxBurstMs, math.max(0, now - lastAdmitAt)) end
+if not lastAdmitAt or now > lastAdmitAt then redis.call('HSET', KEYS[4], 'lastAdmitAt', now) end
+credit = credit + rate * elapsed / 1000
+local budget = math.floor(credit)
+redis.call('HSET', KEYS[4], 'credit', tostring(credit - budget))
+
+local room = maxActive - redis.call('ZCARD', KEYS[3])
+local take = math.min(budget, room, batch)
+local admitted = 0
+if take > 0 then
+  local front = redis.call('ZRANGE', KEYS[1], 0, take - 1)
+  admitted = #front
+  if admitted > 0 then
+    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, admitted - 1)
+    local activeUntil = now + ttlMs
+    for _, userId in ipairs(front) do
+      redis.call('ZREM', KEYS[2], userId)
+      redis.call('HSET', prefix .. 'user:' .. userId, 'state', 'a', 'activeUntil', activeUntil)
+      redis.call('ZADD', KEYS[3], activeUntil, userId)
+    end
+  end
+end
+
+local admittedTotal = redis.call('HINCRBY', KEYS[4], 'admittedTotal', admitted)
+redis.call('HINCRBY', KEYS[4], 'evictedTotal', #idle)
+redis.call('HINCRBY', KEYS[4], 'expiredTotal', #lapsed)
+return { admitted, #idle, #lapsed, redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[3]), admittedTotal }

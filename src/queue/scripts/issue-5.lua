@@ -1,0 +1,61 @@
+--[[
+  Enters a user in the line, or keeps the user's place and rotates the access key
+  (the previous key stays valid for the grace period).
+
+  KEYS[1] waiting  zset, score = arrival sequence, member = userId
+  KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+  KEYS[3] active   zset, score = active-until (ms), member = userId
+  KEYS[4] seq      arrival sequence counter
+  KEYS[5] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit
+
+  ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] userId, ARGV[3] new access key, ARGV[4] now (ms)
+  ARGV[5] grace ms, ARGV[6] retired-key memory ms
+  ARGV[7..11] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
+  ARGV[12] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+
+  Returns { userId, state (1 waiting, 2 active), position, activeUntil }
+]]
+local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
+local now, graceMs, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local userKey = prefix .. 'user:' .. userId
+
+local function retire(key, ms)
+  if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, ms) end
+end
+
+local function idleDeadline(position)
+  local poll = math.floor(position * tonumber(ARGV[7]) + 0.5)
+  poll = math.min(tonumber(ARGV[9]), math.max(tonumber(ARGV[8]), poll))
+  return now + math.max(tonumber(ARGV[10]), tonumber(ARGV[11]) * poll) + tonumber(ARGV[12])
+end
+
+local state, activeUntil, key, prevKey = unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey'))
+if state == 'a' and tonumber(activeUntil) <= now then
+  redis.call('ZREM', KEYS[3], userId)
+  redis.call('DEL', userKey)
+  retire(key, graceMs + retireMs)
+  retire(prevKey, graceMs + retireMs)
+  redis.call('HINCRBY', KEYS[5], 'expiredTotal', 1)
+  state = false
+end
+
+if state then
+  retire(prevKey, graceMs + retireMs)
+  retire(key, graceMs + retireMs)
+  redis.call('HSET', userKey, 'key', accessKey, 'prevKey', key, 'prevUntil', now + graceMs)
+else
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('ZADD', KEYS[1], seq, userId)
+  redis.call('HSET', userKey, 'state', 'w', 'key', accessKey)
+  state = 'w'
+end
+redis.call('SET', prefix .. 'key:' .. accessKey, userId)
+
+if state == 'a' then
+  return { tonumber(userId), 2, 0, tonumber(activeUntil) }
+end
+local position = redis.call('ZRANK', KEYS[1], userId) + 1
+local deadline = idleDeadline(position)
+redis.call('ZADD', KEYS[2], deadline, userId)
+redis.call('HSET', userKey, 'idleUntil', deadline)
+return { tonumber(userId), 1, position, 0 }

@@ -1,0 +1,40 @@
+--[[
+  Reads the state of an access key's holder; for a waiter, records the poll (pushes back the idle deadline).
+
+  KEYS[1] waiting  zset, score = arrival sequence, member = userId
+  KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+
+  ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] access key, ARGV[3] now (ms)
+  ARGV[4] expected userId, or '' for any holder
+  ARGV[5..9] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
+  ARGV[10] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+
+  Returns { userId, state (1 waiting, 2 active), position, activeUntil }
+  or -1 unknown key, -2 key of another user, -3 key expired or replaced
+]]
+local prefix, accessKey, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local owner = redis.call('GET', prefix .. 'key:' .. accessKey)
+if not owner then return -1 end
+if ARGV[4] ~= '' and ARGV[4] ~= owner then return -2 end
+
+local userKey = prefix .. 'user:' .. owner
+local state, activeUntil, key, prevKey, prevUntil, idleUntil =
+  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
+if not state then return -3 end
+if key ~= accessKey and not (prevKey == accessKey and now < tonumber(prevUntil)) then return -3 end
+
+if state == 'a' then
+  if tonumber(activeUntil) <= now then return -3 end
+  return { tonumber(owner), 2, 0, tonumber(activeUntil) }
+end
+
+local position = redis.call('ZRANK', KEYS[1], owner) + 1
+local poll = math.floor(position * tonumber(ARGV[5]) + 0.5)
+poll = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), poll))
+local due = now + math.max(tonumber(ARGV[8]), tonumber(ARGV[9]) * poll)
+if (tonumber(idleUntil) or 0) < due then
+  redis.call('ZADD', KEYS[2], due + tonumber(ARGV[10]), owner)
+  redis.call('HSET', userKey, 'idleUntil', due + tonumber(ARGV[10]))
+end
+return { tonumber(owner), 1, position, 0 }

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { DomainError } from '../../src/domain/errors.ts';
+import { WaitingRoom, type WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
+import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
+
+const defaults: WaitingRoomSettings = {
+  admitPerSecond: 10,
+  maxActive: 1000,
+  activeTtlSeconds: 300,
+  tokenGraceSeconds: 30,
+  idleTimeoutSeconds: 30,
+};
+
+function makeRoom(overrides: Partial<WaitingRoomSettings> = {}) {
+  const settings = { ...defaults, ...overrides };
+  const clock = new ManualClock();
+  const store = new MemoryQueueStore({
+    activeTtlMs: settings.activeTtlSeconds * 1000,
+    tokenGraceMs: settings.tokenGraceSeconds * 1000,
+  });
+  return { room: new WaitingRoom({ store, clock, settings }), clock };
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof DomainError && err.code === code);
+}
+
+test('a new token tells the place, and an ETA from the configured rate before any measurement', async () => {
+  const { room } = makeRoom();
+  for (let u = 1; u < 50; u++) await room.issueToken(u);
+  const t = await room.issueToken(50);
+  assert.equal(t.status, 'WAITING');
+  assert.equal(t.order, 50);
+  assert.equal(t.position, 50);
+  assert.equal(t.etaSeconds, 5, '50 places at 10 a second');
+  assert.match(t.accessKey ?? '', /^[A-Za-z0-9_-]{22}$/);
+});
+
+test('the ETA follows the admission rate actually measured, not the configured one', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 10, maxActive: 20 });
+  for (let u = 1; u <= 200; u++) await room.issueToken(u);
+  await room.tick();
+  // The cap of 20 active users holds admissions to 20 in 10 s: 2 a second, not 10.
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1000);
+    await room.tick();
+  }
+  assert.equal((await room.counts()).active, 20);
+  const rate = room.measuredAdmitRate();
+  assert.ok(rate !== undefined && Math.abs(rate - 2) < 1e-9, `measured ${rate}`);
+  const t = await room.issueToken(201);
+  assert.equal(t.position, 181);
+  assert.equal(t.etaSeconds, Math.ceil(181 / 2));
+});
+
+test('poll advice grows with the distance from the front, from 1 s up to 20 s', async () => {
+  const { room } = makeRoom({ admitPerSecond: 100 });
+  const advice: number[] = [];
+  for (let u = 1; u <= 20_000; u++) {
+    const t = await room.issueToken(u);
+    if ([1, 500, 1000, 5000, 20_000].includes(u)) advice.push(t.pollAfterMs);
+  }
+  assert.deepEqual(advice, [1000, 1000, 2000, 10_000, 20_000]);
+});
+
+test('keys: missing is 401 TOKEN_MISSING, unknown TOKEN_INVALID, another user’s TOKEN_NOT_YOURS', async () => {
+  const { room } = makeRoom();
+  const one = await room.issueToken(1);
+  await room.issueToken(2);
+  await rejectsWith(room.poll(1, undefined), 'TOKEN_MISSING');
+  await rejectsWith(room.poll(1, ''), 'TOKEN_MISSING');
+  await rejectsWith(room.poll(1, 'not-a-key'), 'TOKEN_INVALID');
+  await rejectsWith(room.poll(1, 'A'.repeat(22)), 'TOKEN_INVALID');
+  await rejectsWith(room.poll(2, one.accessKey), 'TOKEN_NOT_YOURS');
+  await rejectsWith(room.authorizeAdmitted(2, one.accessKey), 'TOKEN_NOT_YOURS');
+  await rejectsWith(room.authorizeAdmitted(1, one.accessKey), 'NOT_ADMITTED');
+  await rejectsWith(room.authorizeAnyAdmitted(one.accessKey), 'NOT_ADMITTED');
+});
+
+test('an admitted key authorises its user until it lapses; release frees the slot at once', async () => {
+  const { room, clock } = makeRoom({ maxActive: 1 });
+  const one = await room.issueToken(1);
+  const two = await room.issueToken(2);
+  await room.tick();
+  clock.advance(1000);
+  await room.tick();
+  await room.authorizeAdmitted(1, one.accessKey);
+  assert.equal(await room.authorizeAnyAdmitted(one.accessKey), 1);
+  assert.deepEqual(await room.poll(1, one.accessKey), {
+    order: 0,
+    status: 'ACTIVE',
+    position: 0,
+    etaSeconds: 0,
+    pollAfterMs: 1000,
+  });
+  clock.advance(1000);
+  await room.tick();
+  assert.equal((await room.poll(2, two.accessKey)).order, 1, 'the only slot is taken');
+  assert.equal(await room.releaseUser(1), true);
+  await rejectsWith(room.authorizeAdmitted(1, one.accessKey), 'TOKEN_EXPIRED');
+  clock.advance(1000);
+  await room.tick();
+  await room.authorizeAdmitted(2, two.accessKey);
+  clock.advance(300_000);
+  await rejectsWith(room.authorizeAdmitted(2, two.accessKey), 'TOKEN_EXPIRED');
+});
+
+test('admission carries fractions: 2.5 a second admits 5 in 2 s of 250 ms ticks', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 2.5 });
+  for (let u = 1; u <= 10; u++) await room.issueToken(u);
+  await room.tick();
+  let admitted = 0;
+  for (let i = 0; i < 8; i++) {
+    clock.advance(250);
+    admitted += (await room.tick()).admitted;
+  }
+  assert.equal(admitted, 5);
+  room.setAdmitRate(100);
+  assert.equal(room.getAdmitRate(), 100);
+  clock.advance(1000);
+  assert.equal((await room.tick()).admitted, 5, 'the rest of the line');
+  assert.throws(() => room.setAdmitRate(0), RangeError);
+});
+
+test('a client polling every second is never evicted; one that stops is', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 1, maxActive: 1 });
+  const keys = [];
+  for (let u = 1; u <= 5; u++) keys.push((await room.issueToken(u)).accessKey);
+  for (let s = 0; s < 120; s++) {
+    clock.advance(1000);
+    await room.tick();
+    await room.poll(5, keys[4]);
+  }
+  const t = await room.poll(5, keys[4]);
+  assert.equal(t.order, 1, 'users 2..4 stopped polling and lost their place');
+  await rejectsWith(room.poll(3, keys[2]), 'TOKEN_EXPIRED');
+  const counts = await room.counts();
+  assert.equal(counts.evictedTotal, 3);
+});
+
+test('start() admits on its own and stop() ends it', async () => {
+  const realRoom = new WaitingRoom({
+    store: new MemoryQueueStore({ activeTtlMs: 300_000, tokenGraceMs: 30_000 }),
+    clock: { now: () => Date.now() },
+    settings: { ...defaults, admitPerSecond: 1000 },
+  });
+  const t = await realRoom.issueToken(1);
+  realRoom.start(10);
+  for (let i = 0; i < 100 && (await realRoom.poll(1, t.accessKey)).order !== 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  realRoom.stop();
+  assert.equal((await realRoom.poll(1, t.accessKey)).order, 0);
+});
