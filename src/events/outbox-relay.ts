@@ -1,0 +1,225 @@
+import type { Database, Db } from '../db/database.ts';
+import {
+  backlog,
+  fetchPending,
+  isOutboxLocked,
+  markPublished,
+  type PendingOutboxRow,
+} from '../db/outbox-relay-repository.ts';
+import type { Clock } from '../domain/clock.ts';
+import { type EventLog, type EventPublisher, type EventType, silentLog } from './bus.ts';
+
+export interface OutboxRelayOptions {
+  database: Database;
+  publisher: EventPublisher;
+  clock: Clock;
+  /** Most events read and published per round. */
+  batchSize?: number;
+  /** Pause between rounds when the outbox is drained. */
+  intervalMs?: number;
+  /** Ceiling of the exponential pause after failed rounds. */
+  maxBackoffMs?: number;
+  logger?: EventLog;
+}
+
+export interface OutboxRelayStats {
+  /** Events this relay published and marked since it was created. */
+  published: number;
+  /** Rounds that stopped on a publish or database error. */
+  failures: number;
+  /** Unpublished events in the outbox (written by any process). */
+  backlog: number;
+  /** Age of the oldest unpublished event; 0 when none is pending. */
+  lagMs: number;
+  oldestCreatedAt: number | null;
+}
+
+interface BatchOutcome {
+  /** Seqs published and marked, in order. */
+  sent: number[];
+  failed: boolean;
+}
+
+interface RoundOutcome {
+  published: number;
+  failed: boolean;
+}
+
+/**
+ * Publishes outbox rows strictly in seq order and marks them only after the bus acknowledged them.
+ * The first failure ends the round, so a later event never overtakes an earlier one; the rest wait
+ * for the next round, after an exponential backoff. Delivery is at least once.
+ */
+export class OutboxRelay {
+  readonly #database: Database;
+  readonly #publisher: EventPublisher;
+  readonly #clock: Clock;
+  readonly #batchSize: number;
+  readonly #intervalMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #log: EventLog;
+  #published = 0;
+  #failures = 0;
+  #failuresInRow = 0;
+  #running = false;
+  /** A nudge arrived while a round was in flight: run the next one at once. */
+  #nudged = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Rounds run one after another, whether from the loop or from runOnce. */
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: OutboxRelayOptions) {
+    this.#database = opts.database;
+    this.#publisher = opts.publisher;
+    this.#clock = opts.clock;
+    this.#batchSize = opts.batchSize ?? 100;
+    this.#intervalMs = opts.intervalMs ?? 250;
+    this.#maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+    this.#log = opts.logger ?? silentLog;
+  }
+
+  /** Runs the relay in the background until stop(). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /** Stops the loop and waits for the round in flight to finish. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#chain;
+  }
+
+  /** Asks a running relay for a round now instead of after the idle pause (e.g. after a commit). */
+  nudge(): void {
+    // While backing off from failures the pause stands: a nudge must not hammer a bus that is down.
+    if (!this.#running || this.#failuresInRow > 0) return;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#schedule(0);
+    } else {
+      this.#nudged = true;
+    }
+  }
+
+  /** One round; resolves to how many events were published. Publish failures are counted, not thrown. */
+  async runOnce(): Promise<number> {
+    return (await this.#round()).published;
+  }
+
+  async stats(): Promise<OutboxRelayStats> {
+    const b = await backlog(this.#database.db);
+    return {
+      published: this.#published,
+      failures: this.#failures,
+      backlog: b.count,
+      lagMs: b.oldestCreatedAt === null ? 0 : Math.max(0, this.#clock.now() - b.oldestCreatedAt),
+      oldestCreatedAt: b.oldestCreatedAt,
+    };
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => void this.#tick(), ms);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined;
+    this.#nudged = false;
+    let delay = this.#intervalMs;
+    try {
+      const outcome = await this.#round();
+      if (outcome.failed) delay = this.#backoffMs();
+      else if (outcome.published === this.#batchSize || this.#nudged) delay = 0;
+    } catch (err) {
+      this.#failures++;
+      this.#failuresInRow++;
+      delay = this.#backoffMs();
+      this.#log.warn(
+        { err, retryInMs: Math.round(delay), failuresInRow: this.#failuresInRow },
+        'outbox relay: database error; retrying',
+      );
+    }
+    if (this.#running && !this.#timer) this.#schedule(delay);
+  }
+
+  #backoffMs(): number {
+    const exp = this.#intervalMs * 2 ** Math.min(this.#failuresInRow, 16);
+    // Jitter keeps relays of several processes from retrying in step.
+    return Math.min(this.#maxBackoffMs, exp) * (0.8 + Math.random() * 0.4);
+  }
+
+  #round(): Promise<RoundOutcome> {
+    const run = this.#chain.then(() => this.#publishBatch());
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  async #publishBatch(): Promise<RoundOutcome> {
+    const database = this.#database;
+    let outcome: BatchOutcome;
+    if (database.dialect === 'sqlite') {
+      // One connection serves the whole process: a transaction here would stall every request while publishing.
+      outcome = await this.#publishRows(database.db, await fetchPending(database.db, this.#batchSize));
+    } else {
+      try {
+        outcome = await database.db
+          .transaction()
+          .setIsolationLevel('read committed')
+          .execute(async (trx) =>
+            this.#publishRows(trx, await fetchPending(trx, this.#batchSize, { lockNoWait: true })),
+          );
+      } catch (err) {
+        // Another process's relay is publishing these rows; its round ends within one publish timeout.
+        if (isOutboxLocked(err)) return { published: 0, failed: false };
+        throw err;
+      }
+    }
+    this.#published += outcome.sent.length;
+    if (!outcome.failed && this.#failuresInRow > 0) {
+      this.#log.info({ failuresInRow: this.#failuresInRow }, 'outbox relay: publishing again');
+      this.#failuresInRow = 0;
+    }
+    return { published: outcome.sent.length, failed: outcome.failed };
+  }
+
+  /** Publishes rows in order until the first failure, marks what went out, and returns those seqs. */
+  async #publishRows(db: Db, rows: PendingOutboxRow[]): Promise<BatchOutcome> {
+    const sent: number[] = [];
+    let failed = false;
+    for (const row of rows) {
+      try {
+        await this.#publisher.publish({
+          eventId: row.eventId,
+          aggregateId: row.aggregateId,
+          // The outbox only holds types the booking code writes.
+          type: row.type as EventType,
+          payload: JSON.parse(row.payload) as Record<string, unknown>,
+          createdAt: row.createdAt,
+        });
+      } catch (err) {
+        failed = true;
+        this.#failures++;
+        this.#failuresInRow++;
+        this.#log.warn(
+          {
+            err: err instanceof Error ? err.message : String(err),
+            seq: row.seq,
+            eventId: row.eventId,
+            type: row.type,
+            lagMs: Math.max(0, this.#clock.now() - row.createdAt),
+            failuresInRow: this.#failuresInRow,
+          },
+          'outbox relay: publish failed; events stay in the outbox and are retried',
+        );
+        break;
+      }
+      sent.push(row.seq);
+    }
+    await markPublished(db, sent, this.#clock.now());
+    return { sent, failed };
+  }
+}

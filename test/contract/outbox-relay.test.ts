@@ -1,0 +1,486 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import type { Database } from '../../src/db/database.ts';
+import { backlog, purgePublished } from '../../src/db/outbox-relay-repository.ts';
+import { appendOutboxEvent } from '../../src/db/outbox-repository.ts';
+import { type Clock, ManualClock, systemClock } from '../../src/domain/clock.ts';
+import type { EventLog, EventPublisher, EventType, OutboxEvent } from '../../src/events/bus.ts';
+import { createPublisher } from '../../src/events/create-publisher.ts';
+import { InProcessEventBus } from '../../src/events/inprocess-bus.ts';
+import { NatsEventPublisher } from '../../src/events/nats-bus.ts';
+import { OutboxRelay } from '../../src/events/outbox-relay.ts';
+import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Records what it is given; while `down` every publish fails, like a bus that is unreachable. */
+class RecordingPublisher implements EventPublisher {
+  received: OutboxEvent[] = [];
+  down = false;
+  /** Succeeds this many more times, then goes down. */
+  upFor = Number.POSITIVE_INFINITY;
+  async publish(event: OutboxEvent): Promise<void> {
+    if (this.down || this.upFor <= 0) {
+      this.down = true;
+      throw new Error('bus unreachable');
+    }
+    this.upFor--;
+    this.received.push(event);
+  }
+  async close(): Promise<void> {}
+}
+
+class RecordingLog implements EventLog {
+  warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+  info(): void {}
+  warn(obj: object, msg: string): void {
+    this.warnings.push({ obj: obj as Record<string, unknown>, msg });
+  }
+}
+
+interface Appended {
+  eventId: string;
+  aggregateId: string;
+  type: EventType;
+}
+
+/** Appends one event per spec, each in its own transaction as the booking code would; returns them in order. */
+async function appendEvents(
+  database: Database,
+  clock: Clock,
+  specs: Array<[aggregateId: string, type: EventType]>,
+): Promise<Appended[]> {
+  const out: Appended[] = [];
+  for (const [aggregateId, type] of specs) {
+    const eventId = randomUUID();
+    await database.db.transaction().execute((trx) =>
+      appendOutboxEvent(trx, {
+        eventId,
+        aggregateId,
+        type,
+        payload: { aggregateId, n: out.length },
+        createdAt: clock.now(),
+      }),
+    );
+    out.push({ eventId, aggregateId, type });
+  }
+  return out;
+}
+
+const ids = (events: Array<{ eventId: string }>) => events.map((e) => e.eventId);
+
+async function waitFor(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const reservationLife: Array<[string, EventType]> = [
+  ['r-1', 'reservation.held'],
+  ['r-2', 'reservation.held'],
+  ['r-1', 'payment.completed'],
+  ['r-2', 'reservation.released'],
+  ['r-3', 'reservation.held'],
+  ['r-3', 'reservation.expired'],
+];
+
+for (const dialect of DIALECTS) {
+  const available = await dialectAvailable(dialect);
+  describe(`outbox relay on ${dialect}`, { skip: available ? false : `${dialect} not reachable` }, () => {
+    let tdb: TestDatabase;
+    let database: Database;
+    beforeEach(async () => {
+      tdb = await createTestDatabase(dialect);
+      database = tdb.database;
+    });
+    afterEach(async () => {
+      await tdb.drop();
+    });
+
+    test('publishes appended events once, in seq order, and marks them published', async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const relay = new OutboxRelay({ database, publisher, clock, batchSize: 100, intervalMs: 10 });
+      const appended = await appendEvents(database, clock, reservationLife);
+      clock.advance(1500);
+      assert.deepEqual(await relay.stats(), {
+        published: 0,
+        failures: 0,
+        backlog: 6,
+        lagMs: 1500,
+        oldestCreatedAt: T0,
+      });
+
+      assert.equal(await relay.runOnce(), 6);
+      assert.deepEqual(ids(publisher.received), ids(appended));
+      assert.deepEqual(publisher.received[2], {
+        eventId: appended[2].eventId,
+        aggregateId: 'r-1',
+        type: 'payment.completed',
+        payload: { aggregateId: 'r-1', n: 2 },
+        createdAt: T0,
+      });
+      const rows = await database.db.selectFrom('outbox').select(['published_at']).execute();
+      assert.deepEqual(
+        rows.map((r) => Number(r.published_at)),
+        rows.map(() => T0 + 1500),
+      );
+
+      assert.equal(await relay.runOnce(), 0, 'nothing is published twice');
+      assert.equal(publisher.received.length, 6);
+      assert.deepEqual(await relay.stats(), {
+        published: 6,
+        failures: 0,
+        backlog: 0,
+        lagMs: 0,
+        oldestCreatedAt: null,
+      });
+    });
+
+    test('a failing publisher leaves events pending; they go out in order when it recovers', async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const logger = new RecordingLog();
+      const relay = new OutboxRelay({ database, publisher, clock, batchSize: 100, intervalMs: 10, logger });
+      const appended = await appendEvents(database, clock, reservationLife);
+      clock.advance(2000);
+
+      publisher.upFor = 2;
+      assert.equal(await relay.runOnce(), 2, 'the round stops at the first failure');
+      assert.equal(await relay.runOnce(), 0, 'never skips ahead of the failed event');
+      let stats = await relay.stats();
+      assert.equal(stats.backlog, 4);
+      assert.equal(stats.failures, 2);
+      assert.equal(stats.lagMs, 2000);
+      assert.equal(logger.warnings.length, 2);
+      assert.equal(logger.warnings[0].obj.lagMs, 2000);
+      assert.equal(logger.warnings[0].obj.eventId, appended[2].eventId);
+
+      await appendEvents(database, clock, [['r-4', 'reservation.held']]);
+      publisher.down = false;
+      publisher.upFor = Number.POSITIVE_INFINITY;
+      assert.equal(await relay.runOnce(), 5);
+      const all = await database.db.selectFrom('outbox').select(['event_id']).orderBy('seq').execute();
+      assert.deepEqual(
+        ids(publisher.received),
+        all.map((r) => r.event_id),
+        'every event exactly once, in seq order',
+      );
+      stats = await relay.stats();
+      assert.equal(stats.backlog, 0);
+      assert.equal(stats.published, 7);
+    });
+
+    test('a round publishes at most batchSize events, oldest first', async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const relay = new OutboxRelay({ database, publisher, clock, batchSize: 4, intervalMs: 10 });
+      const appended = await appendEvents(database, clock, reservationLife);
+      assert.equal(await relay.runOnce(), 4);
+      assert.deepEqual(ids(publisher.received), ids(appended.slice(0, 4)));
+      assert.equal((await backlog(database.db)).count, 2);
+      assert.equal(await relay.runOnce(), 2);
+      assert.deepEqual(ids(publisher.received), ids(appended));
+    });
+
+    test('start() relays in the background to in-process subscribers; a throwing subscriber does not stop it', async () => {
+      const bus = new InProcessEventBus();
+      const seen: string[] = [];
+      const held: string[] = [];
+      bus.subscribe('*', (e) => {
+        seen.push(e.eventId);
+      });
+      bus.subscribe('reservation.held', (e) => {
+        held.push(e.aggregateId);
+        throw new Error('subscriber bug');
+      });
+      const relay = new OutboxRelay({
+        database,
+        publisher: bus,
+        clock: systemClock,
+        batchSize: 2,
+        intervalMs: 10,
+      });
+      relay.start();
+      try {
+        const first = await appendEvents(database, systemClock, reservationLife.slice(0, 3));
+        await waitFor('first events', () => seen.length === 3);
+        const more = await appendEvents(database, systemClock, reservationLife.slice(3));
+        await waitFor('all events', async () => (await relay.stats()).backlog === 0 && seen.length === 6);
+        assert.deepEqual(seen, ids([...first, ...more]));
+        assert.deepEqual(held, ['r-1', 'r-2', 'r-3']);
+        assert.equal(bus.stats.handlerErrors, 3);
+        assert.equal((await relay.stats()).failures, 0, 'a subscriber error is not a publish failure');
+      } finally {
+        await relay.stop();
+      }
+      await appendEvents(database, systemClock, [['r-9', 'reservation.held']]);
+      await sleep(60);
+      assert.equal(seen.length, 6, 'a stopped relay publishes nothing');
+      assert.equal(await relay.runOnce(), 1);
+    });
+
+    test('nudge() runs a round at once instead of after the idle pause', async () => {
+      const publisher = new RecordingPublisher();
+      const relay = new OutboxRelay({ database, publisher, clock: systemClock, intervalMs: 60_000 });
+      relay.start();
+      try {
+        await waitFor('the first, empty round', () => relay.stats().then((s) => s.backlog === 0));
+        await sleep(20);
+        const appended = await appendEvents(database, systemClock, reservationLife.slice(0, 2));
+        relay.nudge();
+        await waitFor('the nudged round', () => publisher.received.length === 2, 5000);
+        assert.deepEqual(ids(publisher.received), ids(appended));
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    test('purgePublished deletes old published events and keeps pending ones', async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const relay = new OutboxRelay({ database, publisher, clock });
+      await appendEvents(database, clock, reservationLife.slice(0, 3));
+      await relay.runOnce();
+      clock.advance(10_000);
+      const pending = await appendEvents(database, clock, reservationLife.slice(3));
+      assert.equal(await purgePublished(database.db, T0 + 1), 3);
+      assert.equal(await purgePublished(database.db, clock.now() + 1), 0);
+      const left = await database.db.selectFrom('outbox').select(['event_id']).orderBy('seq').execute();
+      assert.deepEqual(
+        left.map((r) => r.event_id),
+        ids(pending),
+      );
+    });
+
+    test('two relays on one database publish every event exactly once, in order', {
+      skip: dialect === 'sqlite' ? 'SQLite serves one process' : false,
+    }, async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const specs = Array.from({ length: 60 }, (_, i): [string, EventType] => [
+        `r-${i % 7}`,
+        'reservation.held',
+      ]);
+      const appended = await appendEvents(database, clock, specs);
+      // A slow bus keeps each round's rows locked long enough for the other relay to meet them.
+      const slow: EventPublisher = {
+        publish: async (e) => {
+          await sleep(1);
+          await publisher.publish(e);
+        },
+        close: async () => {},
+      };
+      const a = new OutboxRelay({ database, publisher: slow, clock, batchSize: 5, intervalMs: 10 });
+      const b = new OutboxRelay({ database, publisher: slow, clock, batchSize: 5, intervalMs: 10 });
+      while ((await backlog(database.db)).count > 0) await Promise.all([a.runOnce(), b.runOnce()]);
+      assert.deepEqual(ids(publisher.received), ids(appended));
+    });
+  });
+}
+
+describe('createPublisher', () => {
+  test('inprocess is the default bus and an unknown value is refused', async () => {
+    const bus = createPublisher('inprocess');
+    assert.ok(bus instanceof InProcessEventBus);
+    await bus.close();
+    assert.throws(() => createPublisher('kafka://x'), /TR_EVENTS/);
+  });
+});
+
+const natsUp = await serverAvailable('nats');
+
+describe('outbox relay to NATS JetStream', {
+  skip: natsUp ? false : `nats not reachable at ${serverUrls.nats}`,
+}, () => {
+  const natsUrl = new URL(serverUrls.nats);
+  const streams: string[] = [];
+  let admin: NatsConnection;
+  let jsm: JetStreamManager;
+  let tdb: TestDatabase;
+
+  before(async () => {
+    admin = await connect({ servers: serverUrls.nats });
+    jsm = await admin.jetstreamManager();
+  });
+  after(async () => {
+    for (const s of streams) await jsm.streams.delete(s).catch(() => {});
+    await admin?.close();
+  });
+  beforeEach(async () => {
+    tdb = await createTestDatabase('sqlite');
+  });
+  afterEach(async () => {
+    await tdb.drop();
+  });
+
+  /** A stream and subject prefix of this test's own, deleted at the end. */
+  function ownStream(): { stream: string; subjectPrefix: string } {
+    const run = randomBytes(5).toString('hex');
+    const stream = `TICKETRUSH_TEST_${run}`;
+    streams.push(stream);
+    return { stream, subjectPrefix: `ticketrush-test-${run}` };
+  }
+
+  async function storedMessages(
+    stream: string,
+  ): Promise<Array<{ subject: string; msgId: string; event: OutboxEvent }>> {
+    const info = await jsm.streams.info(stream);
+    const out = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      out.push({ subject: m.subject, msgId: m.header.get('Nats-Msg-Id'), event: m.json<OutboxEvent>() });
+    }
+    return out;
+  }
+
+  test('events arrive in JetStream in order, and a re-published event id is dropped as a duplicate', async () => {
+    const { stream, subjectPrefix } = ownStream();
+    const publisher = new NatsEventPublisher({ servers: serverUrls.nats, stream, subjectPrefix });
+    try {
+      await waitFor('NATS connection', () => publisher.connected);
+      const clock = new ManualClock(T0);
+      const relay = new OutboxRelay({ database: tdb.database, publisher, clock, batchSize: 100 });
+      const appended = await appendEvents(tdb.database, clock, reservationLife);
+      assert.equal(await relay.runOnce(), 6);
+
+      let stored = await storedMessages(stream);
+      assert.deepEqual(
+        stored.map((m) => m.msgId),
+        ids(appended),
+      );
+      assert.deepEqual(
+        stored.map((m) => m.subject),
+        appended.map((e) => `${subjectPrefix}.${e.type}`),
+      );
+      assert.deepEqual(stored[5].event, {
+        eventId: appended[5].eventId,
+        aggregateId: 'r-3',
+        type: 'reservation.expired',
+        payload: { aggregateId: 'r-3', n: 5 },
+        createdAt: T0,
+      });
+
+      // At-least-once: a relay that lost its marks publishes again, and JetStream keeps one copy.
+      await tdb.database.db.updateTable('outbox').set({ published_at: null }).execute();
+      assert.equal(await relay.runOnce(), 6);
+      await publisher.publish(stored[0].event);
+      stored = await storedMessages(stream);
+      assert.deepEqual(
+        stored.map((m) => m.msgId),
+        ids(appended),
+      );
+    } finally {
+      await publisher.close();
+    }
+  });
+
+  test('NATS unreachable at start-up: events wait in the outbox and go out once it answers', async () => {
+    const { stream, subjectPrefix } = ownStream();
+    const proxy = new TcpProxy({ host: natsUrl.hostname, port: Number(natsUrl.port || 4222) });
+    const port = await proxy.listen();
+    await proxy.cut();
+    const publisher = new NatsEventPublisher({
+      servers: `nats://127.0.0.1:${port}`,
+      stream,
+      subjectPrefix,
+      publishTimeoutMs: 500,
+      reconnectTimeWaitMs: 100,
+    });
+    const relay = new OutboxRelay({
+      database: tdb.database,
+      publisher,
+      clock: systemClock,
+      intervalMs: 20,
+      maxBackoffMs: 200,
+    });
+    try {
+      relay.start();
+      const appended = await appendEvents(tdb.database, systemClock, reservationLife.slice(0, 3));
+      await waitFor('failed rounds', async () => (await relay.stats()).failures >= 2);
+      assert.equal((await relay.stats()).backlog, 3);
+      assert.equal(publisher.connected, false);
+
+      await proxy.restore();
+      await waitFor('events once NATS answers', async () => (await relay.stats()).backlog === 0, 20_000);
+      assert.deepEqual(
+        (await storedMessages(stream)).map((m) => m.msgId),
+        ids(appended),
+      );
+    } finally {
+      await relay.stop();
+      await publisher.close();
+      await proxy.close();
+    }
+  });
+
+  test('a NATS outage mid-run: events wait in the outbox and arrive exactly once, in order, when it is back', async () => {
+    const { stream, subjectPrefix } = ownStream();
+    const proxy = new TcpProxy({ host: natsUrl.hostname, port: Number(natsUrl.port || 4222) });
+    const port = await proxy.listen();
+    const publisher = new NatsEventPublisher({
+      servers: `nats://127.0.0.1:${port}`,
+      stream,
+      subjectPrefix,
+      publishTimeoutMs: 500,
+      reconnectTimeWaitMs: 100,
+    });
+    const logger = new RecordingLog();
+    const relay = new OutboxRelay({
+      database: tdb.database,
+      publisher,
+      clock: systemClock,
+      batchSize: 3,
+      intervalMs: 20,
+      maxBackoffMs: 300,
+      logger,
+    });
+    try {
+      relay.start();
+      const before = await appendEvents(tdb.database, systemClock, reservationLife);
+      await waitFor('events before the outage', async () => (await relay.stats()).backlog === 0);
+      assert.equal((await storedMessages(stream)).length, 6);
+
+      await proxy.cut();
+      const during = await appendEvents(tdb.database, systemClock, [
+        ['r-5', 'reservation.held'],
+        ['r-5', 'payment.completed'],
+        ['r-6', 'reservation.held'],
+        ['r-6', 'reservation.expired'],
+        ['r-7', 'reservation.held'],
+      ]);
+      await waitFor('failed rounds during the outage', async () => (await relay.stats()).failures >= 3);
+      const stats = await relay.stats();
+      assert.equal(stats.backlog, 5, 'events stay pending while NATS is away');
+      assert.ok(stats.lagMs >= 0);
+      assert.equal(stats.published, 6);
+      assert.equal((await storedMessages(stream)).length, 6);
+      assert.ok(logger.warnings.some((w) => typeof w.obj.lagMs === 'number'));
+
+      await proxy.restore();
+      assert.equal(proxy.port, port);
+      await waitFor('events after the outage', async () => (await relay.stats()).backlog === 0, 20_000);
+      const stored = await storedMessages(stream);
+      assert.deepEqual(
+        stored.map((m) => m.msgId),
+        ids([...before, ...during]),
+        'every event exactly once, in order',
+      );
+    } finally {
+      await relay.stop();
+      await publisher.close();
+      await proxy.close();
+    }
+  });
+});
