@@ -31,6 +31,16 @@ export interface Config {
     maxConnections: number;
   };
   dbPool: { max: number; acquireTimeoutMs: number };
+  /** Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 90% of the V8 limit). */
+  overload: { maxEventLoopDelayMs: number; maxHeapMb: number; maxPoolWaiting: number };
+  /** The admission rate adapts between min and max from the booking path's health, unless adaptive is off. */
+  admission: {
+    adaptive: boolean;
+    minPerSecond: number;
+    maxPerSecond: number;
+    targetP95Ms: number;
+    maxErrorPercent: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -131,6 +141,30 @@ export function loadConfig(env: Env = process.env): Config {
       max: int(env, 'TR_DB_POOL_MAX', 10, 1, 1000),
       acquireTimeoutMs: int(env, 'TR_DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 120_000),
     },
+    overload: {
+      maxEventLoopDelayMs: int(env, 'TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
+      maxHeapMb: int(env, 'TR_OVERLOAD_MAX_HEAP_MB', 0, 0, 1_000_000),
+      maxPoolWaiting: int(env, 'TR_OVERLOAD_MAX_POOL_WAITING', 100, 0, 1_000_000),
+    },
+    admission: admissionSettings(env),
+  };
+}
+
+function admissionSettings(env: Env): Config['admission'] {
+  const minPerSecond = int(env, 'TR_ADMIT_MIN_PER_SECOND', 20, 1, 1_000_000);
+  const maxPerSecond = int(env, 'TR_ADMIT_MAX_PER_SECOND', 2000, 1, 1_000_000);
+  if (maxPerSecond < minPerSecond)
+    throw new ConfigError(
+      'TR_ADMIT_MAX_PER_SECOND',
+      `at least TR_ADMIT_MIN_PER_SECOND (${minPerSecond})`,
+      String(maxPerSecond),
+    );
+  return {
+    adaptive: bool(env, 'TR_ADMIT_ADAPTIVE', true),
+    minPerSecond,
+    maxPerSecond,
+    targetP95Ms: int(env, 'TR_ADMIT_TARGET_P95_MS', 500, 10, 60_000),
+    maxErrorPercent: int(env, 'TR_ADMIT_MAX_ERROR_PERCENT', 5, 0, 100),
   };
 }
 
@@ -164,4 +198,28 @@ export const settings: Array<[name: string, fallback: string, meaning: string]> 
   ['TR_MAX_CONNECTIONS', '10000', 'Most open client connections'],
   ['TR_DB_POOL_MAX', '10', 'Database connections per process (PostgreSQL, MySQL)'],
   ['TR_DB_ACQUIRE_TIMEOUT_MS', '2000', 'Longest wait for a pooled connection before 503 BUSY'],
+  [
+    'TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS',
+    '250',
+    'Mean event-loop delay beyond which requests get 503 OVERLOADED (0: off)',
+  ],
+  [
+    'TR_OVERLOAD_MAX_HEAP_MB',
+    '0',
+    'Heap used beyond which requests get 503 OVERLOADED (0: 90% of the V8 heap limit)',
+  ],
+  [
+    'TR_OVERLOAD_MAX_POOL_WAITING',
+    '100',
+    'Requests waiting for a database connection beyond which new ones get 503 (0: off)',
+  ],
+  [
+    'TR_ADMIT_ADAPTIVE',
+    'true',
+    'Adapt the admission rate to the booking path health; false keeps TR_ADMIT_PER_SECOND',
+  ],
+  ['TR_ADMIT_MIN_PER_SECOND', '20', 'Lowest adaptive admission rate'],
+  ['TR_ADMIT_MAX_PER_SECOND', '2000', 'Highest adaptive admission rate'],
+  ['TR_ADMIT_TARGET_P95_MS', '500', 'Booking-path p95 above which the admission rate is cut'],
+  ['TR_ADMIT_MAX_ERROR_PERCENT', '5', 'Booking-path 5xx/503 share above which the admission rate is cut'],
 ];

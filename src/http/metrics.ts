@@ -1,0 +1,64 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ResponseWindow } from '../domain/admission-controller.ts';
+import { isDomainError } from '../domain/errors.ts';
+import type { BookingStep, Metrics } from '../observability/metrics.ts';
+import { skipOverride } from './overload.ts';
+import type { RoutePlugin } from './plugin.ts';
+
+/** Which routes are a seat hold or a payment, as 'METHOD /route/template'. */
+export const defaultBookingRoutes: Record<string, BookingStep> = {
+  'POST /api/reservations': 'hold',
+  'POST /api/payments': 'payment',
+};
+
+export interface MetricsPluginOptions {
+  metrics: Metrics;
+  /** Also fed every response, for the adaptive admission controller. */
+  window?: ResponseWindow;
+  /** Routes whose answers count as hold or payment outcomes; {} turns that off. */
+  bookingRoutes?: Record<string, BookingStep>;
+  /** Serve GET /metrics (a second listener may not want it). */
+  expose?: boolean;
+}
+
+/**
+ * ok for a 2xx, else the domain error code in lower case (seat_already_reserved, insufficient_points...):
+ * a fixed set, so the label stays bounded.
+ */
+export function outcomeOf(status: number, errorCode: string | undefined): string {
+  if (status < 400) return 'ok';
+  if (errorCode) return errorCode.toLowerCase();
+  if (status === 503) return 'overloaded';
+  return status >= 500 ? 'error' : `http_${status}`;
+}
+
+/**
+ * Records every response in the request histogram (app-wide hooks, one observe per request),
+ * counts hold and payment outcomes, and serves GET /metrics in Prometheus text format.
+ * Hooks registered this way apply to routes declared before it too.
+ */
+export function metricsPlugin(opts: MetricsPluginOptions): RoutePlugin {
+  const { metrics, window } = opts;
+  const bookingRoutes = opts.bookingRoutes ?? defaultBookingRoutes;
+  const errorCodes = new WeakMap<FastifyRequest, string>();
+  const plugin: RoutePlugin = async (app) => {
+    app.addHook('onError', async (request: FastifyRequest, _reply: FastifyReply, err: FastifyError) => {
+      if (isDomainError(err)) errorCodes.set(request, err.code);
+    });
+    app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const status = reply.statusCode;
+      const ms = reply.elapsedTime;
+      metrics.observeRequest(request.method, route, status, ms / 1000);
+      window?.record(route, status, ms);
+      const step = bookingRoutes[`${request.method} ${route}`];
+      if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
+    });
+    if (opts.expose === false) return;
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      const text = await metrics.render();
+      return reply.header('content-type', metrics.contentType).send(text);
+    });
+  };
+  return skipOverride(plugin, 'ticketrush-metrics');
+}

@@ -1,0 +1,239 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolStats } from '../db/database.ts';
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface QueueStats {
+  waiting: number;
+  active: number;
+  admittedTotal: number;
+  evictedTotal: number;
+  expiredTotal: number;
+}
+
+export interface OutboxStats {
+  backlog: number;
+  lagMs: number;
+}
+
+export interface PressureStats {
+  level: 'ok' | 'shed' | 'critical';
+  eventLoopDelayMs: number;
+  heapUsedMb: number;
+  poolWaiting: number;
+}
+
+/** Read at scrape time; any of them may be left out, and a source that throws only leaves its gauges stale. */
+export interface MetricSources {
+  pool?: () => PoolStats;
+  queue?: () => MaybePromise<QueueStats>;
+  admitRate?: () => number;
+  outbox?: () => MaybePromise<OutboxStats>;
+  pressure?: () => PressureStats;
+}
+
+export type BookingStep = 'hold' | 'payment';
+
+export interface AdmitRateChangeEvent {
+  from: number;
+  to: number;
+  signal: string;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** One finished HTTP request; `route` is the route template or 'unmatched'. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** e.g. bookingOutcome('hold', 'ok'), bookingOutcome('payment', 'insufficient_points'). */
+  bookingOutcome(step: BookingStep, outcome: string): void;
+  /** Time one request waited for a pooled database connection. */
+  poolWait(seconds: number): void;
+  /** One request answered 503 OVERLOADED by the overload guard. */
+  shed(level: string): void;
+  admitRateChanged(change: AdmitRateChangeEvent): void;
+  observe(sources: MetricSources): void;
+  /** The Prometheus text exposition. */
+  render(): Promise<string>;
+}
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const POOL_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+const PRESSURE_LEVELS = ['ok', 'shed', 'critical'] as const;
+
+/** Several gauges read one source per scrape; the source is asked once and shared for a moment. */
+function sharedRead<T>(read: () => MaybePromise<T>, ttlMs = 250): () => Promise<T | undefined> {
+  let cached: { at: number; value: Promise<T | undefined> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (cached && now - cached.at < ttlMs) return cached.value;
+    const value = Promise.resolve()
+      .then(read)
+      .catch(() => undefined);
+    cached = { at: now, value };
+    return value;
+  };
+}
+
+/** Owns its own Registry, so tests and several apps in one process do not collide. */
+export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean } = {}): Metrics {
+  const prefix = opts.prefix ?? 'ticketrush_';
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const sources: MetricSources = {};
+
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+
+  const pool = sharedRead(() => sources.pool?.());
+  const poolGauge = (field: keyof PoolStats, help: string) =>
+    new Gauge({
+      name: `${prefix}db_pool_${field === 'inUse' ? 'in_use' : field}`,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await pool();
+        if (stats) this.set(stats[field]);
+      },
+    });
+  poolGauge('size', 'Open database connections');
+  poolGauge('inUse', 'Database connections checked out');
+  poolGauge('waiting', 'Requests waiting for a database connection');
+  const poolWait = new Histogram({
+    name: `${prefix}db_pool_wait_seconds`,
+    help: 'Time a request waited for a pooled database connection',
+    buckets: POOL_WAIT_BUCKETS,
+    registers: [registry],
+  });
+
+  const queue = sharedRead(() => sources.queue?.());
+  const queueGauge = (field: 'waiting' | 'active', help: string) =>
+    new Gauge({
+      name: `${prefix}queue_${field}`,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await queue();
+        if (stats) this.set(stats[field]);
+      },
+    });
+  queueGauge('waiting', 'Users waiting in the waiting room');
+  queueGauge('active', 'Users admitted and active');
+  // The store keeps the totals (shared across processes with Redis); the counter mirrors them.
+  const queueTotal = (name: string, field: 'admittedTotal' | 'evictedTotal' | 'expiredTotal', help: string) =>
+    new Counter({
+      name: `${prefix}queue_${name}_total`,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await queue();
+        if (!stats) return;
+        this.reset();
+        this.inc(stats[field]);
+      },
+    });
+  queueTotal('admissions', 'admittedTotal', 'Users admitted from the waiting room');
+  queueTotal('evictions', 'evictedTotal', 'Waiting users dropped for not polling');
+  queueTotal('expiries', 'expiredTotal', 'Admitted users whose active time ran out');
+
+  new Gauge({
+    name: `${prefix}admit_rate_per_second`,
+    help: 'Current waiting-room admission rate',
+    registers: [registry],
+    collect() {
+      const rate = sources.admitRate?.();
+      if (typeof rate === 'number') this.set(rate);
+    },
+  });
+  const admitRateChanges = new Counter({
+    name: `${prefix}admit_rate_changes_total`,
+    help: 'Admission rate changes by direction and the signal that caused them',
+    labelNames: ['direction', 'signal'] as const,
+    registers: [registry],
+  });
+
+  const bookings = new Counter({
+    name: `${prefix}booking_outcomes_total`,
+    help: 'Seat holds and payments by outcome',
+    labelNames: ['step', 'outcome'] as const,
+    registers: [registry],
+  });
+
+  const outbox = sharedRead(() => sources.outbox?.());
+  new Gauge({
+    name: `${prefix}outbox_backlog`,
+    help: 'Outbox events not yet published',
+    registers: [registry],
+    async collect() {
+      const stats = await outbox();
+      if (stats) this.set(stats.backlog);
+    },
+  });
+  new Gauge({
+    name: `${prefix}outbox_lag_seconds`,
+    help: 'Age of the oldest unpublished outbox event',
+    registers: [registry],
+    async collect() {
+      const stats = await outbox();
+      if (stats) this.set(stats.lagMs / 1000);
+    },
+  });
+
+  new Gauge({
+    name: `${prefix}overload_level`,
+    help: 'Overload guard state: 1 for the current level (ok, shed, critical)',
+    labelNames: ['level'] as const,
+    registers: [registry],
+    collect() {
+      const state = sources.pressure?.();
+      if (!state) return;
+      for (const level of PRESSURE_LEVELS) this.set({ level }, state.level === level ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}overload_event_loop_delay_seconds`,
+    help: 'Event-loop delay as the overload guard last sampled it',
+    registers: [registry],
+    collect() {
+      const state = sources.pressure?.();
+      if (state) this.set(state.eventLoopDelayMs / 1000);
+    },
+  });
+  const shedTotal = new Counter({
+    name: `${prefix}overload_shed_total`,
+    help: 'Requests answered 503 OVERLOADED by the overload guard, by level',
+    labelNames: ['level'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    observeRequest(method, route, status, seconds) {
+      const labels = { method, route, status: String(status) };
+      httpDuration.observe(labels, seconds);
+      httpRequests.inc(labels);
+    },
+    bookingOutcome: (step, outcome) => bookings.inc({ step, outcome }),
+    poolWait: (seconds) => poolWait.observe(seconds),
+    shed: (level) => shedTotal.inc({ level }),
+    admitRateChanged: ({ from, to, signal }) =>
+      admitRateChanges.inc({ direction: to > from ? 'up' : 'down', signal }),
+    observe(more) {
+      Object.assign(sources, more);
+    },
+    render: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,410 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { createPool as createMysqlPool } from 'mysql2';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/database.ts';
+import { ResponseWindow } from '../../src/domain/admission-controller.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { DomainError } from '../../src/domain/errors.ts';
+import { installErrorHandling } from '../../src/http/errors.ts';
+import { metricsPlugin } from '../../src/http/metrics.ts';
+import {
+  busyIfPoolTimeout,
+  isPoolTimeout,
+  overloadGuard,
+  PressureMonitor,
+  type PressureSample,
+  pressureReadiness,
+  processSampler,
+} from '../../src/http/overload.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { createOperability } from '../../src/observability/operability.ts';
+import { boundMysqlPool, timePgPool } from '../../src/observability/pool.ts';
+import type { AppServices } from '../../src/services.ts';
+import { needServer, serverUrls } from '../support/backends.ts';
+
+const calm: PressureSample = { eventLoopDelayMs: 5, heapUsedMb: 100, poolWaiting: 0 };
+
+async function makeApp() {
+  const clock = new ManualClock();
+  const metrics = createMetrics();
+  const window = new ResponseWindow({ clock });
+  let sample = calm;
+  const monitor = new PressureMonitor({
+    sample: () => sample,
+    limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000, maxPoolWaiting: 20, waitingRoomFactor: 2 },
+  });
+  const pressure = (next: Partial<PressureSample>) => {
+    sample = { ...calm, ...next };
+    monitor.check();
+  };
+  const services = {} as AppServices;
+  const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandling(app);
+  await app.register(overloadGuard({ monitor, metrics }), { services });
+  let slowMs = 0;
+  app.get('/api/reservations/:reservationId', async () => {
+    if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+    return { ok: true };
+  });
+  app.post('/api/users/:userId/token', async () => ({ token: 't' }));
+  app.get('/health/live', async () => ({ status: 'ok' }));
+  app.post('/api/reservations', async (request, reply) => {
+    const { seat } = request.body as { seat: number };
+    if (seat === 1) throw new DomainError('SEAT_ALREADY_RESERVED', 'Seat 1 is taken');
+    return reply.status(201).send({ reservationId: 'r' });
+  });
+  app.get('/api/busy', async () => {
+    throw busyIfPoolTimeout(new Error('timeout exceeded when trying to connect'));
+  });
+  // The lead registers metrics among the extra routes, after everything else: it must still see them all.
+  await app.register(metricsPlugin({ metrics, window }), { services });
+  metrics.observe({ pressure: () => monitor.state(), admitRate: () => 42 });
+  await app.ready();
+  return {
+    app,
+    metrics,
+    window,
+    monitor,
+    pressure,
+    slow: (ms: number) => {
+      slowMs = ms;
+    },
+  };
+}
+
+describe('GET /metrics', () => {
+  test('exposes request histograms by route template and status', async () => {
+    const { app, window } = await makeApp();
+    const { app: other } = await makeApp();
+    for (const id of [1, 2, 3]) await app.inject({ method: 'GET', url: `/api/reservations/${id}` });
+    await app.inject({ method: 'GET', url: '/nowhere' });
+
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    const body = res.body;
+    assert.match(
+      body,
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/reservations\/:reservationId",status="200"\} 3/,
+    );
+    assert.match(body, /http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
+    assert.doesNotMatch(body, /route="\/api\/reservations\/1"/, 'ids never become labels');
+    assert.match(body, /process_resident_memory_bytes \d+/);
+    assert.match(body, /nodejs_eventloop_lag_seconds /);
+    assert.match(body, /ticketrush_admit_rate_per_second 42/);
+    assert.match(body, /ticketrush_overload_level\{level="ok"\} 1/);
+    assert.equal(window.signals().samples, 3, 'the admission window saw the booking route only');
+
+    const otherBody = (await other.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.doesNotMatch(
+      otherBody,
+      /route="\/api\/reservations\/:reservationId"/,
+      'each app has its own registry',
+    );
+    await Promise.all([app.close(), other.close()]);
+  });
+
+  test('records a slow request in the upper buckets', async () => {
+    const { app, slow } = await makeApp();
+    slow(60);
+    await app.inject({ method: 'GET', url: '/api/reservations/9' });
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const bucket = (le: string) =>
+      Number(
+        body.match(
+          new RegExp(
+            `http_request_duration_seconds_bucket\\{le="${le}",method="GET",route="/api/reservations/:reservationId",status="200"\\} (\\d+)`,
+          ),
+        )?.[1],
+      );
+    assert.equal(bucket('0.05'), 0);
+    assert.equal(bucket('0.1'), 1);
+    await app.close();
+  });
+
+  test('the gauges read the registered sources at scrape time', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let waiting = 3;
+    metrics.observe({
+      pool: () => ({ size: 10, inUse: 7, waiting }),
+      queue: async () => ({
+        waiting: 500,
+        active: 80,
+        admittedTotal: 1200,
+        evictedTotal: 4,
+        expiredTotal: 30,
+      }),
+      outbox: () => ({ backlog: 12, lagMs: 1500 }),
+    });
+    metrics.bookingOutcome('hold', 'ok');
+    metrics.bookingOutcome('hold', 'seat_taken');
+    metrics.bookingOutcome('hold', 'seat_taken');
+    metrics.poolWait(0.02);
+    let text = await metrics.render();
+    for (const line of [
+      'ticketrush_db_pool_size 10',
+      'ticketrush_db_pool_in_use 7',
+      'ticketrush_db_pool_waiting 3',
+      'ticketrush_db_pool_wait_seconds_count 1',
+      'ticketrush_queue_waiting 500',
+      'ticketrush_queue_active 80',
+      'ticketrush_queue_admissions_total 1200',
+      'ticketrush_queue_expiries_total 30',
+      'ticketrush_outbox_backlog 12',
+      'ticketrush_outbox_lag_seconds 1.5',
+      'ticketrush_booking_outcomes_total{step="hold",outcome="seat_taken"} 2',
+    ])
+      assert.ok(text.includes(`${line}\n`), `missing ${line}`);
+    waiting = 9;
+    await new Promise((r) => setTimeout(r, 300));
+    text = await metrics.render();
+    assert.ok(text.includes('ticketrush_db_pool_waiting 9\n'));
+  });
+
+  test('a source that fails leaves the scrape working', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observe({
+      queue: async () => {
+        throw new Error('redis down');
+      },
+      admitRate: () => 7,
+    });
+    const text = await metrics.render();
+    assert.match(text, /ticketrush_admit_rate_per_second 7/);
+  });
+
+  test('counts holds by outcome from the route and the domain error code', async () => {
+    const { app } = await makeApp();
+    const hold = (seat: number) =>
+      app.inject({ method: 'POST', url: '/api/reservations', payload: { seat } });
+    assert.equal((await hold(2)).statusCode, 201);
+    assert.equal((await hold(1)).statusCode, 409);
+    assert.equal((await hold(1)).statusCode, 409);
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /ticketrush_booking_outcomes_total\{step="hold",outcome="ok"\} 1\n/);
+    assert.match(
+      body,
+      /ticketrush_booking_outcomes_total\{step="hold",outcome="seat_already_reserved"\} 2\n/,
+    );
+    await app.close();
+  });
+});
+
+describe('overload guard', () => {
+  test('answers 503 OVERLOADED with Retry-After at once while the process is saturated', async () => {
+    const { app, pressure, slow } = await makeApp();
+    slow(5000);
+    pressure({ eventLoopDelayMs: 300 });
+    const started = performance.now();
+    const res = await app.inject({ method: 'GET', url: '/api/reservations/1' });
+    assert.ok(performance.now() - started < 1000, 'the handler never ran');
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.deepEqual(res.json(), {
+      error: { code: 'OVERLOADED', message: 'Server overloaded, retry shortly' },
+    });
+
+    slow(0);
+    pressure({});
+    assert.equal((await app.inject({ method: 'GET', url: '/api/reservations/1' })).statusCode, 200);
+
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /ticketrush_overload_shed_total\{level="shed"\} 1/);
+    assert.match(
+      body,
+      /http_requests_total\{method="GET",route="\/api\/reservations\/:reservationId",status="503"\} 1/,
+    );
+    await app.close();
+  });
+
+  test('the waiting room sheds only beyond the higher bound', async () => {
+    const { app, pressure, monitor } = await makeApp();
+    const token = () => app.inject({ method: 'POST', url: '/api/users/7/token' });
+    const booking = () => app.inject({ method: 'GET', url: '/api/reservations/1' });
+
+    pressure({ poolWaiting: 30 });
+    assert.equal(monitor.state().level, 'shed');
+    assert.deepEqual(monitor.state().reasons, ['pool waiting 30 > 20']);
+    assert.equal((await booking()).statusCode, 503);
+    assert.equal((await token()).statusCode, 200);
+
+    pressure({ poolWaiting: 45, heapUsedMb: 1500 });
+    assert.equal(monitor.state().level, 'critical');
+    const res = await token();
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().error.code, 'OVERLOADED');
+    assert.ok(res.headers['retry-after']);
+    await app.close();
+  });
+
+  test('health and metrics never shed', async () => {
+    const { app, pressure, monitor } = await makeApp();
+    pressure({ eventLoopDelayMs: 10_000, heapUsedMb: 10_000, poolWaiting: 10_000 });
+    assert.equal(monitor.state().level, 'critical');
+    assert.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
+    await assert.rejects(pressureReadiness(monitor).check(), /overloaded: event-loop delay/);
+    await app.close();
+  });
+
+  test('a bound of 0 is switched off', () => {
+    const monitor = new PressureMonitor({
+      sample: () => ({ eventLoopDelayMs: 10_000, heapUsedMb: 10_000, poolWaiting: 10_000 }),
+      limits: { maxEventLoopDelayMs: 0, maxHeapMb: 0, maxPoolWaiting: 0 },
+    });
+    assert.equal(monitor.check().level, 'ok');
+  });
+
+  test('the process sampler reads real numbers', () => {
+    const sampler = processSampler(() => ({ size: 4, inUse: 4, waiting: 6 }));
+    const s = sampler.sample();
+    sampler.stop();
+    assert.ok(s.heapUsedMb > 1);
+    assert.ok(s.eventLoopDelayMs >= 0);
+    assert.equal(s.poolWaiting, 6);
+  });
+});
+
+describe('pool timeouts', () => {
+  test('a pg pool timeout becomes 503 BUSY with Retry-After', async () => {
+    const { app } = await makeApp();
+    const res = await app.inject({ method: 'GET', url: '/api/busy' });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.json().error.code, 'BUSY');
+    await app.close();
+  });
+
+  test('other errors pass through unchanged', () => {
+    const err = new Error('syntax error at or near');
+    assert.equal(busyIfPoolTimeout(err), err);
+    assert.equal(isPoolTimeout('timeout exceeded when trying to connect'), false);
+    assert.ok(busyIfPoolTimeout(new Error('Queue limit reached.')) instanceof DomainError);
+  });
+
+  test('a mysql2-style pool gets an acquire timeout, and a late connection goes back', async () => {
+    const released: string[] = [];
+    let pending: ((err: Error | null, c?: { release(): void }) => void) | undefined;
+    const pool = {
+      getConnection(cb: (err: Error | null, c?: { release(): void }) => void) {
+        pending = cb;
+      },
+    };
+    const waits: number[] = [];
+    boundMysqlPool(pool, { acquireTimeoutMs: 30, onWait: (s) => waits.push(s) });
+    const err = await new Promise<Error | null>((resolve) => pool.getConnection((e) => resolve(e)));
+    assert.ok(isPoolTimeout(err));
+    assert.equal(waits.length, 1);
+    pending?.(null, { release: () => released.push('late') });
+    assert.deepEqual(released, ['late']);
+
+    const got = await new Promise<unknown>((resolve) => {
+      pool.getConnection((e, c) => resolve(e ?? c));
+      pending?.(null, { release: () => released.push('again') });
+    });
+    assert.ok(got && typeof got === 'object' && 'release' in got);
+    assert.deepEqual(released, ['late']);
+  });
+});
+
+describe('createOperability', () => {
+  test('wires pool, queue and admission rate into /metrics and drives the waiting room rate', async () => {
+    const clock = new ManualClock();
+    let rate = 200;
+    const waitingRoom = {
+      getAdmitRate: () => rate,
+      setAdmitRate: (n: number) => {
+        rate = n;
+      },
+      counts: async () => ({ waiting: 5, active: 2, admittedTotal: 9, evictedTotal: 0, expiredTotal: 1 }),
+    };
+    const database = { poolStats: () => ({ size: 10, inUse: 10, waiting: 25 }) } as unknown as Database;
+    const lines: string[] = [];
+    const log = {
+      info: (_: object, msg: string) => lines.push(msg),
+      warn: (_: object, msg: string) => lines.push(msg),
+    };
+    const ops = createOperability({ config: loadConfig({}), clock, database, waitingRoom, log });
+    const app = Fastify();
+    installErrorHandling(app);
+    await app.register(ops.guardPlugin, { services: {} as AppServices });
+    app.get('/api/concerts', async () => []);
+    await app.register(ops.metricsPlugin, { services: {} as AppServices });
+    await app.ready();
+
+    ops.admission?.step();
+    assert.equal(rate, 100, 'pool waiting 25 > pool max 10 halves the rate');
+    assert.deepEqual(lines, ['admission rate: pool waiting 25 > 10: 200 -> 100/s']);
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const line of [
+      'ticketrush_db_pool_waiting 25',
+      'ticketrush_queue_waiting 5',
+      'ticketrush_admit_rate_per_second 100',
+      'ticketrush_admit_rate_changes_total{direction="down",signal="pool"} 1',
+    ])
+      assert.ok(body.includes(`${line}\n`), `missing ${line}`);
+    ops.stop();
+    await app.close();
+  });
+});
+
+describe('pool timeouts on real pools', () => {
+  test('PostgreSQL: a second checkout from a pool of one times out, timed, and maps to BUSY', async (t) => {
+    if (!(await needServer(t, 'postgres'))) return;
+    const pool = new pg.Pool({ connectionString: serverUrls.postgres, max: 1, connectionTimeoutMillis: 150 });
+    const waits: number[] = [];
+    timePgPool(pool, { onWait: (s) => waits.push(s) });
+    try {
+      const held = await pool.connect();
+      const err = await pool.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(isPoolTimeout(err), `got ${err}`);
+      assert.equal((busyIfPoolTimeout(err) as DomainError).code, 'BUSY');
+      held.release();
+      assert.deepEqual(
+        (await pool.query('select 1 as one')).rows,
+        [{ one: 1 }],
+        'the callback form still works',
+      );
+      assert.equal(waits.length, 3);
+      assert.ok(waits[1] >= 0.1, `the timed-out checkout waited ${waits[1]} s`);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('MySQL: a second checkout from a pool of one times out instead of hanging', async (t) => {
+    if (!(await needServer(t, 'mysql'))) return;
+    const u = new URL(serverUrls.mysql);
+    const pool = createMysqlPool({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username || 'root'),
+      password: decodeURIComponent(u.password),
+      connectionLimit: 1,
+    });
+    boundMysqlPool(pool, { acquireTimeoutMs: 150 });
+    const checkout = () =>
+      new Promise<{ err: Error | null; conn?: { release(): void } }>((resolve) =>
+        pool.getConnection((err, conn) => resolve({ err, conn })),
+      );
+    try {
+      const first = await checkout();
+      assert.equal(first.err, null);
+      const second = await checkout();
+      assert.ok(isPoolTimeout(second.err), `got ${second.err}`);
+      first.conn?.release();
+      const third = await checkout();
+      assert.equal(third.err, null, 'the pool is usable again');
+      third.conn?.release();
+    } finally {
+      await new Promise<void>((resolve) => pool.end(() => resolve()));
+    }
+  });
+});
