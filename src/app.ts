@@ -61,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  for (const plugin of services.guards ?? []) await app.register(plugin, { services });
   await app.register(healthRoutes, { services });
   await app.register(catalogRoutes, { services });
   await app.register(reservationRoutes, { services });

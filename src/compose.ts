@@ -11,7 +11,24 @@ import { ReservationService } from './domain/booking/reservations.ts';
 import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
+import { WaitingRoom } from './domain/waiting-room.ts';
+import { createPublisher } from './events/create-publisher.ts';
+import { NatsEventPublisher } from './events/nats-bus.ts';
+import { OutboxRelay } from './events/outbox-relay.ts';
+import { pressureReadiness } from './http/overload.ts';
+import { admissionGate, queueRoutes } from './http/queue.ts';
+import { createOperability, type Operability } from './observability/operability.ts';
+import { createQueueStore } from './queue/create-store.ts';
 import type { AppServices } from './services.ts';
+
+/** The slice of a pino logger background work writes to. */
+export interface ComposeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const silentLogger: ComposeLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
 interface BookingHooks {
   afterPaid: Array<(userId: number) => Promise<void> | void>;
@@ -19,6 +36,7 @@ interface BookingHooks {
 
 export interface Composition {
   services: AppServices;
+  operability: Operability;
   /** Starts background work (admission ticker, outbox relay, sweepers). */
   start(): void;
   /** Stops background work and closes every pool. */
@@ -30,12 +48,16 @@ export interface ComposeOptions {
   /** Migrate and seed when the database is empty (serve on the embedded default). */
   prepareDatabase?: boolean;
   log?: (line: string) => void;
+  /** Where background work (admission, relay, overload) logs; silent when absent. */
+  logger?: ComposeLogger;
 }
 
 /** Wires real dependencies from the configuration. */
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composition> {
   const clock = opts.clock ?? systemClock;
-  const database = createDatabase(config.db, config.dbPool);
+  const logger = opts.logger ?? silentLogger;
+  let onPoolWait: (seconds: number) => void = () => {};
+  const database = createDatabase(config.db, { ...config.dbPool, onWait: (s) => onPoolWait(s) });
   const closers: Array<() => Promise<void> | void> = [];
   const starters: Array<() => void> = [];
   closers.push(() => database.close());
@@ -84,6 +106,58 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     extraRoutes: [],
   };
 
+  // Waiting room: admission runs in the store (one Lua script on Redis), so any number of processes may tick.
+  const queueStore = createQueueStore(config.queue, config.queueSettings);
+  closers.push(() => queueStore.close());
+  const waitingRoom = new WaitingRoom({
+    store: queueStore,
+    clock,
+    settings: config.queueSettings,
+    onTickError: (err) => logger.warn({ err }, 'admission tick failed'),
+  });
+  services.waitingRoom = waitingRoom;
+  services.admissionGate = admissionGate(services);
+  services.extraRoutes?.push(queueRoutes);
+  services.readiness.push({ name: 'queue', check: () => queueStore.ping() });
+  hooks.afterPaid.push(async (userId) => {
+    await waitingRoom.releaseUser(userId);
+  });
+  starters.push(() => waitingRoom.start());
+  closers.push(() => waitingRoom.stop());
+
+  // Events: the relay publishes outbox rows in order, at least once, in-process or to NATS JetStream.
+  const publisher = createPublisher(config.events, { logger });
+  services.events = publisher;
+  const relay = new OutboxRelay({ database, publisher, clock, logger });
+  starters.push(() => relay.start());
+  closers.push(async () => {
+    await relay.stop();
+    await publisher.close();
+  });
+  if (publisher instanceof NatsEventPublisher)
+    services.readiness.push({
+      name: 'nats',
+      check: async () => {
+        if (!publisher.connected) throw new Error('NATS is not connected');
+      },
+    });
+
+  // Metrics, overload shedding and adaptive admission.
+  const operability = createOperability({
+    config,
+    clock,
+    database,
+    waitingRoom,
+    outbox: () => relay.stats(),
+    log: logger,
+  });
+  onPoolWait = (seconds) => operability.metrics.poolWait(seconds);
+  services.guards = [operability.guardPlugin];
+  services.extraRoutes?.push(operability.metricsPlugin);
+  services.readiness.push(pressureReadiness(operability.monitor));
+  starters.push(() => operability.start());
+  closers.push(() => operability.stop());
+
   // Lapsed holds already free their seats; the sweeper only tidies rows and emits reservation.expired.
   let sweeper: NodeJS.Timeout | undefined;
   starters.push(() => {
@@ -97,6 +171,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
 
   return {
     services,
+    operability,
     start: () => {
       for (const s of starters) s();
     },

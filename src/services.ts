@@ -25,6 +25,8 @@ export interface AppServices {
   payments: PaymentService;
   idempotency: IdempotencyService;
   readiness: DependencyCheck[];
+  /** App-wide hooks registered before any route (overload shedding). */
+  guards?: RoutePlugin[];
   /** Route plugins contributed by other modules (waiting room, booking, metrics). */
   extraRoutes?: RoutePlugin[];
   // biome-ignore lint/suspicious/noExplicitAny: filled in by later modules

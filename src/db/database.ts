@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
+import { boundMysqlPool, timePgPool } from '../observability/pool.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
 import type { Tables } from './types.ts';
 
@@ -28,6 +29,8 @@ export interface Database {
 export interface PoolOptions {
   max: number;
   acquireTimeoutMs: number;
+  /** Called with the seconds each connection checkout waited (PostgreSQL, MySQL). */
+  onWait?: (seconds: number) => void;
 }
 
 const defaultPool: PoolOptions = { max: 10, acquireTimeoutMs: 2000 };
@@ -87,6 +90,7 @@ function createPostgres(url: string, opts: PoolOptions): Database {
     connectionTimeoutMillis: opts.acquireTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
+  timePgPool(pool, { onWait: opts.onWait });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on the next checkout.
   });
@@ -129,6 +133,7 @@ function createMysql(url: string, opts: PoolOptions): Database {
     timezone: 'Z',
     charset: 'utf8mb4',
   });
+  boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs, onWait: opts.onWait });
   const db = new Kysely<Tables>({ dialect: new MysqlDialect({ pool }) });
   const internals = pool as unknown as MysqlPoolInternals;
   return {

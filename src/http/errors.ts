@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isDomainError } from '../domain/errors.ts';
+import { busyIfPoolTimeout } from '../observability/pool.ts';
 
 /** The one place where domain error codes become HTTP statuses. */
 const statusByCode: Record<ErrorCode, number> = {
@@ -52,7 +53,8 @@ function fastifyCode(err: FastifyError, status: number): string {
 
 /** One error shape for every 4xx and 5xx, Fastify's own included; 5xx never carries a stack. */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler((thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const err = busyIfPoolTimeout(thrown);
     if (isDomainError(err)) {
       const status = httpStatusOf(err.code);
       const retryAfter = err.details?.retryAfterSeconds;

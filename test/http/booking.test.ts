@@ -51,6 +51,52 @@ describe('reservations, points and payments over HTTP (embedded default)', () =>
     assert.equal(again.json().error.code, 'ALREADY_PAID');
   });
 
+  test("booking routes need the named user's admitted key; a payment frees the slot at once", async () => {
+    const body = { userId: 7, concertScheduleId: 11, seatId: 9 };
+    const none = await t.app.inject({ method: 'POST', url: '/api/reservations', payload: body });
+    assert.equal(none.statusCode, 401);
+    assert.equal(none.json().error.code, 'TOKEN_MISSING');
+    const someoneElse = await t.admit(8);
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/reservations',
+      payload: body,
+      headers: someoneElse,
+    });
+    assert.equal(wrong.statusCode, 403);
+    assert.equal(wrong.json().error.code, 'TOKEN_NOT_YOURS');
+    const points = await t.app.inject({ method: 'GET', url: '/api/users/7/points', headers: someoneElse });
+    assert.equal(points.statusCode, 403);
+
+    const mine = await t.admit(7);
+    const room = t.composition.services.waitingRoom;
+    const hold = await t.app.inject({
+      method: 'POST',
+      url: '/api/reservations',
+      payload: body,
+      headers: mine,
+    });
+    assert.equal(hold.statusCode, 200, hold.body);
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/users/7/points/charge',
+      payload: { amount: 500_000 },
+      headers: mine,
+    });
+    const activeBefore = (await room.counts()).active;
+    const paid = await t.app.inject({
+      method: 'POST',
+      url: '/api/payments',
+      payload: { userId: 7, reservationId: hold.json().reservationId },
+      headers: mine,
+    });
+    assert.equal(paid.statusCode, 200, paid.body);
+    assert.equal((await room.counts()).active, activeBefore - 1, 'the slot is free for the next in line');
+    const afterwards = await t.app.inject({ method: 'GET', url: '/api/users/7/points', headers: mine });
+    assert.equal(afterwards.statusCode, 401);
+    assert.equal(afterwards.json().error.code, 'TOKEN_EXPIRED');
+  });
+
   test('a seat someone holds is a 409 SEAT_ALREADY_RESERVED, not a 500', async () => {
     assert.equal(
       (await call('POST', '/api/reservations', 2, { userId: 2, concertScheduleId: 2, seatId: 1 })).statusCode,

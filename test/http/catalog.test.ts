@@ -4,13 +4,28 @@ import { makeTestApp, type TestApp } from '../support/app.ts';
 
 describe('catalog and health routes (embedded default)', () => {
   let t: TestApp;
+  let admitted: Record<string, string>;
   before(async () => {
     t = await makeTestApp('sqlite');
+    admitted = await t.admit(1);
   });
   after(async () => t?.close());
 
   const get = (url: string, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'GET', url, headers });
+    t.app.inject({ method: 'GET', url, headers: { ...admitted, ...headers } });
+
+  test('catalog routes need an admitted key: 401 without one, a queue token alone is not enough', async () => {
+    const missing = await t.app.inject({ method: 'GET', url: '/api/concerts' });
+    assert.equal(missing.statusCode, 401);
+    assert.equal(missing.json().error.code, 'TOKEN_MISSING');
+    const waiting = await t.app.inject({ method: 'POST', url: '/api/users/2/token' });
+    assert.equal(waiting.json().order > 0, true, 'no tick ran, so user 2 still waits');
+    const early = await get('/api/concerts', { authorization: waiting.json().accessKey });
+    assert.equal(early.statusCode, 403);
+    assert.equal(early.json().error.code, 'NOT_ADMITTED');
+    const unknown = await get('/api/concerts', { authorization: 'A'.repeat(22) });
+    assert.equal(unknown.statusCode, 401);
+  });
 
   test('GET /api/concerts lists concerts with a cursor to the next page', async () => {
     const first = await get('/api/concerts?limit=2');
@@ -169,8 +184,9 @@ describe('failures of a dependency', () => {
   test('a 5xx carries the error shape and no stack trace; ready turns 503', async () => {
     const t = await makeTestApp('sqlite');
     try {
+      const headers = await t.admit(1);
       await t.composition.services.database.close();
-      const res = await t.app.inject({ method: 'GET', url: '/api/concerts' });
+      const res = await t.app.inject({ method: 'GET', url: '/api/concerts', headers });
       assert.equal(res.statusCode, 500);
       assert.deepEqual(res.json(), { error: { code: 'INTERNAL', message: 'Internal error' } });
       assert.ok(!res.body.includes('at '), 'no stack');

@@ -4,6 +4,7 @@ import { type Composition, compose } from '../../src/compose.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { DialectName } from '../../src/db/database.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
+import type { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
 export interface TestApp {
@@ -19,6 +20,9 @@ export interface TestApp {
 
 /** Small demo data: 3 concerts of 4 schedules, 10 seats each, 50 users. */
 export const smallDemo = {
+  // Admission is not under test here: admit at once and keep keys valid past any hold expiry a test waits for.
+  TR_ADMIT_PER_SECOND: '1000000',
+  TR_ACTIVE_TTL_SECONDS: '86400',
   TR_DEMO_USERS: '50',
   TR_DEMO_SCHEDULES: '12',
   TR_DEMO_SCHEDULES_PER_CONCERT: '4',
@@ -43,7 +47,21 @@ export async function makeTestApp(
     clock,
     composition,
     testDb,
-    admit: async () => ({}),
+    admit: async (userId) => {
+      const room = composition.services.waitingRoom as WaitingRoom;
+      const { accessKey } = await room.issueToken(userId);
+      let ticket = await room.poll(userId, accessKey);
+      // The first tick only starts the rate budget; 1 ms later it holds a thousand admissions.
+      for (let i = 0; i < 5 && ticket.order !== 0; i++) {
+        await room.tick();
+        clock.advance(1);
+        await room.tick();
+        ticket = await room.poll(userId, accessKey);
+      }
+      if (ticket.order !== 0 || !accessKey)
+        throw new Error(`user ${userId} was not admitted: ${JSON.stringify(ticket)}`);
+      return { authorization: accessKey };
+    },
     close: async () => {
       await app.close();
       await composition.close();
