@@ -61,17 +61,10 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function loadtestFamily(command: string, argv: string[]): Promise<number> {
-  const specifier = './loadtest/cli.ts';
-  const mod = (await import(specifier).catch(() => undefined)) as
-    | Record<'loadtestCommand' | 'reportCommand' | 'compareCommand', (argv: string[]) => Promise<number>>
-    | undefined;
-  if (!mod) {
-    console.error('ticketrush: the load-test runner is not part of this build yet');
-    return 2;
-  }
-  if (command === 'loadtest') return mod.loadtestCommand(argv);
-  if (command === 'report') return mod.reportCommand(argv);
-  return mod.compareCommand(argv);
+  const { loadtestCommand, reportCommand, compareCommand } = await import('./loadtest/cli.ts');
+  if (command === 'loadtest') return loadtestCommand(argv);
+  if (command === 'report') return reportCommand(argv);
+  return compareCommand(argv);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,136 @@
+import { performance } from 'node:perf_hooks';
+import { type Dispatcher, Pool } from 'undici';
+import { BUSINESS_CODES, type Outcome, outcomeOfStatus } from './outcomes.ts';
+import type { Recorder } from './recorder.ts';
+
+export interface Answer {
+  ok: boolean;
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies of a foreign server, read defensively
+  json: any;
+  /** performance.now() when the answer was complete. */
+  endAt: number;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  auth?: string;
+  /** When the request was meant to start (performance.now() ms); latency counts from here. */
+  intendedAt?: number;
+}
+
+interface RawAnswer {
+  status: number;
+  json: boolean;
+  body: Buffer[];
+  error: Error | undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** One keep-alive undici pool to the target; every call is recorded under its route template. */
+export class LoadClient {
+  private readonly pool: Pool;
+  private readonly recorder: Recorder;
+  private readonly epochOffset = performance.timeOrigin;
+
+  constructor(target: string, connections: number, timeoutMs: number, recorder: Recorder) {
+    this.pool = new Pool(target, {
+      connections: Math.max(1, connections),
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: { timeout: Math.min(timeoutMs, 10_000) },
+    });
+    this.recorder = recorder;
+  }
+
+  async call(route: string, method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<Answer> {
+    const startedAt = opts.intendedAt ?? performance.now();
+    let headers: Record<string, string> | undefined;
+    if (opts.body !== undefined)
+      headers = opts.auth ? { ...JSON_HEADERS, authorization: opts.auth } : JSON_HEADERS;
+    else if (opts.auth) headers = { authorization: opts.auth };
+    const raw = await this.send(
+      method,
+      path,
+      headers,
+      opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    );
+    let json: unknown;
+    let outcome: Outcome;
+    const status = raw.status;
+    if (raw.error) {
+      outcome = TIMEOUT_CODES.has((raw.error as { code?: string }).code ?? '') ? 'timeout' : 'connError';
+    } else {
+      outcome = outcomeOfStatus(status);
+      if (raw.json && raw.body.length) {
+        try {
+          json = JSON.parse(
+            raw.body.length === 1 ? raw.body[0].toString() : Buffer.concat(raw.body).toString(),
+          );
+        } catch {
+          json = undefined;
+        }
+      }
+    }
+    const endAt = performance.now();
+    let business: string | undefined;
+    if (status >= 400 && status < 500) {
+      const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+      if (typeof code === 'string' && BUSINESS_CODES.has(code)) business = code;
+    }
+    this.recorder.request(route, endAt - startedAt, outcome, business, this.epochOffset + endAt);
+    return { ok: outcome === 's2xx', status, json, endAt };
+  }
+
+  /** undici's dispatch with a plain handler: no streams per request, the cheapest path it offers. */
+  private send(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string> | undefined,
+    body: string | undefined,
+  ): Promise<RawAnswer> {
+    return new Promise((resolve) => {
+      const answer: RawAnswer = { status: 0, json: false, body: [], error: undefined };
+      const fail = (error: Error) => {
+        answer.error = error;
+        resolve(answer);
+      };
+      try {
+        // The legacy handler shape: the one Pool.dispatch accepts without an interceptor.
+        this.pool.dispatch({ method, path, headers, body }, {
+          onConnect() {},
+          onHeaders(statusCode: number, rawHeaders: Buffer[]) {
+            answer.status = statusCode;
+            for (let i = 0; i < rawHeaders.length; i += 2) {
+              if (
+                rawHeaders[i].length === 12 &&
+                rawHeaders[i].toString('latin1').toLowerCase() === 'content-type'
+              ) {
+                answer.json = rawHeaders[i + 1].includes('json');
+              }
+            }
+            return true;
+          },
+          onData(chunk: Buffer) {
+            if (answer.json) answer.body.push(chunk);
+            return true;
+          },
+          onComplete() {
+            resolve(answer);
+          },
+          onError: fail,
+        } as unknown as Dispatcher.DispatchHandler);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

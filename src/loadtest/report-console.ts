@@ -1,0 +1,98 @@
+import type { EndpointResult, LoadResult } from './result.ts';
+
+/** Lays out rows as a fixed-width table; numbers right-aligned, the first and `textColumn` left-aligned. */
+export function table(header: string[], rows: string[][], textColumn = -1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === textColumn ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export const fmtMs = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 3 : 2)}%`;
+
+function businessText(e: EndpointResult): string {
+  const parts = Object.entries(e.business).map(([code, n]) => `${code} ${n}`);
+  return parts.join(', ');
+}
+
+export function endpointRows(endpoints: EndpointResult[]): string[][] {
+  return endpoints.map((e) => [
+    e.route,
+    String(e.count),
+    e.tps.toFixed(1),
+    fmtMs(e.avgMs),
+    fmtMs(e.p50Ms),
+    fmtMs(e.p90Ms),
+    fmtMs(e.p95Ms),
+    fmtMs(e.p99Ms),
+    fmtMs(e.p999Ms),
+    fmtMs(e.maxMs),
+    pct(e.failureRate),
+  ]);
+}
+
+export function renderConsole(result: LoadResult): string {
+  const c = result.config;
+  const out: string[] = [];
+  out.push(
+    `ticketrush loadtest: ${c.scenario} / ${c.executor} / profile ${c.profileName} against ${c.target}` +
+      `${c.embedded ? ' (embedded)' : ''}, ${result.durationS.toFixed(1)} s, ${c.workers} worker(s)`,
+    '',
+  );
+  const header = ['endpoint', 'count', 'TPS', 'avg', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'failed'];
+  out.push(table(header, [...endpointRows(result.endpoints), ...endpointRows([result.totals])]));
+  out.push('', 'latency in ms; measured from the intended start of each request');
+  out.push('');
+  const outcomeHeader = [
+    'endpoint',
+    '2xx',
+    '401',
+    '403',
+    '404',
+    '409',
+    '429',
+    '4xx',
+    '5xx',
+    'timeout',
+    'conn',
+    'business (not failures)',
+  ];
+  const outcomeRows = [...result.endpoints, result.totals].map((e) => [
+    e.route,
+    ...[e.outcomes.s2xx, e.outcomes.s401, e.outcomes.s403, e.outcomes.s404, e.outcomes.s409, e.outcomes.s429]
+      .concat([e.outcomes.s4xx, e.outcomes.s5xx, e.outcomes.timeout, e.outcomes.connError])
+      .map(String),
+    businessText(e),
+  ]);
+  out.push(table(outcomeHeader, outcomeRows, outcomeHeader.length - 1));
+  const f = result.flows;
+  out.push(
+    '',
+    `flows: started ${f.funnel.started} -> issued ${f.funnel.issued} -> admitted ${f.funnel.admitted} -> held ${f.funnel.held} -> paid ${f.funnel.paid}; ` +
+      `completed ${f.funnel.completed} (${f.flowsPerSecond}/s), dropped ${f.funnel.dropped}, aborted ${f.funnel.aborted}`,
+    `token issue -> admission: p50 ${fmtMs(f.admission.p50Ms)} ms, p95 ${fmtMs(f.admission.p95Ms)} ms, max ${fmtMs(f.admission.maxMs)} ms (${f.admission.count} admitted)`,
+  );
+  const g = result.generator;
+  const workers = g.workers
+    .map(
+      (w, i) =>
+        `#${i} cpu ${w.cpuPercent}% elu ${(w.eventLoopUtilization * 100).toFixed(0)}% lag p99 ${w.lagP99Ms} ms`,
+    )
+    .join('; ');
+  out.push(`generator: ${g.cpuPercentOfOneCore}% of one core over ${g.cores} core(s); ${workers}`);
+  for (const w of g.warnings) out.push(`WARNING: ${w}`);
+  if (result.thresholds.length) {
+    out.push('');
+    for (const t of result.thresholds) {
+      out.push(
+        `${t.ok ? 'PASS' : 'FAIL'} ${t.expression} (actual ${Number.isFinite(t.actual) ? +t.actual.toFixed(4) : 'n/a'})`,
+      );
+    }
+  }
+  return out.join('\n');
+}

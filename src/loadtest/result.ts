@@ -1,0 +1,68 @@
+import type { WorkerHealth } from './executors.ts';
+import type { LatencySummary } from './histogram.ts';
+import type { OutcomeCounts } from './outcomes.ts';
+import type { Funnel } from './recorder.ts';
+import type { Profile } from './stages.ts';
+
+export interface EndpointResult extends LatencySummary {
+  route: string;
+  tps: number;
+  outcomes: OutcomeCounts;
+  /** Business outcomes by error code (seat taken, insufficient points): not failures. */
+  business: Record<string, number>;
+  failures: number;
+  failureRate: number;
+  /** Encoded HDR histogram (µs), so results can be merged and compared exactly later. */
+  histogram: string;
+}
+
+export interface TimelinePoint {
+  second: number;
+  vus: number;
+  rps: number;
+  p95Ms: number;
+  p99Ms: number;
+  failures: number;
+  business: number;
+  flowsCompleted: number;
+  server?: Record<string, number>;
+}
+
+export interface ThresholdResult {
+  expression: string;
+  actual: number;
+  ok: boolean;
+}
+
+export interface LoadResult {
+  version: 1;
+  startedAt: string;
+  durationS: number;
+  config: {
+    target: string;
+    embedded: boolean;
+    scenario: string;
+    executor: string;
+    profileName: string;
+    profile: Profile;
+    workers: number;
+    thinkScale: number;
+    honorPollHint: boolean;
+  };
+  totals: EndpointResult;
+  endpoints: EndpointResult[];
+  flows: {
+    funnel: Funnel;
+    admission: { count: number; p50Ms: number; p95Ms: number; maxMs: number };
+    flowsPerSecond: number;
+  };
+  timeline: TimelinePoint[];
+  generator: {
+    cpuPercentOfOneCore: number;
+    cores: number;
+    workers: WorkerHealth[];
+    saturated: boolean;
+    warnings: string[];
+  };
+  thresholds: ThresholdResult[];
+}
