@@ -107,7 +107,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   };
 
   // Waiting room: admission runs in the store (one Lua script on Redis), so any number of processes may tick.
-  const queueStore = createQueueStore(config.queue, config.queueSettings);
+  const queueStore = createQueueStore(config.queue, config.queueSettings, { hashTag: config.queueName });
   closers.push(() => queueStore.close());
   const waitingRoom = new WaitingRoom({
     store: queueStore,

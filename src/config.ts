@@ -11,6 +11,8 @@ export interface Config {
   port: number;
   db: string;
   queue: string;
+  /** Names the waiting room inside Redis (its hash tag), so several deployments or tests can share one server. */
+  queueName: string;
   events: string;
   logLevel: string;
   seedOnStart: boolean;
@@ -101,6 +103,13 @@ export function loadConfig(env: Env = process.env): Config {
       (v) => v === 'memory' || urlWith(['redis:', 'rediss:'])(v),
       'memory or redis://host:port',
     ),
+    queueName: oneOf(
+      env,
+      'TR_QUEUE_NAME',
+      'q',
+      (v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v),
+      '1 to 64 letters, digits, _ . or -',
+    ),
     events: oneOf(
       env,
       'TR_EVENTS',
@@ -174,6 +183,11 @@ export const settings: Array<[name: string, fallback: string, meaning: string]> 
   ['PORT', '3000', 'Port the API listens on (0 picks a free one)'],
   ['TR_DB', 'sqlite:data/ticketrush.db', 'Database URL: sqlite:<path>, postgres://... or mysql://...'],
   ['TR_QUEUE', 'memory', 'Waiting-room store: memory (one process) or redis://host:port'],
+  [
+    'TR_QUEUE_NAME',
+    'q',
+    'Name of the waiting room in Redis (its key hash tag); lets deployments share a server',
+  ],
   ['TR_EVENTS', 'inprocess', 'Event bus for the outbox relay: inprocess or nats://host:port'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['TR_SEED_ON_START', 'true', 'Migrate and fill demo data on `serve` when the database is empty'],
