@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { Database } from '../../src/db/database.ts';
 import { backlog, purgePublished } from '../../src/db/outbox-relay-repository.ts';
-import { appendOutboxEvent } from '../../src/db/outbox-repository.ts';
-import { type Clock, ManualClock, systemClock } from '../../src/domain/clock.ts';
+import { ManualClock, systemClock } from '../../src/domain/clock.ts';
 import type { EventLog, EventPublisher, EventType, OutboxEvent } from '../../src/events/bus.ts';
 import { createPublisher } from '../../src/events/create-publisher.ts';
 import { InProcessEventBus } from '../../src/events/inprocess-bus.ts';
@@ -14,6 +13,7 @@ import { NatsEventPublisher } from '../../src/events/nats-bus.ts';
 import { OutboxRelay } from '../../src/events/outbox-relay.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
+import { appendEvents, ids, waitFor } from '../support/outbox-events.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -40,49 +40,6 @@ class RecordingLog implements EventLog {
   info(): void {}
   warn(obj: object, msg: string): void {
     this.warnings.push({ obj: obj as Record<string, unknown>, msg });
-  }
-}
-
-interface Appended {
-  eventId: string;
-  aggregateId: string;
-  type: EventType;
-}
-
-/** Appends one event per spec, each in its own transaction as the booking code would; returns them in order. */
-async function appendEvents(
-  database: Database,
-  clock: Clock,
-  specs: Array<[aggregateId: string, type: EventType]>,
-): Promise<Appended[]> {
-  const out: Appended[] = [];
-  for (const [aggregateId, type] of specs) {
-    const eventId = randomUUID();
-    await database.db.transaction().execute((trx) =>
-      appendOutboxEvent(trx, {
-        eventId,
-        aggregateId,
-        type,
-        payload: { aggregateId, n: out.length },
-        createdAt: clock.now(),
-      }),
-    );
-    out.push({ eventId, aggregateId, type });
-  }
-  return out;
-}
-
-const ids = (events: Array<{ eventId: string }>) => events.map((e) => e.eventId);
-
-async function waitFor(
-  what: string,
-  cond: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 
