@@ -1,184 +1,188 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeTestApp, type TestApp } from '../support/app.ts';
+import { DIALECTS, dialectAvailable } from '../support/databases.ts';
 
-describe('catalog and health routes (embedded default)', () => {
-  let t: TestApp;
-  let admitted: Record<string, string>;
-  before(async () => {
-    t = await makeTestApp('sqlite');
-    admitted = await t.admit(1);
-  });
-  after(async () => t?.close());
+for (const dialect of DIALECTS)
+  describe(`catalog and health routes on ${dialect}`, {
+    skip: !(await dialectAvailable(dialect)) && `${dialect} not reachable`,
+  }, () => {
+    let t: TestApp;
+    let admitted: Record<string, string>;
+    before(async () => {
+      t = await makeTestApp(dialect);
+      admitted = await t.admit(1);
+    });
+    after(async () => t?.close());
 
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'GET', url, headers: { ...admitted, ...headers } });
+    const get = (url: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'GET', url, headers: { ...admitted, ...headers } });
 
-  test('catalog routes need an admitted key: 401 without one, a queue token alone is not enough', async () => {
-    const missing = await t.app.inject({ method: 'GET', url: '/api/concerts' });
-    assert.equal(missing.statusCode, 401);
-    assert.equal(missing.json().error.code, 'TOKEN_MISSING');
-    const waiting = await t.app.inject({ method: 'POST', url: '/api/users/2/token' });
-    assert.equal(waiting.json().order > 0, true, 'no tick ran, so user 2 still waits');
-    const early = await get('/api/concerts', { authorization: waiting.json().accessKey });
-    assert.equal(early.statusCode, 403);
-    assert.equal(early.json().error.code, 'NOT_ADMITTED');
-    const unknown = await get('/api/concerts', { authorization: 'A'.repeat(22) });
-    assert.equal(unknown.statusCode, 401);
-  });
+    test('catalog routes need an admitted key: 401 without one, a queue token alone is not enough', async () => {
+      const missing = await t.app.inject({ method: 'GET', url: '/api/concerts' });
+      assert.equal(missing.statusCode, 401);
+      assert.equal(missing.json().error.code, 'TOKEN_MISSING');
+      const waiting = await t.app.inject({ method: 'POST', url: '/api/users/2/token' });
+      assert.equal(waiting.json().order > 0, true, 'no tick ran, so user 2 still waits');
+      const early = await get('/api/concerts', { authorization: waiting.json().accessKey });
+      assert.equal(early.statusCode, 403);
+      assert.equal(early.json().error.code, 'NOT_ADMITTED');
+      const unknown = await get('/api/concerts', { authorization: 'A'.repeat(22) });
+      assert.equal(unknown.statusCode, 401);
+    });
 
-  test('GET /api/concerts lists concerts with a cursor to the next page', async () => {
-    const first = await get('/api/concerts?limit=2');
-    assert.equal(first.statusCode, 200);
-    const body = first.json();
-    assert.deepEqual(
-      body.concerts.map((c: { id: number }) => c.id),
-      [1, 2],
-    );
-    assert.equal(typeof body.nextCursor, 'string');
-    const second = (await get(`/api/concerts?limit=2&cursor=${body.nextCursor}`)).json();
-    assert.deepEqual(
-      second.concerts.map((c: { id: number }) => c.id),
-      [3],
-    );
-    assert.equal(second.nextCursor, null);
-  });
+    test('GET /api/concerts lists concerts with a cursor to the next page', async () => {
+      const first = await get('/api/concerts?limit=2');
+      assert.equal(first.statusCode, 200);
+      const body = first.json();
+      assert.deepEqual(
+        body.concerts.map((c: { id: number }) => c.id),
+        [1, 2],
+      );
+      assert.equal(typeof body.nextCursor, 'string');
+      const second = (await get(`/api/concerts?limit=2&cursor=${body.nextCursor}`)).json();
+      assert.deepEqual(
+        second.concerts.map((c: { id: number }) => c.id),
+        [3],
+      );
+      assert.equal(second.nextCursor, null);
+    });
 
-  test('the default page is small and complete for the small demo', async () => {
-    const body = (await get('/api/concerts')).json();
-    assert.equal(body.concerts.length, 3);
-    assert.equal(body.nextCursor, null);
-  });
+    test('the default page is small and complete for the small demo', async () => {
+      const body = (await get('/api/concerts')).json();
+      assert.equal(body.concerts.length, 3);
+      assert.equal(body.nextCursor, null);
+    });
 
-  test('a forged cursor or an out-of-range limit is a 400', async () => {
-    for (const url of [
-      '/api/concerts?cursor=bm9wZQ',
-      '/api/concerts?limit=0',
-      '/api/concerts?limit=101',
-      '/api/concerts?limit=x',
-    ]) {
-      const res = await get(url);
-      assert.equal(res.statusCode, 400, url);
-      assert.equal(res.json().error.code, 'VALIDATION_FAILED', url);
-    }
-  });
-
-  test('GET schedules gives dates and free-seat counts', async () => {
-    const res = await get('/api/concerts/1/schedules');
-    assert.equal(res.statusCode, 200);
-    const { schedules } = res.json();
-    assert.equal(schedules.length, 4);
-    assert.equal(schedules[0].id, 1);
-    assert.equal(schedules[0].concertId, 1);
-    assert.equal(schedules[0].availableSeats, 10);
-    assert.ok(!Number.isNaN(Date.parse(schedules[0].startsAt)));
-  });
-
-  test('schedules of an unknown concert are a 404 with a code', async () => {
-    const res = await get('/api/concerts/999/schedules');
-    assert.equal(res.statusCode, 404);
-    assert.equal(res.json().error.code, 'CONCERT_NOT_FOUND');
-  });
-
-  test('available seats: all 10 with id, number and price, until one is claimed', async () => {
-    const res = await get('/api/concerts/1/schedules/1/seats/available');
-    assert.equal(res.statusCode, 200);
-    const { seats } = res.json();
-    assert.equal(seats.length, 10);
-    assert.deepEqual(Object.keys(seats[0]).sort(), ['grade', 'id', 'number', 'price', 'seatId']);
-    assert.ok(seats.every((s: { price: number }) => Number.isInteger(s.price) && s.price > 0));
-
-    await t.composition.services.database.db
-      .insertInto('seat_claims')
-      .values({
-        schedule_id: 1,
-        seat_id: 4,
-        reservation_id: 'x',
-        user_id: 1,
-        status: 'HELD',
-        expires_at: t.clock.now() + 1000,
-      })
-      .execute();
-    const after = (await get('/api/concerts/1/schedules/1/seats/available')).json().seats;
-    assert.equal(after.length, 9);
-    assert.ok(!after.some((s: { id: number }) => s.id === 4));
-    const counts = (await get('/api/concerts/1/schedules')).json().schedules;
-    assert.equal(counts[0].availableSeats, 9);
-
-    t.clock.advance(1001);
-    assert.equal((await get('/api/concerts/1/schedules/1/seats/available')).json().seats.length, 10);
-  });
-
-  test("a schedule that is not the concert's is a 404", async () => {
-    const res = await get('/api/concerts/2/schedules/1/seats/available');
-    assert.equal(res.statusCode, 404);
-    assert.equal(res.json().error.code, 'SCHEDULE_NOT_FOUND');
-    assert.equal((await get('/api/concerts/1/schedules/999/seats/available')).statusCode, 404);
-  });
-
-  test('GET /api/schedules/:id names its concert', async () => {
-    const res = await get('/api/schedules/5');
-    assert.equal(res.statusCode, 200);
-    assert.equal(res.json().concertId, 2);
-  });
-
-  test('non-numeric, negative, zero and huge ids are 400, never 500', async () => {
-    for (const bad of ['abc', '-1', '0', '1.5', '99999999999', '12abc']) {
+    test('a forged cursor or an out-of-range limit is a 400', async () => {
       for (const url of [
-        `/api/concerts/${bad}/schedules`,
-        `/api/concerts/1/schedules/${bad}/seats/available`,
-        `/api/concerts/${bad}/schedules/1/seats/available`,
+        '/api/concerts?cursor=bm9wZQ',
+        '/api/concerts?limit=0',
+        '/api/concerts?limit=101',
+        '/api/concerts?limit=x',
       ]) {
         const res = await get(url);
         assert.equal(res.statusCode, 400, url);
-        const body = res.json();
-        assert.equal(body.error.code, 'VALIDATION_FAILED', url);
-        assert.equal(typeof body.error.message, 'string');
+        assert.equal(res.json().error.code, 'VALIDATION_FAILED', url);
       }
-    }
-  });
-
-  test('unknown routes answer the same error shape', async () => {
-    const res = await get('/api/nothing-here');
-    assert.equal(res.statusCode, 404);
-    assert.deepEqual(Object.keys(res.json()), ['error']);
-    assert.equal(res.json().error.code, 'NOT_FOUND');
-  });
-
-  test('a malformed JSON body is a 400 in the same shape', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/concerts',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"broken',
     });
-    assert.ok(res.statusCode === 400 || res.statusCode === 404, String(res.statusCode));
-    assert.equal(typeof res.json().error.code, 'string');
-  });
 
-  test('health: live is cheap, ready checks the database', async () => {
-    assert.deepEqual((await get('/health/live')).json(), { status: 'ok' });
-    const ready = await get('/health/ready');
-    assert.equal(ready.statusCode, 200);
-    assert.equal(ready.json().checks[0].name, 'database');
-    assert.equal(ready.json().checks[0].ok, true);
-  });
+    test('GET schedules gives dates and free-seat counts', async () => {
+      const res = await get('/api/concerts/1/schedules');
+      assert.equal(res.statusCode, 200);
+      const { schedules } = res.json();
+      assert.equal(schedules.length, 4);
+      assert.equal(schedules[0].id, 1);
+      assert.equal(schedules[0].concertId, 1);
+      assert.equal(schedules[0].availableSeats, 10);
+      assert.ok(!Number.isNaN(Date.parse(schedules[0].startsAt)));
+    });
 
-  test('OpenAPI is served at /docs/json and documents every catalog route', async () => {
-    const res = await get('/docs/json');
-    assert.equal(res.statusCode, 200);
-    const paths = Object.keys(res.json().paths);
-    for (const p of [
-      '/api/concerts',
-      '/api/concerts/{concertId}/schedules',
-      '/api/concerts/{concertId}/schedules/{scheduleId}/seats/available',
-      '/health/ready',
-    ]) {
-      assert.ok(paths.includes(p), p);
-    }
-    assert.equal((await get('/docs')).statusCode < 400, true);
+    test('schedules of an unknown concert are a 404 with a code', async () => {
+      const res = await get('/api/concerts/999/schedules');
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().error.code, 'CONCERT_NOT_FOUND');
+    });
+
+    test('available seats: all 10 with id, number and price, until one is claimed', async () => {
+      const res = await get('/api/concerts/1/schedules/1/seats/available');
+      assert.equal(res.statusCode, 200);
+      const { seats } = res.json();
+      assert.equal(seats.length, 10);
+      assert.deepEqual(Object.keys(seats[0]).sort(), ['grade', 'id', 'number', 'price', 'seatId']);
+      assert.ok(seats.every((s: { price: number }) => Number.isInteger(s.price) && s.price > 0));
+
+      await t.composition.services.database.db
+        .insertInto('seat_claims')
+        .values({
+          schedule_id: 1,
+          seat_id: 4,
+          reservation_id: 'x',
+          user_id: 1,
+          status: 'HELD',
+          expires_at: t.clock.now() + 1000,
+        })
+        .execute();
+      const after = (await get('/api/concerts/1/schedules/1/seats/available')).json().seats;
+      assert.equal(after.length, 9);
+      assert.ok(!after.some((s: { id: number }) => s.id === 4));
+      const counts = (await get('/api/concerts/1/schedules')).json().schedules;
+      assert.equal(counts[0].availableSeats, 9);
+
+      t.clock.advance(1001);
+      assert.equal((await get('/api/concerts/1/schedules/1/seats/available')).json().seats.length, 10);
+    });
+
+    test("a schedule that is not the concert's is a 404", async () => {
+      const res = await get('/api/concerts/2/schedules/1/seats/available');
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().error.code, 'SCHEDULE_NOT_FOUND');
+      assert.equal((await get('/api/concerts/1/schedules/999/seats/available')).statusCode, 404);
+    });
+
+    test('GET /api/schedules/:id names its concert', async () => {
+      const res = await get('/api/schedules/5');
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.json().concertId, 2);
+    });
+
+    test('non-numeric, negative, zero and huge ids are 400, never 500', async () => {
+      for (const bad of ['abc', '-1', '0', '1.5', '99999999999', '12abc']) {
+        for (const url of [
+          `/api/concerts/${bad}/schedules`,
+          `/api/concerts/1/schedules/${bad}/seats/available`,
+          `/api/concerts/${bad}/schedules/1/seats/available`,
+        ]) {
+          const res = await get(url);
+          assert.equal(res.statusCode, 400, url);
+          const body = res.json();
+          assert.equal(body.error.code, 'VALIDATION_FAILED', url);
+          assert.equal(typeof body.error.message, 'string');
+        }
+      }
+    });
+
+    test('unknown routes answer the same error shape', async () => {
+      const res = await get('/api/nothing-here');
+      assert.equal(res.statusCode, 404);
+      assert.deepEqual(Object.keys(res.json()), ['error']);
+      assert.equal(res.json().error.code, 'NOT_FOUND');
+    });
+
+    test('a malformed JSON body is a 400 in the same shape', async () => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/concerts',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"broken',
+      });
+      assert.ok(res.statusCode === 400 || res.statusCode === 404, String(res.statusCode));
+      assert.equal(typeof res.json().error.code, 'string');
+    });
+
+    test('health: live is cheap, ready checks the database', async () => {
+      assert.deepEqual((await get('/health/live')).json(), { status: 'ok' });
+      const ready = await get('/health/ready');
+      assert.equal(ready.statusCode, 200);
+      assert.equal(ready.json().checks[0].name, 'database');
+      assert.equal(ready.json().checks[0].ok, true);
+    });
+
+    test('OpenAPI is served at /docs/json and documents every catalog route', async () => {
+      const res = await get('/docs/json');
+      assert.equal(res.statusCode, 200);
+      const paths = Object.keys(res.json().paths);
+      for (const p of [
+        '/api/concerts',
+        '/api/concerts/{concertId}/schedules',
+        '/api/concerts/{concertId}/schedules/{scheduleId}/seats/available',
+        '/health/ready',
+      ]) {
+        assert.ok(paths.includes(p), p);
+      }
+      assert.equal((await get('/docs')).statusCode < 400, true);
+    });
   });
-});
 
 describe('failures of a dependency', () => {
   test('a 5xx carries the error shape and no stack trace; ready turns 503', async () => {
