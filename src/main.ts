@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { compose } from './compose.ts';
@@ -46,8 +47,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     return closing;
   };
   if (opts.handleSignals) {
+    let signalled = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
+        if (signalled) {
+          // A second signal stops a single process at once. A cluster worker gets every signal twice when
+          // its process group is signalled (Ctrl+C, systemd), directly and from the primary: keep draining.
+          if (!cluster.isWorker) process.exit(1);
+          return;
+        }
+        signalled = true;
         logger.info({ signal }, 'shutting down');
         const force = setTimeout(() => process.exit(1), 15_000);
         force.unref();
