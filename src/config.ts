@@ -16,7 +16,13 @@ export interface Config {
   events: string;
   logLevel: string;
   seedOnStart: boolean;
-  demo: { users: number; schedules: number; schedulesPerConcert: number; seatsPerSchedule: number };
+  demo: {
+    users: number;
+    schedules: number;
+    schedulesPerConcert: number;
+    seatsPerSchedule: number;
+    startingPoints: number;
+  };
   queueSettings: {
     admitPerSecond: number;
     maxActive: number;
@@ -130,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
       schedules: int(env, 'TR_DEMO_SCHEDULES', 99_999, 1, 10_000_000),
       schedulesPerConcert: int(env, 'TR_DEMO_SCHEDULES_PER_CONCERT', 50, 1, 100_000),
       seatsPerSchedule: int(env, 'TR_DEMO_SEATS', 100, 1, 10_000),
+      startingPoints: int(env, 'TR_DEMO_POINTS', 1_000_000, 0, 1_000_000_000),
     },
     queueSettings: {
       admitPerSecond: int(env, 'TR_ADMIT_PER_SECOND', 200, 1, 1_000_000),
@@ -195,6 +202,11 @@ export const settings: Array<[name: string, fallback: string, meaning: string]> 
   ['TR_DEMO_SCHEDULES', '99999', 'Demo schedules 1..N'],
   ['TR_DEMO_SCHEDULES_PER_CONCERT', '50', 'Schedules per demo concert (schedule 1 is concert 1)'],
   ['TR_DEMO_SEATS', '100', 'Seats per schedule'],
+  [
+    'TR_DEMO_POINTS',
+    '1000000',
+    'Points each demo wallet starts with (one DEMO_GRANT ledger row each), so demo users can pay',
+  ],
   ['TR_ADMIT_PER_SECOND', '200', 'Waiting-room admissions per second'],
   ['TR_MAX_ACTIVE', '2000', 'Most users admitted at once'],
   ['TR_ACTIVE_TTL_SECONDS', '300', 'How long an admitted key stays valid'],

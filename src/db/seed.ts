@@ -1,3 +1,4 @@
+import { newId } from '../domain/ids.ts';
 import type { Db } from './database.ts';
 
 export interface DemoSize {
@@ -5,6 +6,8 @@ export interface DemoSize {
   schedules: number;
   schedulesPerConcert: number;
   seatsPerSchedule: number;
+  /** Points each demo wallet starts with, granted by one ledger row so balance = ledger sum (default 0). */
+  startingPoints?: number;
 }
 
 export type SeedProgress = (table: string, done: number, total: number) => void;
@@ -73,7 +76,7 @@ async function fill<T>(
 }
 
 /**
- * Fills the demo catalog: users 1..N with empty wallets, schedules 1..M grouped into concerts.
+ * Fills the demo catalog: users 1..N with wallets of `startingPoints`, schedules 1..M grouped into concerts.
  * Only ids above what is already stored are inserted, so running it twice changes nothing.
  */
 export async function seedDemoData(
@@ -82,6 +85,7 @@ export async function seedDemoData(
   progress?: SeedProgress,
 ): Promise<Record<string, number>> {
   const now = Date.now();
+  const startingPoints = size.startingPoints ?? 0;
   const concerts = Math.ceil(size.schedules / size.schedulesPerConcert);
   const inserted: Record<string, number> = {};
 
@@ -136,8 +140,24 @@ export async function seedDemoData(
     'point_wallets',
     (await maxWallet(db)) + 1,
     size.users,
-    (id) => ({ user_id: id, balance: 0, updated_at: now }),
-    (trx, rows) => trx.insertInto('point_wallets').values(rows).execute(),
+    (id) => ({ user_id: id, balance: startingPoints, updated_at: now }),
+    async (trx, rows) => {
+      await trx.insertInto('point_wallets').values(rows).execute();
+      if (startingPoints > 0)
+        await trx
+          .insertInto('point_ledger')
+          .values(
+            rows.map((w) => ({
+              id: newId(),
+              user_id: w.user_id,
+              delta: startingPoints,
+              reason: 'DEMO_GRANT',
+              reference_id: null,
+              created_at: now,
+            })),
+          )
+          .execute();
+    },
     progress,
   );
   return inserted;

@@ -38,6 +38,33 @@ for (const dialect of DIALECTS) {
       await t.database.db.deleteFrom('schedules').where('id', '>', 10).execute();
     });
 
+    test('starting points are granted through the ledger, so balance equals the ledger sum', {
+      skip: !available && `${dialect} not reachable`,
+    }, async () => {
+      await seedDemoData(t.database.db, { ...size, users: 38, startingPoints: 250_000 });
+      const wallets = await t.database.db
+        .selectFrom('point_wallets')
+        .select(['user_id', 'balance'])
+        .where('user_id', '>', 35)
+        .orderBy('user_id')
+        .execute();
+      assert.deepEqual(
+        wallets.map((w) => [w.user_id, Number(w.balance)]),
+        [
+          [36, 250_000],
+          [37, 250_000],
+          [38, 250_000],
+        ],
+      );
+      const ledger = await t.database.db
+        .selectFrom('point_ledger')
+        .select((e) => [e.fn.sum<number>('delta').as('sum'), e.fn.countAll<number>().as('rows')])
+        .where('user_id', '>', 35)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(ledger.sum), 750_000);
+      assert.equal(Number(ledger.rows), 3);
+    });
+
     test('concerts page in id order after a cursor', {
       skip: !available && `${dialect} not reachable`,
     }, async () => {

@@ -27,6 +27,7 @@ export const smallDemo = {
   TR_DEMO_SCHEDULES: '12',
   TR_DEMO_SCHEDULES_PER_CONCERT: '4',
   TR_DEMO_SEATS: '10',
+  TR_DEMO_POINTS: '0',
 };
 
 /** The whole app on a fresh database of its own, built by the same composition main.ts uses. */
