@@ -3,9 +3,15 @@
 // (BENCH_CPU_PROF=1 writes a CPU profile of the server process to /tmp/qprof.)
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { buildApp } from '../src/app.ts';
+import { compose } from '../src/compose.ts';
+import { loadConfig } from '../src/config.ts';
 import { systemClock } from '../src/domain/clock.ts';
 import { WaitingRoom } from '../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../src/http/errors.ts';
@@ -31,7 +37,44 @@ const settings = {
 interface Ready {
   barePort: number;
   pollPort: number;
+  appPort: number;
   keys: string[];
+  appKeys: string[];
+}
+
+/** The whole ticketrush app as `serve` builds it (metrics, overload guard, request ids), on the same Redis. */
+async function fullApp(hashTag: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'tr-bench-'));
+  const config = loadConfig({
+    TR_DB: `sqlite:${join(dir, 'ticketrush.db')}`,
+    TR_QUEUE: serverUrls.redis,
+    TR_QUEUE_NAME: `${hashTag}-app`,
+    TR_DEMO_USERS: String(waiters),
+    TR_DEMO_SCHEDULES: '10',
+    TR_ADMIT_ADAPTIVE: 'false',
+    TR_ADMIT_PER_SECOND: '1',
+    TR_IDLE_TIMEOUT_SECONDS: '600',
+  });
+  const composition = await compose(config, { prepareDatabase: true });
+  const app = await buildApp({ config, services: composition.services });
+  composition.start();
+  const room = composition.services.waitingRoom as WaitingRoom;
+  const keys: string[] = [];
+  for (let from = 1; from <= waiters; from += 1000) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(1000, waiters - from + 1) }, (_, i) => room.issueToken(from + i)),
+    );
+    for (const t of batch) keys.push(t.accessKey!);
+  }
+  return {
+    app,
+    keys,
+    close: async () => {
+      await app.close();
+      await composition.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The servers run in a child process, so the load generator does not steal their CPU. */
@@ -64,13 +107,22 @@ async function serve(): Promise<void> {
   const poll = Fastify();
   installErrorHandling(poll);
   await poll.register(queueRoutes, { services: { waitingRoom } as unknown as AppServices });
+  const full = await fullApp(hashTag);
   await bare.listen({ host: '127.0.0.1', port: 0 });
   await poll.listen({ host: '127.0.0.1', port: 0 });
-  const portOf = (app: typeof bare) => (app.server.address() as { port: number }).port;
-  process.send?.({ barePort: portOf(bare), pollPort: portOf(poll), keys } satisfies Ready);
+  await full.app.listen({ host: '127.0.0.1', port: 0 });
+  const portOf = (app: { server: { address(): unknown } }) => (app.server.address() as { port: number }).port;
+  process.send?.({
+    barePort: portOf(bare),
+    pollPort: portOf(poll),
+    appPort: portOf(full.app),
+    keys,
+    appKeys: full.keys,
+  } satisfies Ready);
   process.once('message', async () => {
     await bare.close();
     await poll.close();
+    await full.close();
     await store.destroy();
     redis.disconnect();
     process.exit(0);
@@ -129,6 +181,17 @@ async function drive(): Promise<void> {
       duration,
     );
 
+  const appLoad = (duration?: number) =>
+    load(
+      ready.appPort,
+      (req) => {
+        const userId = pick();
+        req.path = `/api/users/${userId}/token`;
+        req.headers = { authorization: ready.appKeys[userId - 1] };
+      },
+      duration,
+    );
+
   console.log(
     `bench:queue: ${waiters} waiting users on Redis ${serverUrls.redis}; ${connections} connections; ` +
       `${rounds} alternating rounds of ${seconds} s per target`,
@@ -136,12 +199,15 @@ async function drive(): Promise<void> {
   // Warm-up: JIT, connection pools and the script cache, not measured.
   await bareLoad(2);
   await pollLoad(2);
+  await appLoad(2);
   type Result = Awaited<ReturnType<typeof autocannon>>;
   const bare: Result[] = [];
   const poll: Result[] = [];
+  const full: Result[] = [];
   for (let r = 0; r < rounds; r++) {
     bare.push(await bareLoad());
     poll.push(await pollLoad());
+    full.push(await appLoad());
   }
   const throughput = (rs: Result[]) =>
     rs.reduce((n, r) => n + r.requests.total, 0) / rs.reduce((n, r) => n + r.duration, 0);
@@ -156,8 +222,13 @@ async function drive(): Promise<void> {
     );
   row('bare Fastify + one ZRANK', bare);
   row('GET /api/users/:userId/token', poll);
+  row('  ... in the whole app', full);
   const ratio = throughput(poll) / throughput(bare);
   console.log(`ratio poll/bare: ${(ratio * 100).toFixed(1)} % (target >= 70 %)`);
+  console.log(
+    `ratio whole app/bare: ${((throughput(full) / throughput(bare)) * 100).toFixed(1)} % ` +
+      '(the route plus metrics, overload guard, request ids and the background ticker)',
+  );
   child.send('stop');
   await new Promise((resolve) => child.once('exit', resolve));
 }

@@ -24,6 +24,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const composition = await compose(config, {
     prepareDatabase: true,
     log: (line) => logger.info(line),
+    logger,
   });
   const app = await buildApp({ config, services: composition.services, logger });
   app.server.maxConnections = config.http.maxConnections;

@@ -27,14 +27,34 @@ export function parsePrometheus(text: string): {
 
 const INTERESTING =
   /queue|pool|wait|lag|active|inflight|in_flight|admi|connection|overload|held|cpu|heap|rss/i;
-const MAX_SERIES = 32;
+/** The runtime's few series worth charting next to latency; the rest of nodejs_* and process_* is noise here. */
+const RUNTIME =
+  /^(nodejs_eventloop_lag_(p99|mean)_seconds|nodejs_heap_size_used_bytes|process_resident_memory_bytes|process_cpu_seconds_total)$/;
+const MAX_SERIES = 64;
+
+/** Lower ranks are charted first: the application's own series, then key runtime ones, then the rest. */
+export function seriesRank(key: string): number {
+  const name = key.replace(/\{.*$/, '');
+  const generic = /^(nodejs_|process_|http_)/.test(name);
+  if (!generic) return INTERESTING.test(key) ? 0 : 1;
+  if (RUNTIME.test(name)) return 2;
+  return INTERESTING.test(key) ? 3 : 4;
+}
+
+/** The series to keep from one scrape: best ranked first, stable within a rank, at most `max`. */
+export function chooseSeries(keys: string[], max = MAX_SERIES): string[] {
+  return keys
+    .map((key, i) => ({ key, i, rank: seriesRank(key) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .slice(0, max)
+    .map((c) => c.key);
+}
 
 /** Scrapes a Prometheus endpoint once a second; counters become per-second rates. */
 export class ServerMetricsScraper {
   private readonly url: string;
   private previous: Record<string, number> | undefined;
   private types: Record<string, string> = {};
-  private chosen: string[] | undefined;
   failures = 0;
 
   constructor(url: string) {
@@ -51,9 +71,9 @@ export class ServerMetricsScraper {
       }
       const parsed = parsePrometheus(await res.body.text());
       this.types = { ...this.types, ...parsed.types };
-      this.chosen ??= this.choose(Object.keys(parsed.values));
+      // Chosen on every scrape: series born mid-run (a first shed, a first admission-rate change) show up too.
       const out: Record<string, number> = {};
-      for (const key of this.chosen) {
+      for (const key of chooseSeries(Object.keys(parsed.values))) {
         const value = parsed.values[key];
         if (value === undefined) continue;
         const name = key.replace(/\{.*$/, '');
@@ -70,11 +90,5 @@ export class ServerMetricsScraper {
       this.failures++;
       return undefined;
     }
-  }
-
-  private choose(keys: string[]): string[] {
-    const preferred = keys.filter((k) => INTERESTING.test(k));
-    const rest = keys.filter((k) => !INTERESTING.test(k));
-    return [...preferred, ...rest].slice(0, MAX_SERIES);
   }
 }
