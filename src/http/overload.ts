@@ -29,6 +29,11 @@ export type PressureLevel = PressureStats['level'];
 export interface PressureState extends PressureStats {
   /** Why the level is not 'ok', e.g. 'event-loop delay 340ms > 250ms'. */
   reasons: string[];
+  /**
+   * The level from the process alone (event loop, heap). The waiting room touches no database, so a long
+   * pool queue never sheds it: that is when users should be waiting in line instead of hammering bookings.
+   */
+  processLevel: PressureLevel;
 }
 
 export const defaultOverloadLimits: OverloadLimits = {
@@ -75,24 +80,29 @@ export function processSampler(poolStats?: () => PoolStats): { sample(): Pressur
   };
 }
 
+const severity: Record<PressureLevel, number> = { ok: 0, shed: 1, critical: 2 };
+const worse = (a: PressureLevel, b: PressureLevel): PressureLevel => (severity[b] > severity[a] ? b : a);
+
 function levelOf(
   sample: PressureSample,
   limits: OverloadLimits,
-): { level: PressureLevel; reasons: string[] } {
+): { level: PressureLevel; processLevel: PressureLevel; reasons: string[] } {
   const checks: Array<[name: string, value: number, bound: number, unit: string]> = [
     ['event-loop delay', sample.eventLoopDelayMs, limits.maxEventLoopDelayMs, 'ms'],
     ['heap used', sample.heapUsedMb, limits.maxHeapMb, 'MB'],
     ['pool waiting', sample.poolWaiting, limits.maxPoolWaiting, ''],
   ];
   let level: PressureLevel = 'ok';
+  let processLevel: PressureLevel = 'ok';
   const reasons: string[] = [];
   for (const [name, value, bound, unit] of checks) {
     if (!(bound > 0) || value <= bound) continue;
     reasons.push(`${name} ${Math.round(value)}${unit} > ${bound}${unit}`);
-    if (value > bound * limits.waitingRoomFactor) level = 'critical';
-    else if (level === 'ok') level = 'shed';
+    const here: PressureLevel = value > bound * limits.waitingRoomFactor ? 'critical' : 'shed';
+    level = worse(level, here);
+    if (name !== 'pool waiting') processLevel = worse(processLevel, here);
   }
-  return { level, reasons };
+  return { level, processLevel, reasons };
 }
 
 export interface PressureMonitorOptions {
@@ -109,7 +119,14 @@ export class PressureMonitor {
   #sample: () => PressureSample;
   #intervalMs: number;
   #onLevelChange?: PressureMonitorOptions['onLevelChange'];
-  #state: PressureState = { level: 'ok', reasons: [], eventLoopDelayMs: 0, heapUsedMb: 0, poolWaiting: 0 };
+  #state: PressureState = {
+    level: 'ok',
+    processLevel: 'ok',
+    reasons: [],
+    eventLoopDelayMs: 0,
+    heapUsedMb: 0,
+    poolWaiting: 0,
+  };
   #timer?: NodeJS.Timeout;
 
   constructor(opts: PressureMonitorOptions) {
@@ -170,10 +187,10 @@ export function overloadGuard(opts: OverloadGuardOptions): RoutePlugin {
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
   const plugin: RoutePlugin = async (app) => {
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const { level } = opts.monitor.state();
+      const { level, processLevel } = opts.monitor.state();
       if (level === 'ok') return;
       const shedClass = shedClassOf(request.routeOptions.url);
-      if (shedClass === 'never' || (shedClass === 'last' && level !== 'critical')) return;
+      if (shedClass === 'never' || (shedClass === 'last' && processLevel !== 'critical')) return;
       opts.metrics?.shed(level);
       return reply
         .status(503)
@@ -184,13 +201,16 @@ export function overloadGuard(opts: OverloadGuardOptions): RoutePlugin {
   return skipOverride(plugin, 'ticketrush-overload-guard');
 }
 
-/** A readiness check that fails while the guard sheds even the waiting room, so a balancer can look elsewhere. */
+/**
+ * A readiness check that fails while the process itself is critically loaded (so a balancer can look
+ * elsewhere); a long pool queue does not count, every process shares the same database.
+ */
 export function pressureReadiness(monitor: PressureMonitor): DependencyCheck {
   return {
     name: 'pressure',
     check: async () => {
-      const { level, reasons } = monitor.state();
-      if (level === 'critical') throw new Error(`overloaded: ${reasons.join(', ')}`);
+      const { processLevel, reasons } = monitor.state();
+      if (processLevel === 'critical') throw new Error(`overloaded: ${reasons.join(', ')}`);
     },
   };
 }

@@ -13,6 +13,8 @@ export function table(header: string[], rows: string[][], textColumn = -1): stri
 
 export const fmtMs = (ms: number) =>
   ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+/** '850 ms', '12.3 s': a duration with its unit. */
+const duration = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${fmtMs(ms)} ms`);
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 3 : 2)}%`;
 
 function businessText(e: EndpointResult): string {
@@ -75,7 +77,7 @@ export function renderConsole(result: LoadResult): string {
     '',
     `flows: started ${f.funnel.started} -> issued ${f.funnel.issued} -> admitted ${f.funnel.admitted} -> held ${f.funnel.held} -> paid ${f.funnel.paid}; ` +
       `completed ${f.funnel.completed} (${f.flowsPerSecond}/s), dropped ${f.funnel.dropped}, aborted ${f.funnel.aborted}`,
-    `token issue -> admission: p50 ${fmtMs(f.admission.p50Ms)} ms, p95 ${fmtMs(f.admission.p95Ms)} ms, max ${fmtMs(f.admission.maxMs)} ms (${f.admission.count} admitted)`,
+    `token issue -> admission: p50 ${duration(f.admission.p50Ms)}, p95 ${duration(f.admission.p95Ms)}, max ${duration(f.admission.maxMs)} (${f.admission.count} admitted)`,
   );
   const g = result.generator;
   const workers = g.workers

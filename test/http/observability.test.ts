@@ -221,7 +221,7 @@ describe('overload guard', () => {
     await app.close();
   });
 
-  test('the waiting room sheds only beyond the higher bound', async () => {
+  test('the waiting room sheds last: only when the process itself is critical', async () => {
     const { app, pressure, monitor } = await makeApp();
     const token = () => app.inject({ method: 'POST', url: '/api/users/7/token' });
     const booking = () => app.inject({ method: 'GET', url: '/api/reservations/1' });
@@ -232,8 +232,19 @@ describe('overload guard', () => {
     assert.equal((await booking()).statusCode, 503);
     assert.equal((await token()).statusCode, 200);
 
-    pressure({ poolWaiting: 45, heapUsedMb: 1500 });
+    pressure({ poolWaiting: 45 });
     assert.equal(monitor.state().level, 'critical');
+    assert.equal((await booking()).statusCode, 503);
+    assert.equal(
+      (await token()).statusCode,
+      200,
+      'the waiting room needs no connection: a pool queue never sheds it',
+    );
+
+    pressure({ poolWaiting: 45, heapUsedMb: 1500 });
+    assert.equal((await token()).statusCode, 200, 'the process is loaded, not yet critically');
+    pressure({ heapUsedMb: 2500 });
+    assert.equal(monitor.state().processLevel, 'critical');
     const res = await token();
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().error.code, 'OVERLOADED');
