@@ -14,15 +14,24 @@
 ]]
 local prefix, accessKey, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local owner = redis.call('GET', prefix .. 'key:' .. accessKey)
-if not owner then return -1 end
-if ARGV[4] ~= '' and ARGV[4] ~= owner then return -2 end
+-- A route that names the user reads that user's record straight away; the key index is read only to
+-- name what is wrong with a key that is not the user's current (or grace-period) one.
+local owner = ARGV[4]
+if owner == '' then
+  owner = redis.call('GET', prefix .. 'key:' .. accessKey)
+  if not owner then return -1 end
+end
 
 local userKey = prefix .. 'user:' .. owner
 local state, activeUntil, key, prevKey, prevUntil, idleUntil =
   unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
-if not state then return -3 end
-if key ~= accessKey and not (prevKey == accessKey and now < tonumber(prevUntil)) then return -3 end
+local current = key == accessKey or (prevKey == accessKey and now < tonumber(prevUntil))
+if not state or not current then
+  local holder = redis.call('GET', prefix .. 'key:' .. accessKey)
+  if not holder then return -1 end
+  if holder ~= owner then return -2 end
+  return -3
+end
 
 if state == 'a' then
   if tonumber(activeUntil) <= now then return -3 end
