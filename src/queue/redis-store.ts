@@ -59,6 +59,9 @@ export class RedisQueueStore implements QueueStore {
             enableAutoPipelining: true,
           })
         : options.redis;
+    // Connection errors surface where they matter (a failed request, /health/ready), not as ioredis's
+    // "Unhandled error event" lines on stderr once per reconnect attempt.
+    if (this.#ownsClient) redis.on('error', () => {});
     for (const [name, file, numberOfKeys] of scripts) {
       if (typeof (redis as Partial<QueueCommands>)[name] === 'function') continue;
       const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
