@@ -90,7 +90,7 @@ export function pollAfterFor(position: number, p: HeartbeatPolicy): number {
  * Idle deadlines are stored this much later than computed, and a poll rewrites one only when the computed
  * deadline passes the stored one: a steady poller writes once per slack, never earlier than its due.
  */
-export const IDLE_SLACK_MS = 5000;
+export const IDLE_SLACK_MS = 15_000;
 
 export function idleDeadline(now: number, position: number, p: HeartbeatPolicy): number {
   return now + Math.max(p.idleFloorMs, p.idleFactor * pollAfterFor(position, p));

@@ -7,6 +7,7 @@ import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import {
   type AdmitLimits,
   type HeartbeatPolicy,
+  IDLE_SLACK_MS,
   newAccessKey,
   type QueueStore,
   type QueueStoreSettings,
@@ -186,13 +187,14 @@ for (const backend of backends) {
       const { store } = await backend.open();
       const keys = await line(store, 2000);
       await store.admit(T0, perMs(0));
-      // Place 2000 at 10 ms per place: advice 20 s, so 60 s (+5 s slack) may pass without a poll.
+      // Place 2000 at 10 ms per place: advice 20 s, so 60 s (+15 s slack) may pass without a poll.
       await store.status(keys.get(2000)!, T0, heartbeat, 2000);
       await store.admit(T0 + 59_000, perMs(0));
       const survivor = await store.status(keys.get(2000)!, T0 + 59_000, heartbeat, 2000);
       assert.equal(survivor.state, 'waiting');
-      // Limit max(30 s, 3 x 10 ms x place) + 5 s slack: places 1..1800 lapsed by 59 s, 1801..2000 did not.
-      assert.equal(survivor.position, 200);
+      // Limit max(30 s, 3 x 10 ms x place) + 15 s slack: places 1..1466 lapsed by 59 s, 1467..2000 did not.
+      assert.equal(IDLE_SLACK_MS, 15_000);
+      assert.equal(survivor.position, 534);
       await store.admit(T0 + 59_000 + 60_001, perMs(0));
       await rejectsWith(store.status(keys.get(2000)!, T0 + 119_001, heartbeat, 2000), 'TOKEN_EXPIRED');
     });
