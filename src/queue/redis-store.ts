@@ -34,6 +34,8 @@ const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: num
 /** The user record's fields the status read needs, in the order the status script reads them. */
 const USER_FIELDS = ['state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'] as const;
 
+const MAX_VOUCHED = 200_000;
+
 /** Most users one admission call expires, evicts or admits, so one script never blocks Redis for long. */
 const ADMIT_BATCH = 5000;
 
@@ -52,6 +54,14 @@ export class RedisQueueStore implements QueueStore {
   readonly #ownsClient: boolean;
   readonly #settings: QueueStoreSettings;
   readonly #keys: { waiting: string; idle: string; active: string; seq: string; stats: string };
+  /** Waiters whose key this process read from Redis lately, with the idle deadline then stored. */
+  readonly #vouched = new Map<number, { key: string; until: number; idleUntil: number }>();
+  /**
+   * How long a key read from Redis vouches for later polls of the same waiter in this process: never longer
+   * than the grace period, so a key replaced meanwhile is still within its grace, and never longer than the
+   * idle slack, after which a poll rewrites the idle deadline through the script anyway.
+   */
+  readonly #vouchMs: number;
 
   constructor(options: RedisQueueStoreOptions) {
     this.#ownsClient = typeof options.redis === 'string';
@@ -73,6 +83,7 @@ export class RedisQueueStore implements QueueStore {
     }
     this.#redis = redis as Redis & QueueCommands;
     this.#settings = options.settings;
+    this.#vouchMs = Math.min(options.settings.tokenGraceMs, IDLE_SLACK_MS);
     this.prefix = `tr:{${options.hashTag ?? 'q'}}:`;
     this.#keys = {
       waiting: `${this.prefix}waiting`,
@@ -115,6 +126,8 @@ export class RedisQueueStore implements QueueStore {
     userId?: number,
   ): Promise<QueueEntry> {
     if (userId !== undefined) {
+      const ranked = await this.#rankWithVouchedKey(accessKey, now, heartbeat, userId);
+      if (ranked) return ranked;
       const seen = await this.#readOwnStatus(accessKey, now, heartbeat, userId);
       if (seen) return seen;
     }
@@ -151,6 +164,8 @@ export class RedisQueueStore implements QueueStore {
     const [state, activeUntil, key, prevKey, prevUntil, idleUntil] = fields;
     const current = key === accessKey || (prevKey === accessKey && now < Number(prevUntil));
     if (!current) return undefined;
+    if (state === 'w')
+      this.#vouch(userId, accessKey, now, key === accessKey ? Infinity : Number(prevUntil), idleUntil);
     if (state === 'a') {
       const until = Number(activeUntil);
       return until > now ? { userId, state: 'active', position: 0, activeUntil: until } : undefined;
@@ -159,6 +174,37 @@ export class RedisQueueStore implements QueueStore {
     const position = rank + 1;
     if (Number(idleUntil) < idleDeadline(now, position, heartbeat)) return undefined;
     return { userId, state: 'waiting', position, activeUntil: 0 };
+  }
+
+  /**
+   * The common poll of a waiter whose key this process checked lately: one ZRANK, like the bare route. A rank
+   * means the user is still waiting (admission and eviction remove it in the same script that changes the
+   * state); no rank, a due heartbeat or an unvouched key take the full read. A key replaced meanwhile is valid
+   * for its grace period anyway. The one answer that differs: a waiter evicted for idling who then re-issues
+   * may see the new place through the old key until the vouch ends; that key never authorises a booking.
+   */
+  async #rankWithVouchedKey(
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+    userId: number,
+  ): Promise<QueueEntry | undefined> {
+    const vouched = this.#vouched.get(userId);
+    if (!vouched || vouched.key !== accessKey || now >= vouched.until) return undefined;
+    const rank = await this.#redis.zrank(this.#keys.waiting, String(userId));
+    if (rank === null) return undefined;
+    const position = rank + 1;
+    if (vouched.idleUntil < idleDeadline(now, position, heartbeat)) return undefined;
+    return { userId, state: 'waiting', position, activeUntil: 0 };
+  }
+
+  #vouch(userId: number, key: string, now: number, validUntil: number, idleUntil: string | null): void {
+    if (this.#vouched.size >= MAX_VOUCHED) this.#vouched.clear();
+    this.#vouched.set(userId, {
+      key,
+      until: Math.min(now + this.#vouchMs, validUntil),
+      idleUntil: Number(idleUntil) || 0,
+    });
   }
 
   async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
