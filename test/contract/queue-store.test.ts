@@ -149,6 +149,29 @@ for (const backend of backends) {
       assert.equal(stalled.admitted, 2, 'a stalled ticker cannot burst past maxBurstMs');
     });
 
+    test('a waiter polled a moment ago sees its admission, its lost place and its moves at once', async () => {
+      const { store } = await backend.open();
+      const keys = await line(store, 3);
+      // Polls first, so a store that remembers recently checked keys has them all.
+      for (const userId of [1, 2, 3]) await store.status(keys.get(userId)!, T0 + 1, heartbeat, userId);
+      await store.admit(T0 + 1, perMs(1));
+      await store.admit(T0 + 2, perMs(1));
+      const admitted = await store.status(keys.get(1)!, T0 + 2, heartbeat, 1);
+      assert.equal(admitted.state, 'active');
+      assert.equal((await store.status(keys.get(2)!, T0 + 2, heartbeat, 2)).position, 1, 'moved up at once');
+      await rejectsWith(store.status(keys.get(3)!, T0 + 2, heartbeat, 2), 'TOKEN_NOT_YOURS');
+      const renewed = newAccessKey();
+      await store.issue(3, renewed, T0 + 3, heartbeat);
+      assert.equal(
+        (await store.status(keys.get(3)!, T0 + 3, heartbeat, 3)).position,
+        2,
+        'old key: grace period',
+      );
+      assert.equal((await store.status(keys.get(3)!, T0 + 3 + 29_999, heartbeat, 3)).position, 2);
+      // However recently the old key was polled, it ends with its grace period.
+      await rejectsWith(store.status(keys.get(3)!, T0 + 3 + 30_001, heartbeat, 3), 'TOKEN_EXPIRED');
+    });
+
     test('release frees a slot at once; an admitted key lapses after its TTL', async () => {
       const { store } = await backend.open();
       const keys = await line(store, 3);
