@@ -1,16 +1,15 @@
 import { encodeHistogram, type Histogram, mergeEncoded, newHistogram, summarize } from './histogram.ts';
 import { emptyOutcomes, type OutcomeCounts } from './outcomes.ts';
-import { emptyFunnel, type Funnel, type RecorderSnapshot, type SecondSnapshot } from './recorder.ts';
+import {
+  emptyFunnel,
+  type Funnel,
+  type RecorderSnapshot,
+  type SecondSnapshot,
+  type SecondStats,
+} from './recorder.ts';
 import type { EndpointResult, TimelinePoint } from './result.ts';
 
-interface SecondTotals {
-  histogram: Histogram;
-  requests: number;
-  failures: number;
-  business: number;
-  flowsCompleted: number;
-  vus: number;
-}
+type SecondTotals = SecondStats;
 
 /** Adds worker seconds into one timeline; per-second percentiles come from merged histograms. */
 export class Timeline {

@@ -26,7 +26,8 @@ interface RouteStats {
   failures: number;
 }
 
-interface SecondStats {
+/** One second's numbers while they accumulate (in a worker, or merged across workers). */
+export interface SecondStats {
   histogram: Histogram;
   requests: number;
   failures: number;
