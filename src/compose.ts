@@ -4,6 +4,7 @@ import { catalogRepository } from './db/catalog-repository.ts';
 import { createDatabase } from './db/database.ts';
 import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { purgePublished } from './db/outbox-relay-repository.ts';
 import { progressPrinter, seedDemoData } from './db/seed.ts';
 import { PaymentService } from './domain/booking/payments.ts';
 import { PointsService } from './domain/booking/points.ts';
@@ -27,6 +28,9 @@ export interface ComposeLogger {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
+
+/** Published events stay in the outbox this long (for inspection and replays), then a minutely purge deletes them. */
+const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 const silentLogger: ComposeLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -160,14 +164,24 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
 
   // Lapsed holds already free their seats; the sweeper only tidies rows and emits reservation.expired.
   let sweeper: NodeJS.Timeout | undefined;
+  let outboxPurger: NodeJS.Timeout | undefined;
   starters.push(() => {
     sweeper = setInterval(() => {
       reservations.expireLapsedHolds().catch(() => {});
       idempotencyStore.purgeExpired(clock.now()).catch(() => {});
     }, 5000);
     sweeper.unref();
+    outboxPurger = setInterval(() => {
+      purgePublished(database.db, clock.now() - OUTBOX_RETENTION_MS).catch((err) =>
+        logger.warn({ err }, 'outbox purge failed'),
+      );
+    }, 60_000);
+    outboxPurger.unref();
   });
-  closers.push(() => clearInterval(sweeper));
+  closers.push(() => {
+    clearInterval(sweeper);
+    clearInterval(outboxPurger);
+  });
 
   return {
     services,
