@@ -218,13 +218,25 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     registers: [registry],
   });
 
+  const requestSeries = new Map<
+    string,
+    { duration: ReturnType<typeof httpDuration.labels>; count: ReturnType<typeof httpRequests.labels> }
+  >();
   return {
     registry,
     contentType: registry.contentType,
     observeRequest(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
-      httpDuration.observe(labels, seconds);
-      httpRequests.inc(labels);
+      // The label children are looked up once per (method, route, status): prom-client would otherwise
+      // hash the label object on every request of the hot path.
+      const id = `${method} ${route} ${status}`;
+      let series = requestSeries.get(id);
+      if (!series) {
+        const labels = { method, route, status: String(status) };
+        series = { duration: httpDuration.labels(labels), count: httpRequests.labels(labels) };
+        requestSeries.set(id, series);
+      }
+      series.duration.observe(seconds);
+      series.count.inc();
     },
     bookingOutcome: (step, outcome) => bookings.inc({ step, outcome }),
     poolWait: (seconds) => poolWait.observe(seconds),
