@@ -73,18 +73,16 @@ export class WaitingRoom {
 
   async issueToken(userId: number): Promise<QueueTicket> {
     const accessKey = newAccessKey();
-    const entry = await this.#store.issue(userId, accessKey, this.#clock.now(), this.#heartbeat());
-    return { accessKey, ...this.#ticketOf(entry) };
+    const heartbeat = this.#heartbeat();
+    const entry = await this.#store.issue(userId, accessKey, this.#clock.now(), heartbeat);
+    return { accessKey, ...this.#ticketOf(entry, heartbeat) };
   }
 
   async poll(userId: number, accessKey: string | undefined): Promise<QueueTicket> {
-    const entry = await this.#store.status(
-      this.#wellFormed(accessKey),
-      this.#clock.now(),
-      this.#heartbeat(),
-      userId,
-    );
-    return this.#ticketOf(entry);
+    // The advice given back is the one the store set the idle deadline from, even if the rate moved meanwhile.
+    const heartbeat = this.#heartbeat();
+    const entry = await this.#store.status(this.#wellFormed(accessKey), this.#clock.now(), heartbeat, userId);
+    return this.#ticketOf(entry, heartbeat);
   }
 
   /** For routes that name a user: the key must be that user's and admitted. */
@@ -192,7 +190,7 @@ export class WaitingRoom {
     };
   }
 
-  #ticketOf(entry: QueueEntry): QueueTicket {
+  #ticketOf(entry: QueueEntry, heartbeat: HeartbeatPolicy): QueueTicket {
     if (entry.state === 'active')
       return { order: 0, status: 'ACTIVE', position: 0, etaSeconds: 0, pollAfterMs: MIN_POLL_MS };
     return {
@@ -200,7 +198,7 @@ export class WaitingRoom {
       status: 'WAITING',
       position: entry.position,
       etaSeconds: Math.ceil(entry.position / this.#rate()),
-      pollAfterMs: pollAfterFor(entry.position, this.#heartbeat()),
+      pollAfterMs: pollAfterFor(entry.position, heartbeat),
     };
   }
 
