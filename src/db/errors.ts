@@ -1,3 +1,5 @@
+import { DomainError } from '../domain/errors.ts';
+
 /** Recognises driver errors across node:sqlite, pg and mysql2, so callers can speak in domain terms. */
 interface DriverError {
   code?: string;
@@ -37,12 +39,23 @@ export function isRetryableConflict(err: unknown): boolean {
   );
 }
 
+/** The code of the error a timed mysql2 checkout fails with (src/observability/pool.ts sets it). */
+export const POOL_ACQUIRE_TIMEOUT = 'POOL_ACQUIRE_TIMEOUT';
+
 /** No pooled connection could be had in time. */
 export function isPoolTimeout(err: unknown): boolean {
   const e = asDriver(err);
   return (
     /timeout exceeded when trying to connect/i.test(e.message ?? '') ||
     /Queue limit reached|pool acquire timeout/i.test(e.message ?? '') ||
-    e.code === 'POOL_ACQUIRE_TIMEOUT'
+    e.code === POOL_ACQUIRE_TIMEOUT
   );
+}
+
+/** Maps a pool timeout to 503 BUSY with Retry-After; anything else comes back unchanged. */
+export function busyIfPoolTimeout<E>(err: E): E | DomainError {
+  if (!isPoolTimeout(err)) return err;
+  return new DomainError('BUSY', 'No database connection free in time, retry shortly', {
+    retryAfterSeconds: 1,
+  });
 }

@@ -1,6 +1,6 @@
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
-import { isPoolTimeout, isRetryableConflict } from './errors.ts';
+import { busyIfPoolTimeout, isPoolTimeout, isRetryableConflict } from './errors.ts';
 
 const MAX_ATTEMPTS = 5;
 
@@ -25,11 +25,7 @@ export async function inTransaction<T>(database: Database, fn: (trx: Db) => Prom
       );
     } catch (err) {
       if (isDomainError(err)) throw err;
-      if (isPoolTimeout(err)) {
-        throw new DomainError('BUSY', 'No database connection is free; retry shortly', {
-          retryAfterSeconds: 1,
-        });
-      }
+      if (isPoolTimeout(err)) throw busyIfPoolTimeout(err);
       if (!isRetryableConflict(err)) throw err;
       if (attempt >= MAX_ATTEMPTS) {
         retryStats.exhausted++;

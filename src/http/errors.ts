@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { busyIfPoolTimeout } from '../db/errors.ts';
 import { type ErrorCode, isDomainError } from '../domain/errors.ts';
-import { busyIfPoolTimeout } from '../observability/pool.ts';
 
 /** The one place where domain error codes become HTTP statuses. */
 const statusByCode: Record<ErrorCode, number> = {

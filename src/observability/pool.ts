@@ -1,18 +1,6 @@
-import { isPoolTimeout } from '../db/errors.ts';
-import { DomainError } from '../domain/errors.ts';
+import { POOL_ACQUIRE_TIMEOUT } from '../db/errors.ts';
 
-/** The code of the error a timed mysql2 checkout fails with. */
-export const POOL_ACQUIRE_TIMEOUT = 'POOL_ACQUIRE_TIMEOUT';
-
-export { isPoolTimeout };
-
-/** Maps a pool timeout to 503 BUSY with Retry-After; anything else comes back unchanged. */
-export function busyIfPoolTimeout<E>(err: E): E | DomainError {
-  if (!isPoolTimeout(err)) return err;
-  return new DomainError('BUSY', 'No database connection free in time, retry shortly', {
-    retryAfterSeconds: 1,
-  });
-}
+export { busyIfPoolTimeout, isPoolTimeout, POOL_ACQUIRE_TIMEOUT } from '../db/errors.ts';
 
 type PgConnectCallback = (err: Error | undefined, client: unknown, done: unknown) => void;
 interface PgLikePool {
