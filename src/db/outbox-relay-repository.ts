@@ -1,3 +1,4 @@
+import type { BookingEventType } from '../domain/booking/model.ts';
 import type { Db } from './database.ts';
 
 /** An outbox row still waiting for the relay. */
@@ -5,7 +6,7 @@ export interface PendingOutboxRow {
   seq: number;
   eventId: string;
   aggregateId: string;
-  type: string;
+  type: BookingEventType;
   /** JSON text, as written by appendOutboxEvent. */
   payload: string;
   createdAt: number;
@@ -38,7 +39,8 @@ export async function fetchPending(
     seq: Number(r.seq),
     eventId: r.event_id,
     aggregateId: r.aggregate_id,
-    type: r.type,
+    // The outbox only holds types the booking code writes.
+    type: r.type as BookingEventType,
     payload: r.payload,
     createdAt: Number(r.created_at),
   }));

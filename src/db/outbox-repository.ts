@@ -1,16 +1,8 @@
+import type { BookingEvent } from '../domain/booking/model.ts';
 import type { Db } from './database.ts';
 
-export interface NewOutboxEvent {
-  eventId: string;
-  /** Events of one aggregate (a reservation) are published in the order they were written. */
-  aggregateId: string;
-  type: string;
-  payload: Record<string, unknown>;
-  createdAt: number;
-}
-
 /** Written in the same transaction as the change it describes. */
-export async function appendOutboxEvent(trx: Db, e: NewOutboxEvent): Promise<void> {
+export async function appendOutboxEvent(trx: Db, e: BookingEvent): Promise<void> {
   await trx
     .insertInto('outbox')
     .values({

@@ -1,31 +1,8 @@
-/** The events the booking code writes to the outbox. */
-export type EventType =
-  | 'reservation.held'
-  | 'reservation.expired'
-  | 'reservation.released'
-  | 'payment.completed';
-
-export const EVENT_TYPES: readonly EventType[] = [
-  'reservation.held',
-  'reservation.expired',
-  'reservation.released',
-  'payment.completed',
-];
-
-export interface OutboxEvent {
-  /** Unique per event; a bus that dedupes (JetStream) uses it as the message id. */
-  eventId: string;
-  /** Events of one aggregate (a reservation) are published in the order they were written. */
-  aggregateId: string;
-  type: EventType;
-  payload: Record<string, unknown>;
-  /** Epoch milliseconds, when the change was committed. */
-  createdAt: number;
-}
+import type { BookingEvent } from '../domain/booking/model.ts';
 
 /** Where the outbox relay sends events. Resolving means the bus has acknowledged the event. */
 export interface EventPublisher {
-  publish(event: OutboxEvent): Promise<void>;
+  publish(event: BookingEvent): Promise<void>;
   close(): Promise<void>;
 }
 

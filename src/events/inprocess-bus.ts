@@ -1,14 +1,15 @@
-import type { EventLog, EventPublisher, EventType, OutboxEvent } from './bus.ts';
+import type { BookingEvent, BookingEventType } from '../domain/booking/model.ts';
+import type { EventLog, EventPublisher } from './bus.ts';
 import { silentLog } from './bus.ts';
 
-export type EventHandler = (event: OutboxEvent) => void | Promise<void>;
+export type EventHandler = (event: BookingEvent) => void | Promise<void>;
 
 /**
  * Delivers events to subscribers in this process, one event at a time in publish order.
  * A subscriber that throws is logged and counted; it never fails the publish, so it cannot stall the relay.
  */
 export class InProcessEventBus implements EventPublisher {
-  readonly #handlers = new Map<EventType | '*', Set<EventHandler>>();
+  readonly #handlers = new Map<BookingEventType | '*', Set<EventHandler>>();
   readonly #log: EventLog;
   #published = 0;
   #handlerErrors = 0;
@@ -18,7 +19,7 @@ export class InProcessEventBus implements EventPublisher {
   }
 
   /** Returns a function that removes the subscription. */
-  subscribe(type: EventType | '*', handler: EventHandler): () => void {
+  subscribe(type: BookingEventType | '*', handler: EventHandler): () => void {
     let set = this.#handlers.get(type);
     if (!set) {
       set = new Set();
@@ -30,7 +31,7 @@ export class InProcessEventBus implements EventPublisher {
     };
   }
 
-  async publish(event: OutboxEvent): Promise<void> {
+  async publish(event: BookingEvent): Promise<void> {
     this.#published++;
     const handlers = [...(this.#handlers.get(event.type) ?? []), ...(this.#handlers.get('*') ?? [])];
     for (const handler of handlers) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type JetStreamClient, type NatsConnection, nanos } from 'nats';
-import { type EventLog, type EventPublisher, type EventType, type OutboxEvent, silentLog } from './bus.ts';
+import type { BookingEvent, BookingEventType } from '../domain/booking/model.ts';
+import { type EventLog, type EventPublisher, silentLog } from './bus.ts';
 
 export interface NatsPublisherOptions {
   /** nats://host:port, or several. */
@@ -55,7 +56,7 @@ export class NatsEventPublisher implements EventPublisher {
     this.#connecting = this.#connectUntilUp();
   }
 
-  subjectFor(type: EventType): string {
+  subjectFor(type: BookingEventType): string {
     return `${this.subjectPrefix}.${type}`;
   }
 
@@ -63,7 +64,7 @@ export class NatsEventPublisher implements EventPublisher {
     return this.#connected;
   }
 
-  async publish(event: OutboxEvent): Promise<void> {
+  async publish(event: BookingEvent): Promise<void> {
     const js = this.#js;
     if (!js || !this.#connected) throw new Error(`NATS is not connected (${this.#servers.join(', ')})`);
     try {

@@ -7,7 +7,7 @@ import {
   type PendingOutboxRow,
 } from '../db/outbox-relay-repository.ts';
 import type { Clock } from '../domain/clock.ts';
-import { type EventLog, type EventPublisher, type EventType, silentLog } from './bus.ts';
+import { type EventLog, type EventPublisher, silentLog } from './bus.ts';
 
 export interface OutboxRelayOptions {
   database: Database;
@@ -195,8 +195,7 @@ export class OutboxRelay {
         await this.#publisher.publish({
           eventId: row.eventId,
           aggregateId: row.aggregateId,
-          // The outbox only holds types the booking code writes.
-          type: row.type as EventType,
+          type: row.type,
           payload: JSON.parse(row.payload) as Record<string, unknown>,
           createdAt: row.createdAt,
         });

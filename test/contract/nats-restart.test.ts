@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { connect } from 'nats';
+import type { BookingEvent, BookingEventType } from '../../src/domain/booking/model.ts';
 import { systemClock } from '../../src/domain/clock.ts';
-import type { EventLog, EventPublisher, EventType, OutboxEvent } from '../../src/events/bus.ts';
+import type { EventLog, EventPublisher } from '../../src/events/bus.ts';
 import { NatsEventPublisher } from '../../src/events/nats-bus.ts';
 import { OutboxRelay } from '../../src/events/outbox-relay.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
@@ -34,7 +35,7 @@ class HookedPublisher implements EventPublisher {
     this.inner = inner;
     this.hook = hook;
   }
-  async publish(event: OutboxEvent): Promise<void> {
+  async publish(event: BookingEvent): Promise<void> {
     this.calls++;
     if (this.calls === this.at) return this.hook(() => this.inner.publish(event));
     return this.inner.publish(event);
@@ -51,7 +52,7 @@ async function storedMessages(
 ): Promise<{
   firstSeq: number;
   lastSeq: number;
-  messages: Array<{ seq: number; subject: string; msgId: string; event: OutboxEvent }>;
+  messages: Array<{ seq: number; subject: string; msgId: string; event: BookingEvent }>;
 }> {
   const nc = await connect({ servers: url, timeout: 2000 });
   try {
@@ -64,7 +65,7 @@ async function storedMessages(
         seq: m.seq,
         subject: m.subject,
         msgId: m.header.get('Nats-Msg-Id'),
-        event: m.json<OutboxEvent>(),
+        event: m.json<BookingEvent>(),
       });
     }
     assert.equal(messages.length, state.messages);
@@ -107,8 +108,8 @@ async function assertStreamHoldsExactly(
   );
 }
 
-const lifecycle = (from: number, count: number): Array<[string, EventType]> =>
-  Array.from({ length: count }, (_, i): [string, EventType] => {
+const lifecycle = (from: number, count: number): Array<[string, BookingEventType]> =>
+  Array.from({ length: count }, (_, i): [string, BookingEventType] => {
     const n = from + i;
     return [`r-${n % 4}`, n % 3 === 2 ? 'payment.completed' : 'reservation.held'];
   });

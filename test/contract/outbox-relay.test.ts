@@ -5,8 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { Database } from '../../src/db/database.ts';
 import { backlog, purgePublished } from '../../src/db/outbox-relay-repository.ts';
+import type { BookingEvent, BookingEventType } from '../../src/domain/booking/model.ts';
 import { ManualClock, systemClock } from '../../src/domain/clock.ts';
-import type { EventLog, EventPublisher, EventType, OutboxEvent } from '../../src/events/bus.ts';
+import type { EventLog, EventPublisher } from '../../src/events/bus.ts';
 import { createPublisher } from '../../src/events/create-publisher.ts';
 import { InProcessEventBus } from '../../src/events/inprocess-bus.ts';
 import { NatsEventPublisher } from '../../src/events/nats-bus.ts';
@@ -20,11 +21,11 @@ const T0 = Date.UTC(2026, 0, 1);
 
 /** Records what it is given; while `down` every publish fails, like a bus that is unreachable. */
 class RecordingPublisher implements EventPublisher {
-  received: OutboxEvent[] = [];
+  received: BookingEvent[] = [];
   down = false;
   /** Succeeds this many more times, then goes down. */
   upFor = Number.POSITIVE_INFINITY;
-  async publish(event: OutboxEvent): Promise<void> {
+  async publish(event: BookingEvent): Promise<void> {
     if (this.down || this.upFor <= 0) {
       this.down = true;
       throw new Error('bus unreachable');
@@ -43,7 +44,7 @@ class RecordingLog implements EventLog {
   }
 }
 
-const reservationLife: Array<[string, EventType]> = [
+const reservationLife: Array<[string, BookingEventType]> = [
   ['r-1', 'reservation.held'],
   ['r-2', 'reservation.held'],
   ['r-1', 'payment.completed'],
@@ -226,7 +227,7 @@ for (const dialect of DIALECTS) {
     }, async () => {
       const clock = new ManualClock(T0);
       const publisher = new RecordingPublisher();
-      const specs = Array.from({ length: 60 }, (_, i): [string, EventType] => [
+      const specs = Array.from({ length: 60 }, (_, i): [string, BookingEventType] => [
         `r-${i % 7}`,
         'reservation.held',
       ]);
@@ -292,12 +293,12 @@ describe('outbox relay to NATS JetStream', {
 
   async function storedMessages(
     stream: string,
-  ): Promise<Array<{ subject: string; msgId: string; event: OutboxEvent }>> {
+  ): Promise<Array<{ subject: string; msgId: string; event: BookingEvent }>> {
     const info = await jsm.streams.info(stream);
     const out = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq });
-      out.push({ subject: m.subject, msgId: m.header.get('Nats-Msg-Id'), event: m.json<OutboxEvent>() });
+      out.push({ subject: m.subject, msgId: m.header.get('Nats-Msg-Id'), event: m.json<BookingEvent>() });
     }
     return out;
   }

@@ -2,20 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../../src/db/database.ts';
 import { appendOutboxEvent } from '../../src/db/outbox-repository.ts';
+import type { BookingEventType } from '../../src/domain/booking/model.ts';
 import type { Clock } from '../../src/domain/clock.ts';
-import type { EventType } from '../../src/events/bus.ts';
 
 export interface Appended {
   eventId: string;
   aggregateId: string;
-  type: EventType;
+  type: BookingEventType;
 }
 
 /** Appends one event per spec, each in its own transaction as the booking code would; returns them in order. */
 export async function appendEvents(
   database: Database,
   clock: Clock,
-  specs: Array<[aggregateId: string, type: EventType]>,
+  specs: Array<[aggregateId: string, type: BookingEventType]>,
 ): Promise<Appended[]> {
   const out: Appended[] = [];
   for (const [aggregateId, type] of specs) {

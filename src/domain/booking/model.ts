@@ -39,6 +39,7 @@ export interface Payment {
   createdAt: number;
 }
 
+/** What booking tells the rest of the world; written to the outbox with the change it describes. */
 export type BookingEventType =
   | 'reservation.held'
   | 'reservation.expired'
@@ -46,10 +47,13 @@ export type BookingEventType =
   | 'payment.completed';
 
 export interface BookingEvent {
+  /** Unique per event; delivery is at least once, so a consumer drops a copy whose id it has seen. */
   eventId: string;
+  /** Events of one aggregate (a reservation) are published in the order they were written. */
   aggregateId: string;
   type: BookingEventType;
   payload: Record<string, unknown>;
+  /** Epoch milliseconds, when the change was committed. */
   createdAt: number;
 }
 
