@@ -16,9 +16,48 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** What a dialect's SQL can do. Code branches on these, never on the dialect's name (as Kysely's adapters do). */
+export interface DialectCapabilities {
+  /** SET TRANSACTION ISOLATION LEVEL is accepted; SQLite has no such statement (it is always serializable). */
+  isolationLevels: boolean;
+  /**
+   * SELECT ... FOR UPDATE NOWAIT locks rows against other connections. False for SQLite: one connection
+   * serves the process, so there is no one to lock out, and a long transaction would stall every request.
+   */
+  rowLocks: boolean;
+  /** INSERT ... ON CONFLICT DO NOTHING; without it, INSERT IGNORE (MySQL). */
+  onConflictDoNothing: boolean;
+  /** Column type of a key the database numbers itself in insert order, and whether it needs AUTO_INCREMENT. */
+  autoIncrementKey: { type: 'bigserial' | 'bigint' | 'integer'; autoIncrement: boolean };
+}
+
+export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
+  sqlite: {
+    isolationLevels: false,
+    rowLocks: false,
+    onConflictDoNothing: true,
+    // INTEGER PRIMARY KEY is the rowid; AUTOINCREMENT keeps a deleted seq from being reused.
+    autoIncrementKey: { type: 'integer', autoIncrement: true },
+  },
+  postgres: {
+    isolationLevels: true,
+    rowLocks: true,
+    onConflictDoNothing: true,
+    autoIncrementKey: { type: 'bigserial', autoIncrement: false },
+  },
+  mysql: {
+    isolationLevels: true,
+    rowLocks: true,
+    onConflictDoNothing: false,
+    autoIncrementKey: { type: 'bigint', autoIncrement: true },
+  },
+};
+
 export interface Database {
   db: Db;
+  /** Which adapter this is, to name it; logic reads `capabilities`, never this. */
   dialect: DialectName;
+  capabilities: DialectCapabilities;
   /** The URL without credentials, for logs. */
   describe: string;
   ping(): Promise<void>;
@@ -70,6 +109,7 @@ function createSqlite(url: string): Database {
   return {
     db,
     dialect: 'sqlite',
+    capabilities: DIALECT_CAPABILITIES.sqlite,
     describe: url,
     ping: async () => {
       await sql`select 1`.execute(db);
@@ -98,6 +138,7 @@ function createPostgres(url: string, opts: PoolOptions): Database {
   return {
     db,
     dialect: 'postgres',
+    capabilities: DIALECT_CAPABILITIES.postgres,
     describe: redact(url),
     ping: async () => {
       await sql`select 1`.execute(db);
@@ -139,6 +180,7 @@ function createMysql(url: string, opts: PoolOptions): Database {
   return {
     db,
     dialect: 'mysql',
+    capabilities: DIALECT_CAPABILITIES.mysql,
     describe: redact(url),
     ping: async () => {
       await sql`select 1`.execute(db);

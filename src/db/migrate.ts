@@ -3,7 +3,7 @@ import type { Database } from './database.ts';
 import { initialSchema } from './migrations/0001-initial.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
-  return { '0001-initial': initialSchema(database.dialect) };
+  return { '0001-initial': initialSchema(database.capabilities) };
 }
 
 /** Brings the schema up to date; safe to run any number of times and from several processes. */

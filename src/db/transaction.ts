@@ -1,6 +1,8 @@
+import type { TransactionBuilder } from 'kysely';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
 import { busyIfPoolTimeout, isPoolTimeout, isRetryableConflict } from './errors.ts';
+import type { Tables } from './types.ts';
 
 const MAX_ATTEMPTS = 5;
 
@@ -18,11 +20,7 @@ export const retryStats: RetryStats = { retries: 0, exhausted: 0 };
 export async function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      // READ COMMITTED everywhere: a re-read after a conditional update that lost sees the winner's commit.
-      const trx = database.db.transaction();
-      return await (database.dialect === 'sqlite' ? trx : trx.setIsolationLevel('read committed')).execute(
-        fn,
-      );
+      return await readCommittedTransaction(database).execute(fn);
     } catch (err) {
       if (isDomainError(err)) throw err;
       if (isPoolTimeout(err)) throw busyIfPoolTimeout(err);
@@ -39,8 +37,17 @@ export async function inTransaction<T>(database: Database, fn: (trx: Db) => Prom
   }
 }
 
+/**
+ * READ COMMITTED wherever the database lets us choose: a re-read after a conditional update that lost
+ * sees the winner's commit.
+ */
+export function readCommittedTransaction(database: Database): TransactionBuilder<Tables> {
+  const trx = database.db.transaction();
+  return database.capabilities.isolationLevels ? trx.setIsolationLevel('read committed') : trx;
+}
+
 /** INSERT that does nothing when the key exists; resolves true when a row was inserted. */
-export async function insertIgnoringDuplicate<T extends keyof import('./types.ts').Tables>(
+export async function insertIgnoringDuplicate<T extends keyof Tables>(
   database: Database,
   trx: Db,
   table: T,
@@ -48,9 +55,8 @@ export async function insertIgnoringDuplicate<T extends keyof import('./types.ts
 ): Promise<boolean> {
   // biome-ignore lint/suspicious/noExplicitAny: the row is checked by the caller's table type
   const base = trx.insertInto(table).values(row as any);
-  const result =
-    database.dialect === 'mysql'
-      ? await base.ignore().executeTakeFirst()
-      : await base.onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  const result = database.capabilities.onConflictDoNothing
+    ? await base.onConflict((oc) => oc.doNothing()).executeTakeFirst()
+    : await base.ignore().executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }

@@ -6,6 +6,7 @@ import {
   markPublished,
   type PendingOutboxRow,
 } from '../db/outbox-relay-repository.ts';
+import { readCommittedTransaction } from '../db/transaction.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type EventLog, type EventPublisher, silentLog } from './bus.ts';
 
@@ -161,17 +162,14 @@ export class OutboxRelay {
   async #publishBatch(): Promise<RoundOutcome> {
     const database = this.#database;
     let outcome: BatchOutcome;
-    if (database.dialect === 'sqlite') {
+    if (!database.capabilities.rowLocks) {
       // One connection serves the whole process: a transaction here would stall every request while publishing.
       outcome = await this.#publishRows(database.db, await fetchPending(database.db, this.#batchSize));
     } else {
       try {
-        outcome = await database.db
-          .transaction()
-          .setIsolationLevel('read committed')
-          .execute(async (trx) =>
-            this.#publishRows(trx, await fetchPending(trx, this.#batchSize, { lockNoWait: true })),
-          );
+        outcome = await readCommittedTransaction(database).execute(async (trx) =>
+          this.#publishRows(trx, await fetchPending(trx, this.#batchSize, { lockNoWait: true })),
+        );
       } catch (err) {
         // Another process's relay is publishing these rows; its round ends within one publish timeout.
         if (isOutboxLocked(err)) return { published: 0, failed: false };

@@ -1,8 +1,8 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { DialectName } from '../database.ts';
+import type { DialectCapabilities } from '../database.ts';
 
 /** The whole schema, the same on SQLite, PostgreSQL and MariaDB/MySQL. */
-export function initialSchema(dialect: DialectName): Migration {
+export function initialSchema({ autoIncrementKey }: DialectCapabilities): Migration {
   return {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -107,14 +107,11 @@ export function initialSchema(dialect: DialectName): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 
-      const outbox = db.schema.createTable('outbox');
-      const withSeq =
-        dialect === 'postgres'
-          ? outbox.addColumn('seq', 'bigserial', (c) => c.primaryKey())
-          : dialect === 'mysql'
-            ? outbox.addColumn('seq', 'bigint', (c) => c.autoIncrement().primaryKey())
-            : outbox.addColumn('seq', 'integer', (c) => c.autoIncrement().primaryKey());
-      await withSeq
+      await db.schema
+        .createTable('outbox')
+        .addColumn('seq', autoIncrementKey.type, (c) =>
+          autoIncrementKey.autoIncrement ? c.autoIncrement().primaryKey() : c.primaryKey(),
+        )
         .addColumn('event_id', 'varchar(36)', (c) => c.notNull().unique())
         .addColumn('aggregate_id', 'varchar(64)', (c) => c.notNull())
         .addColumn('type', 'varchar(64)', (c) => c.notNull())
