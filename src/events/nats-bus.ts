@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type JetStreamClient, type NatsConnection, nanos } from 'nats';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { BookingEvent, BookingEventType } from '../domain/booking/model.ts';
 import { type EventLog, type EventPublisher, silentLog } from './bus.ts';
 
@@ -17,13 +24,6 @@ export interface NatsPublisherOptions {
   reconnectTimeWaitMs?: number;
   logger?: EventLog;
 }
-
-interface ApiErrorLike {
-  api_error?: { err_code?: number };
-  message?: string;
-}
-
-const STREAM_NOT_FOUND = 10059;
 
 /**
  * Publishes to NATS JetStream with the event id as message id, so a re-published event is dropped
@@ -103,7 +103,7 @@ export class NatsEventPublisher implements EventPublisher {
           return;
         }
         this.#nc = nc;
-        this.#js = nc.jetstream({ timeout: this.#publishTimeoutMs });
+        this.#js = jetstream(nc, { timeout: this.#publishTimeoutMs });
         this.#connected = true;
         void this.#watchStatus(nc);
         this.#log.info({ servers: this.#servers, stream: this.stream }, 'events: connected to NATS');
@@ -124,10 +124,10 @@ export class NatsEventPublisher implements EventPublisher {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.#connected = false;
-        this.#log.warn({ server: s.data }, 'events: disconnected from NATS; reconnecting');
+        this.#log.warn({ server: s.server }, 'events: disconnected from NATS; reconnecting');
       } else if (s.type === 'reconnect') {
         this.#connected = true;
-        this.#log.info({ server: s.data }, 'events: reconnected to NATS');
+        this.#log.info({ server: s.server }, 'events: reconnected to NATS');
       }
     }
   }
@@ -143,12 +143,12 @@ export class NatsEventPublisher implements EventPublisher {
   async #addStreamIfMissing(): Promise<void> {
     const nc = this.#nc;
     if (!nc) throw new Error('NATS is not connected');
-    const jsm = await nc.jetstreamManager({ timeout: this.#publishTimeoutMs });
+    const jsm = await jetstreamManager(nc, { timeout: this.#publishTimeoutMs });
     try {
       await jsm.streams.info(this.stream);
       return;
     } catch (err) {
-      if ((err as ApiErrorLike).api_error?.err_code !== STREAM_NOT_FOUND) throw err;
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
     }
     try {
       await jsm.streams.add({

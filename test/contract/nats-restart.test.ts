@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
-import { connect } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { BookingEvent, BookingEventType } from '../../src/domain/booking/model.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { EventLog, EventPublisher } from '../../src/events/bus.ts';
@@ -56,11 +57,12 @@ async function storedMessages(
 }> {
   const nc = await connect({ servers: url, timeout: 2000 });
   try {
-    const jsm = await nc.jetstreamManager({ timeout: 2000 });
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
     const { state } = await jsm.streams.info(stream);
     const messages = [];
     for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq });
+      assert.ok(m, `stream ${stream} has message ${seq}`);
       messages.push({
         seq: m.seq,
         subject: m.subject,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Database } from '../../src/db/database.ts';
 import { backlog, purgePublished } from '../../src/db/outbox-relay-repository.ts';
 import type { BookingEvent, BookingEventType } from '../../src/domain/booking/model.ts';
@@ -270,7 +271,7 @@ describe('outbox relay to NATS JetStream', {
 
   before(async () => {
     admin = await connect({ servers: serverUrls.nats });
-    jsm = await admin.jetstreamManager();
+    jsm = await jetstreamManager(admin);
   });
   after(async () => {
     for (const s of streams) await jsm.streams.delete(s).catch(() => {});
@@ -298,6 +299,7 @@ describe('outbox relay to NATS JetStream', {
     const out = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq });
+      assert.ok(m, `stream ${stream} has message ${seq}`);
       out.push({ subject: m.subject, msgId: m.header.get('Nats-Msg-Id'), event: m.json<BookingEvent>() });
     }
     return out;
