@@ -1,8 +1,17 @@
-import type { IdempotencyBegin, IdempotencyStore } from '../domain/idempotency.ts';
+import type { IdempotencyBegin, IdempotencyStore, IdempotentOutcome } from '../domain/idempotency.ts';
 import type { Database } from './database.ts';
 import { insertIgnoringDuplicate } from './transaction.ts';
 
+/** status_code: 0 while the first request runs, 1 once its outcome is stored in `response`. */
 const PENDING = 0;
+const COMPLETE = 1;
+
+/** Rows written before outcomes were stored as such hold an HTTP status and body instead; they age out in 24 h. */
+function storedOutcome(statusCode: number, response: string): IdempotentOutcome {
+  const stored = JSON.parse(response);
+  if (statusCode === COMPLETE) return stored;
+  return statusCode < 300 ? { ok: true, value: stored } : { ok: false, error: stored.error };
+}
 
 export function idempotencyRepository(database: Database): IdempotencyStore {
   const { db } = database;
@@ -37,13 +46,13 @@ export function idempotencyRepository(database: Database): IdempotencyStore {
       }
       if (row.request_hash !== hash) return { state: 'mismatch' };
       if (Number(row.status_code) === PENDING) return { state: 'in_progress' };
-      return { state: 'replay', statusCode: Number(row.status_code), response: JSON.parse(row.response) };
+      return { state: 'replay', outcome: storedOutcome(Number(row.status_code), row.response) };
     },
 
-    async complete(scope, key, statusCode, response) {
+    async complete(scope, key, outcome) {
       await db
         .updateTable('idempotency_keys')
-        .set({ status_code: statusCode, response: JSON.stringify(response) })
+        .set({ status_code: COMPLETE, response: JSON.stringify(outcome) })
         .where('scope', '=', scope)
         .where('idem_key', '=', key)
         .execute();

@@ -38,3 +38,17 @@ export class DomainError extends Error {
 }
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
+
+/**
+ * Failures that are not the client's (outage, contention, overload): a retry may succeed, so they are never
+ * stored as an answer. src/http/errors.ts answers exactly these with a 5xx.
+ */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'QUEUE_FULL',
+  'BUSY',
+  'OVERLOADED',
+  'CONFLICT_RETRY_EXHAUSTED',
+  'INTERNAL',
+]);
+
+export const isTransient = (code: ErrorCode): boolean => TRANSIENT.has(code);

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyService } from '../domain/idempotency.ts';
-import { httpStatusOf } from './errors.ts';
+import { errorBody, httpStatusOf } from './errors.ts';
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
@@ -33,8 +33,10 @@ export async function idempotent<T>(
       `${req.method} ${req.routeOptions.url}\n${JSON.stringify(req.params)}\n${JSON.stringify(req.body ?? null)}`,
     )
     .digest('hex');
-  const outcome = await service.run(scope, key, hash, work, (err) => httpStatusOf(err.code));
-  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-  // The stored answer may be an error body; it is sent as stored, so the route's own type does not apply.
-  return reply.status(outcome.statusCode).send(outcome.body) as never;
+  const { outcome, replayed } = await service.run(scope, key, hash, work);
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  if (outcome.ok) return reply.status(200).send(outcome.value) as never;
+  // A replayed refusal is sent as it was first answered, so the route's own type does not apply.
+  const { code, message, details } = outcome.error;
+  return reply.status(httpStatusOf(code)).send(errorBody(code, message, details)) as never;
 }

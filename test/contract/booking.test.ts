@@ -230,27 +230,42 @@ for (const dialect of DIALECTS) {
         runs++;
         return { balance: await b.points.charge(13, 100) };
       };
-      const status = () => 409;
-      const first = await b.idempotency.run('charge:13', 'k1', 'h1', work, status);
-      const again = await b.idempotency.run('charge:13', 'k1', 'h1', work, status);
+      const first = await b.idempotency.run('charge:13', 'k1', 'h1', work);
+      const again = await b.idempotency.run('charge:13', 'k1', 'h1', work);
       assert.equal(runs, 1);
-      assert.deepEqual(again, { statusCode: 200, body: first.body, replayed: true });
-      await assert.rejects(b.idempotency.run('charge:13', 'k1', 'h2', work, status), {
+      assert.deepEqual(again, { outcome: first.outcome, replayed: true });
+      await assert.rejects(b.idempotency.run('charge:13', 'k1', 'h2', work), {
         code: 'IDEMPOTENCY_KEY_REUSED',
       });
       const failing = async () => {
-        throw new DomainError('INSUFFICIENT_POINTS', 'no');
+        throw new DomainError('INSUFFICIENT_POINTS', 'no', { balance: 0 });
       };
-      await assert.rejects(b.idempotency.run('pay:13', 'k2', 'h', failing, status), {
+      await assert.rejects(b.idempotency.run('pay:13', 'k2', 'h', failing), {
         code: 'INSUFFICIENT_POINTS',
       });
-      const replayedError = await b.idempotency.run('pay:13', 'k2', 'h', work, status);
-      assert.equal(replayedError.statusCode, 409);
+      const replayedError = await b.idempotency.run('pay:13', 'k2', 'h', work);
+      assert.deepEqual(replayedError, {
+        outcome: {
+          ok: false,
+          error: { code: 'INSUFFICIENT_POINTS', message: 'no', details: { balance: 0 } },
+        },
+        replayed: true,
+      });
       assert.equal(runs, 1);
+      const transient = async () => {
+        throw new DomainError('BUSY', 'pool exhausted');
+      };
+      await assert.rejects(b.idempotency.run('pay:13', 'k3', 'h', transient), { code: 'BUSY' });
+      assert.equal(
+        (await b.idempotency.run('pay:13', 'k3', 'h', work)).replayed,
+        false,
+        'a transient failure frees the key',
+      );
+      assert.equal(runs, 2);
       b.clock.advance(24 * 3600 * 1000 + 1);
-      await b.idempotency.run('charge:13', 'k1', 'h2', work, status);
-      assert.equal(runs, 2, 'a key is free again after 24 h');
-      assert.equal(await b.points.balance(13), 200);
+      await b.idempotency.run('charge:13', 'k1', 'h2', work);
+      assert.equal(runs, 3, 'a key is free again after 24 h');
+      assert.equal(await b.points.balance(13), 300);
     });
 
     test('concurrent requests with one idempotency key do the work once', { skip }, async () => {
@@ -260,7 +275,7 @@ for (const dialect of DIALECTS) {
         return { balance: await b.points.charge(14, 5) };
       };
       const results = await Promise.allSettled(
-        Array.from({ length: 10 }, () => b.idempotency.run('charge:14', 'same', 'h', work, () => 409)),
+        Array.from({ length: 10 }, () => b.idempotency.run('charge:14', 'same', 'h', work)),
       );
       assert.equal(runs, 1);
       assert.equal(await b.points.balance(14), 5);

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ErrorCode, isTransient } from '../../src/domain/errors.ts';
+import { httpStatusOf } from '../../src/http/errors.ts';
+
+describe('error codes', () => {
+  const codes: Record<ErrorCode, true> = {
+    VALIDATION_FAILED: true,
+    NOT_FOUND: true,
+    CONCERT_NOT_FOUND: true,
+    SCHEDULE_NOT_FOUND: true,
+    SEAT_NOT_FOUND: true,
+    USER_NOT_FOUND: true,
+    SEAT_ALREADY_RESERVED: true,
+    RESERVATION_NOT_FOUND: true,
+    RESERVATION_EXPIRED: true,
+    NOT_RESERVATION_OWNER: true,
+    RESERVATION_NOT_HELD: true,
+    INSUFFICIENT_POINTS: true,
+    ALREADY_PAID: true,
+    IDEMPOTENCY_KEY_REUSED: true,
+    IDEMPOTENCY_IN_PROGRESS: true,
+    TOKEN_MISSING: true,
+    TOKEN_INVALID: true,
+    TOKEN_EXPIRED: true,
+    TOKEN_NOT_YOURS: true,
+    NOT_ADMITTED: true,
+    QUEUE_FULL: true,
+    BUSY: true,
+    OVERLOADED: true,
+    CONFLICT_RETRY_EXHAUSTED: true,
+    INTERNAL: true,
+  };
+
+  test('the codes the domain calls transient (never stored for replay) are exactly the 5xx answers', () => {
+    for (const code of Object.keys(codes) as ErrorCode[])
+      assert.equal(isTransient(code), httpStatusOf(code) >= 500, code);
+  });
+});
