@@ -11,27 +11,22 @@ export interface HoldRequest {
   seatId: number;
 }
 
-export type HoldOutcomeListener = (outcome: 'held' | 'seat_taken' | 'released' | 'expired') => void;
-
 export class ReservationService {
   readonly #store: BookingStore;
   readonly #catalog: CatalogService;
   readonly #clock: Clock;
   readonly #holdTtlMs: number;
-  readonly #onOutcome: HoldOutcomeListener;
 
   constructor(opts: {
     store: BookingStore;
     catalog: CatalogService;
     clock: Clock;
     holdTtlSeconds: number;
-    onOutcome?: HoldOutcomeListener;
   }) {
     this.#store = opts.store;
     this.#catalog = opts.catalog;
     this.#clock = opts.clock;
     this.#holdTtlMs = opts.holdTtlSeconds * 1000;
-    this.#onOutcome = opts.onOutcome ?? (() => {});
   }
 
   /** Holds a seat for the user; the seat's primary key decides a race, the loser gets SEAT_ALREADY_RESERVED. */
@@ -75,7 +70,6 @@ export class ReservationService {
       });
       return true;
     });
-    this.#onOutcome(held ? 'held' : 'seat_taken');
     if (!held) {
       throw new DomainError(
         'SEAT_ALREADY_RESERVED',
@@ -131,7 +125,6 @@ export class ReservationService {
       });
       return after;
     });
-    this.#onOutcome('released');
     return released;
   }
 
@@ -144,10 +137,7 @@ export class ReservationService {
         await tx.dropHeldClaim(r.id, now);
         return this.#markExpired(tx, r.id, now);
       });
-      if (done) {
-        expired++;
-        this.#onOutcome('expired');
-      }
+      if (done) expired++;
     }
     return expired;
   }
