@@ -17,7 +17,6 @@ import { WaitingRoom } from '../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../src/http/errors.ts';
 import { queueRoutes } from '../src/http/queue.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
-import type { AppServices } from '../src/services.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--serve');
@@ -58,7 +57,7 @@ async function fullApp(hashTag: string) {
   const composition = await compose(config, { prepareDatabase: true });
   const app = await buildApp({ config, services: composition.services });
   composition.start();
-  const room = composition.services.waitingRoom as WaitingRoom;
+  const room = composition.services.waitingRoom;
   const keys: string[] = [];
   for (let from = 1; from <= waiters; from += 1000) {
     const batch = await Promise.all(
@@ -106,7 +105,7 @@ async function serve(): Promise<void> {
   });
   const poll = Fastify();
   installErrorHandling(poll);
-  await poll.register(queueRoutes, { services: { waitingRoom } as unknown as AppServices });
+  await poll.register(queueRoutes, { services: { waitingRoom } });
   const full = await fullApp(hashTag);
   await bare.listen({ host: '127.0.0.1', port: 0 });
   await poll.listen({ host: '127.0.0.1', port: 0 });

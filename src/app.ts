@@ -6,8 +6,11 @@ import type { Config } from './config.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { metricsPlugin } from './http/metrics.ts';
+import { overloadGuard } from './http/overload-guard.ts';
 import { paymentRoutes } from './http/payments.ts';
 import { pointsRoutes } from './http/points.ts';
+import { queueRoutes } from './http/queue.ts';
 import { reservationRoutes } from './http/reservations.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import type { AppServices } from './services.ts';
@@ -61,12 +64,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  for (const plugin of services.guards ?? []) await app.register(plugin, { services });
+  // App-wide hooks: the guard before any route it sheds; the metrics hooks see every route wherever they sit.
+  await app.register(overloadGuard({ monitor: services.pressure, metrics: services.metrics }));
   await app.register(healthRoutes, { services });
   await app.register(catalogRoutes, { services });
   await app.register(reservationRoutes, { services });
   await app.register(pointsRoutes, { services });
   await app.register(paymentRoutes, { services });
-  for (const plugin of services.extraRoutes ?? []) await app.register(plugin, { services });
+  await app.register(queueRoutes, { services });
+  await app.register(metricsPlugin({ metrics: services.metrics, window: services.bookingResponses }));
   return app;
 }

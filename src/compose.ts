@@ -1,7 +1,7 @@
 import type { Config } from './config.ts';
 import { bookingRepository } from './db/booking-repository.ts';
 import { catalogRepository } from './db/catalog-repository.ts';
-import { createDatabase } from './db/database.ts';
+import { createDatabase, type Database } from './db/database.ts';
 import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
@@ -16,31 +16,23 @@ import { WaitingRoom } from './domain/waiting-room.ts';
 import { createPublisher } from './events/create-publisher.ts';
 import { NatsEventPublisher } from './events/nats-bus.ts';
 import { OutboxRelay } from './events/outbox-relay.ts';
-import { pressureReadiness } from './http/overload.ts';
-import { admissionGate, queueRoutes } from './http/queue.ts';
+import { admissionGate } from './http/queue.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { type Logger, silentLogger } from './logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOperability, type Operability } from './observability/operability.ts';
+import { type DependencyCheck, pressureReadiness } from './observability/readiness.ts';
 import { createQueueStore } from './queue/create-store.ts';
 import type { AppServices } from './services.ts';
 
-/** The slice of a pino logger background work writes to. */
-export interface ComposeLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 /** Published events stay in the outbox this long (for inspection and replays), then a minutely purge deletes them. */
 const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
-
-const silentLogger: ComposeLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
-interface BookingHooks {
-  afterPaid: Array<(userId: number) => Promise<void> | void>;
-}
+const HOLD_SWEEP_MS = 5000;
+const IDEMPOTENCY_PURGE_MS = 5000;
+const OUTBOX_PURGE_MS = 60_000;
 
 export interface Composition {
   services: AppServices;
-  operability: Operability;
   /** Starts background work (admission ticker, outbox relay, sweepers). */
   start(): void;
   /** Stops background work and closes every pool. */
@@ -52,145 +44,173 @@ export interface ComposeOptions {
   /** Migrate and seed when the database is empty (serve on the embedded default). */
   prepareDatabase?: boolean;
   log?: (line: string) => void;
-  /** Where background work (admission, relay, overload) logs; silent when absent. */
-  logger?: ComposeLogger;
+  /** Where background work (admission, relay, overload, sweepers) logs; silent when absent. */
+  logger?: Logger;
 }
 
-/** Wires real dependencies from the configuration. */
+interface Parts {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  life: Lifecycle;
+  readiness: DependencyCheck[];
+}
+
+/** Wires real dependencies from the configuration: the one builder of AppServices, for main.ts, tests and benches. */
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composition> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
-  let onPoolWait: (seconds: number) => void = () => {};
-  const database = createDatabase(config.db, { ...config.dbPool, onWait: (s) => onPoolWait(s) });
-  const closers: Array<() => Promise<void> | void> = [];
-  const starters: Array<() => void> = [];
-  closers.push(() => database.close());
+  const parts: Parts = { config, clock, logger, life: new Lifecycle(), readiness: [] };
+  const metrics = createMetrics();
+  const database = await openDatabase(parts, metrics);
+  if (opts.prepareDatabase) await prepareDatabase(database, config, opts.log ?? (() => {}));
+  const waitingRoom = waitingRoomOf(parts);
+  const booking = bookingServices({
+    database,
+    clock,
+    holdTtlSeconds: config.holdTtlSeconds,
+    afterPaid: async (userId) => {
+      await waitingRoom.releaseUser(userId);
+    },
+  });
+  const relay = outboxRelayOf(parts, database);
+  const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
+  scheduleHousekeeping(parts, database, booking);
+  const services: AppServices = {
+    clock,
+    database,
+    ...booking,
+    waitingRoom,
+    admissionGate: admissionGate(waitingRoom),
+    readiness: parts.readiness,
+    metrics,
+    pressure: operability.monitor,
+    bookingResponses: operability.window,
+  };
+  return { services, start: () => parts.life.start(), close: () => parts.life.close() };
+}
+
+async function openDatabase({ config, life, readiness }: Parts, metrics: Metrics): Promise<Database> {
+  const database = createDatabase(config.db, { ...config.dbPool, onWait: (s) => metrics.poolWait(s) });
+  life.onClose(() => database.close());
   try {
     await database.ping();
   } catch (err) {
     await database.close().catch(() => {});
     throw new Error(`TR_DB: cannot reach ${database.describe}: ${(err as Error).message}`);
   }
-  if (opts.prepareDatabase) {
-    await migrateToLatest(database);
-    if (config.seedOnStart) {
-      const started = Date.now();
-      const inserted = await seedDemoData(database.db, config.demo, progressPrinter(opts.log ?? (() => {})));
-      const total = Object.values(inserted).reduce((a, b) => a + b, 0);
-      if (total > 0) opts.log?.(`seed: demo data ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    }
-  }
+  readiness.push({ name: 'database', check: () => database.ping() });
+  return database;
+}
 
-  const catalog = new CatalogService(catalogRepository(database.db), clock);
-  const bookingStore = bookingRepository(database);
-  const idempotencyStore = idempotencyRepository(database);
-  const hooks: BookingHooks = { afterPaid: [] };
-  const reservations = new ReservationService({
-    store: bookingStore,
-    catalog,
-    clock,
-    holdTtlSeconds: config.holdTtlSeconds,
-  });
-  const services: AppServices = {
-    clock,
-    database,
-    catalog,
-    bookingStore,
-    reservations,
-    points: new PointsService({ store: bookingStore, clock }),
-    payments: new PaymentService({
-      store: bookingStore,
-      clock,
-      afterPaid: async (userId) => {
-        for (const f of hooks.afterPaid) await f(userId);
-      },
-    }),
-    idempotency: new IdempotencyService(idempotencyStore, clock),
-    readiness: [{ name: 'database', check: () => database.ping() }],
-    extraRoutes: [],
-  };
+async function prepareDatabase(
+  database: Database,
+  config: Config,
+  log: (line: string) => void,
+): Promise<void> {
+  await migrateToLatest(database);
+  if (!config.seedOnStart) return;
+  const started = Date.now();
+  const inserted = await seedDemoData(database.db, config.demo, progressPrinter(log));
+  const total = Object.values(inserted).reduce((a, b) => a + b, 0);
+  if (total > 0) log(`seed: demo data ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
 
-  // Waiting room: admission runs in the store (one Lua script on Redis), so any number of processes may tick.
-  const queueStore = createQueueStore(config.queue, config.queueSettings, { hashTag: config.queueName });
-  closers.push(() => queueStore.close());
+/** Admission runs in the store (one Lua script on Redis), so any number of processes may tick. */
+function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): WaitingRoom {
+  const store = createQueueStore(config.queue, config.queueSettings, { hashTag: config.queueName });
+  life.onClose(() => store.close());
   const waitingRoom = new WaitingRoom({
-    store: queueStore,
+    store,
     clock,
     settings: config.queueSettings,
     onTickError: (err) => logger.warn({ err }, 'admission tick failed'),
   });
-  services.waitingRoom = waitingRoom;
-  services.admissionGate = admissionGate(services);
-  services.extraRoutes?.push(queueRoutes);
-  services.readiness.push({ name: 'queue', check: () => queueStore.ping() });
-  hooks.afterPaid.push(async (userId) => {
-    await waitingRoom.releaseUser(userId);
-  });
-  starters.push(() => waitingRoom.start());
-  closers.push(() => waitingRoom.stop());
+  readiness.push({ name: 'queue', check: () => store.ping() });
+  life.onStart(() => waitingRoom.start());
+  life.onClose(() => waitingRoom.stop());
+  return waitingRoom;
+}
 
-  // Events: the relay publishes outbox rows in order, at least once, in-process or to NATS JetStream.
+export interface BookingDeps {
+  database: Database;
+  clock: Clock;
+  holdTtlSeconds: number;
+  /** Runs after a payment committed; compose frees the user's waiting-room slot. */
+  afterPaid: (userId: number) => Promise<void> | void;
+}
+
+/** Catalog, holds, points, payments and idempotency on one database: the same for the server and the contract tests. */
+export function bookingServices(deps: BookingDeps) {
+  const { database, clock } = deps;
+  const catalog = new CatalogService(catalogRepository(database.db), clock);
+  const bookingStore = bookingRepository(database);
+  return {
+    catalog,
+    bookingStore,
+    reservations: new ReservationService({
+      store: bookingStore,
+      catalog,
+      clock,
+      holdTtlSeconds: deps.holdTtlSeconds,
+    }),
+    points: new PointsService({ store: bookingStore, clock }),
+    payments: new PaymentService({ store: bookingStore, clock, afterPaid: deps.afterPaid }),
+    idempotency: new IdempotencyService(idempotencyRepository(database), clock),
+  };
+}
+
+/** The relay publishes outbox rows in order, at least once, in-process or to NATS JetStream. */
+function outboxRelayOf({ config, clock, logger, life, readiness }: Parts, database: Database): OutboxRelay {
   const publisher = createPublisher(config.events, { logger });
-  services.events = publisher;
   const relay = new OutboxRelay({ database, publisher, clock, logger });
-  starters.push(() => relay.start());
-  closers.push(async () => {
+  life.onStart(() => relay.start());
+  life.onClose(async () => {
     await relay.stop();
     await publisher.close();
   });
   if (publisher instanceof NatsEventPublisher)
-    services.readiness.push({
+    readiness.push({
       name: 'nats',
       check: async () => {
         if (!publisher.connected) throw new Error('NATS is not connected');
       },
     });
+  return relay;
+}
 
-  // Metrics, overload shedding and adaptive admission.
+/** Metrics sources, the pressure monitor (overload guard, readiness) and adaptive admission. */
+function operabilityOf(
+  { config, clock, logger, life, readiness }: Parts,
+  deps: { database: Database; waitingRoom: WaitingRoom; relay: OutboxRelay; metrics: Metrics },
+): Operability {
   const operability = createOperability({
     config,
     clock,
-    database,
-    waitingRoom,
-    outbox: () => relay.stats(),
+    database: deps.database,
+    waitingRoom: deps.waitingRoom,
+    outbox: () => deps.relay.stats(),
     log: logger,
+    metrics: deps.metrics,
   });
-  onPoolWait = (seconds) => operability.metrics.poolWait(seconds);
-  services.guards = [operability.guardPlugin];
-  services.extraRoutes?.push(operability.metricsPlugin);
-  services.readiness.push(pressureReadiness(operability.monitor));
-  starters.push(() => operability.start());
-  closers.push(() => operability.stop());
+  readiness.push(pressureReadiness(operability.monitor));
+  life.onStart(() => operability.start());
+  life.onClose(() => operability.stop());
+  return operability;
+}
 
-  // Lapsed holds already free their seats; the sweeper only tidies rows and emits reservation.expired.
-  let sweeper: NodeJS.Timeout | undefined;
-  let outboxPurger: NodeJS.Timeout | undefined;
-  starters.push(() => {
-    sweeper = setInterval(() => {
-      reservations.expireLapsedHolds().catch(() => {});
-      idempotencyStore.purgeExpired(clock.now()).catch(() => {});
-    }, 5000);
-    sweeper.unref();
-    outboxPurger = setInterval(() => {
-      purgePublished(database.db, clock.now() - OUTBOX_RETENTION_MS).catch((err) =>
-        logger.warn({ err }, 'outbox purge failed'),
-      );
-    }, 60_000);
-    outboxPurger.unref();
-  });
-  closers.push(() => {
-    clearInterval(sweeper);
-    clearInterval(outboxPurger);
-  });
-
-  return {
-    services,
-    operability,
-    start: () => {
-      for (const s of starters) s();
-    },
-    close: async () => {
-      for (const c of closers.reverse()) await c();
-    },
-  };
+/** Lapsed holds already free their seats; the sweep only tidies rows and emits reservation.expired. */
+function scheduleHousekeeping(
+  { clock, logger, life }: Parts,
+  database: Database,
+  booking: ReturnType<typeof bookingServices>,
+): void {
+  life.every(HOLD_SWEEP_MS, 'hold sweep', () => booking.reservations.expireLapsedHolds(), logger);
+  life.every(IDEMPOTENCY_PURGE_MS, 'idempotency purge', () => booking.idempotency.purgeExpired(), logger);
+  life.every(
+    OUTBOX_PURGE_MS,
+    'outbox purge',
+    () => purgePublished(database.db, clock.now() - OUTBOX_RETENTION_MS),
+    logger,
+  );
 }

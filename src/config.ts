@@ -1,3 +1,5 @@
+import type { WaitingRoomSettings } from './domain/waiting-room.ts';
+
 /** The environment, validated once at start-up; a bad value stops start-up with a one-line message naming it. */
 export class ConfigError extends Error {
   constructor(variable: string, expected: string, got: string | undefined) {
@@ -23,13 +25,7 @@ export interface Config {
     seatsPerSchedule: number;
     startingPoints: number;
   };
-  queueSettings: {
-    admitPerSecond: number;
-    maxActive: number;
-    activeTtlSeconds: number;
-    tokenGraceSeconds: number;
-    idleTimeoutSeconds: number;
-  };
+  queueSettings: WaitingRoomSettings;
   holdTtlSeconds: number;
   workers: number;
   http: {

@@ -1,4 +1,5 @@
 import type { Database } from './db/database.ts';
+import type { ResponseWindow } from './domain/admission-controller.ts';
 import type { BookingStore } from './domain/booking/model.ts';
 import type { PaymentService } from './domain/booking/payments.ts';
 import type { PointsService } from './domain/booking/points.ts';
@@ -6,15 +7,13 @@ import type { ReservationService } from './domain/booking/reservations.ts';
 import type { CatalogService } from './domain/catalog.ts';
 import type { Clock } from './domain/clock.ts';
 import type { IdempotencyService } from './domain/idempotency.ts';
-import type { RoutePlugin } from './http/plugin.ts';
+import type { WaitingRoom } from './domain/waiting-room.ts';
+import type { AdmissionGate } from './http/guard.ts';
+import type { Metrics } from './observability/metrics.ts';
+import type { PressureMonitor } from './observability/pressure-monitor.ts';
+import type { DependencyCheck } from './observability/readiness.ts';
 
-/** A dependency that /health/ready reports on. */
-export interface DependencyCheck {
-  name: string;
-  check(): Promise<void>;
-}
-
-/** Everything routes need, built once by main.ts (or by a test) and handed to buildApp. */
+/** Everything routes need, built once by compose.ts (for main.ts, tests and benches) and handed to buildApp. */
 export interface AppServices {
   clock: Clock;
   database: Database;
@@ -24,11 +23,13 @@ export interface AppServices {
   points: PointsService;
   payments: PaymentService;
   idempotency: IdempotencyService;
+  waitingRoom: WaitingRoom;
+  /** Who may call the booking routes: holders of a key the waiting room admitted. */
+  admissionGate: AdmissionGate;
   readiness: DependencyCheck[];
-  /** App-wide hooks registered before any route (overload shedding). */
-  guards?: RoutePlugin[];
-  /** Route plugins contributed by other modules (waiting room, booking, metrics). */
-  extraRoutes?: RoutePlugin[];
-  // biome-ignore lint/suspicious/noExplicitAny: filled in by later modules
-  [extra: string]: any;
+  metrics: Metrics;
+  /** The overload guard reads its verdict on every request. */
+  pressure: PressureMonitor;
+  /** Booking-route answers, which drive the adaptive admission rate. */
+  bookingResponses: ResponseWindow;
 }

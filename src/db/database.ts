@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
-import { boundMysqlPool, timePgPool } from '../observability/pool.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
+import { boundMysqlPool, timePgPool } from './pool-timing.ts';
 import type { Tables } from './types.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';

@@ -39,7 +39,7 @@ export function isRetryableConflict(err: unknown): boolean {
   );
 }
 
-/** The code of the error a timed mysql2 checkout fails with (src/observability/pool.ts sets it). */
+/** The code of the error a timed mysql2 checkout fails with (src/db/pool-timing.ts sets it). */
 export const POOL_ACQUIRE_TIMEOUT = 'POOL_ACQUIRE_TIMEOUT';
 
 /** No pooled connection could be had in time. */

@@ -142,13 +142,6 @@ export class AdaptiveAdmission {
   }
 }
 
-/** Routes whose health says nothing about booking: the waiting room itself, health, metrics, docs. */
-export function isBookingPath(route: string | undefined): boolean {
-  if (route === undefined || route === 'unmatched') return false;
-  if (route === '/metrics' || route.startsWith('/health') || route.startsWith('/docs')) return false;
-  return route !== '/api/users/:userId/token';
-}
-
 // Latency buckets grow by 10% from 1 ms, so p95 is read to within 10% with fixed memory.
 const GROWTH = 1.1;
 const BUCKETS = Math.ceil(Math.log(120_000) / Math.log(GROWTH)) + 1;
@@ -166,18 +159,18 @@ interface Slot {
 export interface ResponseWindowOptions {
   clock: Clock;
   windowSeconds?: number;
-  counts?: (route: string | undefined) => boolean;
 }
 
-/** Per-second slots of recent booking-path responses; the onResponse hook feeds it, the controller reads it. */
+/**
+ * Per-second slots of recent booking-path responses; the HTTP layer feeds it the responses of the routes
+ * it classes as booking, the controller reads it.
+ */
 export class ResponseWindow {
   #clock: Clock;
   #slots: Slot[];
-  #counts: (route: string | undefined) => boolean;
 
   constructor(opts: ResponseWindowOptions) {
     this.#clock = opts.clock;
-    this.#counts = opts.counts ?? isBookingPath;
     const n = opts.windowSeconds ?? 10;
     this.#slots = Array.from({ length: n }, () => ({
       second: -1,
@@ -187,8 +180,8 @@ export class ResponseWindow {
     }));
   }
 
-  record(route: string | undefined, status: number, durationMs: number): void {
-    if (!this.#counts(route)) return;
+  /** One booking-path response. */
+  record(status: number, durationMs: number): void {
     const second = Math.floor(this.#clock.now() / 1000);
     const slot = this.#slots[second % this.#slots.length];
     if (slot.second !== second) {

@@ -1,8 +1,9 @@
-import type { HeartbeatPolicy, QueueCounts, QueueEntry, QueueStore } from '../queue/store.ts';
-import { isWellFormedKey, newAccessKey, pollAfterFor } from '../queue/store.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
+import type { HeartbeatPolicy, QueueCounts, QueueEntry, QueueStore } from './queue-store.ts';
+import { isWellFormedKey, newAccessKey, pollAfterFor } from './queue-store.ts';
 
+/** The waiting room's settings, as configured (TR_ADMIT_PER_SECOND, TR_MAX_ACTIVE...). */
 export interface WaitingRoomSettings {
   admitPerSecond: number;
   maxActive: number;

@@ -1,4 +1,5 @@
 import type { BookingEvent } from '../domain/booking/model.ts';
+import { type Logger, silentLogger } from '../logger.ts';
 
 /** Where the outbox relay sends events. Resolving means the bus has acknowledged the event. */
 export interface EventPublisher {
@@ -6,10 +7,7 @@ export interface EventPublisher {
   close(): Promise<void>;
 }
 
-/** The slice of a pino logger the events code writes to. */
-export interface EventLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+/** The part of the logger the events code writes to. */
+export type EventLog = Pick<Logger, 'info' | 'warn'>;
 
-export const silentLog: EventLog = { info: () => {}, warn: () => {} };
+export const silentLog: EventLog = silentLogger;

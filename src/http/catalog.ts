@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
 import { MAX_PAGE_SIZE } from '../domain/catalog.ts';
-import { guardFor } from './guard.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { errorResponses, Id } from './schemas.ts';
 
@@ -46,9 +45,9 @@ const scheduleView = (s: {
   available: s.availableSeats > 0,
 });
 
-export const catalogRoutes: RoutePlugin = async (app, { services }) => {
+export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (app, { services }) => {
   const { catalog } = services;
-  const guard = guardFor(services);
+  const guard = services.admissionGate;
 
   app.get(
     '/api/concerts',

@@ -1,20 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppServices } from '../services.ts';
 
 export type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-/** Access control from the waiting room, or open routes when no admission gate is configured. */
+/** Access control from the waiting room (src/http/queue.ts builds it); every booking route is behind it. */
 export interface AdmissionGate {
   /** Any admitted key; for routes that name no user. */
   anyAdmitted: PreHandler;
   /** An admitted key of the user the route names (path param or body field `userId`). */
   userAdmitted: PreHandler;
-}
-
-const open: PreHandler = async () => {};
-
-export function guardFor(services: AppServices): AdmissionGate {
-  return (services.admissionGate as AdmissionGate | undefined) ?? { anyAdmitted: open, userAdmitted: open };
 }
 
 /** The user whose admitted key authorised this request, when a gate ran. */

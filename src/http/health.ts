@@ -9,7 +9,7 @@ const Check = Type.Object({
 });
 const Ready = Type.Object({ status: Type.String(), checks: Type.Array(Check) });
 
-export const healthRoutes: RoutePlugin = async (app, { services }) => {
+export const healthRoutes: RoutePlugin<'readiness'> = async (app, { services }) => {
   app.get(
     '/health/live',
     {

@@ -2,8 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResponseWindow } from '../domain/admission-controller.ts';
 import { isDomainError } from '../domain/errors.ts';
 import type { BookingStep, Metrics } from '../observability/metrics.ts';
-import { skipOverride } from './overload.ts';
-import type { RoutePlugin } from './plugin.ts';
+import { type AppHooks, appWide } from './plugin.ts';
+import { isBookingRoute } from './route-classes.ts';
 
 /** Which routes are a seat hold or a payment, as 'METHOD /route/template'. */
 export const defaultBookingRoutes: Record<string, BookingStep> = {
@@ -13,7 +13,7 @@ export const defaultBookingRoutes: Record<string, BookingStep> = {
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
-  /** Also fed every response, for the adaptive admission controller. */
+  /** Also fed every booking-route response, for the adaptive admission controller. */
   window?: ResponseWindow;
   /** Routes whose answers count as hold or payment outcomes; {} turns that off. */
   bookingRoutes?: Record<string, BookingStep>;
@@ -37,11 +37,11 @@ export function outcomeOf(status: number, errorCode: string | undefined): string
  * counts hold and payment outcomes, and serves GET /metrics in Prometheus text format.
  * Hooks registered this way apply to routes declared before it too.
  */
-export function metricsPlugin(opts: MetricsPluginOptions): RoutePlugin {
+export function metricsPlugin(opts: MetricsPluginOptions): AppHooks {
   const { metrics, window } = opts;
   const bookingRoutes = opts.bookingRoutes ?? defaultBookingRoutes;
   const errorCodes = new WeakMap<FastifyRequest, string>();
-  const plugin: RoutePlugin = async (app) => {
+  const plugin: AppHooks = async (app) => {
     app.addHook('onError', async (request: FastifyRequest, _reply: FastifyReply, err: FastifyError) => {
       if (isDomainError(err)) errorCodes.set(request, err.code);
     });
@@ -50,7 +50,7 @@ export function metricsPlugin(opts: MetricsPluginOptions): RoutePlugin {
       const status = reply.statusCode;
       const ms = reply.elapsedTime;
       metrics.observeRequest(request.method, route, status, ms / 1000);
-      window?.record(route, status, ms);
+      if (window && isBookingRoute(route)) window.record(status, ms);
       const step = bookingRoutes[`${request.method} ${route}`];
       if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
     });
@@ -60,5 +60,5 @@ export function metricsPlugin(opts: MetricsPluginOptions): RoutePlugin {
       return reply.header('content-type', metrics.contentType).send(text);
     });
   };
-  return skipOverride(plugin, 'ticketrush-metrics');
+  return appWide(plugin, 'ticketrush-metrics');
 }

@@ -1,12 +1,14 @@
 import { Type } from 'typebox';
-import { guardFor } from './guard.ts';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { errorResponses, Id } from './schemas.ts';
 
-export const paymentRoutes: RoutePlugin = async (app, { services }) => {
+export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionGate'> = async (
+  app,
+  { services },
+) => {
   const { payments, idempotency } = services;
-  const guard = guardFor(services);
+  const guard = services.admissionGate;
 
   app.post(
     '/api/payments',

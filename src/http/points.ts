@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
 import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
-import { guardFor } from './guard.ts';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { errorResponses, Id } from './schemas.ts';
@@ -8,9 +7,12 @@ import { errorResponses, Id } from './schemas.ts';
 const Balance = Type.Object({ userId: Type.Integer(), balance: Type.Integer({ description: 'Points' }) });
 const UserParams = Type.Object({ userId: Id('User id') });
 
-export const pointsRoutes: RoutePlugin = async (app, { services }) => {
+export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate'> = async (
+  app,
+  { services },
+) => {
   const { points, idempotency } = services;
-  const guard = guardFor(services);
+  const guard = services.admissionGate;
 
   app.get(
     '/api/users/:userId/points',

@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
 import type { QueueTicket, WaitingRoom } from '../domain/waiting-room.ts';
-import type { AppServices } from '../services.ts';
 import { type AdmissionGate, type PreHandler, setCaller } from './guard.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { errorResponses, Id } from './schemas.ts';
@@ -29,8 +28,8 @@ export function accessKeyOf(req: FastifyRequest): string | undefined {
 
 const retryAfterOf = (t: QueueTicket): string => String(Math.max(1, Math.ceil(t.pollAfterMs / 1000)));
 
-export const queueRoutes: RoutePlugin = async (app, { services }) => {
-  const room = services.waitingRoom as WaitingRoom;
+export const queueRoutes: RoutePlugin<'waitingRoom'> = async (app, { services }) => {
+  const room = services.waitingRoom;
 
   app.post(
     '/api/users/:userId/token',
@@ -80,12 +79,10 @@ export const queueRoutes: RoutePlugin = async (app, { services }) => {
 };
 
 /** A preHandler admitting only holders of an admitted key; with `userIdFrom`, only that user's key. */
-export function requireAdmitted(opts: {
-  services: AppServices;
-  userIdFrom?: (req: FastifyRequest) => number | undefined;
-}): PreHandler {
-  const room = opts.services.waitingRoom as WaitingRoom;
-  const userIdFrom = opts.userIdFrom;
+export function requireAdmitted(
+  room: WaitingRoom,
+  userIdFrom?: (req: FastifyRequest) => number | undefined,
+): PreHandler {
   return async (req) => {
     const userId = userIdFrom?.(req);
     if (userId === undefined) {
@@ -105,10 +102,10 @@ export function namedUser(req: FastifyRequest): number | undefined {
   return typeof id === 'number' && Number.isInteger(id) ? id : undefined;
 }
 
-/** The gate src/http/guard.ts expects in `services.admissionGate`, backed by the waiting room. */
-export function admissionGate(services: AppServices): AdmissionGate {
+/** The gate every booking route sits behind, backed by the waiting room. */
+export function admissionGate(room: WaitingRoom): AdmissionGate {
   return {
-    anyAdmitted: requireAdmitted({ services }),
-    userAdmitted: requireAdmitted({ services, userIdFrom: namedUser }),
+    anyAdmitted: requireAdmitted(room),
+    userAdmitted: requireAdmitted(room, namedUser),
   };
 }

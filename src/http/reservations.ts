@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Reservation } from '../domain/booking/model.ts';
-import { callerOf, guardFor } from './guard.ts';
+import { callerOf } from './guard.ts';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { errorResponses, Id } from './schemas.ts';
@@ -36,9 +36,12 @@ const ReservationParams = Type.Object({
   reservationId: Type.String({ minLength: 1, maxLength: 36, pattern: '^[0-9a-fA-F-]+$' }),
 });
 
-export const reservationRoutes: RoutePlugin = async (app, { services }) => {
+export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'admissionGate'> = async (
+  app,
+  { services },
+) => {
   const { reservations, idempotency } = services;
-  const guard = guardFor(services);
+  const guard = services.admissionGate;
 
   app.post(
     '/api/reservations',

@@ -1,32 +1,19 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../db/database.ts';
+import type { QueueCounts } from '../domain/queue-store.ts';
+import type { PressureStats } from './pressure-monitor.ts';
 
 type MaybePromise<T> = T | Promise<T>;
-
-export interface QueueStats {
-  waiting: number;
-  active: number;
-  admittedTotal: number;
-  evictedTotal: number;
-  expiredTotal: number;
-}
 
 export interface OutboxStats {
   backlog: number;
   lagMs: number;
 }
 
-export interface PressureStats {
-  level: 'ok' | 'shed' | 'critical';
-  eventLoopDelayMs: number;
-  heapUsedMb: number;
-  poolWaiting: number;
-}
-
 /** Read at scrape time; any of them may be left out, and a source that throws only leaves its gauges stale. */
 export interface MetricSources {
   pool?: () => PoolStats;
-  queue?: () => MaybePromise<QueueStats>;
+  queue?: () => MaybePromise<QueueCounts>;
   admitRate?: () => number;
   outbox?: () => MaybePromise<OutboxStats>;
   pressure?: () => PressureStats;

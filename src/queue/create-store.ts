@@ -1,16 +1,9 @@
+import type { QueueStore, QueueStoreSettings } from '../domain/queue-store.ts';
+import type { WaitingRoomSettings } from '../domain/waiting-room.ts';
 import { MemoryQueueStore } from './memory-store.ts';
 import { RedisQueueStore } from './redis-store.ts';
-import type { QueueStore, QueueStoreSettings } from './store.ts';
 
-export interface QueueSettings {
-  admitPerSecond: number;
-  maxActive: number;
-  activeTtlSeconds: number;
-  tokenGraceSeconds: number;
-  idleTimeoutSeconds: number;
-}
-
-export const storeSettingsOf = (s: QueueSettings): QueueStoreSettings => ({
+export const storeSettingsOf = (s: WaitingRoomSettings): QueueStoreSettings => ({
   activeTtlMs: s.activeTtlSeconds * 1000,
   tokenGraceMs: s.tokenGraceSeconds * 1000,
 });
@@ -18,7 +11,7 @@ export const storeSettingsOf = (s: QueueSettings): QueueStoreSettings => ({
 /** `memory` (one process) or a redis:// URL (any number of processes); close() releases the connection. */
 export function createQueueStore(
   queue: string,
-  settings: QueueSettings,
+  settings: WaitingRoomSettings,
   opts: { hashTag?: string } = {},
 ): QueueStore {
   if (queue === 'memory') return new MemoryQueueStore(storeSettingsOf(settings));

@@ -1,4 +1,3 @@
-import { ArrivalLine } from './arrival-line.ts';
 import {
   type AdmitLimits,
   type AdmitOutcome,
@@ -10,8 +9,9 @@ import {
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
-  storeError,
-} from './store.ts';
+} from '../domain/queue-store.ts';
+import { ArrivalLine } from './arrival-line.ts';
+import { storeError } from './store-errors.ts';
 
 interface Holder {
   key: string;

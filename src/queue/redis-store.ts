@@ -11,8 +11,8 @@ import {
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
-  storeError,
-} from './store.ts';
+} from '../domain/queue-store.ts';
+import { storeError } from './store-errors.ts';
 
 type Reply = number | Reply[];
 

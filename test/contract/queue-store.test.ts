@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { DomainError } from '../../src/domain/errors.ts';
-import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
-import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import {
   type AdmitLimits,
   type HeartbeatPolicy,
@@ -11,7 +9,9 @@ import {
   newAccessKey,
   type QueueStore,
   type QueueStoreSettings,
-} from '../../src/queue/store.ts';
+} from '../../src/domain/queue-store.ts';
+import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
+import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000 };

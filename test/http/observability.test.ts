@@ -6,24 +6,19 @@ import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/database.ts';
+import { busyIfPoolTimeout, isPoolTimeout } from '../../src/db/errors.ts';
+import { boundMysqlPool, timePgPool } from '../../src/db/pool-timing.ts';
 import { ResponseWindow } from '../../src/domain/admission-controller.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { installErrorHandling } from '../../src/http/errors.ts';
 import { metricsPlugin } from '../../src/http/metrics.ts';
-import {
-  busyIfPoolTimeout,
-  isPoolTimeout,
-  overloadGuard,
-  PressureMonitor,
-  type PressureSample,
-  pressureReadiness,
-  processSampler,
-} from '../../src/http/overload.ts';
+import { overloadGuard } from '../../src/http/overload-guard.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { createOperability } from '../../src/observability/operability.ts';
-import { boundMysqlPool, timePgPool } from '../../src/observability/pool.ts';
-import type { AppServices } from '../../src/services.ts';
+import { PressureMonitor, type PressureSample } from '../../src/observability/pressure-monitor.ts';
+import { processSampler } from '../../src/observability/process-sampler.ts';
+import { pressureReadiness } from '../../src/observability/readiness.ts';
 import { needServer, serverUrls } from '../support/backends.ts';
 
 const calm: PressureSample = { eventLoopDelayMs: 5, heapUsedMb: 100, poolWaiting: 0 };
@@ -41,10 +36,9 @@ async function makeApp() {
     sample = { ...calm, ...next };
     monitor.check();
   };
-  const services = {} as AppServices;
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandling(app);
-  await app.register(overloadGuard({ monitor, metrics }), { services });
+  await app.register(overloadGuard({ monitor, metrics }));
   let slowMs = 0;
   app.get('/api/reservations/:reservationId', async () => {
     if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
@@ -60,8 +54,8 @@ async function makeApp() {
   app.get('/api/busy', async () => {
     throw busyIfPoolTimeout(new Error('timeout exceeded when trying to connect'));
   });
-  // The lead registers metrics among the extra routes, after everything else: it must still see them all.
-  await app.register(metricsPlugin({ metrics, window }), { services });
+  // app.ts registers the metrics hooks after every route: they must still see them all.
+  await app.register(metricsPlugin({ metrics, window }));
   metrics.observe({ pressure: () => monitor.state(), admitRate: () => 42 });
   await app.ready();
   return {
@@ -82,6 +76,8 @@ describe('GET /metrics', () => {
     const { app: other } = await makeApp();
     for (const id of [1, 2, 3]) await app.inject({ method: 'GET', url: `/api/reservations/${id}` });
     await app.inject({ method: 'GET', url: '/nowhere' });
+    await app.inject({ method: 'POST', url: '/api/users/1/token' });
+    await app.inject({ method: 'GET', url: '/health/live' });
 
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     assert.equal(res.statusCode, 200);
@@ -342,9 +338,9 @@ describe('createOperability', () => {
     const ops = createOperability({ config: loadConfig({}), clock, database, waitingRoom, log });
     const app = Fastify();
     installErrorHandling(app);
-    await app.register(ops.guardPlugin, { services: {} as AppServices });
+    await app.register(overloadGuard({ monitor: ops.monitor, metrics: ops.metrics }));
     app.get('/api/concerts', async () => []);
-    await app.register(ops.metricsPlugin, { services: {} as AppServices });
+    await app.register(metricsPlugin({ metrics: ops.metrics, window: ops.window }));
     await app.ready();
 
     ops.admission?.step();

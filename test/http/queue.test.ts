@@ -5,13 +5,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ManualClock } from '../../src/domain/clock.ts';
+import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../../src/http/errors.ts';
 import { admissionGate, queueRoutes } from '../../src/http/queue.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
-import type { QueueStore } from '../../src/queue/store.ts';
-import type { AppServices } from '../../src/services.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 
 const settings = {
@@ -41,11 +40,10 @@ const stores: Array<{ name: string; skip: string | false; make: () => QueueStore
 async function makeApp(store: QueueStore) {
   const clock = new ManualClock();
   const waitingRoom = new WaitingRoom({ store, clock, settings });
-  const services = { waitingRoom } as unknown as AppServices;
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandling(app);
-  await app.register(queueRoutes, { services });
-  const gate = admissionGate(services);
+  await app.register(queueRoutes, { services: { waitingRoom } });
+  const gate = admissionGate(waitingRoom);
   // Stand-ins for guarded routes: one naming a user, one not.
   app.get(
     '/api/users/:userId/points',

@@ -4,7 +4,6 @@ import { type Composition, compose } from '../../src/compose.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { DialectName } from '../../src/db/database.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
-import type { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
 export interface TestApp {
@@ -13,7 +12,7 @@ export interface TestApp {
   clock: ManualClock;
   composition: Composition;
   testDb: TestDatabase;
-  /** Headers of an admitted key for the user (none when no waiting room is configured). */
+  /** Headers of an admitted key for the user. */
   admit(userId: number): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
@@ -49,7 +48,7 @@ export async function makeTestApp(
     composition,
     testDb,
     admit: async (userId) => {
-      const room = composition.services.waitingRoom as WaitingRoom;
+      const room = composition.services.waitingRoom;
       const { accessKey } = await room.issueToken(userId);
       let ticket = await room.poll(userId, accessKey);
       // The first tick only starts the rate budget; 1 ms later it holds a thousand admissions.

@@ -1,6 +1,4 @@
-import { POOL_ACQUIRE_TIMEOUT } from '../db/errors.ts';
-
-export { busyIfPoolTimeout, isPoolTimeout, POOL_ACQUIRE_TIMEOUT } from '../db/errors.ts';
+import { POOL_ACQUIRE_TIMEOUT } from './errors.ts';
 
 type PgConnectCallback = (err: Error | undefined, client: unknown, done: unknown) => void;
 interface PgLikePool {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DomainError } from '../domain/errors.ts';
 
 /** The waiting-room port: every method is one atomic state change (or one consistent read). */
 export interface QueueStore {
@@ -69,6 +68,7 @@ export interface QueueCounts {
   expiredTotal: number;
 }
 
+/** What a store needs of the waiting room's settings, in milliseconds. */
 export interface QueueStoreSettings {
   activeTtlMs: number;
   tokenGraceMs: number;
@@ -94,19 +94,4 @@ export const IDLE_SLACK_MS = 15_000;
 
 export function idleDeadline(now: number, position: number, p: HeartbeatPolicy): number {
   return now + Math.max(p.idleFloorMs, p.idleFactor * pollAfterFor(position, p));
-}
-
-/** The one table of store failures; Lua scripts return these negative codes. */
-export const storeErrors = {
-  [-1]: () => new DomainError('TOKEN_INVALID', 'Unknown access key; issue a new token'),
-  [-2]: () => new DomainError('TOKEN_NOT_YOURS', 'This access key belongs to another user'),
-  [-3]: () =>
-    new DomainError('TOKEN_EXPIRED', 'This access key has expired or was replaced; issue a new token'),
-} as const;
-
-export type StoreErrorCode = keyof typeof storeErrors;
-
-export function storeError(code: number): DomainError {
-  const make = storeErrors[code as StoreErrorCode];
-  return make ? make() : new DomainError('INTERNAL', `Unexpected queue store code ${code}`);
 }
