@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../db/database.ts';
+import type { RetryStats } from '../db/transaction.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
 import type { PressureStats } from './pressure-monitor.ts';
 
@@ -17,6 +18,8 @@ export interface MetricSources {
   admitRate?: () => number;
   outbox?: () => MaybePromise<OutboxStats>;
   pressure?: () => PressureStats;
+  /** Transaction retries after deadlocks and serialization failures, counted since the process started. */
+  transactionRetries?: () => RetryStats;
 }
 
 export type BookingStep = 'hold' | 'payment';
@@ -204,6 +207,26 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     labelNames: ['level'] as const,
     registers: [registry],
   });
+
+  // The transaction runner keeps the counts; the counters mirror them at scrape time.
+  const retryTotal = (name: string, field: keyof RetryStats, help: string) =>
+    new Counter({
+      name: `${prefix}db_transaction_${name}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = sources.transactionRetries?.();
+        if (!stats) return;
+        this.reset();
+        this.inc(stats[field]);
+      },
+    });
+  retryTotal('retries', 'retries', 'Transactions retried after a deadlock or serialization failure');
+  retryTotal(
+    'retries_exhausted',
+    'exhausted',
+    'Transactions that still conflicted after the last retry (answered 503 CONFLICT_RETRY_EXHAUSTED)',
+  );
 
   const requestSeries = new Map<
     string,

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { retryStats } from '../db/transaction.ts';
 import { AdaptiveAdmission, type AdmitRateTarget, ResponseWindow } from '../domain/admission-controller.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
@@ -73,6 +74,7 @@ export function createOperability(deps: OperabilityDeps): Operability {
     pressure: () => monitor.state(),
     queue: () => waitingRoom.counts(),
     admitRate: () => waitingRoom.getAdmitRate(),
+    transactionRetries: () => retryStats,
     ...(deps.outbox && { outbox: deps.outbox }),
   });
   return {

@@ -161,6 +161,18 @@ describe('GET /metrics', () => {
     assert.ok(text.includes('ticketrush_db_pool_waiting 9\n'));
   });
 
+  test('mirrors the transaction retry counts: retried and exhausted', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const stats = { retries: 3, exhausted: 1 };
+    metrics.observe({ transactionRetries: () => stats });
+    let text = await metrics.render();
+    assert.ok(text.includes('ticketrush_db_transaction_retries_total 3\n'), text);
+    assert.ok(text.includes('ticketrush_db_transaction_retries_exhausted_total 1\n'));
+    stats.retries = 5;
+    text = await metrics.render();
+    assert.ok(text.includes('ticketrush_db_transaction_retries_total 5\n'), 'read again at each scrape');
+  });
+
   test('a source that fails leaves the scrape working', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observe({

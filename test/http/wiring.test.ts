@@ -68,6 +68,12 @@ describe('the app as compose.ts wires it', () => {
     assert.equal(issued.statusCode, 200);
   });
 
+  test('/metrics counts transaction retries and exhausted retries', async () => {
+    const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /^ticketrush_db_transaction_retries_total \d+$/m);
+    assert.match(body, /^ticketrush_db_transaction_retries_exhausted_total \d+$/m);
+  });
+
   test('services without an admission gate do not compile', () => {
     const { admissionGate: _gate, ...rest } = t.composition.services;
     // @ts-expect-error: a missing gate is a type error, never open routes
