@@ -90,8 +90,12 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   return { services, start: () => parts.life.start(), close: () => parts.life.close() };
 }
 
-async function openDatabase({ config, life, readiness }: Parts, metrics: Metrics): Promise<Database> {
-  const database = createDatabase(config.db, { ...config.dbPool, onWait: (s) => metrics.poolWait(s) });
+async function openDatabase({ config, logger, life, readiness }: Parts, metrics: Metrics): Promise<Database> {
+  const database = createDatabase(config.db, {
+    ...config.dbPool,
+    onWait: (s) => metrics.poolWait(s),
+    onConnectionError: (err) => logger.warn({ err }, 'database connection lost; the pool reconnects'),
+  });
   life.onClose(() => database.close());
   try {
     await database.ping();

@@ -70,6 +70,11 @@ export interface PoolOptions {
   acquireTimeoutMs: number;
   /** Called with the seconds each connection checkout waited (PostgreSQL, MySQL). */
   onWait?: (seconds: number) => void;
+  /**
+   * Called when a pooled connection dies outside a query (the database restarted, the network dropped it).
+   * The pool replaces it on a later checkout; without a listener the driver's `error` event would end the process.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 const defaultPool: PoolOptions = { max: 10, acquireTimeoutMs: 2000 };
@@ -131,9 +136,10 @@ function createPostgres(url: string, opts: PoolOptions): Database {
     idleTimeoutMillis: 30_000,
   });
   timePgPool(pool, { onWait: opts.onWait });
-  pool.on('error', () => {
-    // An idle client lost its connection; the pool replaces it on the next checkout.
-  });
+  // Every client reports on itself, also between the query that failed (57P01) and its release, when no query
+  // is there to receive the socket's ECONNRESET. The pool repeats an idle client's error: already reported.
+  pool.on('connect', (client) => client.on('error', opts.onConnectionError ?? (() => {})));
+  pool.on('error', () => {});
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -175,6 +181,9 @@ function createMysql(url: string, opts: PoolOptions): Database {
     charset: 'utf8mb4',
   });
   boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs, onWait: opts.onWait });
+  // mysql2 listens once per connection, to drop it from the pool; a second error would be unhandled.
+  const onConnectionError = opts.onConnectionError ?? (() => {});
+  pool.on('connection', (connection) => connection.on('error', onConnectionError));
   const db = new Kysely<Tables>({ dialect: new MysqlDialect({ pool }) });
   const internals = pool as unknown as MysqlPoolInternals;
   return {

@@ -6,6 +6,8 @@ interface DriverError {
   errno?: number;
   errcode?: number;
   message?: string;
+  cause?: unknown;
+  errors?: unknown[];
 }
 
 const asDriver = (err: unknown): DriverError =>
@@ -57,5 +59,64 @@ export function busyIfPoolTimeout<E>(err: E): E | DomainError {
   if (!isPoolTimeout(err)) return err;
   return new DomainError('BUSY', 'No database connection free in time, retry shortly', {
     retryAfterSeconds: 1,
+  });
+}
+
+/** Socket failures: nothing listens, the peer went away, or the network does not answer. */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL's connection_exception class (08...), admin_shutdown, crash_shutdown, cannot_connect_now
+ * (57P01..57P03), and mysql2's lost or killed connections and server shutdown.
+ */
+const DRIVER_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+]);
+
+const DRIVER_MESSAGES =
+  /Connection terminated|not queryable|connection is in closed state|Connection lost|server has gone away|Lost connection to (MySQL|MariaDB)? ?server/i;
+
+/**
+ * The database cannot be reached right now: nothing listens, it is shutting down or starting up, or the
+ * connection died under a query. A client should retry shortly; the pool reconnects on its own.
+ */
+export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
+  const e = asDriver(err);
+  if (e.code && (SOCKET_CODES.has(e.code) || DRIVER_CODES.has(e.code) || /^08/.test(e.code))) return true;
+  if (DRIVER_MESSAGES.test(e.message ?? '')) return true;
+  if (depth >= 3) return false;
+  // Wrapped (pg-pool's connection timeout) or aggregated (one attempt per address of a host name).
+  return (
+    (e.cause !== undefined && isDatabaseUnreachable(e.cause, depth + 1)) ||
+    (Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnreachable(inner, depth + 1)))
+  );
+}
+
+/** Seconds a client is told to wait when the database is unreachable: about what a restart takes. */
+const UNREACHABLE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Maps the driver errors that mean "retry shortly" to 503 domain errors: no pooled connection free in
+ * time (BUSY), the database unreachable or restarting (DATABASE_UNAVAILABLE). Anything else comes back unchanged.
+ */
+export function retryLaterIfUnavailable<E>(err: E): E | DomainError {
+  if (isPoolTimeout(err)) return busyIfPoolTimeout(err);
+  if (!isDatabaseUnreachable(err)) return err;
+  return new DomainError('DATABASE_UNAVAILABLE', 'The database is unavailable, retry shortly', {
+    retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS,
   });
 }

@@ -1,7 +1,7 @@
 import type { TransactionBuilder } from 'kysely';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
-import { busyIfPoolTimeout, isPoolTimeout, isRetryableConflict } from './errors.ts';
+import { isRetryableConflict, retryLaterIfUnavailable } from './errors.ts';
 import type { Tables } from './types.ts';
 
 const MAX_ATTEMPTS = 5;
@@ -15,7 +15,8 @@ export const retryStats: RetryStats = { retries: 0, exhausted: 0 };
 
 /**
  * Runs fn in one short transaction. Deadlocks and serialization failures are retried a bounded
- * number of times (then 503), and a pool that cannot hand out a connection in time is a 503 BUSY.
+ * number of times (then 503); a pool that cannot hand out a connection in time is a 503 BUSY, and a
+ * database that cannot be reached is a 503 DATABASE_UNAVAILABLE.
  */
 export async function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -23,8 +24,8 @@ export async function inTransaction<T>(database: Database, fn: (trx: Db) => Prom
       return await readCommittedTransaction(database).execute(fn);
     } catch (err) {
       if (isDomainError(err)) throw err;
-      if (isPoolTimeout(err)) throw busyIfPoolTimeout(err);
-      if (!isRetryableConflict(err)) throw err;
+      // A lost connection is not retried here: its COMMIT may have landed, and only the client's key can tell.
+      if (!isRetryableConflict(err)) throw retryLaterIfUnavailable(err);
       if (attempt >= MAX_ATTEMPTS) {
         retryStats.exhausted++;
         throw new DomainError('CONFLICT_RETRY_EXHAUSTED', 'Too much contention; retry shortly', {

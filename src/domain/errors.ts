@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'BUSY'
   | 'OVERLOADED'
+  | 'DATABASE_UNAVAILABLE'
+  | 'QUEUE_UNAVAILABLE'
   | 'CONFLICT_RETRY_EXHAUSTED'
   | 'INTERNAL';
 
@@ -47,6 +49,8 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'QUEUE_FULL',
   'BUSY',
   'OVERLOADED',
+  'DATABASE_UNAVAILABLE',
+  'QUEUE_UNAVAILABLE',
   'CONFLICT_RETRY_EXHAUSTED',
   'INTERNAL',
 ]);

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { busyIfPoolTimeout } from '../db/errors.ts';
+import { retryLaterIfUnavailable } from '../db/errors.ts';
 import { type ErrorCode, isDomainError } from '../domain/errors.ts';
 
 /** The one place where domain error codes become HTTP statuses. */
@@ -27,6 +27,8 @@ const statusByCode: Record<ErrorCode, number> = {
   QUEUE_FULL: 503,
   BUSY: 503,
   OVERLOADED: 503,
+  DATABASE_UNAVAILABLE: 503,
+  QUEUE_UNAVAILABLE: 503,
   CONFLICT_RETRY_EXHAUSTED: 503,
   INTERNAL: 500,
 };
@@ -54,7 +56,7 @@ function fastifyCode(err: FastifyError, status: number): string {
 /** One error shape for every 4xx and 5xx, Fastify's own included; 5xx never carries a stack. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const err = busyIfPoolTimeout(thrown);
+    const err = retryLaterIfUnavailable(thrown);
     if (isDomainError(err)) {
       const status = httpStatusOf(err.code);
       const retryAfter = err.details?.retryAfterSeconds;

@@ -28,6 +28,8 @@ describe('error codes', () => {
     QUEUE_FULL: true,
     BUSY: true,
     OVERLOADED: true,
+    DATABASE_UNAVAILABLE: true,
+    QUEUE_UNAVAILABLE: true,
     CONFLICT_RETRY_EXHAUSTED: true,
     INTERNAL: true,
   };
