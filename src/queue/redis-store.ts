@@ -12,6 +12,7 @@ import {
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
 } from '../domain/queue-store.ts';
+import { queueUnavailableIfDown } from './redis-errors.ts';
 import { storeError } from './store-errors.ts';
 
 type Reply = number | Reply[];
@@ -69,8 +70,13 @@ export class RedisQueueStore implements QueueStore {
       typeof options.redis === 'string'
         ? new Redis(options.redis, {
             lazyConnect: false,
-            maxRetriesPerRequest: 2,
             enableAutoPipelining: true,
+            // While Redis is away a request fails within a quarter of a second (503 QUEUE_UNAVAILABLE), never
+            // hangs: a queued command gives up at the next failed reconnect (at most 250 ms apart) or after 2 s,
+            // and a command cut off mid-flight is not sent again (a script must not run twice).
+            maxRetriesPerRequest: 0,
+            retryStrategy: (attempt) => Math.min(attempt * 50, 250),
+            commandTimeout: 2000,
           })
         : options.redis;
     // Connection errors surface where they matter (a failed request, /health/ready), not as ioredis's
@@ -101,21 +107,23 @@ export class RedisQueueStore implements QueueStore {
     heartbeat: HeartbeatPolicy,
   ): Promise<QueueEntry> {
     const k = this.#keys;
-    const reply = await this.#redis.queueIssue(
-      k.waiting,
-      k.idle,
-      k.active,
-      k.seq,
-      k.stats,
-      this.prefix,
-      userId,
-      accessKey,
-      now,
-      this.#settings.tokenGraceMs,
-      RETIRED_KEY_MEMORY_MS,
-      ...heartbeatArgs(heartbeat),
-      IDLE_SLACK_MS,
-    );
+    const reply = await this.#redis
+      .queueIssue(
+        k.waiting,
+        k.idle,
+        k.active,
+        k.seq,
+        k.stats,
+        this.prefix,
+        userId,
+        accessKey,
+        now,
+        this.#settings.tokenGraceMs,
+        RETIRED_KEY_MEMORY_MS,
+        ...heartbeatArgs(heartbeat),
+        IDLE_SLACK_MS,
+      )
+      .catch(failClosed);
     return entryOf(reply);
   }
 
@@ -132,16 +140,18 @@ export class RedisQueueStore implements QueueStore {
       if (seen) return seen;
     }
     const k = this.#keys;
-    const reply = await this.#redis.queueStatus(
-      k.waiting,
-      k.idle,
-      this.prefix,
-      accessKey,
-      now,
-      userId === undefined ? '' : userId,
-      ...heartbeatArgs(heartbeat),
-      IDLE_SLACK_MS,
-    );
+    const reply = await this.#redis
+      .queueStatus(
+        k.waiting,
+        k.idle,
+        this.prefix,
+        accessKey,
+        now,
+        userId === undefined ? '' : userId,
+        ...heartbeatArgs(heartbeat),
+        IDLE_SLACK_MS,
+      )
+      .catch(failClosed);
     return entryOf(reply);
   }
 
@@ -160,7 +170,7 @@ export class RedisQueueStore implements QueueStore {
     const [fields, rank] = await Promise.all([
       this.#redis.hmget(`${this.prefix}user:${userId}`, ...USER_FIELDS),
       this.#redis.zrank(this.#keys.waiting, String(userId)),
-    ]);
+    ]).catch(failClosed);
     const [state, activeUntil, key, prevKey, prevUntil, idleUntil] = fields;
     const current = key === accessKey || (prevKey === accessKey && now < Number(prevUntil));
     if (!current) return undefined;
@@ -191,7 +201,7 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<QueueEntry | undefined> {
     const vouched = this.#vouched.get(userId);
     if (!vouched || vouched.key !== accessKey || now >= vouched.until) return undefined;
-    const rank = await this.#redis.zrank(this.#keys.waiting, String(userId));
+    const rank = await this.#redis.zrank(this.#keys.waiting, String(userId)).catch(failClosed);
     if (rank === null) return undefined;
     const position = rank + 1;
     if (vouched.idleUntil < idleDeadline(now, position, heartbeat)) return undefined;
@@ -209,31 +219,30 @@ export class RedisQueueStore implements QueueStore {
 
   async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
     const k = this.#keys;
-    const reply = await this.#redis.queueAdmit(
-      k.waiting,
-      k.idle,
-      k.active,
-      k.stats,
-      this.prefix,
-      now,
-      limits.ratePerSecond,
-      limits.maxActive,
-      limits.maxBurstMs,
-      this.#settings.activeTtlMs,
-      RETIRED_KEY_MEMORY_MS,
-      ADMIT_BATCH,
-    );
+    const reply = await this.#redis
+      .queueAdmit(
+        k.waiting,
+        k.idle,
+        k.active,
+        k.stats,
+        this.prefix,
+        now,
+        limits.ratePerSecond,
+        limits.maxActive,
+        limits.maxBurstMs,
+        this.#settings.activeTtlMs,
+        RETIRED_KEY_MEMORY_MS,
+        ADMIT_BATCH,
+      )
+      .catch(failClosed);
     const [admitted, evicted, expired, waiting, active, admittedTotal] = reply as number[];
     return { admitted, evicted, expired, waiting, active, admittedTotal };
   }
 
   async release(userId: number, _now: number): Promise<boolean> {
-    const reply = await this.#redis.queueRelease(
-      this.#keys.active,
-      this.prefix,
-      userId,
-      RETIRED_KEY_MEMORY_MS,
-    );
+    const reply = await this.#redis
+      .queueRelease(this.#keys.active, this.prefix, userId, RETIRED_KEY_MEMORY_MS)
+      .catch(failClosed);
     return reply === 1;
   }
 
@@ -243,7 +252,7 @@ export class RedisQueueStore implements QueueStore {
       this.#redis.zcard(k.waiting),
       this.#redis.zcard(k.active),
       this.#redis.hmget(k.stats, 'admittedTotal', 'evictedTotal', 'expiredTotal'),
-    ]);
+    ]).catch(failClosed);
     return {
       waiting,
       active,
@@ -271,6 +280,11 @@ export class RedisQueueStore implements QueueStore {
     if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
+
+/** Every command's failure passes here: Redis away is a 503 QUEUE_UNAVAILABLE, so admission fails closed. */
+const failClosed = (err: unknown): never => {
+  throw queueUnavailableIfDown(err);
+};
 
 const heartbeatArgs = (h: HeartbeatPolicy): number[] => [
   h.msPerPosition,

@@ -1,0 +1,40 @@
+import { DomainError } from '../domain/errors.ts';
+
+/** Replies of a Redis that is there but cannot serve yet: loading its data after a restart, failing over. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+
+/** ioredis's messages for a connection that is gone, not yet back, or too slow to answer. */
+const CONNECTION_MESSAGE =
+  /Connection is closed|Command timed out|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/i;
+
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Redis cannot be reached or cannot serve right now; ioredis keeps reconnecting on its own. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; code?: string; message?: string };
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    (e.code !== undefined && SOCKET_CODES.has(e.code)) ||
+    CONNECTION_MESSAGE.test(e.message ?? '') ||
+    TRANSIENT_REPLY.test(e.message ?? '')
+  );
+}
+
+/** Seconds a client is told to wait while Redis is away: about what a restart takes. */
+const RETRY_AFTER_SECONDS = 2;
+
+/** The waiting room fails closed while Redis is away: 503 QUEUE_UNAVAILABLE; any other error is unchanged. */
+export function queueUnavailableIfDown(err: unknown): unknown {
+  if (!isRedisUnavailable(err)) return err;
+  return new DomainError('QUEUE_UNAVAILABLE', 'The waiting room is unavailable, retry shortly', {
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
+}
