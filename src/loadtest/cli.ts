@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { renderCompare } from './compare.ts';
-import { EXECUTORS, type ExecutorName } from './executors.ts';
 import { renderConsole } from './report-console.ts';
 import { renderHtml } from './report-html.ts';
 import type { LoadResult } from './result.ts';
@@ -13,6 +12,7 @@ import { SCENARIOS, type ScenarioChoice } from './scenarios.ts';
 import { PROFILES, type Profile, parseDuration, parseStages, totalDurationMs } from './stages.ts';
 import { checkTarget } from './target.ts';
 import { evaluateThresholds, parseThreshold, type Threshold } from './thresholds.ts';
+import { EXECUTORS, type ExecutorName } from './worker-plan.ts';
 
 const HELP = `ticketrush loadtest: replay the seed's load scenarios
 

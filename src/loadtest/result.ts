@@ -1,8 +1,8 @@
-import type { WorkerHealth } from './executors.ts';
 import type { LatencySummary } from './histogram.ts';
 import type { OutcomeCounts } from './outcomes.ts';
 import type { Funnel } from './recorder.ts';
 import type { Profile } from './stages.ts';
+import type { WorkerHealth } from './worker-plan.ts';
 
 export interface EndpointResult extends LatencySummary {
   route: string;

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mergeSnapshots, Timeline } from './aggregate.ts';
-import { runWorkerPlan, type WorkerHealth, type WorkerMessage, type WorkerPlan } from './executors.ts';
+import { runWorkerPlan } from './executors.ts';
 import type { LoadResult } from './result.ts';
 import { ServerMetricsScraper } from './server-metrics.ts';
 import { stageIndexAt, totalDurationMs } from './stages.ts';
+import type { WorkerHealth, WorkerMessage, WorkerPlan } from './worker-plan.ts';
 
 export interface RunOptions
   extends Omit<WorkerPlan, 'workerIndex' | 'workerCount' | 'startAtEpochMs' | 'maxRequests' | 'maxVus'> {

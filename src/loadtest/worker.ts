@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { runWorkerPlan, type WorkerPlan } from './executors.ts';
+import { runWorkerPlan } from './executors.ts';
+import type { WorkerPlan } from './worker-plan.ts';
 
 // Worker-thread entry: runs its part of the plan and reports to the runner.
 const port = parentPort;

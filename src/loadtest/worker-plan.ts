@@ -1,0 +1,47 @@
+import type { RecorderSnapshot, SecondSnapshot } from './recorder.ts';
+import type { FlowOptions, ScenarioChoice } from './scenarios.ts';
+import type { Profile } from './stages.ts';
+
+export const EXECUTORS = ['ramping-vus', 'ramping-arrival-rate'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+/** Everything one worker needs; plain data so it crosses a worker boundary. */
+export interface WorkerPlan {
+  target: string;
+  scenario: ScenarioChoice;
+  executor: ExecutorName;
+  /** The whole run's profile: VUs (closed) or flows/s (open); each worker takes its part. */
+  profile: Profile;
+  workerIndex: number;
+  workerCount: number;
+  flow: FlowOptions;
+  timeoutMs: number;
+  /** Closed model: time VUs get to finish their flow after the profile; then they are cut. */
+  gracefulStopMs: number;
+  /** Hard cap on the run, ms from its start. */
+  durationCapMs: number;
+  /** This worker's share of the request cap. */
+  maxRequests: number;
+  /** Open model: this worker's bound on concurrent flows; arrivals beyond it are dropped. */
+  maxVus: number;
+  /** Wall-clock start shared by all workers, so their seconds line up. */
+  startAtEpochMs: number;
+}
+
+export interface WorkerHealth {
+  /** CPU of this thread over its run, in % of one core. */
+  cpuPercent: number;
+  eventLoopUtilization: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+}
+
+export type WorkerMessage =
+  | { type: 'tick'; workerIndex: number; seconds: SecondSnapshot[]; vus: number; requests: number }
+  | {
+      type: 'done';
+      workerIndex: number;
+      seconds: SecondSnapshot[];
+      snapshot: RecorderSnapshot;
+      health: WorkerHealth;
+    };
