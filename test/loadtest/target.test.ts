@@ -29,5 +29,8 @@ test('bad options give a usage error, not a run', async (t) => {
   t.mock.method(console, 'error', (line: string) => errors.push(line));
   assert.equal(await loadtestCommand(['--scenario', 'lottery']), 2);
   assert.equal(await loadtestCommand(['--threshold', 'speed<9']), 2);
-  assert.equal(errors.length, 2);
+  // Checked before anything starts: no embedded server is launched for a bad number.
+  assert.equal(await loadtestCommand(['--think-scale', 'fast']), 2);
+  assert.equal(errors.length, 3);
+  assert.match(errors[2], /--think-scale must be a number/);
 });
