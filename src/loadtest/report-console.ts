@@ -1,4 +1,4 @@
-import type { EndpointResult, LoadResult } from './result.ts';
+import type { EndpointResult, LoadResult, ThresholdResult } from './result.ts';
 
 /** Lays out rows as a fixed-width table; numbers right-aligned, the first and `textColumn` left-aligned. */
 export function table(header: string[], rows: string[][], textColumn = -1): string {
@@ -38,63 +38,87 @@ export function endpointRows(endpoints: EndpointResult[]): string[][] {
   ]);
 }
 
+const LATENCY_HEADER = [
+  'endpoint',
+  'count',
+  'TPS',
+  'avg',
+  'p50',
+  'p90',
+  'p95',
+  'p99',
+  'p99.9',
+  'max',
+  'failed',
+];
+const OUTCOME_HEADER = [
+  'endpoint',
+  '2xx',
+  '401',
+  '403',
+  '404',
+  '409',
+  '429',
+  '4xx',
+  '5xx',
+  'timeout',
+  'conn',
+  'business (not failures)',
+];
+
+/** The console report: what ran, latency and outcomes per endpoint, the funnel, the generator, thresholds. */
 export function renderConsole(result: LoadResult): string {
   const c = result.config;
-  const out: string[] = [];
-  out.push(
+  return [
     `ticketrush loadtest: ${c.scenario} / ${c.executor} / profile ${c.profileName} against ${c.target}` +
       `${c.embedded ? ' (embedded)' : ''}, ${result.durationS.toFixed(1)} s, ${c.workers} worker(s)`,
     '',
-  );
-  const header = ['endpoint', 'count', 'TPS', 'avg', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'failed'];
-  out.push(table(header, [...endpointRows(result.endpoints), ...endpointRows([result.totals])]));
-  out.push('', 'latency in ms; measured from the intended start of each request');
-  out.push('');
-  const outcomeHeader = [
-    'endpoint',
-    '2xx',
-    '401',
-    '403',
-    '404',
-    '409',
-    '429',
-    '4xx',
-    '5xx',
-    'timeout',
-    'conn',
-    'business (not failures)',
-  ];
-  const outcomeRows = [...result.endpoints, result.totals].map((e) => [
+    table(LATENCY_HEADER, [...endpointRows(result.endpoints), ...endpointRows([result.totals])]),
+    '',
+    'latency in ms; measured from the intended start of each request',
+    '',
+    outcomeTable(result),
+    '',
+    ...flowLines(result.flows),
+    ...generatorLines(result.generator),
+    ...thresholdLines(result.thresholds),
+  ].join('\n');
+}
+
+function outcomeTable(result: LoadResult): string {
+  const rows = [...result.endpoints, result.totals].map((e) => [
     e.route,
     ...[e.outcomes.s2xx, e.outcomes.s401, e.outcomes.s403, e.outcomes.s404, e.outcomes.s409, e.outcomes.s429]
       .concat([e.outcomes.s4xx, e.outcomes.s5xx, e.outcomes.timeout, e.outcomes.connError])
       .map(String),
     businessText(e),
   ]);
-  out.push(table(outcomeHeader, outcomeRows, outcomeHeader.length - 1));
-  const f = result.flows;
-  out.push(
-    '',
+  return table(OUTCOME_HEADER, rows, OUTCOME_HEADER.length - 1);
+}
+
+function flowLines(f: LoadResult['flows']): string[] {
+  return [
     `flows: started ${f.funnel.started} -> issued ${f.funnel.issued} -> admitted ${f.funnel.admitted} -> held ${f.funnel.held} -> paid ${f.funnel.paid}; ` +
       `completed ${f.funnel.completed} (${f.flowsPerSecond}/s), dropped ${f.funnel.dropped}, aborted ${f.funnel.aborted}`,
     `token issue -> admission: p50 ${duration(f.admission.p50Ms)}, p95 ${duration(f.admission.p95Ms)}, max ${duration(f.admission.maxMs)} (${f.admission.count} admitted)`,
-  );
-  const g = result.generator;
+  ];
+}
+
+function generatorLines(g: LoadResult['generator']): string[] {
   const workers = g.workers
     .map(
       (w, i) =>
         `#${i} cpu ${w.cpuPercent}% elu ${(w.eventLoopUtilization * 100).toFixed(0)}% lag p99 ${w.lagP99Ms} ms`,
     )
     .join('; ');
-  out.push(`generator: ${g.cpuPercentOfOneCore}% of one core over ${g.cores} core(s); ${workers}`);
-  for (const w of g.warnings) out.push(`WARNING: ${w}`);
-  if (result.thresholds.length) {
-    out.push('');
-    for (const t of result.thresholds) {
-      out.push(
-        `${t.ok ? 'PASS' : 'FAIL'} ${t.expression} (actual ${Number.isFinite(t.actual) ? +t.actual.toFixed(4) : 'n/a'})`,
-      );
-    }
-  }
-  return out.join('\n');
+  return [
+    `generator: ${g.cpuPercentOfOneCore}% of one core over ${g.cores} core(s); ${workers}`,
+    ...g.warnings.map((w) => `WARNING: ${w}`),
+  ];
+}
+
+function thresholdLines(thresholds: ThresholdResult[]): string[] {
+  if (!thresholds.length) return [];
+  const actual = (t: ThresholdResult) => (Number.isFinite(t.actual) ? +t.actual.toFixed(4) : 'n/a');
+  return ['', ...thresholds.map((t) => `${t.ok ? 'PASS' : 'FAIL'} ${t.expression} (actual ${actual(t)})`)];
 }
