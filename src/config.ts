@@ -1,9 +1,13 @@
 import type { WaitingRoomSettings } from './domain/waiting-room.ts';
+import { redactUrl } from './redact.ts';
 
 /** The environment, validated once at start-up; a bad value stops start-up with a one-line message naming it. */
 export class ConfigError extends Error {
   constructor(variable: string, expected: string, got: string | undefined) {
-    super(`${variable}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`);
+    // Database, queue and bus URLs may carry a password: no message shows it.
+    super(
+      `${variable}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(redactUrl(got))}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -47,37 +51,53 @@ export interface Config {
   };
 }
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
-  return n;
+/** How one setting's text becomes a value; `undefined` when the text is not one. */
+interface Parser<T> {
+  /** What the error message says was expected. */
+  expected: string;
+  parse(raw: string): T | undefined;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, 'true or false', raw);
+/** One environment variable: where it lands in Config, how it is read, its default and its one-line meaning. */
+interface Setting<T> {
+  name: string;
+  parser: Parser<T>;
+  fallback: T;
+  description: string;
 }
 
-function oneOf(
-  env: Env,
-  name: string,
-  fallback: string,
-  test: (v: string) => boolean,
-  expected: string,
-): string {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!test(raw)) throw new ConfigError(name, expected, raw);
-  return raw;
-}
+/** The settings table has the shape of Config, with a Setting in place of every value. */
+type SettingsOf<T> = {
+  [K in keyof T]: T[K] extends string | number | boolean ? Setting<T[K]> : SettingsOf<T[K]>;
+};
+
+const integer = (min: number, max: number): Parser<number> => ({
+  expected: `an integer from ${min} to ${max}`,
+  parse: (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) return undefined;
+    const n = Number(raw);
+    return n >= min && n <= max ? n : undefined;
+  },
+});
+
+const boolean: Parser<boolean> = {
+  expected: 'true or false',
+  parse: (raw) => {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    return undefined;
+  },
+};
+
+const text = (test: (v: string) => boolean, expected: string): Parser<string> => ({
+  expected,
+  parse: (raw) => (test(raw) ? raw : undefined),
+});
+
+const oneOf = <V extends string>(values: readonly V[]): Parser<V> => ({
+  expected: `one of ${values.join(', ')}`,
+  parse: (raw) => values.find((v) => v === raw),
+});
 
 const urlWith = (schemes: string[]) => (v: string) => {
   try {
@@ -87,161 +107,252 @@ const urlWith = (schemes: string[]) => (v: string) => {
   }
 };
 
-export function loadConfig(env: Env = process.env): Config {
-  return {
-    host: oneOf(env, 'HOST', '127.0.0.1', (v) => /^[\w.:-]+$/.test(v), 'a host name or IP address'),
-    port: int(env, 'PORT', 3000, 0, 65535),
-    db: oneOf(
-      env,
-      'TR_DB',
-      'sqlite:data/ticketrush.db',
+const setting = <T>(name: string, parser: Parser<T>, fallback: T, description: string): Setting<T> => ({
+  name,
+  parser,
+  fallback,
+  description,
+});
+
+/** Every setting, once: loadConfig reads it, `ticketrush --help` and the README list it in this order. */
+const table: SettingsOf<Config> = {
+  host: setting(
+    'HOST',
+    text((v) => /^[\w.:-]+$/.test(v), 'a host name or IP address'),
+    '127.0.0.1',
+    'Address the API listens on',
+  ),
+  port: setting('PORT', integer(0, 65535), 3000, 'Port the API listens on (0 picks a free one)'),
+  db: setting(
+    'TR_DB',
+    text(
       (v) => /^sqlite:.+/.test(v) || urlWith(['postgres:', 'postgresql:', 'mysql:', 'mariadb:'])(v),
       'sqlite:<path>, postgres://user@host:port/db or mysql://user@host:port/db',
     ),
-    queue: oneOf(
-      env,
-      'TR_QUEUE',
-      'memory',
-      (v) => v === 'memory' || urlWith(['redis:', 'rediss:'])(v),
-      'memory or redis://host:port',
+    'sqlite:data/ticketrush.db',
+    'Database URL: sqlite:<path>, postgres://... or mysql://...',
+  ),
+  queue: setting(
+    'TR_QUEUE',
+    text((v) => v === 'memory' || urlWith(['redis:', 'rediss:'])(v), 'memory or redis://host:port'),
+    'memory',
+    'Waiting-room store: memory (one process) or redis://host:port',
+  ),
+  queueName: setting(
+    'TR_QUEUE_NAME',
+    text((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v), '1 to 64 letters, digits, _ . or -'),
+    'q',
+    'Name of the waiting room in Redis (its key hash tag); lets deployments share a server',
+  ),
+  events: setting(
+    'TR_EVENTS',
+    text((v) => v === 'inprocess' || urlWith(['nats:'])(v), 'inprocess or nats://host:port'),
+    'inprocess',
+    'Event bus for the outbox relay: inprocess or nats://host:port',
+  ),
+  logLevel: setting(
+    'LOG_LEVEL',
+    oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'info',
+    'pino log level',
+  ),
+  seedOnStart: setting(
+    'TR_SEED_ON_START',
+    boolean,
+    true,
+    'Migrate and fill demo data on `serve` when the database is empty',
+  ),
+  demo: {
+    users: setting('TR_DEMO_USERS', integer(1, 10_000_000), 100_000, 'Demo users 1..N'),
+    schedules: setting('TR_DEMO_SCHEDULES', integer(1, 10_000_000), 99_999, 'Demo schedules 1..N'),
+    schedulesPerConcert: setting(
+      'TR_DEMO_SCHEDULES_PER_CONCERT',
+      integer(1, 100_000),
+      50,
+      'Schedules per demo concert (schedule 1 is concert 1)',
     ),
-    queueName: oneOf(
-      env,
-      'TR_QUEUE_NAME',
-      'q',
-      (v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v),
-      '1 to 64 letters, digits, _ . or -',
+    seatsPerSchedule: setting('TR_DEMO_SEATS', integer(1, 10_000), 100, 'Seats per schedule'),
+    startingPoints: setting(
+      'TR_DEMO_POINTS',
+      integer(0, 1_000_000_000),
+      1_000_000,
+      'Points each demo wallet starts with (one DEMO_GRANT ledger row each), so demo users can pay',
     ),
-    events: oneOf(
-      env,
-      'TR_EVENTS',
-      'inprocess',
-      (v) => v === 'inprocess' || urlWith(['nats:'])(v),
-      'inprocess or nats://host:port',
+  },
+  queueSettings: {
+    admitPerSecond: setting(
+      'TR_ADMIT_PER_SECOND',
+      integer(1, 1_000_000),
+      200,
+      'Waiting-room admissions per second',
     ),
-    logLevel: oneOf(
-      env,
-      'LOG_LEVEL',
-      'info',
-      (v) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
-      'one of fatal, error, warn, info, debug, trace, silent',
+    maxActive: setting('TR_MAX_ACTIVE', integer(1, 10_000_000), 2000, 'Most users admitted at once'),
+    activeTtlSeconds: setting(
+      'TR_ACTIVE_TTL_SECONDS',
+      integer(1, 86_400),
+      300,
+      'How long an admitted key stays valid',
     ),
-    seedOnStart: bool(env, 'TR_SEED_ON_START', true),
-    demo: {
-      users: int(env, 'TR_DEMO_USERS', 100_000, 1, 10_000_000),
-      schedules: int(env, 'TR_DEMO_SCHEDULES', 99_999, 1, 10_000_000),
-      schedulesPerConcert: int(env, 'TR_DEMO_SCHEDULES_PER_CONCERT', 50, 1, 100_000),
-      seatsPerSchedule: int(env, 'TR_DEMO_SEATS', 100, 1, 10_000),
-      startingPoints: int(env, 'TR_DEMO_POINTS', 1_000_000, 0, 1_000_000_000),
-    },
-    queueSettings: {
-      admitPerSecond: int(env, 'TR_ADMIT_PER_SECOND', 200, 1, 1_000_000),
-      maxActive: int(env, 'TR_MAX_ACTIVE', 2000, 1, 10_000_000),
-      activeTtlSeconds: int(env, 'TR_ACTIVE_TTL_SECONDS', 300, 1, 86_400),
-      tokenGraceSeconds: int(env, 'TR_TOKEN_GRACE_SECONDS', 30, 0, 3600),
-      idleTimeoutSeconds: int(env, 'TR_IDLE_TIMEOUT_SECONDS', 30, 5, 3600),
-    },
-    holdTtlSeconds: int(env, 'TR_HOLD_TTL_SECONDS', 300, 1, 86_400),
-    workers: int(env, 'TR_WORKERS', 1, 1, 64),
-    http: {
-      requestTimeoutMs: int(env, 'TR_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
-      keepAliveTimeoutMs: int(env, 'TR_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),
-      connectionTimeoutMs: int(env, 'TR_CONNECTION_TIMEOUT_MS', 15_000, 100, 600_000),
-      maxConnections: int(env, 'TR_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
-    },
-    dbPool: {
-      max: int(env, 'TR_DB_POOL_MAX', 10, 1, 1000),
-      acquireTimeoutMs: int(env, 'TR_DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 120_000),
-    },
-    overload: {
-      maxEventLoopDelayMs: int(env, 'TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
-      maxHeapMb: int(env, 'TR_OVERLOAD_MAX_HEAP_MB', 0, 0, 1_000_000),
-      maxPoolWaiting: int(env, 'TR_OVERLOAD_MAX_POOL_WAITING', 100, 0, 1_000_000),
-    },
-    admission: admissionSettings(env),
-  };
+    tokenGraceSeconds: setting(
+      'TR_TOKEN_GRACE_SECONDS',
+      integer(0, 3600),
+      30,
+      'How long a replaced key keeps working (second tab or device)',
+    ),
+    idleTimeoutSeconds: setting(
+      'TR_IDLE_TIMEOUT_SECONDS',
+      integer(5, 3600),
+      30,
+      'Least time a waiting user may go without polling before losing the place',
+    ),
+  },
+  holdTtlSeconds: setting(
+    'TR_HOLD_TTL_SECONDS',
+    integer(1, 86_400),
+    300,
+    'How long a seat hold lasts before the seat is free again',
+  ),
+  workers: setting(
+    'TR_WORKERS',
+    integer(1, 64),
+    1,
+    'Server processes sharing the port (needs TR_QUEUE=redis://...)',
+  ),
+  http: {
+    requestTimeoutMs: setting(
+      'TR_REQUEST_TIMEOUT_MS',
+      integer(100, 600_000),
+      10_000,
+      'Longest time a request may take before the server gives up',
+    ),
+    keepAliveTimeoutMs: setting(
+      'TR_KEEP_ALIVE_TIMEOUT_MS',
+      integer(1000, 600_000),
+      72_000,
+      'Idle keep-alive connection timeout',
+    ),
+    connectionTimeoutMs: setting(
+      'TR_CONNECTION_TIMEOUT_MS',
+      integer(100, 600_000),
+      15_000,
+      'Socket inactivity timeout',
+    ),
+    maxConnections: setting(
+      'TR_MAX_CONNECTIONS',
+      integer(1, 1_000_000),
+      10_000,
+      'Most open client connections',
+    ),
+  },
+  dbPool: {
+    max: setting(
+      'TR_DB_POOL_MAX',
+      integer(1, 1000),
+      10,
+      'Database connections per process (PostgreSQL, MySQL)',
+    ),
+    acquireTimeoutMs: setting(
+      'TR_DB_ACQUIRE_TIMEOUT_MS',
+      integer(10, 120_000),
+      2000,
+      'Longest wait for a pooled connection before 503 BUSY',
+    ),
+  },
+  overload: {
+    maxEventLoopDelayMs: setting(
+      'TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS',
+      integer(0, 60_000),
+      250,
+      'Mean event-loop delay beyond which requests get 503 OVERLOADED (0: off)',
+    ),
+    maxHeapMb: setting(
+      'TR_OVERLOAD_MAX_HEAP_MB',
+      integer(0, 1_000_000),
+      0,
+      'Heap used beyond which requests get 503 OVERLOADED (0: 90% of the V8 heap limit)',
+    ),
+    maxPoolWaiting: setting(
+      'TR_OVERLOAD_MAX_POOL_WAITING',
+      integer(0, 1_000_000),
+      100,
+      'Requests waiting for a database connection beyond which new ones get 503 (0: off)',
+    ),
+  },
+  admission: {
+    adaptive: setting(
+      'TR_ADMIT_ADAPTIVE',
+      boolean,
+      true,
+      'Adapt the admission rate to the booking path health; false keeps TR_ADMIT_PER_SECOND',
+    ),
+    minPerSecond: setting(
+      'TR_ADMIT_MIN_PER_SECOND',
+      integer(1, 1_000_000),
+      20,
+      'Lowest adaptive admission rate',
+    ),
+    maxPerSecond: setting(
+      'TR_ADMIT_MAX_PER_SECOND',
+      integer(1, 1_000_000),
+      2000,
+      'Highest adaptive admission rate',
+    ),
+    targetP95Ms: setting(
+      'TR_ADMIT_TARGET_P95_MS',
+      integer(10, 60_000),
+      500,
+      'Booking-path p95 above which the admission rate is cut',
+    ),
+    maxErrorPercent: setting(
+      'TR_ADMIT_MAX_ERROR_PERCENT',
+      integer(0, 100),
+      5,
+      'Booking-path 5xx/503 share above which the admission rate is cut',
+    ),
+  },
+};
+
+type Env = Record<string, string | undefined>;
+type Branch = { [key: string]: Setting<unknown> | Branch };
+
+const isSetting = (node: Setting<unknown> | Branch): node is Setting<unknown> =>
+  typeof (node as Setting<unknown>).name === 'string' && 'parser' in node;
+
+function read<T>({ name, parser, fallback }: Setting<T>, env: Env): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = parser.parse(raw);
+  if (value === undefined) throw new ConfigError(name, parser.expected, raw);
+  return value;
 }
 
-function admissionSettings(env: Env): Config['admission'] {
-  const minPerSecond = int(env, 'TR_ADMIT_MIN_PER_SECOND', 20, 1, 1_000_000);
-  const maxPerSecond = int(env, 'TR_ADMIT_MAX_PER_SECOND', 2000, 1, 1_000_000);
+function readBranch(branch: Branch, env: Env): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, node] of Object.entries(branch))
+    values[key] = isSetting(node) ? read(node, env) : readBranch(node, env);
+  return values;
+}
+
+function* walk(branch: Branch): Generator<Setting<unknown>> {
+  for (const node of Object.values(branch)) {
+    if (isSetting(node)) yield node;
+    else yield* walk(node);
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const config = readBranch(table as unknown as Branch, env) as unknown as Config;
+  const { minPerSecond, maxPerSecond } = config.admission;
   if (maxPerSecond < minPerSecond)
     throw new ConfigError(
       'TR_ADMIT_MAX_PER_SECOND',
       `at least TR_ADMIT_MIN_PER_SECOND (${minPerSecond})`,
       String(maxPerSecond),
     );
-  return {
-    adaptive: bool(env, 'TR_ADMIT_ADAPTIVE', true),
-    minPerSecond,
-    maxPerSecond,
-    targetP95Ms: int(env, 'TR_ADMIT_TARGET_P95_MS', 500, 10, 60_000),
-    maxErrorPercent: int(env, 'TR_ADMIT_MAX_ERROR_PERCENT', 5, 0, 100),
-  };
+  return config;
 }
 
-/** Describes every setting for the README and `ticketrush --help`. */
-export const settings: Array<[name: string, fallback: string, meaning: string]> = [
-  ['HOST', '127.0.0.1', 'Address the API listens on'],
-  ['PORT', '3000', 'Port the API listens on (0 picks a free one)'],
-  ['TR_DB', 'sqlite:data/ticketrush.db', 'Database URL: sqlite:<path>, postgres://... or mysql://...'],
-  ['TR_QUEUE', 'memory', 'Waiting-room store: memory (one process) or redis://host:port'],
-  [
-    'TR_QUEUE_NAME',
-    'q',
-    'Name of the waiting room in Redis (its key hash tag); lets deployments share a server',
-  ],
-  ['TR_EVENTS', 'inprocess', 'Event bus for the outbox relay: inprocess or nats://host:port'],
-  ['LOG_LEVEL', 'info', 'pino log level'],
-  ['TR_SEED_ON_START', 'true', 'Migrate and fill demo data on `serve` when the database is empty'],
-  ['TR_DEMO_USERS', '100000', 'Demo users 1..N'],
-  ['TR_DEMO_SCHEDULES', '99999', 'Demo schedules 1..N'],
-  ['TR_DEMO_SCHEDULES_PER_CONCERT', '50', 'Schedules per demo concert (schedule 1 is concert 1)'],
-  ['TR_DEMO_SEATS', '100', 'Seats per schedule'],
-  [
-    'TR_DEMO_POINTS',
-    '1000000',
-    'Points each demo wallet starts with (one DEMO_GRANT ledger row each), so demo users can pay',
-  ],
-  ['TR_ADMIT_PER_SECOND', '200', 'Waiting-room admissions per second'],
-  ['TR_MAX_ACTIVE', '2000', 'Most users admitted at once'],
-  ['TR_ACTIVE_TTL_SECONDS', '300', 'How long an admitted key stays valid'],
-  ['TR_TOKEN_GRACE_SECONDS', '30', 'How long a replaced key keeps working (second tab or device)'],
-  [
-    'TR_IDLE_TIMEOUT_SECONDS',
-    '30',
-    'Least time a waiting user may go without polling before losing the place',
-  ],
-  ['TR_HOLD_TTL_SECONDS', '300', 'How long a seat hold lasts before the seat is free again'],
-  ['TR_WORKERS', '1', 'Server processes sharing the port (needs TR_QUEUE=redis://...)'],
-  ['TR_REQUEST_TIMEOUT_MS', '10000', 'Longest time a request may take before the server gives up'],
-  ['TR_KEEP_ALIVE_TIMEOUT_MS', '72000', 'Idle keep-alive connection timeout'],
-  ['TR_CONNECTION_TIMEOUT_MS', '15000', 'Socket inactivity timeout'],
-  ['TR_MAX_CONNECTIONS', '10000', 'Most open client connections'],
-  ['TR_DB_POOL_MAX', '10', 'Database connections per process (PostgreSQL, MySQL)'],
-  ['TR_DB_ACQUIRE_TIMEOUT_MS', '2000', 'Longest wait for a pooled connection before 503 BUSY'],
-  [
-    'TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS',
-    '250',
-    'Mean event-loop delay beyond which requests get 503 OVERLOADED (0: off)',
-  ],
-  [
-    'TR_OVERLOAD_MAX_HEAP_MB',
-    '0',
-    'Heap used beyond which requests get 503 OVERLOADED (0: 90% of the V8 heap limit)',
-  ],
-  [
-    'TR_OVERLOAD_MAX_POOL_WAITING',
-    '100',
-    'Requests waiting for a database connection beyond which new ones get 503 (0: off)',
-  ],
-  [
-    'TR_ADMIT_ADAPTIVE',
-    'true',
-    'Adapt the admission rate to the booking path health; false keeps TR_ADMIT_PER_SECOND',
-  ],
-  ['TR_ADMIT_MIN_PER_SECOND', '20', 'Lowest adaptive admission rate'],
-  ['TR_ADMIT_MAX_PER_SECOND', '2000', 'Highest adaptive admission rate'],
-  ['TR_ADMIT_TARGET_P95_MS', '500', 'Booking-path p95 above which the admission rate is cut'],
-  ['TR_ADMIT_MAX_ERROR_PERCENT', '5', 'Booking-path 5xx/503 share above which the admission rate is cut'],
-];
+/** Every setting as `ticketrush --help` and the README list it: name, default as text, meaning. */
+export const settings: ReadonlyArray<{ name: string; fallback: string; description: string }> = [
+  ...walk(table as unknown as Branch),
+].map(({ name, fallback, description }) => ({ name, fallback: String(fallback), description }));

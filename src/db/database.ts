@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
+import { redactUrl } from '../redact.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
 import { boundMysqlPool, timePgPool } from './pool-timing.ts';
 import type { Tables } from './types.ts';
@@ -86,11 +87,9 @@ export function dialectOf(url: string): DialectName {
   if (url.startsWith('sqlite:')) return 'sqlite';
   if (/^postgres(ql)?:/.test(url)) return 'postgres';
   if (/^(mysql|mariadb):/.test(url)) return 'mysql';
-  throw new Error(`TR_DB: expected sqlite:<path>, postgres://... or mysql://..., got ${JSON.stringify(url)}`);
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  throw new Error(
+    `TR_DB: expected sqlite:<path>, postgres://... or mysql://..., got ${JSON.stringify(redactUrl(url))}`,
+  );
 }
 
 export function createDatabase(url: string, pool: PoolOptions = defaultPool): Database {
@@ -145,7 +144,7 @@ function createPostgres(url: string, opts: PoolOptions): Database {
     db,
     dialect: 'postgres',
     capabilities: DIALECT_CAPABILITIES.postgres,
-    describe: redact(url),
+    describe: redactUrl(url),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -190,7 +189,7 @@ function createMysql(url: string, opts: PoolOptions): Database {
     db,
     dialect: 'mysql',
     capabilities: DIALECT_CAPABILITIES.mysql,
-    describe: redact(url),
+    describe: redactUrl(url),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
