@@ -21,6 +21,8 @@ export interface Config {
   queueName: string;
   events: string;
   logLevel: string;
+  /** How log lines are written: pretty (for people) or JSON lines (for log shippers); auto picks pretty on a TTY. */
+  logFormat: LogFormat;
   seedOnStart: boolean;
   demo: {
     users: number;
@@ -50,6 +52,9 @@ export interface Config {
     maxErrorPercent: number;
   };
 }
+
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** How one setting's text becomes a value; `undefined` when the text is not one. */
 interface Parser<T> {
@@ -155,6 +160,12 @@ const table: SettingsOf<Config> = {
     oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     'info',
     'pino log level',
+  ),
+  logFormat: setting(
+    'TR_LOG_FORMAT',
+    oneOf(LOG_FORMATS),
+    'auto',
+    'Log lines: pretty (for people), json (for log shippers), auto (pretty when stdout is a terminal)',
   ),
   seedOnStart: setting(
     'TR_SEED_ON_START',

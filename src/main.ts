@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import pino from 'pino';
 import { buildApp } from './app.ts';
 import { compose } from './compose.ts';
 import { type Config, loadConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
 
 export interface RunningServer {
   url: string;
@@ -20,7 +20,7 @@ export interface StartOptions {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config: Config = loadConfig({ ...process.env, ...opts.env });
   if (opts.port !== undefined) config.port = opts.port;
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const composition = await compose(config, {
     prepareDatabase: true,
     log: (line) => logger.info(line),

@@ -46,3 +46,12 @@ test('an invalid TR_DB, TR_QUEUE or TR_EVENTS is named without its password', ()
     );
   }
 });
+
+test('TR_LOG_FORMAT is auto unless set to pretty or json', () => {
+  assert.equal(loadConfig({}).logFormat, 'auto');
+  assert.equal(loadConfig({ TR_LOG_FORMAT: 'json' }).logFormat, 'json');
+  assert.throws(() => loadConfig({ TR_LOG_FORMAT: 'xml' }), {
+    name: 'ConfigError',
+    message: 'TR_LOG_FORMAT: expected one of auto, pretty, json, got "xml"',
+  });
+});
