@@ -13,6 +13,7 @@ import { pointsRoutes } from './http/points.ts';
 import { queueRoutes } from './http/queue.ts';
 import { reservationRoutes } from './http/reservations.ts';
 import { ErrorResponse } from './http/schemas.ts';
+import { buildRequestValidator } from './http/validation.ts';
 import type { AppServices } from './services.ts';
 
 export interface AppDeps {
@@ -41,12 +42,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
-    bodyLimit: 64 * 1024,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    bodyLimit: 16 * 1024,
+    schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   installErrorHandling(app);
+  // Bodies are JSON only: any other content type is a 415, not a string for the schema to reject.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
 
   await app.register(fastifySwagger, {

@@ -43,8 +43,11 @@ export const errorBody = (code: string, message: string, details?: Record<string
   error: details ? { code, message, details } : { code, message },
 });
 
+const malformedJson = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
+
 function fastifyCode(err: FastifyError, status: number): string {
   if (err.validation) return 'VALIDATION_FAILED';
+  if (malformedJson.has(err.code)) return 'MALFORMED_JSON';
   if (status === 404) return 'NOT_FOUND';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
   if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
