@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { catalogRoutes } from './http/catalog.ts';
-import { installErrorHandling } from './http/errors.ts';
+import { installErrorHandling, sendError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { metricsPlugin } from './http/metrics.ts';
 import { overloadGuard } from './http/overload-guard.ts';
@@ -45,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: 16 * 1024,
     schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
     return503OnClosing: true,
+    frameworkErrors: sendError,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   installErrorHandling(app);

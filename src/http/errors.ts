@@ -50,33 +50,39 @@ function fastifyCode(err: FastifyError, status: number): string {
   if (malformedJson.has(err.code)) return 'MALFORMED_JSON';
   if (status === 404) return 'NOT_FOUND';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 414) return 'URI_TOO_LONG';
   if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
   if (status === 503) return 'BUSY';
   if (status === 400) return 'BAD_REQUEST';
   return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 
-/** One error shape for every 4xx and 5xx, Fastify's own included; 5xx never carries a stack. */
+/**
+ * One error shape for every 4xx and 5xx, Fastify's own included; 5xx never carries a stack.
+ * Also the app's `frameworkErrors`, for what Fastify rejects before routing (a URL that does not decode).
+ */
+export function sendError(thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const err = retryLaterIfUnavailable(thrown);
+  if (isDomainError(err)) {
+    const status = httpStatusOf(err.code);
+    const retryAfter = err.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number')
+      reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    return reply.status(status).send(errorBody(err.code, err.message, err.details));
+  }
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  if (status >= 500) {
+    request.log.error({ err }, 'request failed');
+    const code = status === 503 ? 'BUSY' : 'INTERNAL';
+    return reply
+      .status(status)
+      .send(errorBody(code, status === 503 ? 'Service busy, retry later' : 'Internal error'));
+  }
+  return reply.status(status).send(errorBody(fastifyCode(err, status), err.message));
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const err = retryLaterIfUnavailable(thrown);
-    if (isDomainError(err)) {
-      const status = httpStatusOf(err.code);
-      const retryAfter = err.details?.retryAfterSeconds;
-      if (typeof retryAfter === 'number')
-        reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
-      return reply.status(status).send(errorBody(err.code, err.message, err.details));
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err }, 'request failed');
-      const code = status === 503 ? 'BUSY' : 'INTERNAL';
-      return reply
-        .status(status)
-        .send(errorBody(code, status === 503 ? 'Service busy, retry later' : 'Internal error'));
-    }
-    return reply.status(status).send(errorBody(fastifyCode(err, status), err.message));
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     reply
       .status(404)

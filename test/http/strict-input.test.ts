@@ -133,6 +133,19 @@ for (const dialect of DIALECTS)
       assert.equal(await balance(15), 0);
     });
 
+    test('a URL that does not decode, or a path parameter too long to route, answers in the error shape', async () => {
+      const auth = await t.admit(17);
+      for (const url of ['/api/users/%zz/points', '/api/users/%/points', '/api/schedules/%E0%A4%A']) {
+        assertRejected(await t.app.inject({ method: 'GET', url, headers: auth }), 400, 'BAD_REQUEST');
+      }
+      const long = await t.app.inject({
+        method: 'GET',
+        url: `/api/schedules/${'1'.repeat(101)}`,
+        headers: auth,
+      });
+      assertRejected(long, 414, 'URI_TOO_LONG');
+    });
+
     test('well-typed requests still work', async () => {
       const res = await send(16, {
         method: 'POST',
