@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 /** Shared TypeBox pieces: ids are positive 32-bit-safe integers, so huge or negative ids are a 400. */
 export const MAX_ID = 2_147_483_647;
 /** How an id is written in a path or query: no sign, leading zeros, spaces, exponent or fraction. */
-export const ID_PATTERN = '^[1-9][0-9]*$';
+const ID_PATTERN = '^[1-9][0-9]*$';
 export const Id = (description?: string) =>
   Type.Integer({ minimum: 1, maximum: MAX_ID, pattern: ID_PATTERN, description });
 

@@ -12,7 +12,7 @@ type Validate = ((data: unknown, ctx?: unknown) => boolean) & { errors?: unknown
 type Compile = (route: RouteSchema) => Validate;
 
 /** How an integer is written in a path, query or header when its schema sets no `pattern` of its own. */
-export const CANONICAL_INTEGER = '^(0|-?[1-9][0-9]*)$';
+const CANONICAL_INTEGER = '^(0|-?[1-9][0-9]*)$';
 
 const ajvPool = AjvCompiler();
 

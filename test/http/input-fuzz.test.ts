@@ -416,6 +416,8 @@ for (const dialect of DIALECTS)
           `# fuzz on ${dialect}: ${generated} requests over ${ops.length} operations (seed ${SEED}); ` +
             `statuses ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`,
         );
+        // Admitted keys and seeded ids must carry a good share past validation and the gate into handlers.
+        assert.ok((byStatus.get(200) ?? 0) >= generated / 10, 'too few requests reached a handler');
         for (const op of ops)
           assert.ok(byOperation.get(`${op.method} ${op.path}`), `${op.method} ${op.path} was never fuzzed`);
       } catch (err) {
