@@ -1,6 +1,13 @@
-// Database write throughput of holds and payments on each dialect, against a bare INSERT baseline
-// at the same concurrency in the same run. Usage: node bench/booking-writes.ts [count] [concurrency]
+// Database write throughput of holds and payments on each dialect, against a bare single-row INSERT
+// at the same pool size and concurrency, measured round by round in the same run, after a warm-up.
+// Also counts client round trips per operation (statements sent, BEGIN/COMMIT included).
+// Usage: node bench/booking-writes.ts [count] [concurrency] [rounds] [dialects, e.g. postgres,mysql]
 import { sql } from 'kysely';
+import mysql from 'mysql2';
+import pg from 'pg';
+import { prepared } from '../src/db/prepared-statements.ts';
+import { seedDemoData } from '../src/db/seed.ts';
+import { retryStats } from '../src/db/transaction.ts';
 import { newId } from '../src/domain/ids.ts';
 import { serverAvailable } from '../test/support/backends.ts';
 import { bookingOn } from '../test/support/booking.ts';
@@ -8,54 +15,143 @@ import { createTestDatabase, DIALECTS } from '../test/support/databases.ts';
 
 const count = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 32);
+const rounds = Number(process.argv[4] ?? 5);
+const only = process.argv[5]?.split(',');
+const pool = { max: 10, acquireTimeoutMs: 30_000 };
+const seatsPerSchedule = 100;
+const users = Number(process.env.BENCH_USERS ?? 20);
 
-async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
+let roundTrips = 0;
+for (const proto of [pg.Client.prototype, mysql.Connection.prototype] as {
+  query: (...args: unknown[]) => unknown;
+}[]) {
+  const query = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    roundTrips++;
+    return query.apply(this, args);
+  };
+}
+
+interface Measured {
+  perSecond: number;
+  roundTrips: number;
+  /** This process's CPU time per operation (driver, query building, domain code). */
+  cpuMicros: number;
+}
+
+async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
   let next = 0;
+  const tripsBefore = roundTrips;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < n) await op(next++);
     }),
   );
-  return n / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    perSecond: n / ((performance.now() - started) / 1000),
+    roundTrips: (roundTrips - tripsBefore) / n,
+    cpuMicros: (cpu.user + cpu.system) / n,
+  };
 }
 
-console.log(`booking writes: ${count} operations each, ${concurrency} in flight`);
-console.log('dialect   baseline ins/s   holds/s (ratio)   payments/s (ratio)');
-for (const dialect of DIALECTS) {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fixed = (x: number, width: number, digits = 0) => x.toFixed(digits).padStart(width);
+
+console.log(
+  `booking writes: ${count} operations per phase, ${concurrency} in flight, pool ${pool.max}, ` +
+    `${rounds} rounds after a warm-up; round trips are per operation (pg and mysql2 only)`,
+);
+for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
   if (
     dialect !== 'sqlite' &&
     !(await serverAvailable(dialect === 'postgres' ? 'postgres' : 'mysql').catch(() => false))
   ) {
-    console.log(`${dialect.padEnd(9)} skipped: server not reachable`);
+    console.log(`${dialect}: skipped, server not reachable`);
     continue;
   }
-  const t = await createTestDatabase(dialect, { max: 10, acquireTimeoutMs: 30_000 });
+  const t = await createTestDatabase(dialect, pool);
   try {
+    const warmUp = Math.max(100, Math.floor(count / 10));
+    const schedulesPerRound = Math.ceil(count / seatsPerSchedule);
+    await seedDemoData(t.database.db, {
+      users,
+      schedules: 1 + Math.ceil(warmUp / seatsPerSchedule) + schedulesPerRound * rounds,
+      schedulesPerConcert: 50,
+      seatsPerSchedule,
+    });
     const b = await bookingOn(t.database);
     await sql`create table bench_baseline (id varchar(36) primary key, n integer not null)`.execute(
       t.database.db,
     );
-    const baseline = await timed(count, (i) =>
-      sql`insert into bench_baseline (id, n) values (${newId()}, ${i})`.execute(t.database.db),
-    );
-    const seats = (i: number) => ({
-      userId: (i % 20) + 1,
-      scheduleId: 1 + Math.floor(i / 100),
-      seatId: (i % 100) + 1,
-    });
-    const held: { id: string; userId: number }[] = [];
-    const holds = await timed(count, async (i) => {
-      const r = await b.reservations.hold(seats(i));
-      held.push({ id: r.id, userId: r.userId });
-    });
-    for (let u = 1; u <= 20; u++) await b.points.charge(u, 1_000_000);
-    for (let u = 1; u <= 20; u++)
-      for (let k = 0; k < Math.ceil(count / 20 / 5); k++) await b.points.charge(u, 1_000_000);
-    const payments = await timed(held.length, (i) => b.payments.pay(held[i].userId, held[i].id));
-    const ratio = (x: number) => `${(x / baseline).toFixed(2)}x`;
+    let firstSchedule = 1;
+
+    // The baseline brackets the booking phases (half before, half after), so drift on this shared machine
+    // weighs on both sides of the ratio alike.
+    const round = async (n: number) => {
+      const schedule0 = firstSchedule;
+      firstSchedule += Math.ceil(n / seatsPerSchedule);
+      const baseline = (k: number) =>
+        timed(k, (i) =>
+          // Marked like the booking statements, so both sides of the ratio get the same driver help.
+          prepared(
+            'bench_baseline',
+            sql`insert into bench_baseline (id, n) values (${newId()}, ${i})`,
+          ).execute(t.database.db),
+        );
+      const before = await baseline(Math.floor(n / 2));
+      const held: { id: string; userId: number; price: number }[] = [];
+      const holds = await timed(n, async (i) => {
+        const r = await b.reservations.hold({
+          userId: (i % users) + 1,
+          scheduleId: schedule0 + Math.floor(i / seatsPerSchedule),
+          seatId: (i % seatsPerSchedule) + 1,
+        });
+        held.push({ id: r.id, userId: r.userId, price: r.price });
+      });
+      const owed = new Map<number, number>();
+      for (const h of held) owed.set(h.userId, (owed.get(h.userId) ?? 0) + h.price);
+      for (const [userId, amount] of owed) {
+        for (let left = amount; left > 0; left -= 1_000_000)
+          await b.points.charge(userId, Math.min(left, 1_000_000));
+      }
+      const payments = await timed(held.length, (i) => b.payments.pay(held[i].userId, held[i].id));
+      const after = await baseline(n - Math.floor(n / 2));
+      const seconds = Math.floor(n / 2) / before.perSecond + (n - Math.floor(n / 2)) / after.perSecond;
+      return {
+        baseline: n / seconds,
+        baselineCpu: (before.cpuMicros + after.cpuMicros) / 2,
+        holds,
+        payments,
+      };
+    };
+
+    await round(warmUp);
+    const retriesBefore = retryStats.retries;
+    console.log(`\n${dialect}`);
     console.log(
-      `${dialect.padEnd(9)} ${baseline.toFixed(0).padStart(14)}   ${holds.toFixed(0).padStart(7)} (${ratio(holds)})   ${payments.toFixed(0).padStart(10)} (${ratio(payments)})`,
+      'round   bare ins/s   holds/s  ratio  trips   payments/s  ratio  trips   client cpu us/op: bare hold pay',
+    );
+    const holdRatios: number[] = [];
+    const paymentRatios: number[] = [];
+    for (let k = 1; k <= rounds; k++) {
+      const { baseline, baselineCpu, holds, payments } = await round(count);
+      const h = holds.perSecond / baseline;
+      const p = payments.perSecond / baseline;
+      holdRatios.push(h);
+      paymentRatios.push(p);
+      const trips = (m: Measured) => (dialect === 'sqlite' ? '    -' : fixed(m.roundTrips, 5, 1));
+      console.log(
+        `${String(k).padStart(5)} ${fixed(baseline, 12)} ${fixed(holds.perSecond, 9)} ${fixed(h, 5, 2)}x` +
+          ` ${trips(holds)} ${fixed(payments.perSecond, 12)} ${fixed(p, 5, 2)}x ${trips(payments)}` +
+          ` ${fixed(baselineCpu, 26)} ${fixed(holds.cpuMicros, 4)} ${fixed(payments.cpuMicros, 4)}`,
+      );
+    }
+    console.log(`conflict retries: ${retryStats.retries - retriesBefore}`);
+    console.log(
+      `median of rounds: hold ${median(holdRatios).toFixed(2)}x, payment ${median(paymentRatios).toFixed(2)}x of a bare insert`,
     );
   } finally {
     await t.drop();

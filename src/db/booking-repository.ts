@@ -6,6 +6,8 @@ import type {
   ReservationStatus,
   SeatClaim,
 } from '../domain/booking/model.ts';
+import { BoundedMap } from '../domain/bounded-map.ts';
+import { claimRow, holdFreeSeat, ledgerRow, payForHold, reservationRow } from './booking-writes.ts';
 import type { Database, Db } from './database.ts';
 import { appendOutboxEvent } from './outbox-repository.ts';
 import { insertIgnoringDuplicate, inTransaction } from './transaction.ts';
@@ -40,6 +42,16 @@ async function findReservation(db: Db, id: string): Promise<Reservation | undefi
   return r ? toReservation(r) : undefined;
 }
 
+async function findClaim(db: Db, scheduleId: number, seatId: number): Promise<SeatClaim | undefined> {
+  const c = await db
+    .selectFrom('seat_claims')
+    .selectAll()
+    .where('schedule_id', '=', scheduleId)
+    .where('seat_id', '=', seatId)
+    .executeTakeFirst();
+  return c ? toClaim(c) : undefined;
+}
+
 async function balanceOf(db: Db, userId: number): Promise<number | undefined> {
   const r = await db
     .selectFrom('point_wallets')
@@ -54,20 +66,7 @@ function bookingTx(database: Database, trx: Db): BookingTx {
     findReservation: (id) => findReservation(trx, id),
 
     async insertReservation(r) {
-      await trx
-        .insertInto('reservations')
-        .values({
-          id: r.id,
-          user_id: r.userId,
-          schedule_id: r.scheduleId,
-          seat_id: r.seatId,
-          status: r.status,
-          price: r.price,
-          created_at: r.createdAt,
-          expires_at: r.expiresAt,
-          updated_at: r.updatedAt,
-        })
-        .execute();
+      await trx.insertInto('reservations').values(reservationRow(r)).execute();
     },
 
     async setReservationStatus(id, from, to, now) {
@@ -80,25 +79,9 @@ function bookingTx(database: Database, trx: Db): BookingTx {
       return changed(r);
     },
 
-    insertClaim: (c) =>
-      insertIgnoringDuplicate(database, trx, 'seat_claims', {
-        schedule_id: c.scheduleId,
-        seat_id: c.seatId,
-        reservation_id: c.reservationId,
-        user_id: c.userId,
-        status: c.status,
-        expires_at: c.expiresAt,
-      }),
+    insertClaim: (c) => insertIgnoringDuplicate(database, trx, 'seat_claims', claimRow(c)),
 
-    async findClaim(scheduleId, seatId) {
-      const c = await trx
-        .selectFrom('seat_claims')
-        .selectAll()
-        .where('schedule_id', '=', scheduleId)
-        .where('seat_id', '=', seatId)
-        .executeTakeFirst();
-      return c ? toClaim(c) : undefined;
-    },
+    findClaim: (scheduleId, seatId) => findClaim(trx, scheduleId, seatId),
 
     async takeOverLapsedClaim(previousReservationId, c, now) {
       const r = await trx
@@ -122,17 +105,6 @@ function bookingTx(database: Database, trx: Db): BookingTx {
       return changed(await q.executeTakeFirst());
     },
 
-    async sellClaim(reservationId, now) {
-      const r = await trx
-        .updateTable('seat_claims')
-        .set({ status: 'SOLD' })
-        .where('reservation_id', '=', reservationId)
-        .where('status', '=', 'HELD')
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
-      return changed(r);
-    },
-
     async creditWallet(userId, amount, now) {
       const r = await trx
         .updateTable('point_wallets')
@@ -142,53 +114,41 @@ function bookingTx(database: Database, trx: Db): BookingTx {
       return changed(r);
     },
 
-    async debitWallet(userId, amount, now) {
-      const r = await trx
-        .updateTable('point_wallets')
-        .set({ balance: sql`balance - ${amount}`, updated_at: now })
-        .where('user_id', '=', userId)
-        .where('balance', '>=', amount)
-        .executeTakeFirst();
-      return changed(r);
-    },
-
     balanceOf: (userId) => balanceOf(trx, userId),
 
     async appendLedger(e) {
-      await trx
-        .insertInto('point_ledger')
-        .values({
-          id: e.id,
-          user_id: e.userId,
-          delta: e.delta,
-          reason: e.reason,
-          reference_id: e.referenceId,
-          created_at: e.createdAt,
-        })
-        .execute();
-    },
-
-    async insertPayment(p) {
-      await trx
-        .insertInto('payments')
-        .values({
-          id: p.id,
-          reservation_id: p.reservationId,
-          user_id: p.userId,
-          amount: p.amount,
-          created_at: p.createdAt,
-        })
-        .execute();
+      await trx.insertInto('point_ledger').values(ledgerRow(e)).execute();
     },
 
     appendEvent: (e) => appendOutboxEvent(trx, e),
   };
 }
 
+/** Holds remembered per process: enough for the time between a hold and its payment. */
+const REMEMBERED_HOLDS = 20_000;
+
 export function bookingRepository(database: Database): BookingStore {
   const { db } = database;
+  // A payment of a hold made here needs no read first: its owner, seat and price cannot have changed.
+  const heldHere = new BoundedMap<string, Reservation>(REMEMBERED_HOLDS);
   return {
     transaction: (fn) => inTransaction(database, (trx) => fn(bookingTx(database, trx))),
+
+    async holdFreeSeat(claim, reservation, event) {
+      const held = await holdFreeSeat(database, claim, reservation, event);
+      if (held) heldHere.set(reservation.id, reservation);
+      return held;
+    },
+
+    findClaim: (scheduleId, seatId) => findClaim(db, scheduleId, seatId),
+
+    findHold: async (id) => heldHere.get(id) ?? findReservation(db, id),
+
+    async payForHold(p) {
+      const outcome = await payForHold(database, p);
+      if (outcome.status === 'paid') heldHere.delete(p.payment.reservationId);
+      return outcome;
+    },
 
     findReservation: (id) => findReservation(db, id),
 

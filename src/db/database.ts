@@ -6,6 +6,7 @@ import pg from 'pg';
 import { redactUrl } from '../redact.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
 import { boundMysqlPool, timePgPool } from './pool-timing.ts';
+import { PreparingPgClient } from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -17,7 +18,7 @@ export interface PoolStats {
   waiting: number;
 }
 
-/** What a dialect's SQL can do. Code branches on these, never on the dialect's name (as Kysely's adapters do). */
+/** What a dialect's SQL and driver can do. Code branches on these, never on the dialect's name (as Kysely's adapters do). */
 export interface DialectCapabilities {
   /** SET TRANSACTION ISOLATION LEVEL is accepted; SQLite has no such statement (it is always serializable). */
   isolationLevels: boolean;
@@ -30,6 +31,15 @@ export interface DialectCapabilities {
   onConflictDoNothing: boolean;
   /** Column type of a key the database numbers itself in insert order, and whether it needs AUTO_INCREMENT. */
   autoIncrementKey: { type: 'bigserial' | 'bigint' | 'integer'; autoIncrement: boolean };
+  /**
+   * WITH x AS (INSERT/UPDATE ... RETURNING ...) in one statement: changes to several tables are one
+   * atomic statement, with no BEGIN/COMMIT round trips (PostgreSQL).
+   */
+  dataModifyingCte: boolean;
+  /** Several `;`-separated statements, parameters included, travel in one round trip (mysql2 multipleStatements). */
+  statementBatches: boolean;
+  /** UPDATE a JOIN b SET a.x = ..., b.y = ...: one statement changes rows of several tables (MySQL, MariaDB). */
+  multiTableUpdate: boolean;
 }
 
 export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
@@ -39,18 +49,27 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     onConflictDoNothing: true,
     // INTEGER PRIMARY KEY is the rowid; AUTOINCREMENT keeps a deleted seq from being reused.
     autoIncrementKey: { type: 'integer', autoIncrement: true },
+    dataModifyingCte: false,
+    statementBatches: false,
+    multiTableUpdate: false,
   },
   postgres: {
     isolationLevels: true,
     rowLocks: true,
     onConflictDoNothing: true,
     autoIncrementKey: { type: 'bigserial', autoIncrement: false },
+    dataModifyingCte: true,
+    statementBatches: false,
+    multiTableUpdate: false,
   },
   mysql: {
     isolationLevels: true,
     rowLocks: true,
     onConflictDoNothing: false,
     autoIncrementKey: { type: 'bigint', autoIncrement: true },
+    dataModifyingCte: false,
+    statementBatches: true,
+    multiTableUpdate: true,
   },
 };
 
@@ -129,6 +148,7 @@ function createSqlite(url: string): Database {
 
 function createPostgres(url: string, opts: PoolOptions): Database {
   const pool = new pg.Pool({
+    Client: PreparingPgClient as unknown as new () => pg.ClientBase,
     connectionString: url,
     max: opts.max,
     connectionTimeoutMillis: opts.acquireTimeoutMs,
@@ -178,6 +198,8 @@ function createMysql(url: string, opts: PoolOptions): Database {
     decimalNumbers: true,
     timezone: 'Z',
     charset: 'utf8mb4',
+    // Lets a whole booking transaction travel in one round trip; every statement is parameterised.
+    multipleStatements: true,
   });
   boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs, onWait: opts.onWait });
   // mysql2 listens once per connection, to drop it from the pool; a second error would be unhandled.

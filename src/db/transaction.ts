@@ -1,4 +1,4 @@
-import type { TransactionBuilder } from 'kysely';
+import { CompiledQuery, type InsertQueryBuilder, sql, type TransactionBuilder } from 'kysely';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
 import { isRetryableConflict, retryLaterIfUnavailable } from './errors.ts';
@@ -18,22 +18,55 @@ export const retryStats: RetryStats = { retries: 0, exhausted: 0 };
  * number of times (then 503); a pool that cannot hand out a connection in time is a 503 BUSY, and a
  * database that cannot be reached is a 503 DATABASE_UNAVAILABLE.
  */
-export async function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return retryingConflicts(() => readCommittedTransaction(database).execute(fn));
+}
+
+/**
+ * Runs statements as one READ COMMITTED transaction sent in a single round trip (needs the
+ * `statementBatches` capability), retried like inTransaction; resolves each statement's result, in order.
+ */
+export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
+  const batch = CompiledQuery.raw(
+    [
+      'set transaction isolation level read committed',
+      'start transaction',
+      ...compiled.map((c) => c.sql),
+      'commit',
+    ].join(';\n'),
+    compiled.flatMap((c) => c.parameters),
+  );
+  return retryingConflicts(() =>
+    database.db.connection().execute(async (conn) => {
+      try {
+        const { rows } = await conn.executeQuery(batch);
+        return (rows as unknown[]).slice(2, -1);
+      } catch (err) {
+        // The server stops at the failing statement and leaves the transaction open on this connection.
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw err;
+      }
+    }),
+  );
+}
+
+/** Runs a whole transaction again after a deadlock or serialization failure, a bounded number of times. */
+async function retryingConflicts<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
-      return await readCommittedTransaction(database).execute(fn);
+      return await attempt();
     } catch (err) {
       if (isDomainError(err)) throw err;
       // A lost connection is not retried here: its COMMIT may have landed, and only the client's key can tell.
       if (!isRetryableConflict(err)) throw retryLaterIfUnavailable(err);
-      if (attempt >= MAX_ATTEMPTS) {
+      if (n >= MAX_ATTEMPTS) {
         retryStats.exhausted++;
         throw new DomainError('CONFLICT_RETRY_EXHAUSTED', 'Too much contention; retry shortly', {
           retryAfterSeconds: 1,
         });
       }
       retryStats.retries++;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * n));
     }
   }
 }
@@ -55,9 +88,17 @@ export async function insertIgnoringDuplicate<T extends keyof Tables>(
   row: Record<string, unknown>,
 ): Promise<boolean> {
   // biome-ignore lint/suspicious/noExplicitAny: the row is checked by the caller's table type
-  const base = trx.insertInto(table).values(row as any);
-  const result = database.capabilities.onConflictDoNothing
-    ? await base.onConflict((oc) => oc.doNothing()).executeTakeFirst()
-    : await base.ignore().executeTakeFirst();
+  const insert = trx.insertInto(table).values(row as any);
+  const result = await skippingDuplicate(database, insert).executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** The INSERT, made to do nothing when its key exists. */
+export function skippingDuplicate<DB, TB extends keyof DB, O>(
+  database: Database,
+  insert: InsertQueryBuilder<DB, TB, O>,
+): InsertQueryBuilder<DB, TB, O> {
+  return database.capabilities.onConflictDoNothing
+    ? insert.onConflict((oc) => oc.doNothing())
+    : insert.ignore();
 }

@@ -1,3 +1,4 @@
+import { BoundedMap } from './bounded-map.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import { seatGrade, seatPrice } from './pricing.ts';
@@ -46,9 +47,14 @@ export interface ConcertPage {
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/** How many schedules a process keeps; a sale touches a handful, the seed 100,000. */
+const CACHED_SCHEDULES = 10_000;
+
 export class CatalogService {
   readonly #repo: CatalogRepository;
   readonly #clock: Clock;
+  /** Schedules never change once published, so every hold need not read its schedule again. */
+  readonly #schedules = new BoundedMap<number, Promise<Schedule | undefined>>(CACHED_SCHEDULES);
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -73,12 +79,23 @@ export class CatalogService {
 
   /** The schedule, checked to belong to the concert when one is given. */
   async getSchedule(scheduleId: number, concertId?: number): Promise<Schedule> {
-    const schedule = await this.#repo.findSchedule(scheduleId);
+    const schedule = await (this.#schedules.get(scheduleId) ?? this.#findSchedule(scheduleId));
     if (!schedule || (concertId !== undefined && schedule.concertId !== concertId)) {
       const where = concertId === undefined ? '' : ` in concert ${concertId}`;
       throw new DomainError('SCHEDULE_NOT_FOUND', `Schedule ${scheduleId} does not exist${where}`);
     }
     return schedule;
+  }
+
+  /** One read per schedule, however many holds ask at once; a schedule not found is asked again next time. */
+  #findSchedule(scheduleId: number): Promise<Schedule | undefined> {
+    const found = this.#repo.findSchedule(scheduleId);
+    this.#schedules.set(scheduleId, found);
+    const forget = () => {
+      if (this.#schedules.get(scheduleId) === found) this.#schedules.delete(scheduleId);
+    };
+    found.then((s) => s ?? forget(), forget);
+    return found;
   }
 
   async availableSeats(concertId: number, scheduleId: number): Promise<Seat[]> {

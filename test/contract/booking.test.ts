@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { bookingRepository } from '../../src/db/booking-repository.ts';
+import { PaymentService } from '../../src/domain/booking/payments.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { bookingOn, HOLD_TTL_SECONDS } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
@@ -57,6 +59,13 @@ for (const dialect of DIALECTS) {
         .where('schedule_id', '=', 1)
         .execute();
       assert.equal(held.length, 1);
+      assert.deepEqual(await events(held[0].id), ['reservation.held']);
+      const allHeldEvents = await t.database.db
+        .selectFrom('outbox')
+        .select('aggregate_id')
+        .where('type', '=', 'reservation.held')
+        .execute();
+      assert.equal(allHeldEvents.length, 1, 'losers write no event');
       assert.deepEqual((await b.catalog.availableSeats(1, 1)).length, 99);
     });
 
@@ -180,6 +189,61 @@ for (const dialect of DIALECTS) {
         .execute();
       assert.equal(payments.length, 1);
       assert.equal(await b.store.ledgerSum(10), r.price * 2);
+      assert.deepEqual(await events(r.id), ['reservation.held', 'payment.completed']);
+    });
+
+    test('concurrent payments with points for only some: exactly those are paid, never an overdraft', {
+      skip,
+    }, async () => {
+      const user = 15;
+      const holds = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          b.reservations.hold({ userId: user, scheduleId: 200, seatId: 80 + i }),
+        ),
+      );
+      const price = holds[0].price;
+      assert.ok(holds.every((h) => h.price === price));
+      await b.points.charge(user, price * 4);
+      const results = await Promise.allSettled(holds.map((h) => b.payments.pay(user, h.id)));
+      assert.deepEqual(tally(results), { ok: 4, INSUFFICIENT_POINTS: 6 });
+      assert.equal(await b.points.balance(user), 0);
+      assert.equal(await b.store.ledgerSum(user), 0);
+      const claims = await t.database.db
+        .selectFrom('seat_claims')
+        .select('status')
+        .where('user_id', '=', user)
+        .execute();
+      assert.deepEqual(claims.map((c) => c.status).sort(), [
+        ...Array(6).fill('HELD'),
+        ...Array(4).fill('SOLD'),
+      ]);
+      const confirmed = holds.filter((_, i) => results[i].status === 'fulfilled');
+      for (const h of confirmed) assert.equal((await b.reservations.get(h.id)).status, 'CONFIRMED');
+      const completed = await t.database.db
+        .selectFrom('outbox')
+        .select('aggregate_id')
+        .where('type', '=', 'payment.completed')
+        .where(
+          'aggregate_id',
+          'in',
+          holds.map((h) => h.id),
+        )
+        .execute();
+      assert.deepEqual(completed.map((e) => e.aggregate_id).sort(), confirmed.map((h) => h.id).sort());
+    });
+
+    test('a hold made by another process is paid alike, and only once', { skip }, async () => {
+      const r = await b.reservations.hold({ userId: 16, scheduleId: 9, seatId: 20 });
+      await b.points.charge(16, r.price);
+      const elsewhere = new PaymentService({ store: bookingRepository(t.database), clock: b.clock });
+      const paid = await elsewhere.pay(16, r.id);
+      assert.deepEqual(
+        { amount: paid.payment.amount, balance: paid.balance },
+        { amount: r.price, balance: 0 },
+      );
+      await assert.rejects(b.payments.pay(16, r.id), { code: 'ALREADY_PAID' });
+      await assert.rejects(elsewhere.pay(17, r.id), { code: 'NOT_RESERVATION_OWNER' });
+      assert.deepEqual(await events(r.id), ['reservation.held', 'payment.completed']);
     });
 
     test('100 concurrent charges and payments for one user: the balance equals the ledger', {

@@ -80,20 +80,45 @@ export interface BookingTx {
   takeOverLapsedClaim(previousReservationId: string, claim: SeatClaim, now: number): Promise<boolean>;
   /** Drops the claim of a hold (release or expiry); false when there was none still held. */
   dropHeldClaim(reservationId: string, lapsedBefore?: number): Promise<boolean>;
-  /** Turns a live hold into a sale; false when the hold is gone or lapsed. */
-  sellClaim(reservationId: string, now: number): Promise<boolean>;
   /** Adds to a wallet; false when the user has none. */
   creditWallet(userId: number, amount: number, now: number): Promise<boolean>;
-  /** Takes from a wallet only if the balance covers it; false otherwise. */
-  debitWallet(userId: number, amount: number, now: number): Promise<boolean>;
   balanceOf(userId: number): Promise<number | undefined>;
   appendLedger(entry: LedgerEntry): Promise<void>;
-  insertPayment(p: Payment): Promise<void>;
   appendEvent(e: BookingEvent): Promise<void>;
 }
 
+/** A payment for a hold, with every row it writes. */
+export interface HoldPayment {
+  payment: Payment;
+  ledger: LedgerEntry;
+  event: BookingEvent;
+  now: number;
+}
+
+/** Paid (the balance after it), short of points (the balance that fell short), or no longer the user's live hold. */
+export type PaymentOutcome =
+  | { status: 'paid'; balance: number }
+  | { status: 'short'; balance: number }
+  | { status: 'not_held' };
+
 export interface BookingStore {
   transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;
+  /**
+   * Writes the claim, the reservation and its event at once when the seat has no claim at all;
+   * false, and nothing written, when it has one (live or lapsed).
+   */
+  holdFreeSeat(claim: SeatClaim, reservation: Reservation, event: BookingEvent): Promise<boolean>;
+  findClaim(scheduleId: number, seatId: number): Promise<SeatClaim | undefined>;
+  /**
+   * The reservation as it was held: owner, seat, price and expiry, which never change. Its status may
+   * have moved on since (a process remembers the holds it made, and reads the others).
+   */
+  findHold(id: string): Promise<Reservation | undefined>;
+  /**
+   * All at once or not at all: the user's live hold is sold, the wallet pays `payment.amount` only if it
+   * covers it, the reservation is confirmed, and the payment, ledger row and event are written.
+   */
+  payForHold(p: HoldPayment): Promise<PaymentOutcome>;
   findReservation(id: string): Promise<Reservation | undefined>;
   reservationsOfUser(userId: number, limit: number): Promise<Reservation[]>;
   balanceOf(userId: number): Promise<number | undefined>;

@@ -26,46 +26,28 @@ export class PaymentService {
   }
 
   /**
-   * In one short transaction: the seat is sold only if the hold is live, points are taken only if
+   * All at once or not at all: the seat is sold only if the hold is live, points are taken only if
    * they cover the price, and the payment row (unique per reservation) and its event are written.
    */
   async pay(userId: number, reservationId: string): Promise<PaymentReceipt> {
     const now = this.#clock.now();
-    const receipt = await this.#store.transaction(async (tx) => {
-      const r = await tx.findReservation(reservationId);
-      if (!r) throw new DomainError('RESERVATION_NOT_FOUND', `Reservation ${reservationId} does not exist`);
-      if (r.userId !== userId)
-        throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
-      assertHeld(r, now);
-      if (!(await tx.sellClaim(reservationId, now))) {
-        assertHeld((await tx.findReservation(reservationId)) ?? r, now);
-        throw new DomainError('RESERVATION_EXPIRED', `Reservation ${reservationId} is no longer held`);
-      }
-      if (!(await tx.debitWallet(userId, r.price, now))) {
-        const balance = (await tx.balanceOf(userId)) ?? 0;
-        throw new DomainError(
-          'INSUFFICIENT_POINTS',
-          `The price is ${r.price} points; the balance is ${balance}`,
-          {
-            price: r.price,
-            balance,
-          },
-        );
-      }
-      if (!(await tx.setReservationStatus(reservationId, 'HELD', 'CONFIRMED', now))) {
-        throw new DomainError('ALREADY_PAID', `Reservation ${reservationId} is already paid`);
-      }
-      const payment: Payment = { id: newId(now), reservationId, userId, amount: r.price, createdAt: now };
-      await tx.insertPayment(payment);
-      await tx.appendLedger({
+    const r = await this.#store.findHold(reservationId);
+    if (!r) throw new DomainError('RESERVATION_NOT_FOUND', `Reservation ${reservationId} does not exist`);
+    if (r.userId !== userId)
+      throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
+    assertHeld(r, now);
+    const payment: Payment = { id: newId(now), reservationId, userId, amount: r.price, createdAt: now };
+    const outcome = await this.#store.payForHold({
+      payment,
+      ledger: {
         id: newId(now),
         userId,
         delta: -r.price,
         reason: 'PAYMENT',
         referenceId: reservationId,
         createdAt: now,
-      });
-      await tx.appendEvent({
+      },
+      event: {
         eventId: newId(now),
         aggregateId: reservationId,
         type: 'payment.completed',
@@ -78,9 +60,21 @@ export class PaymentService {
           seatId: r.seatId,
         },
         createdAt: now,
-      });
-      return { payment, balance: (await tx.balanceOf(userId)) ?? 0 };
+      },
+      now,
     });
+    if (outcome.status === 'short') {
+      throw new DomainError(
+        'INSUFFICIENT_POINTS',
+        `The price is ${r.price} points; the balance is ${outcome.balance}`,
+        { price: r.price, balance: outcome.balance },
+      );
+    }
+    if (outcome.status === 'not_held') {
+      assertHeld((await this.#store.findReservation(reservationId)) ?? r, now);
+      throw new DomainError('RESERVATION_EXPIRED', `Reservation ${reservationId} is no longer held`);
+    }
+    const receipt = { payment, balance: outcome.balance };
     await this.#afterPaid(userId);
     return receipt;
   }

@@ -3,7 +3,14 @@ import { seatOf } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { type BookingStore, type BookingTx, effectiveStatus, type Reservation } from './model.ts';
+import {
+  type BookingEvent,
+  type BookingStore,
+  type BookingTx,
+  effectiveStatus,
+  type Reservation,
+  type SeatClaim,
+} from './model.ts';
 
 export interface HoldRequest {
   userId: number;
@@ -45,31 +52,24 @@ export class ReservationService {
       expiresAt: now + this.#holdTtlMs,
       updatedAt: now,
     };
-    const claim = {
+    const claim: SeatClaim = {
       scheduleId: schedule.id,
       seatId: seat.id,
       reservationId: reservation.id,
       userId: req.userId,
-      status: 'HELD' as const,
+      status: 'HELD',
       expiresAt: reservation.expiresAt,
     };
-    const held = await this.#store.transaction(async (tx) => {
-      if (!(await tx.insertClaim(claim))) {
-        const existing = await tx.findClaim(schedule.id, seat.id);
-        const lapsed = existing && existing.status === 'HELD' && existing.expiresAt <= now;
-        if (!lapsed || !(await tx.takeOverLapsedClaim(existing.reservationId, claim, now))) return false;
-        await this.#markExpired(tx, existing.reservationId, now);
-      }
-      await tx.insertReservation(reservation);
-      await tx.appendEvent({
-        eventId: newId(now),
-        aggregateId: reservation.id,
-        type: 'reservation.held',
-        payload: eventPayload(reservation),
-        createdAt: now,
-      });
-      return true;
-    });
+    const event: BookingEvent = {
+      eventId: newId(now),
+      aggregateId: reservation.id,
+      type: 'reservation.held',
+      payload: eventPayload(reservation),
+      createdAt: now,
+    };
+    const held =
+      (await this.#store.holdFreeSeat(claim, reservation, event)) ||
+      (await this.#holdLapsedSeat(claim, reservation, event, now));
     if (!held) {
       throw new DomainError(
         'SEAT_ALREADY_RESERVED',
@@ -142,6 +142,28 @@ export class ReservationService {
     return expired;
   }
 
+  /** The seat had a claim: a live one wins; a lapsed one is taken over, and a dropped one taken afresh. */
+  async #holdLapsedSeat(
+    claim: SeatClaim,
+    reservation: Reservation,
+    event: BookingEvent,
+    now: number,
+  ): Promise<boolean> {
+    const seen = await this.#store.findClaim(claim.scheduleId, claim.seatId);
+    if (seen && !lapsed(seen, now)) return false;
+    return this.#store.transaction(async (tx) => {
+      if (!(await tx.insertClaim(claim))) {
+        const existing = await tx.findClaim(claim.scheduleId, claim.seatId);
+        if (!existing || !lapsed(existing, now)) return false;
+        if (!(await tx.takeOverLapsedClaim(existing.reservationId, claim, now))) return false;
+        await this.#markExpired(tx, existing.reservationId, now);
+      }
+      await tx.insertReservation(reservation);
+      await tx.appendEvent(event);
+      return true;
+    });
+  }
+
   async #markExpired(tx: BookingTx, reservationId: string, now: number): Promise<boolean> {
     if (!(await tx.setReservationStatus(reservationId, 'HELD', 'EXPIRED', now))) return false;
     const r = await tx.findReservation(reservationId);
@@ -157,6 +179,8 @@ export class ReservationService {
     return true;
   }
 }
+
+const lapsed = (c: SeatClaim, now: number) => c.status === 'HELD' && c.expiresAt <= now;
 
 /** Throws the code that says why a reservation is no longer a live hold. */
 export function assertHeld(r: Reservation, now: number): void {

@@ -1,0 +1,247 @@
+// A hold and a payment each change several tables at once. Each is written in the fewest round trips
+// the database allows: one statement where data-modifying CTEs exist (PostgreSQL), one batch where
+// statements can travel together (MySQL, MariaDB), a transaction of single statements elsewhere (SQLite).
+// In every form the race is decided by the database: the claim's primary key for a hold, conditional
+// updates of claim, wallet and reservation for a payment.
+import { type RawBuilder, sql } from 'kysely';
+import type {
+  BookingEvent,
+  HoldPayment,
+  LedgerEntry,
+  Payment,
+  PaymentOutcome,
+  Reservation,
+  SeatClaim,
+} from '../domain/booking/model.ts';
+import type { Database, Db } from './database.ts';
+import { outboxRow } from './outbox-repository.ts';
+import { prepared } from './prepared-statements.ts';
+import { inOneRoundTrip, inTransaction, skippingDuplicate } from './transaction.ts';
+
+export const claimRow = (c: SeatClaim) => ({
+  schedule_id: c.scheduleId,
+  seat_id: c.seatId,
+  reservation_id: c.reservationId,
+  user_id: c.userId,
+  status: c.status,
+  expires_at: c.expiresAt,
+});
+
+export const reservationRow = (r: Reservation) => ({
+  id: r.id,
+  user_id: r.userId,
+  schedule_id: r.scheduleId,
+  seat_id: r.seatId,
+  status: r.status,
+  price: r.price,
+  created_at: r.createdAt,
+  expires_at: r.expiresAt,
+  updated_at: r.updatedAt,
+});
+
+export const ledgerRow = (e: LedgerEntry) => ({
+  id: e.id,
+  user_id: e.userId,
+  delta: e.delta,
+  reason: e.reason,
+  reference_id: e.referenceId,
+  created_at: e.createdAt,
+});
+
+const paymentRow = (p: Payment) => ({
+  id: p.id,
+  reservation_id: p.reservationId,
+  user_id: p.userId,
+  amount: p.amount,
+  created_at: p.createdAt,
+});
+
+type Row = Record<string, string | number | null>;
+
+/** `INSERT INTO table (columns) SELECT values <source>`: the row is written once per row of the source. */
+function insertFrom(table: string, row: Row, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  const columns = sql.join(Object.keys(row).map((c) => sql.ref(c)));
+  return sql`insert into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
+}
+
+/** Claim, reservation and `reservation.held` event, all or none: false when the seat has a claim. */
+export async function holdFreeSeat(
+  database: Database,
+  claim: SeatClaim,
+  reservation: Reservation,
+  event: BookingEvent,
+): Promise<boolean> {
+  const { db, capabilities } = database;
+  const claimInsert = skippingDuplicate(database, db.insertInto('seat_claims').values(claimRow(claim)));
+  if (capabilities.dataModifyingCte) {
+    const { rows } = await prepared(
+      'hold_free_seat',
+      sql<{ held: number }>`with claim as (${claimInsert.returning('reservation_id')}),
+        reservation as (${insertFrom('reservations', reservationRow(reservation), sql`from claim`)}),
+        event as (${insertFrom('outbox', outboxRow(event), sql`from claim`)})
+      select count(*) as held from claim`,
+    ).execute(db);
+    return Number(rows[0].held) > 0;
+  }
+  if (capabilities.statementBatches) {
+    // The reservation and the event are written only if the claim carrying our reservation id is there.
+    const ours = sql`from seat_claims where schedule_id = ${claim.scheduleId} and seat_id = ${claim.seatId}
+      and reservation_id = ${claim.reservationId}`;
+    const [claimed] = await inOneRoundTrip(database, [
+      claimInsert.compile(),
+      insertFrom('reservations', reservationRow(reservation), ours).compile(db),
+      insertFrom('outbox', outboxRow(event), ours).compile(db),
+    ]);
+    return (claimed as { affectedRows: number }).affectedRows > 0;
+  }
+  return inTransaction(database, async (trx) => {
+    const claimed = await trx.executeQuery(claimInsert.compile());
+    if (!Number(claimed.numAffectedRows ?? 0)) return false;
+    await trx.insertInto('reservations').values(reservationRow(reservation)).execute();
+    await trx.insertInto('outbox').values(outboxRow(event)).execute();
+    return true;
+  });
+}
+
+/** The user's live hold is sold, paid, confirmed and recorded all at once, or nothing changes. */
+export function payForHold(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { capabilities } = database;
+  if (capabilities.dataModifyingCte) return payInOneStatement(database, p);
+  if (capabilities.statementBatches && capabilities.multiTableUpdate) return payInOneBatch(database, p);
+  return payStepByStep(database, p);
+}
+
+interface OutcomeRow {
+  paid: boolean | number;
+  held: boolean | number;
+  balance: number | string | null;
+}
+
+function outcomeOf(row: OutcomeRow | undefined): PaymentOutcome {
+  const balance = Number(row?.balance ?? 0);
+  if (Number(row?.paid ?? 0)) return { status: 'paid', balance };
+  return Number(row?.held ?? 0) ? { status: 'short', balance } : { status: 'not_held' };
+}
+
+async function payInOneStatement(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { reservationId: id, userId, amount } = p.payment;
+  const { now } = p;
+  // `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold.
+  const statement = sql<OutcomeRow>`with held as materialized (
+      select r.id from reservations r join seat_claims c on c.reservation_id = r.id
+      where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
+        and c.status = 'HELD' and c.expires_at > ${now}
+      for update
+    ), debit as (
+      update point_wallets set balance = balance - ${amount}, updated_at = ${now}
+      where user_id = ${userId} and balance >= ${amount} and exists (select 1 from held)
+      returning balance
+    ), sold as (
+      update seat_claims set status = 'SOLD'
+      where reservation_id = ${id} and status = 'HELD' and exists (select 1 from debit)
+    ), confirmed as (
+      update reservations set status = 'CONFIRMED', updated_at = ${now}
+      where id = ${id} and status = 'HELD' and exists (select 1 from debit)
+    ), payment as (${insertFrom('payments', paymentRow(p.payment), sql`from debit`)}),
+    ledger as (${insertFrom('point_ledger', ledgerRow(p.ledger), sql`from debit`)}),
+    event as (${insertFrom('outbox', outboxRow(p.event), sql`from debit`)}),
+    wallet as (select balance from point_wallets where user_id = ${userId} for update)
+    select exists (select 1 from debit) as paid, exists (select 1 from held) as held,
+      coalesce((select balance from debit), (select balance from wallet)) as balance`;
+  const { rows } = await prepared('pay_for_hold', statement).execute(database.db);
+  return outcomeOf(rows[0]);
+}
+
+async function payInOneBatch(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { db } = database;
+  const { reservationId: id, userId, amount } = p.payment;
+  const { now } = p;
+  const ifPaid = sql`from dual where @paid`;
+  const results = await inOneRoundTrip(database, [
+    // One statement decides: the three rows change together, or none does.
+    sql`update reservations r
+        join seat_claims c on c.reservation_id = r.id
+        join point_wallets w on w.user_id = r.user_id
+      set r.status = 'CONFIRMED', r.updated_at = ${now}, c.status = 'SOLD',
+        w.balance = w.balance - ${amount}, w.updated_at = ${now}
+      where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
+        and c.status = 'HELD' and c.expires_at > ${now} and w.balance >= ${amount}`.compile(db),
+    sql`set @paid = row_count() > 0`.compile(db),
+    insertFrom('payments', paymentRow(p.payment), ifPaid).compile(db),
+    insertFrom('point_ledger', ledgerRow(p.ledger), ifPaid).compile(db),
+    insertFrom('outbox', outboxRow(p.event), ifPaid).compile(db),
+    sql`select @paid as paid,
+        exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
+          where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
+            and c.status = 'HELD' and c.expires_at > ${now}) as held,
+        (select balance from point_wallets where user_id = ${userId}) as balance`.compile(db),
+  ]);
+  return outcomeOf((results.at(-1) as OutcomeRow[])[0]);
+}
+
+class PaymentRefused extends Error {
+  readonly outcome: 'short' | 'not_held';
+  constructor(outcome: 'short' | 'not_held') {
+    super(outcome);
+    this.outcome = outcome;
+  }
+}
+
+async function payStepByStep(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { reservationId: id, userId, amount } = p.payment;
+  const { now } = p;
+  const refuseUnless = (r: { numUpdatedRows?: bigint }, outcome: 'short' | 'not_held') => {
+    if (Number(r.numUpdatedRows ?? 0) === 0) throw new PaymentRefused(outcome);
+  };
+  try {
+    const balance = await inTransaction(database, async (trx) => {
+      refuseUnless(
+        await trx
+          .updateTable('seat_claims')
+          .set({ status: 'SOLD' })
+          .where('reservation_id', '=', id)
+          .where('user_id', '=', userId)
+          .where('status', '=', 'HELD')
+          .where('expires_at', '>', now)
+          .executeTakeFirst(),
+        'not_held',
+      );
+      refuseUnless(
+        await trx
+          .updateTable('point_wallets')
+          .set({ balance: sql`balance - ${amount}`, updated_at: now })
+          .where('user_id', '=', userId)
+          .where('balance', '>=', amount)
+          .executeTakeFirst(),
+        'short',
+      );
+      refuseUnless(
+        await trx
+          .updateTable('reservations')
+          .set({ status: 'CONFIRMED', updated_at: now })
+          .where('id', '=', id)
+          .where('status', '=', 'HELD')
+          .executeTakeFirst(),
+        'not_held',
+      );
+      await trx.insertInto('payments').values(paymentRow(p.payment)).execute();
+      await trx.insertInto('point_ledger').values(ledgerRow(p.ledger)).execute();
+      await trx.insertInto('outbox').values(outboxRow(p.event)).execute();
+      return walletBalance(trx, userId);
+    });
+    return { status: 'paid', balance };
+  } catch (err) {
+    if (!(err instanceof PaymentRefused)) throw err;
+    if (err.outcome === 'not_held') return { status: 'not_held' };
+    return { status: 'short', balance: await walletBalance(database.db, userId) };
+  }
+}
+
+async function walletBalance(db: Db, userId: number): Promise<number> {
+  const r = await db
+    .selectFrom('point_wallets')
+    .select('balance')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return Number(r?.balance ?? 0);
+}
