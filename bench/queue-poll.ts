@@ -13,9 +13,11 @@ import { buildApp } from '../src/app.ts';
 import { compose } from '../src/compose.ts';
 import { loadConfig } from '../src/config.ts';
 import { systemClock } from '../src/domain/clock.ts';
+import { anyoneMayNameAnyUser } from '../src/domain/identity.ts';
 import { WaitingRoom } from '../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../src/http/errors.ts';
 import { queueRoutes } from '../src/http/queue.ts';
+import { registerRateLimiting } from '../src/http/rate-limit.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
 
@@ -105,7 +107,16 @@ async function serve(): Promise<void> {
   });
   const poll = Fastify();
   installErrorHandling(poll);
-  await poll.register(queueRoutes, { services: { waitingRoom } });
+  const tokenIssueLimits = {
+    perIpPerMinute: 0,
+    perUserPerMinute: 0,
+    exemptLoopback: true,
+    store: 'memory',
+  } as const;
+  await registerRateLimiting(poll, tokenIssueLimits);
+  await poll.register(queueRoutes, {
+    services: { waitingRoom, identity: anyoneMayNameAnyUser, tokenIssueLimits },
+  });
   const full = await fullApp(hashTag);
   await bare.listen({ host: '127.0.0.1', port: 0 });
   await poll.listen({ host: '127.0.0.1', port: 0 });

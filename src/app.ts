@@ -1,3 +1,5 @@
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,11 +8,13 @@ import type { Config } from './config.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling, sendError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { identityBearerScheme } from './http/identity.ts';
 import { metricsPlugin } from './http/metrics.ts';
 import { overloadGuard } from './http/overload-guard.ts';
 import { paymentRoutes } from './http/payments.ts';
 import { pointsRoutes } from './http/points.ts';
 import { queueRoutes } from './http/queue.ts';
+import { registerRateLimiting } from './http/rate-limit.ts';
 import { reservationRoutes } from './http/reservations.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { buildRequestValidator } from './http/validation.ts';
@@ -46,12 +50,29 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
     return503OnClosing: true,
     frameworkErrors: sendError,
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   installErrorHandling(app);
   // Bodies are JSON only: any other content type is a 415, not a string for the schema to reject.
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
+  // Answers are JSON: nothing may be framed, run or loaded from them. /docs sets its own policy below.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  });
+  if (config.corsOrigins.length > 0)
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: ['retry-after', 'x-request-id'],
+      maxAge: 600,
+    });
+  await registerRateLimiting(app, services.tokenIssueLimits);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -61,12 +82,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description: 'Waiting room, seat holds, points and payments for high-demand ticket sales.',
       },
       components: {
-        securitySchemes: { accessKey: { type: 'apiKey', in: 'header', name: 'Authorization' } },
+        securitySchemes: {
+          accessKey: { type: 'apiKey', in: 'header', name: 'Authorization' },
+          ...(services.identity.mode === 'jwt' ? { identityBearer: identityBearerScheme } : {}),
+        },
       },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // The UI's own scripts and styles, nothing inline but styles; replaces the API's deny-all policy on /docs only.
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; " +
+      "img-src 'self' data:; script-src 'self'; style-src 'self' 'unsafe-inline'",
+  });
 
   // App-wide hooks: the guard before any route it sheds; the metrics hooks see every route wherever they sit.
   await app.register(overloadGuard({ monitor: services.pressure, metrics: services.metrics }));

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { bookingRepository } from './db/booking-repository.ts';
 import { catalogRepository } from './db/catalog-repository.ts';
@@ -12,11 +13,14 @@ import { ReservationService } from './domain/booking/reservations.ts';
 import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
+import { anyoneMayNameAnyUser, type IdentityGate, verifiedIdentityGate } from './domain/identity.ts';
 import { WaitingRoom } from './domain/waiting-room.ts';
 import { createPublisher } from './events/create-publisher.ts';
 import { NatsEventPublisher } from './events/nats-bus.ts';
 import { OutboxRelay } from './events/outbox-relay.ts';
 import { admissionGate } from './http/queue.ts';
+import type { TokenIssueLimits } from './http/rate-limit.ts';
+import { JwtIdentityVerifier, type JwtKeySource } from './identity/jwt-verifier.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -82,6 +86,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     ...booking,
     waitingRoom,
     admissionGate: admissionGate(waitingRoom),
+    identity: identityOf(parts),
+    tokenIssueLimits: tokenIssueLimitsOf(parts),
     readiness: parts.readiness,
     metrics,
     pressure: operability.monitor,
@@ -134,6 +140,35 @@ function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): Waiti
   life.onStart(() => waitingRoom.start());
   life.onClose(() => waitingRoom.stop());
   return waitingRoom;
+}
+
+/** With TR_IDENTITY=jwt only the holder of a user's login JWT may take that user's place in line. */
+function identityOf({ config }: Parts): IdentityGate {
+  const { mode, secret, publicKeyPem, jwksUrl, ...claims } = config.identity;
+  if (mode === 'none') return anyoneMayNameAnyUser;
+  const key: JwtKeySource = jwksUrl
+    ? { kind: 'jwksUrl', url: jwksUrl }
+    : publicKeyPem
+      ? { kind: 'publicKey', pem: publicKeyPem }
+      : { kind: 'secret', secret };
+  return verifiedIdentityGate(new JwtIdentityVerifier({ key, ...claims }));
+}
+
+/** Counted in Redis when the waiting room lives there, so every process shares one budget. */
+function tokenIssueLimitsOf({ config, life }: Parts): TokenIssueLimits {
+  const limits = {
+    perIpPerMinute: config.tokenRateLimit.perIpPerMinute,
+    perUserPerMinute: config.tokenRateLimit.perUserPerMinute,
+    exemptLoopback: config.identity.mode === 'none',
+  };
+  if (config.queue === 'memory') return { ...limits, store: 'memory' };
+  const redis = new Redis(config.queue, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  // An outage skips the limits (skipOnError) and shows on /health/ready through the queue store, not as log floods.
+  redis.on('error', () => {});
+  life.onClose(async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  return { ...limits, store: { redis, nameSpace: `ticketrush:${config.queueName}:token-rate:` } };
 }
 
 export interface BookingDeps {

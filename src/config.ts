@@ -1,5 +1,8 @@
+import { isIP } from 'node:net';
 import type { WaitingRoomSettings } from './domain/waiting-room.ts';
+import { algorithmOfPublicKey } from './identity/jwt-verifier.ts';
 import { redactUrl } from './redact.ts';
+import { Secret } from './secret.ts';
 
 /** The environment, validated once at start-up; a bad value stops start-up with a one-line message naming it. */
 export class ConfigError extends Error {
@@ -51,6 +54,23 @@ export interface Config {
     targetP95Ms: number;
     maxErrorPercent: number;
   };
+  /** Who may take a user's place in line: anyone naming the id (the demo), or the holder of that user's JWT. */
+  identity: {
+    mode: 'none' | 'jwt';
+    /** Exactly one of secret, publicKeyPem and jwksUrl is set with jwt; empty otherwise. */
+    secret: Secret;
+    publicKeyPem: string;
+    jwksUrl: string;
+    issuer: string;
+    audience: string;
+    clockToleranceSeconds: number;
+  };
+  /** Token issues per minute per client address and per user; 0 switches a limit off. */
+  tokenRateLimit: { perIpPerMinute: number; perUserPerMinute: number };
+  /** Browser origins allowed to call the API cross-origin; empty: CORS off. */
+  corsOrigins: string[];
+  /** Proxy addresses whose X-Forwarded-For is believed (Fastify trustProxy); empty: none. */
+  trustProxy: string[];
 }
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
@@ -61,6 +81,8 @@ interface Parser<T> {
   /** What the error message says was expected. */
   expected: string;
   parse(raw: string): T | undefined;
+  /** What the error message says was got, when the text itself must not be shown (a secret). */
+  shown?(raw: string): string;
 }
 
 /** One environment variable: where it lands in Config, how it is read, its default and its one-line meaning. */
@@ -73,7 +95,9 @@ interface Setting<T> {
 
 /** The settings table has the shape of Config, with a Setting in place of every value. */
 type SettingsOf<T> = {
-  [K in keyof T]: T[K] extends string | number | boolean ? Setting<T[K]> : SettingsOf<T[K]>;
+  [K in keyof T]: T[K] extends string | number | boolean | Secret | string[]
+    ? Setting<T[K]>
+    : SettingsOf<T[K]>;
 };
 
 const integer = (min: number, max: number): Parser<number> => ({
@@ -111,6 +135,54 @@ const urlWith = (schemes: string[]) => (v: string) => {
     return false;
   }
 };
+
+/** Comma-separated items, each passing `test`; empty text is an empty list. */
+const list = (test: (v: string) => boolean, expected: string): Parser<string[]> => ({
+  expected,
+  parse: (raw) => {
+    const items = raw.split(',').map((v) => v.trim());
+    return items.every((v) => v !== '' && test(v)) ? items : undefined;
+  },
+});
+
+const isOrigin = (v: string): boolean => {
+  try {
+    const url = new URL(v);
+    return ['http:', 'https:'].includes(url.protocol) && url.origin === v;
+  } catch {
+    return false;
+  }
+};
+
+/** HS256 keys shorter than the hash are guessable (RFC 7518 3.2). */
+const MIN_SECRET_BYTES = 32;
+
+const secretText: Parser<Secret> = {
+  expected: `at least ${MIN_SECRET_BYTES} bytes`,
+  parse: (raw) => (Buffer.byteLength(raw) >= MIN_SECRET_BYTES ? new Secret(raw) : undefined),
+  shown: (raw) => `${Buffer.byteLength(raw)} bytes`,
+};
+
+/** A PEM public key, literal newlines or `\n` escapes as env files write them; RSA or P-256 only. */
+const publicKeyPem: Parser<string> = {
+  expected: 'an RSA or P-256 EC public key in PEM (SPKI)',
+  parse: (raw) => {
+    const pem = raw.replaceAll('\\n', '\n');
+    try {
+      return algorithmOfPublicKey(pem) ? pem : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  shown: (raw) => `${raw.slice(0, 30)}...`,
+};
+
+const jwksUrl = text(
+  (v) =>
+    urlWith(['https:'])(v) ||
+    (urlWith(['http:'])(v) && ['localhost', '127.0.0.1', '[::1]'].includes(new URL(v).hostname)),
+  'an https:// URL (http:// only on localhost)',
+);
 
 const setting = <T>(name: string, parser: Parser<T>, fallback: T, description: string): Setting<T> => ({
   name,
@@ -321,6 +393,76 @@ const table: SettingsOf<Config> = {
       'Booking-path 5xx/503 share above which the admission rate is cut',
     ),
   },
+  identity: {
+    mode: setting(
+      'TR_IDENTITY',
+      oneOf(['none', 'jwt'] as const),
+      'none',
+      "Who may take a user's place in line: none (anyone naming the id; demo only) or jwt (the user's own login JWT)",
+    ),
+    secret: setting(
+      'TR_JWT_SECRET',
+      secretText,
+      new Secret(''),
+      "jwt: HS256 shared secret of the ticket site's login (at least 32 bytes)",
+    ),
+    publicKeyPem: setting(
+      'TR_JWT_PUBLIC_KEY',
+      publicKeyPem,
+      '',
+      "jwt: the login's RS256 or ES256 public key, PEM (\\n escapes allowed)",
+    ),
+    jwksUrl: setting(
+      'TR_JWT_JWKS_URL',
+      jwksUrl,
+      '',
+      "jwt: the login's JWKS URL (RS256/ES256), https:// (http:// only on localhost)",
+    ),
+    issuer: setting(
+      'TR_JWT_ISSUER',
+      text((v) => v.trim() !== '', 'text'),
+      '',
+      'jwt: required `iss` claim',
+    ),
+    audience: setting(
+      'TR_JWT_AUDIENCE',
+      text((v) => v.trim() !== '', 'text'),
+      '',
+      'jwt: required `aud` claim',
+    ),
+    clockToleranceSeconds: setting(
+      'TR_JWT_CLOCK_TOLERANCE_SECONDS',
+      integer(0, 300),
+      5,
+      'jwt: clock skew allowed on `exp` and `nbf`',
+    ),
+  },
+  tokenRateLimit: {
+    perIpPerMinute: setting(
+      'TR_TOKEN_RATE_PER_IP',
+      integer(0, 1_000_000),
+      120,
+      'Token issues per minute per client address (0: off); loopback is exempt with TR_IDENTITY=none',
+    ),
+    perUserPerMinute: setting(
+      'TR_TOKEN_RATE_PER_USER',
+      integer(0, 1_000_000),
+      10,
+      'Token issues per minute per user (0: off)',
+    ),
+  },
+  corsOrigins: setting(
+    'TR_CORS_ORIGINS',
+    list(isOrigin, 'comma-separated origins such as https://tickets.example.com'),
+    [],
+    'Comma-separated browser origins allowed cross-origin (empty: CORS off)',
+  ),
+  trustProxy: setting(
+    'TR_TRUST_PROXY',
+    list((v) => isIP(v.split('/')[0] ?? '') !== 0, 'comma-separated proxy addresses or CIDR ranges'),
+    [],
+    'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For gives the client address',
+  ),
 };
 
 type Env = Record<string, string | undefined>;
@@ -333,7 +475,8 @@ function read<T>({ name, parser, fallback }: Setting<T>, env: Env): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = parser.parse(raw);
-  if (value === undefined) throw new ConfigError(name, parser.expected, raw);
+  if (value === undefined)
+    throw new ConfigError(name, parser.expected, parser.shown ? parser.shown(raw) : raw);
   return value;
 }
 
@@ -360,7 +503,32 @@ export function loadConfig(env: Env = process.env): Config {
       `at least TR_ADMIT_MIN_PER_SECOND (${minPerSecond})`,
       String(maxPerSecond),
     );
+  checkIdentity(config.identity);
   return config;
+}
+
+/** jwt mode needs exactly one verification key, an issuer and an audience. */
+function checkIdentity(identity: Config['identity']): void {
+  if (identity.mode === 'none') return;
+  const keys = [identity.secret.reveal(), identity.publicKeyPem, identity.jwksUrl].filter((v) => v !== '');
+  if (keys.length !== 1)
+    throw new ConfigError(
+      'TR_IDENTITY',
+      `exactly one verification key with jwt (TR_JWT_SECRET, TR_JWT_PUBLIC_KEY or TR_JWT_JWKS_URL; ${keys.length} set)`,
+      identity.mode,
+    );
+  if (identity.issuer === '')
+    throw new ConfigError(
+      'TR_JWT_ISSUER',
+      'the `iss` your login service signs (required with jwt)',
+      undefined,
+    );
+  if (identity.audience === '')
+    throw new ConfigError(
+      'TR_JWT_AUDIENCE',
+      'the `aud` your login service signs for this API (required with jwt)',
+      undefined,
+    );
 }
 
 /** Every setting as `ticketrush --help` and the README list it: name, default as text, meaning. */

@@ -26,6 +26,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     log: (line) => logger.info(line),
     logger,
   });
+  if (config.identity.mode === 'none')
+    logger.warn(
+      "TR_IDENTITY=none: anyone may take any user's place in line by naming the user id; set TR_IDENTITY=jwt for a real sale",
+    );
   const app = await buildApp({ config, services: composition.services, logger });
   app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host: config.host, port: config.port });
@@ -35,7 +39,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   logger.info(
-    { url, db: composition.services.database.describe, queue: config.queue },
+    { url, db: composition.services.database.describe, queue: config.queue, identity: config.identity.mode },
     'ticketrush listening',
   );
 

@@ -7,8 +7,10 @@ import type { ReservationService } from './domain/booking/reservations.ts';
 import type { CatalogService } from './domain/catalog.ts';
 import type { Clock } from './domain/clock.ts';
 import type { IdempotencyService } from './domain/idempotency.ts';
+import type { IdentityGate } from './domain/identity.ts';
 import type { WaitingRoom } from './domain/waiting-room.ts';
 import type { AdmissionGate } from './http/guard.ts';
+import type { TokenIssueLimits } from './http/rate-limit.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { PressureMonitor } from './observability/pressure-monitor.ts';
 import type { DependencyCheck } from './observability/readiness.ts';
@@ -32,4 +34,7 @@ export interface AppServices {
   pressure: PressureMonitor;
   /** Booking-route answers, which drive the adaptive admission rate. */
   bookingResponses: ResponseWindow;
+  /** Who may take a user's place in the waiting room. */
+  identity: IdentityGate;
+  tokenIssueLimits: TokenIssueLimits;
 }

@@ -3,8 +3,10 @@ import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
 import type { QueueTicket, WaitingRoom } from '../domain/waiting-room.ts';
 import { type AdmissionGate, type PreHandler, setCaller } from './guard.ts';
+import { identitySecurity, requireIdentity } from './identity.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { errorResponses, Id } from './schemas.ts';
+import { tokenIssueLimiters } from './rate-limit.ts';
+import { ErrorResponse, errorResponses, Id } from './schemas.ts';
 
 const UserParams = Type.Object({ userId: Id('User id') });
 
@@ -28,17 +30,29 @@ export function accessKeyOf(req: FastifyRequest): string | undefined {
 
 const retryAfterOf = (t: QueueTicket): string => String(Math.max(1, Math.ceil(t.pollAfterMs / 1000)));
 
-export const queueRoutes: RoutePlugin<'waitingRoom'> = async (app, { services }) => {
+export const queueRoutes: RoutePlugin<'waitingRoom' | 'identity' | 'tokenIssueLimits'> = async (
+  app,
+  { services },
+) => {
   const room = services.waitingRoom;
+  const limits = tokenIssueLimiters(app, services.tokenIssueLimits);
 
   app.post(
     '/api/users/:userId/token',
     {
+      // Floods are refused per address before any parsing or signature check; per user once the caller is proven.
+      onRequest: limits.perAddress,
+      preHandler: [requireIdentity(services.identity), ...limits.perUser],
       schema: {
         tags: ['queue'],
         summary: 'Join the waiting room, or get a fresh key keeping your place',
         description:
-          'Issuing again keeps the place in line; the previous key keeps working for a grace period.',
+          services.identity.mode === 'jwt'
+            ? "Needs the user's login JWT as `Authorization: Bearer <JWT>` (`sub` = the user id in the path). " +
+              'The key returned is bound to that user: later requests carry the key alone. ' +
+              'Issuing again keeps the place in line; the previous key keeps working for a grace period.'
+            : 'Issuing again keeps the place in line; the previous key keeps working for a grace period.',
+        security: identitySecurity(services.identity),
         params: UserParams,
         body: Type.Optional(
           Type.Union([
@@ -46,7 +60,7 @@ export const queueRoutes: RoutePlugin<'waitingRoom'> = async (app, { services })
             Type.Null(),
           ]),
         ),
-        response: { 200: Ticket, ...errorResponses },
+        response: { 200: Ticket, ...errorResponses, 429: ErrorResponse },
       },
     },
     async (req, reply) => {

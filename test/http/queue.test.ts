@@ -5,10 +5,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ManualClock } from '../../src/domain/clock.ts';
+import { anyoneMayNameAnyUser } from '../../src/domain/identity.ts';
 import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../../src/http/errors.ts';
 import { admissionGate, queueRoutes } from '../../src/http/queue.ts';
+import { registerRateLimiting } from '../../src/http/rate-limit.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
@@ -42,7 +44,16 @@ async function makeApp(store: QueueStore) {
   const waitingRoom = new WaitingRoom({ store, clock, settings });
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandling(app);
-  await app.register(queueRoutes, { services: { waitingRoom } });
+  const tokenIssueLimits = {
+    perIpPerMinute: 0,
+    perUserPerMinute: 0,
+    exemptLoopback: true,
+    store: 'memory',
+  } as const;
+  await registerRateLimiting(app, tokenIssueLimits);
+  await app.register(queueRoutes, {
+    services: { waitingRoom, identity: anyoneMayNameAnyUser, tokenIssueLimits },
+  });
   const gate = admissionGate(waitingRoom);
   // Stand-ins for guarded routes: one naming a user, one not.
   app.get(
