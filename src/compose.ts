@@ -143,7 +143,7 @@ function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): Waiti
 }
 
 /** With TR_IDENTITY=jwt only the holder of a user's login JWT may take that user's place in line. */
-function identityOf({ config }: Parts): IdentityGate {
+function identityOf({ config, clock }: Parts): IdentityGate {
   const { mode, secret, publicKeyPem, jwksUrl, ...claims } = config.identity;
   if (mode === 'none') return anyoneMayNameAnyUser;
   const key: JwtKeySource = jwksUrl
@@ -151,7 +151,7 @@ function identityOf({ config }: Parts): IdentityGate {
     : publicKeyPem
       ? { kind: 'publicKey', pem: publicKeyPem }
       : { kind: 'secret', secret };
-  return verifiedIdentityGate(new JwtIdentityVerifier({ key, ...claims }));
+  return verifiedIdentityGate(new JwtIdentityVerifier({ key, ...claims }, clock));
 }
 
 /** Counted in Redis when the waiting room lives there, so every process shares one budget. */

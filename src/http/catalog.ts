@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { MAX_PAGE_SIZE } from '../domain/catalog.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { errorResponses, Id } from './schemas.ts';
+import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 const Concert = Type.Object({
   id: Type.Integer(),
@@ -55,6 +55,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['catalog'],
+        security: accessKeySecurity,
         summary: 'List concerts, a page at a time',
         querystring: Type.Object({
           cursor: Type.Optional(
@@ -80,6 +81,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['catalog'],
+        security: accessKeySecurity,
         summary: "A concert's schedules with their free-seat counts",
         params: ConcertParams,
         response: { 200: Type.Object({ schedules: Type.Array(Schedule) }), ...errorResponses },
@@ -94,6 +96,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['catalog'],
+        security: accessKeySecurity,
         summary: 'One schedule, with the concert it belongs to',
         params: Type.Object({ scheduleId: Id('Schedule id') }),
         response: { 200: Schedule, ...errorResponses },
@@ -112,6 +115,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['catalog'],
+        security: accessKeySecurity,
         summary: 'Seats of a schedule that are free to hold',
         params: ScheduleParams,
         response: { 200: Type.Object({ seats: Type.Array(Seat) }), ...errorResponses },

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { errorResponses, Id } from './schemas.ts';
+import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionGate'> = async (
   app,
@@ -16,6 +16,7 @@ export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionG
       preHandler: guard.userAdmitted,
       schema: {
         tags: ['payments'],
+        security: accessKeySecurity,
         summary: 'Pay a held reservation with points; confirms the seat',
         headers: IdempotencyHeaders,
         body: Type.Object(

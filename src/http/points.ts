@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { errorResponses, Id } from './schemas.ts';
+import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 const Balance = Type.Object({ userId: Type.Integer(), balance: Type.Integer({ description: 'Points' }) });
 const UserParams = Type.Object({ userId: Id('User id') });
@@ -20,6 +20,7 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
       preHandler: guard.userAdmitted,
       schema: {
         tags: ['points'],
+        security: accessKeySecurity,
         summary: "The user's points balance",
         params: UserParams,
         response: { 200: Balance, ...errorResponses },
@@ -34,6 +35,7 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
       preHandler: guard.userAdmitted,
       schema: {
         tags: ['points'],
+        security: accessKeySecurity,
         summary: 'Add points to the wallet',
         params: UserParams,
         headers: IdempotencyHeaders,

@@ -3,7 +3,7 @@ import type { Reservation } from '../domain/booking/model.ts';
 import { callerOf } from './guard.ts';
 import { IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { errorResponses, Id } from './schemas.ts';
+import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 export const ReservationView = Type.Object({
   reservationId: Type.String(),
@@ -49,6 +49,7 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
       preHandler: guard.userAdmitted,
       schema: {
         tags: ['reservations'],
+        security: accessKeySecurity,
         summary: 'Hold a seat; the hold lapses after TR_HOLD_TTL_SECONDS unless paid',
         headers: IdempotencyHeaders,
         body: Type.Object(
@@ -76,6 +77,7 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['reservations'],
+        security: accessKeySecurity,
         summary: "One of the caller's reservations",
         params: ReservationParams,
         response: { 200: ReservationView, ...errorResponses },
@@ -90,6 +92,7 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
       preHandler: guard.anyAdmitted,
       schema: {
         tags: ['reservations'],
+        security: accessKeySecurity,
         summary: 'Release a hold early; the seat is free at once',
         params: ReservationParams,
         response: { 200: ReservationView, ...errorResponses },
@@ -104,6 +107,7 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
       preHandler: guard.userAdmitted,
       schema: {
         tags: ['reservations'],
+        security: accessKeySecurity,
         summary: "A user's reservations, newest first",
         params: Type.Object({ userId: Id('User id') }),
         querystring: Type.Object({

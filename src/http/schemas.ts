@@ -28,3 +28,6 @@ export const errorResponses = {
   422: ErrorResponse,
   503: ErrorResponse,
 };
+
+/** OpenAPI security of every route behind the admission gate: an admitted access key. */
+export const accessKeySecurity: Array<Record<string, string[]>> = [{ accessKey: [] }];

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { createRemoteJWKSet, errors, importSPKI, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { Clock } from '../domain/clock.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdentityVerifier, VerifiedIdentity } from '../domain/identity.ts';
 import type { Secret } from '../secret.ts';
@@ -45,11 +46,13 @@ const providerFailure = (err: unknown) =>
 /** Verifies the ticket site's identity JWTs with `jose`: signature, issuer, audience, expiry and a subject. */
 export class JwtIdentityVerifier implements IdentityVerifier {
   readonly #settings: JwtSettings;
+  readonly #clock: Clock;
   readonly #algorithms: string[];
-  #key: Promise<Key>;
+  readonly #key: Promise<Key>;
 
-  constructor(settings: JwtSettings) {
+  constructor(settings: JwtSettings, clock: Clock) {
     this.#settings = settings;
+    this.#clock = clock;
     const source = settings.key;
     if (source.kind === 'secret') {
       this.#algorithms = ['HS256'];
@@ -73,6 +76,7 @@ export class JwtIdentityVerifier implements IdentityVerifier {
         audience: this.#settings.audience,
         clockTolerance: this.#settings.clockToleranceSeconds,
         requiredClaims: ['sub', 'exp'],
+        currentDate: new Date(this.#clock.now()),
       });
       if (typeof payload.sub !== 'string' || payload.sub === '')
         throw new DomainError('IDENTITY_INVALID', 'The identity token names no subject');
