@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../cluster/server-process.ts';
 import { makeTestApp, type TestApp } from '../support/app.ts';
 import { AUDIENCE, es256Key, hsKey, ISSUER, mintJwt, SECRET, serveJwks } from '../support/identity.ts';
 
@@ -169,6 +170,24 @@ describe('TR_IDENTITY=jwt with a JWKS URL (ES256)', () => {
       assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
       assert.equal(codeOf(res), 'IDENTITY_INVALID', name);
     }
+  });
+});
+
+describe('TR_IDENTITY=jwt with its JWKS unreachable', () => {
+  let t: TestApp;
+  before(async () => {
+    const port = await freePort();
+    t = await makeTestApp('sqlite', { ...jwtEnv, TR_JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
+  });
+  after(() => t.close());
+
+  test("the provider's outage is 503 IDENTITY_UNAVAILABLE with Retry-After, not the caller's 401", async () => {
+    const { privateKey } = await es256Key('k');
+    const jwt = await mintJwt(privateKey, t.clock.now(), { sub: '1' }, { alg: 'ES256', kid: 'k' });
+    const res = await routes(t).issue(1, `Bearer ${jwt}`);
+    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(codeOf(res), 'IDENTITY_UNAVAILABLE');
+    assert.equal(res.headers['retry-after'], '5');
   });
 });
 
