@@ -12,7 +12,9 @@ const END = '<!-- settings:end -->';
 const cell = (text: string) => text.replace(/[|<]/g, (c) => `\\${c}`);
 
 export function settingsTable(): string {
-  const rows = settings.map((s) => `| \`${s.name}\` | \`${s.fallback}\` | ${cell(s.description)} |`);
+  const rows = settings.map(
+    (s) => `| \`${s.name}\` | ${s.fallback === '' ? 'none' : `\`${s.fallback}\``} | ${cell(s.description)} |`,
+  );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 

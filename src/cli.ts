@@ -17,7 +17,7 @@ Commands:
   compare <a> <b>       Per-endpoint differences between two load-test results
 
 Settings (environment variables):
-${settings.map((s) => `  ${s.name.padEnd(36)} ${s.description} (default ${s.fallback})`).join('\n')}
+${settings.map((s) => `  ${s.name.padEnd(36)} ${s.description}${s.fallback === '' ? '' : ` (default ${s.fallback})`}`).join('\n')}
 `;
 
 async function migrate(): Promise<number> {
