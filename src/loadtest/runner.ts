@@ -28,7 +28,10 @@ const SATURATED_LAG_MS = 50;
 /** Runs the plan on `workers` threads, merges their numbers exactly, and returns the result. */
 export async function runLoad(opts: RunOptions): Promise<LoadResult> {
   const workerCount = Math.max(1, opts.workers);
-  const startAt = Date.now() + (opts.workers > 0 ? 750 : 20); // workers boot before the shared start
+  // Threads boot first and say so; the shared start is set only once every one of them is ready, so a
+  // slow boot (a loaded machine) never eats the first seconds of the profile.
+  const threads = opts.workers > 0 ? await bootThreads(workerCount) : undefined;
+  const startAt = Date.now() + (threads ? 50 : 20);
   const monitor = new RunMonitor({ ...opts, startAt, workerCount });
   monitor.start();
   const plans = planWorkers(opts, workerCount, startAt);
@@ -37,9 +40,8 @@ export async function runLoad(opts: RunOptions): Promise<LoadResult> {
   const hardLimitMs =
     startAt - Date.now() + Math.min(opts.durationCapMs, totalMs + opts.gracefulStopMs) + 15_000;
   try {
-    if (opts.workers === 0)
-      await withLimit(runWorkerPlan(plans[0], monitor.receive), hardLimitMs, () => undefined);
-    else await runOnThreads(plans, monitor.receive, hardLimitMs);
+    if (!threads) await withLimit(runWorkerPlan(plans[0], monitor.receive), hardLimitMs, () => undefined);
+    else await runOnThreads(threads, plans, monitor.receive, hardLimitMs);
   } finally {
     monitor.stop();
   }
@@ -65,18 +67,56 @@ function planWorkers(opts: RunOptions, workerCount: number, startAt: number): Wo
   }));
 }
 
-async function runOnThreads(
-  plans: WorkerPlan[],
-  receive: (message: RunnerMessage) => void,
-  limitMs: number,
-): Promise<void> {
+/** How long threads may take to load their modules before the run gives up on them. */
+const BOOT_LIMIT_MS = 60_000;
+
+/** Starts the threads and resolves once each has loaded its modules and waits for its plan. */
+async function bootThreads(count: number): Promise<Worker[]> {
   // `node --input-type=module -e` would make the worker refuse its file; other flags are inherited.
   const execArgv = process.execArgv.some((a) => a.startsWith('--input-type'))
     ? { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) }
     : {};
-  const threads = plans.map(
-    (plan) => new Worker(new URL('./worker.ts', import.meta.url), { workerData: plan, ...execArgv }),
+  const threads = Array.from(
+    { length: count },
+    () => new Worker(new URL('./worker.ts', import.meta.url), execArgv),
   );
+  const listeners: Array<() => void> = [];
+  const ready = threads.map(
+    (thread) =>
+      new Promise<void>((resolve, reject) => {
+        const onMessage = (m: { type?: string }) =>
+          m?.type === 'ready' ? resolve() : reject(new Error(`loadtest worker sent ${m?.type} before ready`));
+        const onExit = (code: number) =>
+          reject(new Error(`loadtest worker exited with ${code} before ready`));
+        thread.on('message', onMessage).on('error', reject).on('exit', onExit);
+        listeners.push(() => thread.off('message', onMessage).off('error', reject).off('exit', onExit));
+      }),
+  );
+  let booted: boolean | Error;
+  try {
+    booted = await withLimit(
+      Promise.all(ready).then(() => true),
+      BOOT_LIMIT_MS,
+      () => false,
+    );
+  } catch (err) {
+    booted = err as Error;
+  }
+  if (booted !== true) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw booted || new Error(`loadtest workers were not ready within ${BOOT_LIMIT_MS / 1000} s`);
+  }
+  // Only our own listeners go: removeAllListeners() on a Worker held back its later messages until exit.
+  for (const off of listeners) off();
+  return threads;
+}
+
+async function runOnThreads(
+  threads: Worker[],
+  plans: WorkerPlan[],
+  receive: (message: RunnerMessage) => void,
+  limitMs: number,
+): Promise<void> {
   const finished = threads.map(
     (thread) =>
       new Promise<void>((resolve) => {
@@ -91,6 +131,9 @@ async function runOnThreads(
         thread.on('exit', () => resolve());
       }),
   );
+  threads.forEach((thread, i) => {
+    thread.postMessage({ type: 'plan', plan: plans[i] });
+  });
   await withLimit(Promise.all(finished), limitMs, () => undefined);
   await Promise.all(threads.map((t) => t.terminate()));
 }

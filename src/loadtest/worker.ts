@@ -1,15 +1,17 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { runWorkerPlan } from './executors.ts';
 import type { WorkerPlan } from './worker-plan.ts';
 
-// Worker-thread entry: runs its part of the plan and reports to the runner.
+// Worker-thread entry: says it is ready once its modules are loaded, then runs the plan it is handed
+// (which carries the shared start) and reports to the runner.
 const port = parentPort;
 if (port) {
-  const plan = workerData as WorkerPlan;
-  port.on('message', (message: { type?: string }) => {
+  port.on('message', (message: { type?: string; plan?: WorkerPlan }) => {
     if (message?.type === 'halt') process.exit(0);
+    if (message?.type === 'plan' && message.plan)
+      runWorkerPlan(message.plan, (m) => port.postMessage(m)).catch((err) => {
+        port.postMessage({ type: 'error', message: String(err?.stack ?? err) });
+      });
   });
-  runWorkerPlan(plan, (message) => port.postMessage(message)).catch((err) => {
-    port.postMessage({ type: 'error', message: String(err?.stack ?? err) });
-  });
+  port.postMessage({ type: 'ready' });
 }
