@@ -4,7 +4,8 @@ import type { TestContext } from 'node:test';
 /** In CI an unreachable backend fails the suite; elsewhere it skips with a printed reason. */
 export const inCI = process.env.CI === 'true';
 
-export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+// An absent server refuses at once; the timeout only covers a machine too loaded to answer quickly.
+export function portOpen(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
