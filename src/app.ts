@@ -99,7 +99,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // App-wide hooks: the guard before any route it sheds; the metrics hooks see every route wherever they sit.
-  await app.register(overloadGuard({ monitor: services.pressure, metrics: services.metrics }));
+  await app.register(
+    overloadGuard({
+      monitor: services.pressure,
+      acquireQueue: services.database.acquireQueue,
+      budgetMs: config.dbPool.acquireTimeoutMs,
+      metrics: services.metrics,
+    }),
+  );
   await app.register(healthRoutes, { services });
   await app.register(catalogRoutes, { services });
   await app.register(reservationRoutes, { services });

@@ -99,7 +99,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
 async function openDatabase({ config, logger, life, readiness }: Parts, metrics: Metrics): Promise<Database> {
   const database = createDatabase(config.db, {
     ...config.dbPool,
-    onWait: (s) => metrics.poolWait(s),
+    sojourn: { targetMs: config.overload.poolTargetMs, intervalMs: config.overload.poolIntervalMs },
+    onWait: (seconds, cls) => metrics.poolWait(seconds, cls),
     onConnectionError: (err) => logger.warn({ err }, 'database connection lost; the pool reconnects'),
   });
   life.onClose(() => database.close());

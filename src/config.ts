@@ -44,8 +44,11 @@ export interface Config {
     maxConnections: number;
   };
   dbPool: { max: number; acquireTimeoutMs: number };
-  /** Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 90% of the V8 limit). */
-  overload: { maxEventLoopDelayMs: number; maxHeapMb: number; maxPoolWaiting: number };
+  /**
+   * Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 90% of the V8
+   * limit). The connection queue sheds by sojourn time (CoDel): waits above poolTargetMs for poolIntervalMs.
+   */
+  overload: { maxEventLoopDelayMs: number; maxHeapMb: number; poolTargetMs: number; poolIntervalMs: number };
   /** The admission rate adapts between min and max from the booking path's health, unless adaptive is off. */
   admission: {
     adaptive: boolean;
@@ -338,7 +341,7 @@ const table: SettingsOf<Config> = {
       'TR_DB_ACQUIRE_TIMEOUT_MS',
       integer(10, 120_000),
       2000,
-      'Longest wait for a pooled connection before 503 BUSY',
+      'Longest wait for a pooled connection before 503 BUSY; a request expecting to wait longer (catalog: half, top-up: 3/4) gets 503 OVERLOADED at once',
     ),
   },
   overload: {
@@ -354,11 +357,17 @@ const table: SettingsOf<Config> = {
       0,
       'Heap used beyond which requests get 503 OVERLOADED (0: 90% of the V8 heap limit)',
     ),
-    maxPoolWaiting: setting(
-      'TR_OVERLOAD_MAX_POOL_WAITING',
-      integer(0, 1_000_000),
-      100,
-      'Requests waiting for a database connection beyond which new ones get 503 (0: off)',
+    poolTargetMs: setting(
+      'TR_OVERLOAD_POOL_TARGET_MS',
+      integer(1, 60_000),
+      50,
+      'CoDel target: a request class whose waits for a database connection stay above this...',
+    ),
+    poolIntervalMs: setting(
+      'TR_OVERLOAD_POOL_INTERVAL_MS',
+      integer(10, 600_000),
+      500,
+      '...for this long gets 503 OVERLOADED (catalog first, payments never by this rule) until its queue drains',
     ),
   },
   admission: {

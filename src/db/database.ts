@@ -4,8 +4,9 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysel
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { redactUrl } from '../redact.ts';
+import { type AcquireClass, AcquireQueue } from './acquire-queue.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
-import { boundMysqlPool, timePgPool } from './pool-timing.ts';
+import { boundMysqlPool, queuedDialect } from './pool-timing.ts';
 import { PreparingPgClient } from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
@@ -82,14 +83,18 @@ export interface Database {
   describe: string;
   ping(): Promise<void>;
   poolStats(): PoolStats;
+  /** Where checkouts wait for a connection, most urgent first; it times every wait. */
+  acquireQueue: AcquireQueue;
   close(): Promise<void>;
 }
 
 export interface PoolOptions {
   max: number;
   acquireTimeoutMs: number;
-  /** Called with the seconds each connection checkout waited (PostgreSQL, MySQL). */
-  onWait?: (seconds: number) => void;
+  /** CoDel target and interval of the acquire queue (src/db/acquire-queue.ts). */
+  sojourn?: { targetMs: number; intervalMs: number };
+  /** Called with the seconds each connection checkout waited, on every dialect. */
+  onWait?: (seconds: number, cls: AcquireClass) => void;
   /**
    * Called when a pooled connection dies outside a query (the database restarted, the network dropped it).
    * The pool replaces it on a later checkout; without a listener the driver's `error` event would end the process.
@@ -98,6 +103,16 @@ export interface PoolOptions {
 }
 
 const defaultPool: PoolOptions = { max: 10, acquireTimeoutMs: 2000 };
+export const defaultSojourn = { targetMs: 50, intervalMs: 500 };
+
+function acquireQueueFor(permits: number, opts: PoolOptions): AcquireQueue {
+  return new AcquireQueue({
+    permits,
+    acquireTimeoutMs: opts.acquireTimeoutMs,
+    ...(opts.sojourn ?? defaultSojourn),
+    onWait: opts.onWait,
+  });
+}
 
 // BIGINT columns hold epoch milliseconds and point sums, all within Number's safe range.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -113,12 +128,12 @@ export function dialectOf(url: string): DialectName {
 
 export function createDatabase(url: string, pool: PoolOptions = defaultPool): Database {
   const dialect = dialectOf(url);
-  if (dialect === 'sqlite') return createSqlite(url);
+  if (dialect === 'sqlite') return createSqlite(url, pool);
   if (dialect === 'postgres') return createPostgres(url, pool);
   return createMysql(url, pool);
 }
 
-function createSqlite(url: string): Database {
+function createSqlite(url: string, opts: PoolOptions): Database {
   const path = url.slice('sqlite:'.length);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const handle = openNodeSqlite(path);
@@ -126,9 +141,11 @@ function createSqlite(url: string): Database {
   execSqlite(handle, 'PRAGMA synchronous = NORMAL');
   execSqlite(handle, 'PRAGMA busy_timeout = 5000');
   execSqlite(handle, 'PRAGMA foreign_keys = ON');
-  let waiting = 0;
-  let inUse = 0;
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
+  // node:sqlite is one synchronous connection: one permit, so requests queue here by urgency.
+  const acquireQueue = acquireQueueFor(1, opts);
+  const db = new Kysely<Tables>({
+    dialect: queuedDialect(new SqliteDialect({ database: handle }), acquireQueue),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -137,12 +154,9 @@ function createSqlite(url: string): Database {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    // node:sqlite is one synchronous connection; Kysely serialises access to it.
-    poolStats: () => ({ size: 1, inUse, waiting }),
-    close: async () => {
-      waiting = inUse = 0;
-      await db.destroy();
-    },
+    poolStats: () => ({ size: 1, inUse: acquireQueue.inUse, waiting: acquireQueue.waiting }),
+    acquireQueue,
+    close: () => db.destroy(),
   };
 }
 
@@ -154,12 +168,12 @@ function createPostgres(url: string, opts: PoolOptions): Database {
     connectionTimeoutMillis: opts.acquireTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
-  timePgPool(pool, { onWait: opts.onWait });
   // Every client reports on itself, also between the query that failed (57P01) and its release, when no query
   // is there to receive the socket's ECONNRESET. The pool repeats an idle client's error: already reported.
   pool.on('connect', (client) => client.on('error', opts.onConnectionError ?? (() => {})));
   pool.on('error', () => {});
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const acquireQueue = acquireQueueFor(opts.max, opts);
+  const db = new Kysely<Tables>({ dialect: queuedDialect(new PostgresDialect({ pool }), acquireQueue) });
   return {
     db,
     dialect: 'postgres',
@@ -171,8 +185,9 @@ function createPostgres(url: string, opts: PoolOptions): Database {
     poolStats: () => ({
       size: pool.totalCount,
       inUse: pool.totalCount - pool.idleCount,
-      waiting: pool.waitingCount,
+      waiting: acquireQueue.waiting + pool.waitingCount,
     }),
+    acquireQueue,
     close: () => db.destroy(),
   };
 }
@@ -201,11 +216,12 @@ function createMysql(url: string, opts: PoolOptions): Database {
     // Lets a whole booking transaction travel in one round trip; every statement is parameterised.
     multipleStatements: true,
   });
-  boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs, onWait: opts.onWait });
+  boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs });
   // mysql2 listens once per connection, to drop it from the pool; a second error would be unhandled.
   const onConnectionError = opts.onConnectionError ?? (() => {});
   pool.on('connection', (connection) => connection.on('error', onConnectionError));
-  const db = new Kysely<Tables>({ dialect: new MysqlDialect({ pool }) });
+  const acquireQueue = acquireQueueFor(opts.max, opts);
+  const db = new Kysely<Tables>({ dialect: queuedDialect(new MysqlDialect({ pool }), acquireQueue) });
   const internals = pool as unknown as MysqlPoolInternals;
   return {
     db,
@@ -220,9 +236,10 @@ function createMysql(url: string, opts: PoolOptions): Database {
       return {
         size,
         inUse: size - (internals._freeConnections?.length ?? 0),
-        waiting: internals._connectionQueue?.length ?? 0,
+        waiting: acquireQueue.waiting + (internals._connectionQueue?.length ?? 0),
       };
     },
+    acquireQueue,
     close: () => db.destroy(),
   };
 }

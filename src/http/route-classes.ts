@@ -1,6 +1,9 @@
+import type { AcquireClass } from '../db/acquire-queue.ts';
+
 /**
- * What a route is for, from its template: the one list that decides when the overload guard turns it away
- * and whether its answers tell the adaptive admission how the booking path is doing.
+ * What a route is for, from its template: the one list that decides when the overload guard turns it away,
+ * how urgently its database checkouts are served, and whether its answers tell the adaptive admission how the
+ * booking path is doing.
  */
 export type RouteClass = 'operations' | 'docs' | 'waiting-room' | 'booking' | 'unmatched';
 
@@ -15,19 +18,33 @@ export function routeClassOf(routeUrl: string | undefined): RouteClass {
   return 'booking';
 }
 
-/** Which routes may be turned away at which level. */
-export type ShedClass = 'never' | 'last' | 'normal';
-
-const shedClassByRoute: Record<RouteClass, ShedClass> = {
-  operations: 'never',
-  'waiting-room': 'last',
-  docs: 'normal',
-  booking: 'normal',
-  unmatched: 'normal',
+/**
+ * How urgently each booking route's checkouts are served: a user who holds a seat must be able to pay for it,
+ * so payments overtake holds, holds overtake top-ups and top-ups overtake catalog reads.
+ */
+export const acquireClassByRoute: Readonly<Record<string, AcquireClass>> = {
+  '/api/payments': 'payment',
+  '/api/reservations': 'hold',
+  '/api/reservations/:reservationId': 'hold',
+  '/api/users/:userId/reservations': 'hold',
+  '/api/users/:userId/points/charge': 'top-up',
+  '/api/users/:userId/points': 'top-up',
+  '/api/concerts': 'catalog',
+  '/api/concerts/:concertId/schedules': 'catalog',
+  '/api/schedules/:scheduleId': 'catalog',
+  '/api/concerts/:concertId/schedules/:scheduleId/seats/available': 'catalog',
 };
 
-export const shedClassOf = (routeUrl: string | undefined): ShedClass =>
-  shedClassByRoute[routeClassOf(routeUrl)];
+/**
+ * The class a route's checkouts queue as: booking routes by the list above (one not listed waits as
+ * catalog), readiness pings first (one cheap query that must answer), none for routes without a database.
+ */
+export function acquireClassOf(routeUrl: string | undefined): AcquireClass | undefined {
+  const routeClass = routeClassOf(routeUrl);
+  if (routeClass === 'operations') return 'payment';
+  if (routeClass !== 'booking') return undefined;
+  return acquireClassByRoute[routeUrl as string] ?? 'catalog';
+}
 
 /** Routes admitted users call to book: their latency and errors drive the admission rate. */
 export const isBookingRoute = (routeUrl: string | undefined): boolean => routeClassOf(routeUrl) === 'booking';

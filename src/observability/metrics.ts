@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ACQUIRE_CLASSES, type AcquireQueueStats } from '../db/acquire-queue.ts';
 import type { PoolStats } from '../db/database.ts';
 import type { RetryStats } from '../db/transaction.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
@@ -14,6 +15,8 @@ export interface OutboxStats {
 /** Read at scrape time; any of them may be left out, and a source that throws only leaves its gauges stale. */
 export interface MetricSources {
   pool?: () => PoolStats;
+  /** The connection queue by class: how long its oldest checkout has waited, whether it stands. */
+  acquireQueue?: () => AcquireQueueStats;
   queue?: () => MaybePromise<QueueCounts>;
   admitRate?: () => number;
   outbox?: () => MaybePromise<OutboxStats>;
@@ -37,10 +40,10 @@ export interface Metrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** e.g. bookingOutcome('hold', 'ok'), bookingOutcome('payment', 'insufficient_points'). */
   bookingOutcome(step: BookingStep, outcome: string): void;
-  /** Time one request waited for a pooled database connection. */
-  poolWait(seconds: number): void;
-  /** One request answered 503 OVERLOADED by the overload guard. */
-  shed(level: string): void;
+  /** Time one checkout waited for a pooled database connection, by its class (payment, hold...). */
+  poolWait(seconds: number, cls?: string): void;
+  /** One request answered 503 OVERLOADED by the overload guard: what it was and why it was refused. */
+  shed(target: string, reason: string): void;
   admitRateChanged(change: AdmitRateChangeEvent): void;
   observe(sources: MetricSources): void;
   /** The Prometheus text exposition. */
@@ -103,9 +106,33 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
   poolGauge('waiting', 'Requests waiting for a database connection');
   const poolWait = new Histogram({
     name: `${prefix}db_pool_wait_seconds`,
-    help: 'Time a request waited for a pooled database connection',
+    help: 'Time a checkout waited for a pooled database connection, by class (payment, hold, top-up, catalog)',
+    labelNames: ['class'] as const,
     buckets: POOL_WAIT_BUCKETS,
     registers: [registry],
+  });
+  const acquireQueue = sharedRead(() => sources.acquireQueue?.());
+  new Gauge({
+    name: `${prefix}db_pool_sojourn_seconds`,
+    help: 'How long the oldest checkout of each class has waited for a connection so far (0 when none waits)',
+    labelNames: ['class'] as const,
+    registers: [registry],
+    async collect() {
+      const stats = await acquireQueue();
+      if (!stats) return;
+      for (const cls of ACQUIRE_CLASSES) this.set({ class: cls }, stats.classes[cls].sojournMs / 1000);
+    },
+  });
+  new Gauge({
+    name: `${prefix}db_pool_standing`,
+    help: 'Per class, 1 while its connection waits have stood above the target for a whole interval (CoDel)',
+    labelNames: ['class'] as const,
+    registers: [registry],
+    async collect() {
+      const stats = await acquireQueue();
+      if (!stats) return;
+      for (const cls of ACQUIRE_CLASSES) this.set({ class: cls }, stats.classes[cls].standing ? 1 : 0);
+    },
   });
 
   const queue = sharedRead(() => sources.queue?.());
@@ -203,8 +230,8 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
   });
   const shedTotal = new Counter({
     name: `${prefix}overload_shed_total`,
-    help: 'Requests answered 503 OVERLOADED by the overload guard, by level',
-    labelNames: ['level'] as const,
+    help: 'Requests answered 503 OVERLOADED by the overload guard, by class (payment, hold, top-up, catalog, waiting-room, other) and reason (process, standing, budget)',
+    labelNames: ['class', 'reason'] as const,
     registers: [registry],
   });
 
@@ -249,8 +276,8 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
       series.count.inc();
     },
     bookingOutcome: (step, outcome) => bookings.inc({ step, outcome }),
-    poolWait: (seconds) => poolWait.observe(seconds),
-    shed: (level) => shedTotal.inc({ level }),
+    poolWait: (seconds, cls) => (cls ? poolWait.observe({ class: cls }, seconds) : poolWait.observe(seconds)),
+    shed: (target, reason) => shedTotal.inc({ class: target, reason }),
     admitRateChanged: ({ from, to, signal }) =>
       admitRateChanges.inc({ direction: to > from ? 'up' : 'down', signal }),
     observe(more) {

@@ -37,10 +37,11 @@ export interface Operability {
 export function createOperability(deps: OperabilityDeps): Operability {
   const { config, clock, database, waitingRoom, log } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const sampler = processSampler(() => database.poolStats());
+  const sampler = processSampler(() => database.acquireQueue.stats());
   const monitor = new PressureMonitor({
     sample: sampler.sample,
     limits: overloadLimits(config.overload),
+    confirmSamples: 2,
     onLevelChange: (state, previous) =>
       log?.warn(
         { level: state.level, previous, reasons: state.reasons },
@@ -71,6 +72,7 @@ export function createOperability(deps: OperabilityDeps): Operability {
   });
   metrics.observe({
     pool: () => database.poolStats(),
+    acquireQueue: () => database.acquireQueue.stats(),
     pressure: () => monitor.state(),
     queue: () => waitingRoom.counts(),
     admitRate: () => waitingRoom.getAdmitRate(),

@@ -4,16 +4,19 @@ import { getHeapStatistics } from 'node:v8';
 export interface OverloadLimits {
   maxEventLoopDelayMs: number;
   maxHeapMb: number;
-  maxPoolWaiting: number;
   /** The waiting-room routes shed only beyond the bounds times this factor. */
   waitingRoomFactor: number;
+  /** CoDel target and interval of the connection queue: waits above the target for a whole interval stand. */
+  poolTargetMs: number;
+  poolIntervalMs: number;
 }
 
 export const defaultOverloadLimits: OverloadLimits = {
   maxEventLoopDelayMs: 250,
   maxHeapMb: 0,
-  maxPoolWaiting: 100,
   waitingRoomFactor: 2,
+  poolTargetMs: 50,
+  poolIntervalMs: 500,
 };
 
 /** 90% of V8's heap limit: a bound for when none is configured. */
@@ -24,7 +27,8 @@ export const autoHeapLimitMb = (): number =>
 export function overloadLimits(overload: {
   maxEventLoopDelayMs: number;
   maxHeapMb: number;
-  maxPoolWaiting: number;
+  poolTargetMs: number;
+  poolIntervalMs: number;
 }): OverloadLimits {
   return {
     ...defaultOverloadLimits,

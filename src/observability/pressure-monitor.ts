@@ -1,9 +1,17 @@
+import type { AcquireClass } from '../db/acquire-queue.ts';
 import { defaultOverloadLimits, type OverloadLimits } from './overload-limits.ts';
+
+/** A class of database checkouts whose waits have stood above the target for a whole interval. */
+export interface StandingQueue {
+  cls: AcquireClass;
+  /** How long its oldest checkout has waited so far. */
+  sojournMs: number;
+}
 
 export interface PressureSample {
   eventLoopDelayMs: number;
   heapUsedMb: number;
-  poolWaiting: number;
+  poolStanding: StandingQueue[];
 }
 
 export type PressureLevel = 'ok' | 'shed' | 'critical';
@@ -17,8 +25,8 @@ export interface PressureState extends PressureStats {
   /** Why the level is not 'ok', e.g. 'event-loop delay 340ms > 250ms'. */
   reasons: string[];
   /**
-   * The level from the process alone (event loop, heap). The waiting room touches no database, so a long
-   * pool queue never sheds it: that is when users should be waiting in line instead of hammering bookings.
+   * The level from the process alone (event loop, heap). The waiting room touches no database, so a standing
+   * connection queue never sheds it: that is when users should be waiting in line instead of hammering bookings.
    */
   processLevel: PressureLevel;
 }
@@ -26,27 +34,26 @@ export interface PressureState extends PressureStats {
 const severity: Record<PressureLevel, number> = { ok: 0, shed: 1, critical: 2 };
 const worse = (a: PressureLevel, b: PressureLevel): PressureLevel => (severity[b] > severity[a] ? b : a);
 
-function levelOf(
-  sample: PressureSample,
-  limits: OverloadLimits,
-): { level: PressureLevel; processLevel: PressureLevel; reasons: string[] } {
+function processLevelOf(sample: PressureSample, limits: OverloadLimits) {
   const checks: Array<[name: string, value: number, bound: number, unit: string]> = [
     ['event-loop delay', sample.eventLoopDelayMs, limits.maxEventLoopDelayMs, 'ms'],
     ['heap used', sample.heapUsedMb, limits.maxHeapMb, 'MB'],
-    ['pool waiting', sample.poolWaiting, limits.maxPoolWaiting, ''],
   ];
   let level: PressureLevel = 'ok';
-  let processLevel: PressureLevel = 'ok';
   const reasons: string[] = [];
   for (const [name, value, bound, unit] of checks) {
     if (!(bound > 0) || value <= bound) continue;
     reasons.push(`${name} ${Math.round(value)}${unit} > ${bound}${unit}`);
-    const here: PressureLevel = value > bound * limits.waitingRoomFactor ? 'critical' : 'shed';
-    level = worse(level, here);
-    if (name !== 'pool waiting') processLevel = worse(processLevel, here);
+    level = worse(level, value > bound * limits.waitingRoomFactor ? 'critical' : 'shed');
   }
-  return { level, processLevel, reasons };
+  return { level, reasons };
 }
+
+const poolReasons = (sample: PressureSample, limits: OverloadLimits): string[] =>
+  sample.poolStanding.map(
+    ({ cls, sojournMs }) =>
+      `${cls} waits for a connection above ${limits.poolTargetMs}ms for ${limits.poolIntervalMs}ms (oldest ${Math.round(sojournMs)}ms)`,
+  );
 
 export interface PressureMonitorOptions {
   sample: () => PressureSample;
@@ -54,6 +61,12 @@ export interface PressureMonitorOptions {
   intervalMs?: number;
   /** Told when the level changes, for a log line. */
   onLevelChange?: (state: PressureState, previous: PressureLevel) => void;
+  /**
+   * Samples in a row the process bounds must be exceeded before the process level rises (it falls at once):
+   * like the connection queue's interval, one stalled sample (a GC pause, one burst's parsing) is good
+   * queueing, not overload.
+   */
+  confirmSamples?: number;
 }
 
 /** Keeps the last verdict, so the per-request check reads a field and does no sampling itself. */
@@ -62,13 +75,15 @@ export class PressureMonitor {
   #sample: () => PressureSample;
   #intervalMs: number;
   #onLevelChange?: PressureMonitorOptions['onLevelChange'];
+  #confirmSamples: number;
+  #rising = 0;
   #state: PressureState = {
     level: 'ok',
     processLevel: 'ok',
     reasons: [],
     eventLoopDelayMs: 0,
     heapUsedMb: 0,
-    poolWaiting: 0,
+    poolStanding: [],
   };
   #timer?: NodeJS.Timeout;
 
@@ -77,14 +92,26 @@ export class PressureMonitor {
     this.#sample = opts.sample;
     this.#intervalMs = opts.intervalMs ?? 500;
     this.#onLevelChange = opts.onLevelChange;
+    this.#confirmSamples = opts.confirmSamples ?? 1;
   }
 
   /** Takes one sample and updates the verdict; the timer calls it, tests call it directly. */
   check(): PressureState {
     const sample = this.#sample();
-    const previous = this.#state.level;
-    this.#state = { ...sample, ...levelOf(sample, this.limits) };
-    if (this.#state.level !== previous) this.#onLevelChange?.(this.#state, previous);
+    const previous = this.#state;
+    const measured = processLevelOf(sample, this.limits);
+    this.#rising = severity[measured.level] > severity[previous.processLevel] ? this.#rising + 1 : 0;
+    const held = this.#rising > 0 && this.#rising < this.#confirmSamples;
+    const processLevel = held ? previous.processLevel : measured.level;
+    const processReasons = processLevel === 'ok' ? [] : measured.reasons;
+    const pool = poolReasons(sample, this.limits);
+    this.#state = {
+      ...sample,
+      processLevel,
+      level: pool.length > 0 ? worse(processLevel, 'shed') : processLevel,
+      reasons: [...processReasons, ...pool],
+    };
+    if (this.#state.level !== previous.level) this.#onLevelChange?.(this.#state, previous.level);
     return this.#state;
   }
 

@@ -1,10 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { PoolStats } from '../db/database.ts';
-import type { PressureSample } from './pressure-monitor.ts';
+import { ACQUIRE_CLASSES, type AcquireQueueStats } from '../db/acquire-queue.ts';
+import type { PressureSample, StandingQueue } from './pressure-monitor.ts';
 
-/** Samples the process the real way: event-loop delay histogram, V8 heap, the pool's queue. */
-export function processSampler(poolStats?: () => PoolStats): { sample(): PressureSample; stop(): void } {
+/** Samples the process the real way: event-loop delay histogram, V8 heap, the connection queue's standing classes. */
+export function processSampler(acquireQueue?: () => AcquireQueueStats): {
+  sample(): PressureSample;
+  stop(): void;
+} {
   const resolutionMs = 10;
   const delay = monitorEventLoopDelay({ resolution: resolutionMs });
   delay.enable();
@@ -13,11 +16,14 @@ export function processSampler(poolStats?: () => PoolStats): { sample(): Pressur
       // The histogram counts the timer's own resolution; under-pressure subtracts it the same way.
       const eventLoopDelayMs = Number.isNaN(delay.mean) ? 0 : Math.max(0, delay.mean / 1e6 - resolutionMs);
       delay.reset();
-      return {
-        eventLoopDelayMs,
-        heapUsedMb: getHeapStatistics().used_heap_size / 2 ** 20,
-        poolWaiting: poolStats?.().waiting ?? 0,
-      };
+      const queue = acquireQueue?.();
+      const poolStanding: StandingQueue[] = queue
+        ? ACQUIRE_CLASSES.filter((cls) => queue.classes[cls].standing).map((cls) => ({
+            cls,
+            sojournMs: queue.classes[cls].sojournMs,
+          }))
+        : [];
+      return { eventLoopDelayMs, heapUsedMb: getHeapStatistics().used_heap_size / 2 ** 20, poolStanding };
     },
     stop: () => delay.disable(),
   };

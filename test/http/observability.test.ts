@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
+import { sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
-import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
+import { type AcquireClass, AcquireQueue } from '../../src/db/acquire-queue.ts';
 import type { Database } from '../../src/db/database.ts';
+import { createDatabase } from '../../src/db/database.ts';
 import { busyIfPoolTimeout, isPoolTimeout } from '../../src/db/errors.ts';
-import { boundMysqlPool, timePgPool } from '../../src/db/pool-timing.ts';
+import { boundMysqlPool } from '../../src/db/pool-timing.ts';
 import { ResponseWindow } from '../../src/domain/admission-controller.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { DomainError } from '../../src/domain/errors.ts';
@@ -21,7 +23,7 @@ import { processSampler } from '../../src/observability/process-sampler.ts';
 import { pressureReadiness } from '../../src/observability/readiness.ts';
 import { needServer, serverUrls } from '../support/backends.ts';
 
-const calm: PressureSample = { eventLoopDelayMs: 5, heapUsedMb: 100, poolWaiting: 0 };
+const calm: PressureSample = { eventLoopDelayMs: 5, heapUsedMb: 100, poolStanding: [] };
 
 async function makeApp() {
   const clock = new ManualClock();
@@ -30,19 +32,39 @@ async function makeApp() {
   let sample = calm;
   const monitor = new PressureMonitor({
     sample: () => sample,
-    limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000, maxPoolWaiting: 20, waitingRoomFactor: 2 },
+    limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000, waitingRoomFactor: 2 },
   });
   const pressure = (next: Partial<PressureSample>) => {
     sample = { ...calm, ...next };
     monitor.check();
   };
+  // A connection queue of one permit on a clock the test moves; the routes below touch no database.
+  let nowMs = 0;
+  const classesSeen: AcquireClass[] = [];
+  const acquireQueue = new AcquireQueue({
+    permits: 1,
+    acquireTimeoutMs: 60_000,
+    targetMs: 50,
+    intervalMs: 500,
+    now: () => nowMs,
+    onWait: (_seconds, cls) => classesSeen.push(cls),
+  });
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandling(app);
-  await app.register(overloadGuard({ monitor, metrics }));
+  await app.register(overloadGuard({ monitor, metrics, acquireQueue, budgetMs: 2000 }));
   let slowMs = 0;
   app.get('/api/reservations/:reservationId', async () => {
     if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
     return { ok: true };
+  });
+  app.get('/api/concerts', async () => {
+    if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+    (await acquireQueue.acquire())();
+    return [];
+  });
+  app.post('/api/payments', async () => {
+    (await acquireQueue.acquire())();
+    return { paid: true };
   });
   app.post('/api/users/:userId/token', async () => ({ token: 't' }));
   app.get('/health/live', async () => ({ status: 'ok' }));
@@ -56,7 +78,11 @@ async function makeApp() {
   });
   // app.ts registers the metrics hooks after every route: they must still see them all.
   await app.register(metricsPlugin({ metrics, window }));
-  metrics.observe({ pressure: () => monitor.state(), admitRate: () => 42 });
+  metrics.observe({
+    pressure: () => monitor.state(),
+    admitRate: () => 42,
+    acquireQueue: () => acquireQueue.stats(),
+  });
   await app.ready();
   return {
     app,
@@ -64,6 +90,11 @@ async function makeApp() {
     window,
     monitor,
     pressure,
+    acquireQueue,
+    classesSeen,
+    advance: (ms: number) => {
+      nowMs += ms;
+    },
     slow: (ms: number) => {
       slowMs = ms;
     },
@@ -203,13 +234,18 @@ describe('GET /metrics', () => {
   });
 });
 
+/** Lets the event loop turn until `ready()` holds (a request reached the point the test waits for). */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setImmediate(r));
+}
+
 describe('overload guard', () => {
   test('answers 503 OVERLOADED with Retry-After at once while the process is saturated', async () => {
     const { app, pressure, slow } = await makeApp();
     slow(5000);
     pressure({ eventLoopDelayMs: 300 });
     const started = performance.now();
-    const res = await app.inject({ method: 'GET', url: '/api/reservations/1' });
+    const res = await app.inject({ method: 'GET', url: '/api/concerts' });
     assert.ok(performance.now() - started < 1000, 'the handler never ran');
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '1');
@@ -219,51 +255,107 @@ describe('overload guard', () => {
 
     slow(0);
     pressure({});
-    assert.equal((await app.inject({ method: 'GET', url: '/api/reservations/1' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/api/concerts' })).statusCode, 200);
 
     const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(body, /ticketrush_overload_shed_total\{level="shed"\} 1/);
-    assert.match(
-      body,
-      /http_requests_total\{method="GET",route="\/api\/reservations\/:reservationId",status="503"\} 1/,
+    assert.match(body, /ticketrush_overload_shed_total\{class="catalog",reason="process"\} 1/);
+    assert.match(body, /http_requests_total\{method="GET",route="\/api\/concerts",status="503"\} 1/);
+    await app.close();
+  });
+
+  test('catalog reads shed first, holds and payments only when the process is critical, the waiting room last', async () => {
+    const { app, pressure, monitor } = await makeApp();
+    const status = async (method: 'GET' | 'POST', url: string) =>
+      (await app.inject({ method, url })).statusCode;
+    const answers = async () => ({
+      catalog: await status('GET', '/api/concerts'),
+      hold: await status('GET', '/api/reservations/1'),
+      payment: await status('POST', '/api/payments'),
+      token: await status('POST', '/api/users/7/token'),
+    });
+
+    pressure({ eventLoopDelayMs: 300 });
+    assert.equal(monitor.state().processLevel, 'shed');
+    assert.deepEqual(await answers(), { catalog: 503, hold: 200, payment: 200, token: 200 });
+
+    pressure({ heapUsedMb: 2500 });
+    assert.equal(monitor.state().processLevel, 'critical');
+    assert.deepEqual(await answers(), { catalog: 503, hold: 503, payment: 503, token: 503 });
+    const res = await app.inject({ method: 'POST', url: '/api/users/7/token' });
+    assert.equal(res.json().error.code, 'OVERLOADED');
+    assert.ok(res.headers['retry-after']);
+
+    pressure({ poolStanding: [{ cls: 'catalog', sojournMs: 900 }] });
+    assert.equal(monitor.state().level, 'shed');
+    assert.equal(monitor.state().processLevel, 'ok');
+    assert.deepEqual(monitor.state().reasons, [
+      'catalog waits for a connection above 50ms for 500ms (oldest 900ms)',
+    ]);
+    assert.equal(
+      await status('POST', '/api/users/7/token'),
+      200,
+      'the waiting room needs no connection: a standing connection queue never sheds it',
     );
     await app.close();
   });
 
-  test('the waiting room sheds last: only when the process itself is critical', async () => {
-    const { app, pressure, monitor } = await makeApp();
-    const token = () => app.inject({ method: 'POST', url: '/api/users/7/token' });
-    const booking = () => app.inject({ method: 'GET', url: '/api/reservations/1' });
+  test('a standing connection queue sheds its own class, never payments, and not after it drained', async () => {
+    const { app, acquireQueue, advance, classesSeen } = await makeApp();
+    const held = await acquireQueue.acquire();
+    const queued = acquireQueue.runAs('catalog', () => acquireQueue.acquire());
+    advance(100);
+    assert.equal(acquireQueue.standing('catalog'), false, 'a short wait is good queueing');
+    advance(500);
+    const shed = await app.inject({ method: 'GET', url: '/api/concerts' });
+    assert.equal(shed.statusCode, 503, 'catalog waits stood above 50 ms for 500 ms');
+    assert.equal(shed.json().error.code, 'OVERLOADED');
+    assert.equal(shed.headers['retry-after'], '1');
+    const payment = app.inject({ method: 'POST', url: '/api/payments' });
+    await until(() => acquireQueue.waiting === 2);
+    held();
+    assert.equal((await payment).statusCode, 200, 'the payment overtook the queued catalog reads');
+    (await queued)();
+    await new Promise((r) => setImmediate(r));
+    const after = await app.inject({ method: 'GET', url: '/api/concerts' });
+    assert.equal(after.statusCode, 200, 'the queue drained: the next read passes at once');
+    assert.equal(classesSeen[classesSeen.indexOf('payment') - 1], 'catalog', 'the held permit');
+    assert.ok(classesSeen.includes('payment'), "the route's checkouts queue as its class");
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /ticketrush_overload_shed_total\{class="catalog",reason="standing"\} 1/);
+    await app.close();
+  });
 
-    pressure({ poolWaiting: 30 });
-    assert.equal(monitor.state().level, 'shed');
-    assert.deepEqual(monitor.state().reasons, ['pool waiting 30 > 20']);
-    assert.equal((await booking()).statusCode, 503);
-    assert.equal((await token()).statusCode, 200);
-
-    pressure({ poolWaiting: 45 });
-    assert.equal(monitor.state().level, 'critical');
-    assert.equal((await booking()).statusCode, 503);
-    assert.equal(
-      (await token()).statusCode,
-      200,
-      'the waiting room needs no connection: a pool queue never sheds it',
+  test('a request whose expected wait exceeds its class budget is refused at once; a payment waits', async () => {
+    const { app, acquireQueue, advance } = await makeApp();
+    const first = await acquireQueue.acquire();
+    advance(100);
+    first();
+    const held = await acquireQueue.acquire();
+    const queued = Array.from({ length: 12 }, () =>
+      acquireQueue.runAs('catalog', () => acquireQueue.acquire()),
     );
-
-    pressure({ poolWaiting: 45, heapUsedMb: 1500 });
-    assert.equal((await token()).statusCode, 200, 'the process is loaded, not yet critically');
-    pressure({ heapUsedMb: 2500 });
-    assert.equal(monitor.state().processLevel, 'critical');
-    const res = await token();
-    assert.equal(res.statusCode, 503);
-    assert.equal(res.json().error.code, 'OVERLOADED');
-    assert.ok(res.headers['retry-after']);
+    assert.equal(acquireQueue.expectedWaitMs('catalog'), 1300);
+    const res = await app.inject({ method: 'GET', url: '/api/concerts' });
+    assert.equal(res.statusCode, 503, 'a catalog read may expect half the 2 s budget');
+    assert.equal(acquireQueue.expectedWaitMs('payment'), 100);
+    const payment = app.inject({ method: 'POST', url: '/api/payments' });
+    await until(() => acquireQueue.waiting === 13);
+    held();
+    assert.equal((await payment).statusCode, 200);
+    await Promise.all(queued.map((p) => p.then((release) => release())));
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /ticketrush_overload_shed_total\{class="catalog",reason="budget"\} 1/);
+    assert.match(body, /ticketrush_db_pool_standing\{class="catalog"\} 0/);
     await app.close();
   });
 
   test('health and metrics never shed', async () => {
     const { app, pressure, monitor } = await makeApp();
-    pressure({ eventLoopDelayMs: 10_000, heapUsedMb: 10_000, poolWaiting: 10_000 });
+    pressure({
+      eventLoopDelayMs: 10_000,
+      heapUsedMb: 10_000,
+      poolStanding: [{ cls: 'payment', sojournMs: 10_000 }],
+    });
     assert.equal(monitor.state().level, 'critical');
     assert.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200);
     assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
@@ -273,19 +365,56 @@ describe('overload guard', () => {
 
   test('a bound of 0 is switched off', () => {
     const monitor = new PressureMonitor({
-      sample: () => ({ eventLoopDelayMs: 10_000, heapUsedMb: 10_000, poolWaiting: 10_000 }),
-      limits: { maxEventLoopDelayMs: 0, maxHeapMb: 0, maxPoolWaiting: 0 },
+      sample: () => ({ eventLoopDelayMs: 10_000, heapUsedMb: 10_000, poolStanding: [] }),
+      limits: { maxEventLoopDelayMs: 0, maxHeapMb: 0 },
     });
     assert.equal(monitor.check().level, 'ok');
   });
 
-  test('the process sampler reads real numbers', () => {
-    const sampler = processSampler(() => ({ size: 4, inUse: 4, waiting: 6 }));
+  test('with confirmSamples 2, one stalled sample does not raise the process level; two do; it falls at once', () => {
+    let sample: PressureSample = calm;
+    const changes: string[] = [];
+    const monitor = new PressureMonitor({
+      sample: () => sample,
+      limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000 },
+      confirmSamples: 2,
+      onLevelChange: (state, previous) =>
+        changes.push(`${previous} -> ${state.level}: ${state.reasons.join(', ')}`),
+    });
+    sample = { ...calm, eventLoopDelayMs: 900 };
+    assert.equal(monitor.check().processLevel, 'ok');
+    sample = calm;
+    assert.equal(monitor.check().processLevel, 'ok');
+    sample = { ...calm, eventLoopDelayMs: 300 };
+    monitor.check();
+    assert.equal(monitor.check().processLevel, 'shed');
+    sample = { ...calm, poolStanding: [{ cls: 'hold', sojournMs: 700 }] };
+    assert.equal(
+      monitor.check().level,
+      'shed',
+      'a standing queue acts at once: CoDel already waited an interval',
+    );
+    sample = calm;
+    assert.equal(monitor.check().level, 'ok');
+    assert.deepEqual(changes, ['ok -> shed: event-loop delay 300ms > 200ms', 'shed -> ok: ']);
+  });
+
+  test('the process sampler reads real numbers and the standing classes', async () => {
+    const queue = new AcquireQueue({ permits: 1, acquireTimeoutMs: 60_000, targetMs: 0, intervalMs: 0 });
+    const held = await queue.acquire();
+    const waiting = queue.runAs('top-up', () => queue.acquire());
+    await new Promise((r) => setTimeout(r, 5));
+    const sampler = processSampler(() => queue.stats());
     const s = sampler.sample();
     sampler.stop();
     assert.ok(s.heapUsedMb > 1);
     assert.ok(s.eventLoopDelayMs >= 0);
-    assert.equal(s.poolWaiting, 6);
+    assert.deepEqual(
+      s.poolStanding.map((p) => p.cls),
+      ['top-up'],
+    );
+    held();
+    (await waiting)();
   });
 });
 
@@ -314,11 +443,9 @@ describe('pool timeouts', () => {
         pending = cb;
       },
     };
-    const waits: number[] = [];
-    boundMysqlPool(pool, { acquireTimeoutMs: 30, onWait: (s) => waits.push(s) });
+    boundMysqlPool(pool, { acquireTimeoutMs: 30 });
     const err = await new Promise<Error | null>((resolve) => pool.getConnection((e) => resolve(e)));
     assert.ok(isPoolTimeout(err));
-    assert.equal(waits.length, 1);
     pending?.(null, { release: () => released.push('late') });
     assert.deepEqual(released, ['late']);
 
@@ -342,7 +469,10 @@ describe('createOperability', () => {
       },
       counts: async () => ({ waiting: 5, active: 2, admittedTotal: 9, evictedTotal: 0, expiredTotal: 1 }),
     };
-    const database = { poolStats: () => ({ size: 10, inUse: 10, waiting: 25 }) } as unknown as Database;
+    const database = {
+      poolStats: () => ({ size: 10, inUse: 10, waiting: 25 }),
+      acquireQueue: new AcquireQueue({ permits: 10, acquireTimeoutMs: 2000, targetMs: 50, intervalMs: 500 }),
+    } as unknown as Database;
     const lines: string[] = [];
     const log = {
       info: (_: object, msg: string) => lines.push(msg),
@@ -373,31 +503,43 @@ describe('createOperability', () => {
 });
 
 describe('pool timeouts on real pools', () => {
-  test('PostgreSQL: a second checkout from a pool of one times out, timed, and maps to BUSY', async (t) => {
-    if (!(await needServer(t, 'postgres'))) return;
-    const pool = new pg.Pool({ connectionString: serverUrls.postgres, max: 1, connectionTimeoutMillis: 150 });
-    const waits: number[] = [];
-    timePgPool(pool, { onWait: (s) => waits.push(s) });
-    try {
-      const held = await pool.connect();
-      const err = await pool.connect().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      assert.ok(isPoolTimeout(err), `got ${err}`);
-      assert.equal((busyIfPoolTimeout(err) as DomainError).code, 'BUSY');
-      held.release();
-      assert.deepEqual(
-        (await pool.query('select 1 as one')).rows,
-        [{ one: 1 }],
-        'the callback form still works',
-      );
-      assert.equal(waits.length, 3);
-      assert.ok(waits[1] >= 0.1, `the timed-out checkout waited ${waits[1]} s`);
-    } finally {
-      await pool.end();
-    }
-  });
+  for (const [server, url] of [
+    ['postgres', serverUrls.postgres],
+    ['mysql', serverUrls.mysql],
+  ] as const)
+    test(`${server}: the acquire queue times checkouts by class, and a checkout it cannot serve in time is BUSY`, async (t) => {
+      if (!(await needServer(t, server))) return;
+      const waits: Array<[AcquireClass, number]> = [];
+      const database = createDatabase(url, {
+        max: 1,
+        acquireTimeoutMs: 150,
+        onWait: (seconds, cls) => waits.push([cls, seconds]),
+      });
+      try {
+        await database.acquireQueue.runAs('hold', () =>
+          database.db.transaction().execute(async (trx) => {
+            const err = await database.acquireQueue
+              .runAs('payment', () => sql`select 1`.execute(database.db))
+              .then(
+                () => undefined,
+                (e: unknown) => e,
+              );
+            assert.ok(isPoolTimeout(err), `got ${err}`);
+            assert.equal((busyIfPoolTimeout(err) as DomainError).code, 'BUSY');
+            await sql`select 1`.execute(trx);
+          }),
+        );
+        await database.ping();
+        assert.deepEqual(
+          waits.map(([cls]) => cls),
+          ['hold', 'payment', 'catalog'],
+        );
+        assert.ok(waits[1][1] >= 0.1, `the timed-out checkout waited ${waits[1][1]} s`);
+        assert.deepEqual(database.poolStats().waiting, 0);
+      } finally {
+        await database.close();
+      }
+    });
 
   test('MySQL: a second checkout from a pool of one times out instead of hanging', async (t) => {
     if (!(await needServer(t, 'mysql'))) return;
