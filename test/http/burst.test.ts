@@ -28,7 +28,11 @@ for (const [i, dialect] of DIALECTS.entries())
         TR_DEMO_USERS: String(USERS),
         TR_DEMO_SEATS: String(SEATS),
         TR_DB_POOL_MAX: '10',
-        ...(process.env.BURST_ENV ? JSON.parse(process.env.BURST_ENV) : {}),
+        // "A burst the database clears within the budget": on a shared, noisy machine this burst takes 1.5 to
+        // 12 s to drain, so the budget is set where the database can meet it. Under test is that nothing
+        // sheds a queue that drains, whatever its length, and that payments go first; the CoDel target and
+        // interval keep their defaults.
+        TR_DB_ACQUIRE_TIMEOUT_MS: '30000',
       });
       // The overload guard samples on its real timer, as in production.
       t.composition.start();
@@ -84,18 +88,44 @@ for (const [i, dialect] of DIALECTS.entries())
       const outcomes = await Promise.all(flows);
       const drainMs = performance.now() - started;
 
+      // Back to ok within one sampling interval: the next sample sees no standing queue, and catalog reads pass.
+      const { pressure } = t.composition.services;
+      const sampled = pressure.check();
+      assert.deepEqual(sampled.poolStanding, [], 'the drained queue stands no more');
+      const afterwards = await t.app.inject({
+        method: 'GET',
+        url: '/api/concerts/1/schedules/1/seats/available',
+        // A loser of the seat race is still admitted (paying ends a winner's admission).
+        headers: keys.get(outcomes.find((o) => !o.won)?.userId ?? 0),
+      });
+      assert.equal(
+        afterwards.statusCode,
+        200,
+        `no sticky 503 on catalog reads after the burst: ${afterwards.body}`,
+      );
+
       const byStatus = new Map<string, number>();
       for (const a of answers) {
         const id = `${a.route} ${a.status}${a.code ? ` ${a.code}` : ''}`;
         byStatus.set(id, (byStatus.get(id) ?? 0) + 1);
       }
       const winners = outcomes.filter((o) => o.won);
+      const metrics = await t.composition.services.metrics.render();
+      const meanWaitMs = (cls: string) => {
+        const of = (part: string) =>
+          Number(
+            metrics.match(new RegExp(`db_pool_wait_seconds_${part}\\{class="${cls}"\\} (\\S+)`))?.[1] ?? 0,
+          );
+        return Math.round((of('sum') / Math.max(1, of('count'))) * 1000);
+      };
       console.log(
-        `# ${dialect}: ${answers.length} requests in ${Math.round(drainMs)} ms, ${winners.length} holds won; ${[
+        `# ${dialect}: ${answers.length} requests drained in ${Math.round(drainMs)} ms, ${winners.length} holds won; ${[
           ...byStatus,
         ]
           .sort()
           .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')}; mean connection wait ${['payment', 'hold', 'top-up', 'catalog']
+          .map((cls) => `${cls} ${meanWaitMs(cls)} ms`)
           .join(', ')}`,
       );
 
