@@ -33,10 +33,12 @@ export const smallDemo = {
 export async function makeTestApp(
   dialect: DialectName = 'sqlite',
   env: Record<string, string> = {},
+  /** Where the app reaches its database, e.g. through a TcpProxy; the database's own URL by default. */
+  viaUrl: (url: string) => string = (url) => url,
 ): Promise<TestApp> {
   const testDb = await createTestDatabase(dialect);
   await testDb.database.close();
-  const config = loadConfig({ ...smallDemo, ...env, TR_DB: testDb.url });
+  const config = loadConfig({ ...smallDemo, ...env, TR_DB: viaUrl(testDb.url) });
   const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
   const composition = await compose(config, { clock, prepareDatabase: true });
   const app = await buildApp({ config, services: composition.services });

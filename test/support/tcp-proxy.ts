@@ -1,11 +1,16 @@
 import net from 'node:net';
 
-/** A TCP forwarder on 127.0.0.1 that a test can cut (every socket dropped, port closed) and restore on the same port. */
+/**
+ * A TCP forwarder on 127.0.0.1 that a test can cut (every socket dropped, port closed) and restore on the same
+ * port, or slow down: with `delayMs`, every chunk from the server reaches the client that much later.
+ */
 export class TcpProxy {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | undefined;
   #port = 0;
+  /** Added to every answer from the server, in order; 0 passes them on at once. */
+  delayMs = 0;
 
   constructor(target: { host: string; port: number }) {
     this.#target = target;
@@ -28,7 +33,12 @@ export class TcpProxy {
         });
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.delayMs === 0) client.write(chunk);
+        // Timers of one duration fire in the order they were set: the stream stays in order.
+        else setTimeout(() => client.write(chunk), this.delayMs);
+      });
+      upstream.on('end', () => setTimeout(() => client.end(), this.delayMs));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
