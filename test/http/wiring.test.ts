@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { routeClassOf } from '../../src/http/route-classes.ts';
+import { acquireClassByRoute, routeClassOf } from '../../src/http/route-classes.ts';
 import type { AppServices } from '../../src/services.ts';
 import { makeTestApp, type TestApp } from '../support/app.ts';
 
@@ -53,6 +53,7 @@ describe('the app as compose.ts wires it', () => {
   test('every booking route is behind the admission gate: 401 TOKEN_MISSING without a key', async () => {
     for (const probe of bookingProbes) {
       assert.equal(routeClassOf(probe.route), 'booking', `${probe.route} is classed as booking`);
+      assert.ok(probe.route in acquireClassByRoute, `${probe.route} says how urgently it gets a connection`);
       const res = await t.app.inject({ method: probe.method, url: probe.url, payload: probe.payload });
       assert.equal(res.statusCode, 401, `${probe.method} ${probe.url}: ${res.body}`);
       assert.equal(res.json().error.code, 'TOKEN_MISSING');
