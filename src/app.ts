@@ -34,6 +34,13 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const sent = req.headers['x-request-id'];
+  return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+}
+
 /** Builds the server without listening: tests inject requests, main.ts wires real dependencies. */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, services } = deps;
@@ -41,8 +48,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // No per-request info line on the hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // A caller's x-request-id is kept only when it is safe to log and echo; otherwise a fresh one is made.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     requestTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,

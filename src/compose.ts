@@ -6,7 +6,7 @@ import { createDatabase, type Database } from './db/database.ts';
 import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
-import { progressPrinter, seedDemoData } from './db/seed.ts';
+import { dataNotFromSeed, progressPrinter, seedDemoData } from './db/seed.ts';
 import { PaymentService } from './domain/booking/payments.ts';
 import { PointsService } from './domain/booking/points.ts';
 import { ReservationService } from './domain/booking/reservations.ts';
@@ -73,9 +73,15 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     database,
     clock,
     holdTtlSeconds: config.holdTtlSeconds,
+    maxHoldsPerUser: config.maxHoldsPerUser,
     afterPaid: async (userId) => {
       await waitingRoom.releaseUser(userId);
     },
+    afterPaidFailed: (err, userId) =>
+      logger.warn(
+        { err, userId },
+        'payment committed, but freeing the waiting-room slot failed; it lapses by itself',
+      ),
   });
   const relay = outboxRelayOf(parts, database);
   const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
@@ -121,6 +127,11 @@ async function prepareDatabase(
 ): Promise<void> {
   await migrateToLatest(database);
   if (!config.seedOnStart) return;
+  const foreign = await dataNotFromSeed(database.db);
+  if (foreign) {
+    log(`seed: skipped, ${foreign}; \`ticketrush seed\` adds demo data on purpose`);
+    return;
+  }
   const started = Date.now();
   const inserted = await seedDemoData(database.db, config.demo, progressPrinter(log));
   const total = Object.values(inserted).reduce((a, b) => a + b, 0);
@@ -182,8 +193,11 @@ export interface BookingDeps {
   database: Database;
   clock: Clock;
   holdTtlSeconds: number;
+  maxHoldsPerUser: number;
   /** Runs after a payment committed; compose frees the user's waiting-room slot. */
   afterPaid: (userId: number) => Promise<void> | void;
+  /** Told when afterPaid failed; the payment stands. */
+  afterPaidFailed?: (err: unknown, userId: number) => void;
 }
 
 /** Catalog, holds, points, payments and idempotency on one database: the same for the server and the contract tests. */
@@ -199,9 +213,15 @@ export function bookingServices(deps: BookingDeps) {
       catalog,
       clock,
       holdTtlSeconds: deps.holdTtlSeconds,
+      maxHoldsPerUser: deps.maxHoldsPerUser,
     }),
     points: new PointsService({ store: bookingStore, clock }),
-    payments: new PaymentService({ store: bookingStore, clock, afterPaid: deps.afterPaid }),
+    payments: new PaymentService({
+      store: bookingStore,
+      clock,
+      afterPaid: deps.afterPaid,
+      afterPaidFailed: deps.afterPaidFailed,
+    }),
     idempotency: new IdempotencyService(idempotencyRepository(database), clock),
   };
 }

@@ -36,6 +36,8 @@ export interface Config {
   };
   queueSettings: WaitingRoomSettings;
   holdTtlSeconds: number;
+  /** Most seats one user may hold at once. */
+  maxHoldsPerUser: number;
   workers: number;
   http: {
     requestTimeoutMs: number;
@@ -246,7 +248,7 @@ const table: SettingsOf<Config> = {
     'TR_SEED_ON_START',
     boolean,
     true,
-    'Migrate and fill demo data on `serve` when the database is empty',
+    'Fill demo data on `serve`; unset, only into sqlite:, and never over data the demo seed did not write',
   ),
   demo: {
     users: setting('TR_DEMO_USERS', integer(1, 10_000_000), 100_000, 'Demo users 1..N'),
@@ -297,6 +299,12 @@ const table: SettingsOf<Config> = {
     integer(1, 86_400),
     300,
     'How long a seat hold lasts before the seat is free again',
+  ),
+  maxHoldsPerUser: setting(
+    'TR_MAX_HOLDS_PER_USER',
+    integer(1, 1000),
+    4,
+    'Most seats one user may hold at once (unpaid); more is 409 HOLD_LIMIT_REACHED',
   ),
   workers: setting(
     'TR_WORKERS',
@@ -505,6 +513,8 @@ function* walk(branch: Branch): Generator<Setting<unknown>> {
 
 export function loadConfig(env: Env = process.env): Config {
   const config = readBranch(table as unknown as Branch, env) as unknown as Config;
+  // Demo data belongs to the embedded default: a server database is seeded on start only when asked.
+  if (!env.TR_SEED_ON_START) config.seedOnStart = config.db.startsWith('sqlite:');
   const { minPerSecond, maxPerSecond } = config.admission;
   if (maxPerSecond < minPerSecond)
     throw new ConfigError(

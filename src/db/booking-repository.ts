@@ -7,8 +7,17 @@ import type {
   SeatClaim,
 } from '../domain/booking/model.ts';
 import { BoundedMap } from '../domain/bounded-map.ts';
-import { claimRow, holdFreeSeat, ledgerRow, payForHold, reservationRow } from './booking-writes.ts';
+import {
+  claimRow,
+  holdFreeSeat,
+  holdFreeSeatIn,
+  ledgerRow,
+  payForHold,
+  payForHoldIn,
+  reservationRow,
+} from './booking-writes.ts';
 import type { Database, Db } from './database.ts';
+import { completeIdempotencyKey } from './idempotency-repository.ts';
 import { appendOutboxEvent } from './outbox-repository.ts';
 import { insertIgnoringDuplicate, inTransaction } from './transaction.ts';
 import type { ReservationsTable, SeatClaimsTable } from './types.ts';
@@ -63,6 +72,27 @@ async function balanceOf(db: Db, userId: number): Promise<number | undefined> {
 
 function bookingTx(database: Database, trx: Db): BookingTx {
   return {
+    async lockUser(userId) {
+      const q = trx.selectFrom('users').select('id').where('id', '=', userId);
+      // SQLite runs one transaction at a time on its one connection: there is no one to lock out.
+      return (await (database.capabilities.rowLocks ? q.forUpdate() : q).executeTakeFirst()) !== undefined;
+    },
+
+    holdFreeSeat: (claim, reservation, event) => holdFreeSeatIn(database, trx, claim, reservation, event),
+
+    payForHold: (p) => payForHoldIn(database, trx, p),
+
+    async liveHoldsOf(userId, now) {
+      const r = await trx
+        .selectFrom('seat_claims')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('user_id', '=', userId)
+        .where('status', '=', 'HELD')
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
     findReservation: (id) => findReservation(trx, id),
 
     async insertReservation(r) {
@@ -121,6 +151,8 @@ function bookingTx(database: Database, trx: Db): BookingTx {
     },
 
     appendEvent: (e) => appendOutboxEvent(trx, e),
+
+    completeIdempotencyKey: (claim, outcome) => completeIdempotencyKey(trx, claim, outcome),
   };
 }
 

@@ -103,10 +103,54 @@ export async function holdFreeSeat(
   });
 }
 
+/**
+ * As holdFreeSeat, inside a transaction the caller holds (which also checks the user's hold limit and may
+ * store an idempotency answer): the data-modifying statement where there is one, single statements elsewhere.
+ */
+export async function holdFreeSeatIn(
+  database: Database,
+  trx: Db,
+  claim: SeatClaim,
+  reservation: Reservation,
+  event: BookingEvent,
+): Promise<boolean> {
+  const claimInsert = skippingDuplicate(database, trx.insertInto('seat_claims').values(claimRow(claim)));
+  if (database.capabilities.dataModifyingCte) {
+    const { rows } = await prepared(
+      'hold_free_seat',
+      sql<{ held: number }>`with claim as (${claimInsert.returning('reservation_id')}),
+        reservation as (${insertFrom('reservations', reservationRow(reservation), sql`from claim`)}),
+        event as (${insertFrom('outbox', outboxRow(event), sql`from claim`)})
+      select count(*) as held from claim`,
+    ).execute(trx);
+    return Number(rows[0].held) > 0;
+  }
+  const claimed = await trx.executeQuery(claimInsert.compile());
+  if (!Number(claimed.numAffectedRows ?? 0)) return false;
+  await trx.insertInto('reservations').values(reservationRow(reservation)).execute();
+  await trx.insertInto('outbox').values(outboxRow(event)).execute();
+  return true;
+}
+
+/**
+ * As payForHold, inside a transaction the caller holds (to store an idempotency answer with it). A refusal
+ * may leave some of the payment's updates in that transaction: the caller rolls it back.
+ */
+export async function payForHoldIn(database: Database, trx: Db, p: HoldPayment): Promise<PaymentOutcome> {
+  if (database.capabilities.dataModifyingCte) return payInOneStatement(trx, p);
+  try {
+    return { status: 'paid', balance: await payStepsOn(trx, p) };
+  } catch (err) {
+    if (!(err instanceof PaymentRefused)) throw err;
+    if (err.outcome === 'not_held') return { status: 'not_held' };
+    return { status: 'short', balance: await walletBalance(trx, p.payment.userId) };
+  }
+}
+
 /** The user's live hold is sold, paid, confirmed and recorded all at once, or nothing changes. */
 export function payForHold(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
   const { capabilities } = database;
-  if (capabilities.dataModifyingCte) return payInOneStatement(database, p);
+  if (capabilities.dataModifyingCte) return payInOneStatement(database.db, p);
   if (capabilities.statementBatches && capabilities.multiTableUpdate) return payInOneBatch(database, p);
   return payStepByStep(database, p);
 }
@@ -123,7 +167,7 @@ function outcomeOf(row: OutcomeRow | undefined): PaymentOutcome {
   return Number(row?.held ?? 0) ? { status: 'short', balance } : { status: 'not_held' };
 }
 
-async function payInOneStatement(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome> {
   const { reservationId: id, userId, amount } = p.payment;
   const { now } = p;
   // `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold.
@@ -148,7 +192,7 @@ async function payInOneStatement(database: Database, p: HoldPayment): Promise<Pa
     wallet as (select balance from point_wallets where user_id = ${userId} for update)
     select exists (select 1 from debit) as paid, exists (select 1 from held) as held,
       coalesce((select balance from debit), (select balance from wallet)) as balance`;
-  const { rows } = await prepared('pay_for_hold', statement).execute(database.db);
+  const { rows } = await prepared('pay_for_hold', statement).execute(db);
   return outcomeOf(rows[0]);
 }
 
@@ -188,53 +232,55 @@ class PaymentRefused extends Error {
 }
 
 async function payStepByStep(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  try {
+    return { status: 'paid', balance: await inTransaction(database, (trx) => payStepsOn(trx, p)) };
+  } catch (err) {
+    if (!(err instanceof PaymentRefused)) throw err;
+    if (err.outcome === 'not_held') return { status: 'not_held' };
+    return { status: 'short', balance: await walletBalance(database.db, p.payment.userId) };
+  }
+}
+
+/** The payment's statements one by one; throws PaymentRefused at the first that finds nothing to change. */
+async function payStepsOn(trx: Db, p: HoldPayment): Promise<number> {
   const { reservationId: id, userId, amount } = p.payment;
   const { now } = p;
   const refuseUnless = (r: { numUpdatedRows?: bigint }, outcome: 'short' | 'not_held') => {
     if (Number(r.numUpdatedRows ?? 0) === 0) throw new PaymentRefused(outcome);
   };
-  try {
-    const balance = await inTransaction(database, async (trx) => {
-      refuseUnless(
-        await trx
-          .updateTable('seat_claims')
-          .set({ status: 'SOLD' })
-          .where('reservation_id', '=', id)
-          .where('user_id', '=', userId)
-          .where('status', '=', 'HELD')
-          .where('expires_at', '>', now)
-          .executeTakeFirst(),
-        'not_held',
-      );
-      refuseUnless(
-        await trx
-          .updateTable('point_wallets')
-          .set({ balance: sql`balance - ${amount}`, updated_at: now })
-          .where('user_id', '=', userId)
-          .where('balance', '>=', amount)
-          .executeTakeFirst(),
-        'short',
-      );
-      refuseUnless(
-        await trx
-          .updateTable('reservations')
-          .set({ status: 'CONFIRMED', updated_at: now })
-          .where('id', '=', id)
-          .where('status', '=', 'HELD')
-          .executeTakeFirst(),
-        'not_held',
-      );
-      await trx.insertInto('payments').values(paymentRow(p.payment)).execute();
-      await trx.insertInto('point_ledger').values(ledgerRow(p.ledger)).execute();
-      await trx.insertInto('outbox').values(outboxRow(p.event)).execute();
-      return walletBalance(trx, userId);
-    });
-    return { status: 'paid', balance };
-  } catch (err) {
-    if (!(err instanceof PaymentRefused)) throw err;
-    if (err.outcome === 'not_held') return { status: 'not_held' };
-    return { status: 'short', balance: await walletBalance(database.db, userId) };
-  }
+  refuseUnless(
+    await trx
+      .updateTable('seat_claims')
+      .set({ status: 'SOLD' })
+      .where('reservation_id', '=', id)
+      .where('user_id', '=', userId)
+      .where('status', '=', 'HELD')
+      .where('expires_at', '>', now)
+      .executeTakeFirst(),
+    'not_held',
+  );
+  refuseUnless(
+    await trx
+      .updateTable('point_wallets')
+      .set({ balance: sql`balance - ${amount}`, updated_at: now })
+      .where('user_id', '=', userId)
+      .where('balance', '>=', amount)
+      .executeTakeFirst(),
+    'short',
+  );
+  refuseUnless(
+    await trx
+      .updateTable('reservations')
+      .set({ status: 'CONFIRMED', updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'HELD')
+      .executeTakeFirst(),
+    'not_held',
+  );
+  await trx.insertInto('payments').values(paymentRow(p.payment)).execute();
+  await trx.insertInto('point_ledger').values(ledgerRow(p.ledger)).execute();
+  await trx.insertInto('outbox').values(outboxRow(p.event)).execute();
+  return walletBalance(trx, userId);
 }
 
 async function walletBalance(db: Db, userId: number): Promise<number> {

@@ -41,6 +41,11 @@ export interface DialectCapabilities {
   statementBatches: boolean;
   /** UPDATE a JOIN b SET a.x = ..., b.y = ...: one statement changes rows of several tables (MySQL, MariaDB). */
   multiTableUpdate: boolean;
+  /**
+   * A varchar compares byte for byte. False for MySQL/MariaDB, whose default collation folds case and ignores
+   * trailing spaces: keys that must match exactly are varbinary there.
+   */
+  bytewiseVarchar: boolean;
 }
 
 export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
@@ -53,6 +58,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: false,
     statementBatches: false,
     multiTableUpdate: false,
+    bytewiseVarchar: true,
   },
   postgres: {
     isolationLevels: true,
@@ -62,6 +68,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: true,
     statementBatches: false,
     multiTableUpdate: false,
+    bytewiseVarchar: true,
   },
   mysql: {
     isolationLevels: true,
@@ -71,6 +78,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: false,
     statementBatches: true,
     multiTableUpdate: true,
+    bytewiseVarchar: false,
   },
 };
 

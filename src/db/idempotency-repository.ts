@@ -1,5 +1,11 @@
-import type { IdempotencyBegin, IdempotencyStore, IdempotentOutcome } from '../domain/idempotency.ts';
-import type { Database } from './database.ts';
+import type {
+  IdempotencyBegin,
+  IdempotencyClaim,
+  IdempotencyStore,
+  IdempotentOutcome,
+} from '../domain/idempotency.ts';
+import { deleteInBatches } from './batched-delete.ts';
+import type { Database, Db } from './database.ts';
 import { insertIgnoringDuplicate } from './transaction.ts';
 
 /** status_code: 0 while the first request runs, 1 once its outcome is stored in `response`. */
@@ -13,22 +19,48 @@ function storedOutcome(statusCode: number, response: string): IdempotentOutcome 
   return statusCode < 300 ? { ok: true, value: stored } : { ok: false, error: stored.error };
 }
 
+const changed = (r: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): boolean =>
+  Number(r.numUpdatedRows ?? r.numDeletedRows ?? 0) > 0;
+
+/**
+ * Stores the answer of a claim still pending; with `trx` inside the work's own transaction. False when the
+ * claim is no longer this one (it was given up and the key taken over).
+ */
+export async function completeIdempotencyKey(
+  trx: Db,
+  claim: IdempotencyClaim,
+  outcome: IdempotentOutcome,
+): Promise<boolean> {
+  const r = await trx
+    .updateTable('idempotency_keys')
+    .set({ status_code: COMPLETE, response: JSON.stringify(outcome) })
+    .where('scope', '=', claim.scope)
+    .where('idem_key', '=', claim.key)
+    .where('status_code', '=', PENDING)
+    .where('created_at', '=', claim.claimedAt)
+    .executeTakeFirst();
+  return changed(r);
+}
+
 export function idempotencyRepository(database: Database): IdempotencyStore {
   const { db } = database;
-  const claim = (scope: string, key: string, hash: string, now: number, expiresAt: number) =>
-    insertIgnoringDuplicate(database, db, 'idempotency_keys', {
-      scope,
-      idem_key: key,
-      request_hash: hash,
-      status_code: PENDING,
-      response: '',
-      created_at: now,
-      expires_at: expiresAt,
-    });
 
   return {
-    async begin(scope, key, hash, now, expiresAt): Promise<IdempotencyBegin> {
-      if (await claim(scope, key, hash, now, expiresAt)) return { state: 'new' };
+    async begin(request, now, expiresAt, staleBefore): Promise<IdempotencyBegin> {
+      const { scope, key, requestHash } = request;
+      const claim = () =>
+        insertIgnoringDuplicate(database, db, 'idempotency_keys', {
+          scope,
+          idem_key: key,
+          request_hash: requestHash,
+          caller_digest: request.callerDigest ?? null,
+          status_code: PENDING,
+          response: '',
+          created_at: now,
+          expires_at: expiresAt,
+        });
+      const claimed: IdempotencyBegin = { state: 'new', claim: { scope, key, claimedAt: now } };
+      if (await claim()) return claimed;
       const row = await db
         .selectFrom('idempotency_keys')
         .selectAll()
@@ -42,33 +74,78 @@ export function idempotencyRepository(database: Database): IdempotencyStore {
           .where('idem_key', '=', key)
           .where('expires_at', '<=', now)
           .execute();
-        return (await claim(scope, key, hash, now, expiresAt)) ? { state: 'new' } : { state: 'in_progress' };
+        return (await claim()) ? claimed : { state: 'in_progress' };
       }
-      if (row.request_hash !== hash) return { state: 'mismatch' };
-      if (Number(row.status_code) === PENDING) return { state: 'in_progress' };
-      return { state: 'replay', outcome: storedOutcome(Number(row.status_code), row.response) };
+      const status = Number(row.status_code);
+      if (status === PENDING && Number(row.created_at) <= staleBefore) {
+        const taken = await db
+          .updateTable('idempotency_keys')
+          .set({
+            request_hash: requestHash,
+            caller_digest: request.callerDigest ?? null,
+            created_at: now,
+            expires_at: expiresAt,
+          })
+          .where('scope', '=', scope)
+          .where('idem_key', '=', key)
+          .where('status_code', '=', PENDING)
+          .where('created_at', '=', Number(row.created_at))
+          .executeTakeFirst();
+        return changed(taken) ? claimed : { state: 'in_progress' };
+      }
+      if (row.request_hash !== requestHash) return { state: 'mismatch' };
+      if (status === PENDING) return { state: 'in_progress' };
+      return { state: 'replay', outcome: storedOutcome(status, row.response) };
     },
 
-    async complete(scope, key, outcome) {
-      await db
-        .updateTable('idempotency_keys')
-        .set({ status_code: COMPLETE, response: JSON.stringify(outcome) })
-        .where('scope', '=', scope)
-        .where('idem_key', '=', key)
-        .execute();
-    },
+    complete: (claim, outcome) => completeIdempotencyKey(db, claim, outcome),
 
-    async abandon(scope, key) {
+    async abandon(claim) {
       await db
         .deleteFrom('idempotency_keys')
-        .where('scope', '=', scope)
-        .where('idem_key', '=', key)
+        .where('scope', '=', claim.scope)
+        .where('idem_key', '=', claim.key)
+        .where('status_code', '=', PENDING)
+        .where('created_at', '=', claim.claimedAt)
         .execute();
     },
 
-    async purgeExpired(now) {
-      const r = await db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
-      return Number(r.numDeletedRows ?? 0);
+    async findAnswer(request, now) {
+      const row = await db
+        .selectFrom('idempotency_keys')
+        .select(['status_code', 'response'])
+        .where('scope', '=', request.scope)
+        .where('idem_key', '=', request.key)
+        .where('request_hash', '=', request.requestHash)
+        .where('caller_digest', '=', request.callerDigest)
+        .where('status_code', '<>', PENDING)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row ? storedOutcome(Number(row.status_code), row.response) : undefined;
     },
+
+    purgeExpired: (now) =>
+      deleteInBatches(async (batchSize) => {
+        const expired = await db
+          .selectFrom('idempotency_keys')
+          .select(['scope', 'idem_key'])
+          .where('expires_at', '<=', now)
+          .orderBy('expires_at')
+          .limit(batchSize)
+          .execute();
+        if (expired.length === 0) return 0;
+        const r = await db
+          .deleteFrom('idempotency_keys')
+          .where('expires_at', '<=', now)
+          .where((eb) =>
+            eb(
+              eb.refTuple('scope', 'idem_key'),
+              'in',
+              expired.map((k) => eb.tuple(k.scope, k.idem_key)),
+            ),
+          )
+          .executeTakeFirst();
+        return Number(r.numDeletedRows ?? 0);
+      }),
   };
 }

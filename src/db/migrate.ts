@@ -1,9 +1,19 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import type { Database } from './database.ts';
 import { initialSchema } from './migrations/0001-initial.ts';
+import { idempotencyExactKeys } from './migrations/0002-idempotency-exact-keys.ts';
+import { seatClaimsByUser } from './migrations/0003-seat-claims-by-user.ts';
+import { outboxRelayLease } from './migrations/0004-outbox-relay-lease.ts';
+import { demoSeedMark } from './migrations/0005-demo-seed-mark.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
-  return { '0001-initial': initialSchema(database.capabilities) };
+  return {
+    '0001-initial': initialSchema(database.capabilities),
+    '0002-idempotency-exact-keys': idempotencyExactKeys(database.capabilities),
+    '0003-seat-claims-by-user': seatClaimsByUser,
+    '0004-outbox-relay-lease': outboxRelayLease,
+    '0005-demo-seed-mark': demoSeedMark,
+  };
 }
 
 /** Brings the schema up to date; safe to run any number of times and from several processes. */

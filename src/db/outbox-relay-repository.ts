@@ -1,4 +1,5 @@
 import type { BookingEventType } from '../domain/booking/model.ts';
+import { deleteInBatches } from './batched-delete.ts';
 import type { Db } from './database.ts';
 
 /** An outbox row still waiting for the relay. */
@@ -18,23 +19,15 @@ export interface OutboxBacklog {
   oldestCreatedAt: number | null;
 }
 
-/**
- * The oldest unpublished rows in seq order. With lockNoWait (PostgreSQL, MySQL; call inside a
- * transaction) the rows are locked FOR UPDATE NOWAIT, so a second relay fails at once instead of
- * publishing the same rows or jumping ahead of them; see isOutboxLocked.
- */
-export async function fetchPending(
-  db: Db,
-  limit: number,
-  opts: { lockNoWait?: boolean } = {},
-): Promise<PendingOutboxRow[]> {
-  const query = db
+/** The oldest unpublished rows in seq order; only the holder of the relay lease publishes them. */
+export async function fetchPending(db: Db, limit: number): Promise<PendingOutboxRow[]> {
+  const rows = await db
     .selectFrom('outbox')
     .select(['seq', 'event_id', 'aggregate_id', 'type', 'payload', 'created_at'])
     .where('published_at', 'is', null)
     .orderBy('seq')
-    .limit(limit);
-  const rows = await (opts.lockNoWait ? query.forUpdate().noWait() : query).execute();
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({
     seq: Number(r.seq),
     eventId: r.event_id,
@@ -44,6 +37,30 @@ export async function fetchPending(
     payload: r.payload,
     createdAt: Number(r.created_at),
   }));
+}
+
+/**
+ * Grants the one publishing lease to `holder` until `until` when it is lapsed or already the holder's: a
+ * conditional update decides between relays of several processes. True when granted.
+ */
+export async function claimRelayLease(db: Db, holder: string, now: number, until: number): Promise<boolean> {
+  const r = await db
+    .updateTable('outbox_relay_lease')
+    .set({ holder, expires_at: until })
+    .where('name', '=', 'outbox')
+    .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at', '<=', now)]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Gives the lease up at once, so another process's relay need not wait for it to lapse. */
+export async function releaseRelayLease(db: Db, holder: string): Promise<void> {
+  await db
+    .updateTable('outbox_relay_lease')
+    .set({ expires_at: 0 })
+    .where('name', '=', 'outbox')
+    .where('holder', '=', holder)
+    .execute();
 }
 
 /** Resolves to the number of rows this call marked (a row another relay marked first is not counted). */
@@ -68,19 +85,27 @@ export async function backlog(db: Db): Promise<OutboxBacklog> {
   return { count, oldestCreatedAt: count === 0 || row.oldest === null ? null : Number(row.oldest) };
 }
 
-/** Deletes events published before olderThan (epoch ms); resolves to how many went. */
-export async function purgePublished(db: Db, olderThan: number): Promise<number> {
-  const result = await db
-    .deleteFrom('outbox')
-    .where('published_at', 'is not', null)
-    .where('published_at', '<', olderThan)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
-/** True when fetchPending with lockNoWait met rows another relay holds. */
-export function isOutboxLocked(err: unknown): boolean {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: string; errno?: number };
-  // PostgreSQL lock_not_available; MySQL ER_LOCK_NOWAIT; MariaDB reports NOWAIT as a lock wait timeout.
-  return e.code === '55P03' || e.errno === 3572 || e.errno === 1205;
+/** Deletes events published before olderThan (epoch ms) in bounded batches; resolves to how many went. */
+export function purgePublished(db: Db, olderThan: number): Promise<number> {
+  return deleteInBatches(async (batchSize) => {
+    const old = await db
+      .selectFrom('outbox')
+      .select('seq')
+      .where('published_at', 'is not', null)
+      .where('published_at', '<', olderThan)
+      .orderBy('seq')
+      .limit(batchSize)
+      .execute();
+    if (old.length === 0) return 0;
+    const result = await db
+      .deleteFrom('outbox')
+      .where(
+        'seq',
+        'in',
+        old.map((r) => r.seq),
+      )
+      .where('published_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 }

@@ -76,6 +76,19 @@ async function fill<T>(
 }
 
 /**
+ * Why demo data must not be added on start: the database holds users or concerts and the demo seed never
+ * ran on it, so they came from elsewhere. Undefined when it is empty or its data is the seed's.
+ */
+export async function dataNotFromSeed(db: Db): Promise<string | undefined> {
+  if (await db.selectFrom('demo_seed').select('id').executeTakeFirst()) return undefined;
+  const user = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
+  const concert = await db.selectFrom('concerts').select('id').limit(1).executeTakeFirst();
+  if (!user && !concert) return undefined;
+  const held = [user && 'users', concert && 'concerts'].filter(Boolean).join(' and ');
+  return `the database already holds ${held} that the demo seed did not write`;
+}
+
+/**
  * Fills the demo catalog: users 1..N with wallets of `startingPoints`, schedules 1..M grouped into concerts.
  * Only ids above what is already stored are inserted, so running it twice changes nothing.
  */
@@ -88,6 +101,9 @@ export async function seedDemoData(
   const startingPoints = size.startingPoints ?? 0;
   const concerts = Math.ceil(size.schedules / size.schedulesPerConcert);
   const inserted: Record<string, number> = {};
+  // Marked first, so a seed that stops half-way is finished by the next start.
+  if (!(await db.selectFrom('demo_seed').select('id').executeTakeFirst()))
+    await db.insertInto('demo_seed').values({ id: 1, seeded_at: now }).execute();
 
   inserted.concerts = await fill(
     db,

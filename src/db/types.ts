@@ -95,6 +95,21 @@ export interface IdempotencyKeysTable {
   response: string;
   created_at: number;
   expires_at: number;
+  /** SHA-256 of the credential that sent the first request; null on rows from before it was kept. */
+  caller_digest: string | null;
+}
+
+/** Which relay may publish the outbox, until when (epoch ms). */
+export interface OutboxRelayLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** Written by the demo seed, so `serve` can tell its data from data that came from elsewhere. */
+export interface DemoSeedTable {
+  id: number;
+  seeded_at: number;
 }
 
 export interface Tables {
@@ -108,4 +123,6 @@ export interface Tables {
   payments: PaymentsTable;
   outbox: OutboxTable;
   idempotency_keys: IdempotencyKeysTable;
+  outbox_relay_lease: OutboxRelayLeaseTable;
+  demo_seed: DemoSeedTable;
 }

@@ -6,24 +6,61 @@ export type IdempotentOutcome =
   | { ok: true; value: unknown }
   | { ok: false; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
+/** A key this request holds; `claimedAt` tells it from an earlier claim of the same key that was given up. */
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  claimedAt: number;
+}
+
 export type IdempotencyBegin =
-  | { state: 'new' }
+  | { state: 'new'; claim: IdempotencyClaim }
   | { state: 'replay'; outcome: IdempotentOutcome }
   | { state: 'mismatch' }
   | { state: 'in_progress' };
 
+/** One request under a key, as the client sent it. */
+export interface IdempotentRequest {
+  /** Whose keys these are, e.g. `pay:12`: users never share keys. */
+  scope: string;
+  key: string;
+  /** Digest of the method, route and body; the same key with another request is refused. */
+  requestHash: string;
+  /** Digest of the credential that sent it: only the same caller may fetch the answer before the admission gate. */
+  callerDigest?: string;
+}
+
+/** The storage step that records a key's answer inside the work's own transaction. */
+export interface IdempotencyTx {
+  /** False when the claim is no longer this request's (it lapsed and another took the key over). */
+  completeIdempotencyKey(claim: IdempotencyClaim, outcome: IdempotentOutcome): Promise<boolean>;
+}
+
+/**
+ * Given to the work: it calls seal with its answer inside its transaction, so the answer commits with the
+ * work or not at all, and a key can never say "still running" about work that is done.
+ */
+export type Seal<T> = (tx: IdempotencyTx, value: T) => Promise<void>;
+
 /** Storage for idempotency keys; implemented in src/db/idempotency-repository.ts. */
 export interface IdempotencyStore {
-  /** Claims the key for this request, or says what is already stored under it. */
+  /**
+   * Claims the key for this request, or says what is already stored under it. A claim older than
+   * `staleBefore` never completed (its answer would have committed with its work) and is taken over.
+   */
   begin(
-    scope: string,
-    key: string,
-    requestHash: string,
+    request: IdempotentRequest,
     now: number,
     expiresAt: number,
+    staleBefore: number,
   ): Promise<IdempotencyBegin>;
-  complete(scope: string, key: string, outcome: IdempotentOutcome): Promise<void>;
-  abandon(scope: string, key: string): Promise<void>;
+  /** Stores an answer outside any transaction: a refusal, or work that wrote nothing. */
+  complete(claim: IdempotencyClaim, outcome: IdempotentOutcome): Promise<boolean>;
+  /** Frees a claim whose work did not commit. */
+  abandon(claim: IdempotencyClaim): Promise<void>;
+  /** The finished answer to this very request from this very caller, if one is stored and live. */
+  findAnswer(request: Required<IdempotentRequest>, now: number): Promise<IdempotentOutcome | undefined>;
+  /** Deletes expired keys in bounded batches; resolves to how many went. */
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -34,6 +71,8 @@ export interface IdempotentResult {
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** Far beyond any request's timeout: a claim this old belongs to a request that died before committing. */
+export const IDEMPOTENCY_CLAIM_LEASE_MS = 5 * 60 * 1000;
 
 /**
  * The same key with the same request within 24 h returns the stored outcome without doing the work
@@ -49,47 +88,59 @@ export class IdempotencyService {
     this.#clock = clock;
   }
 
-  /** A fresh business error is stored, then thrown as it is; a replayed one comes back as an outcome. */
-  async run(
-    scope: string,
-    key: string,
-    requestHash: string,
-    work: () => Promise<unknown>,
-  ): Promise<IdempotentResult> {
+  /**
+   * Runs the work once per key. The work should pass `seal` to its transaction; work that does not is
+   * sealed after it returns. A fresh business error is stored, then thrown as it is; a replayed one comes
+   * back as an outcome.
+   */
+  async run<T>(request: IdempotentRequest, work: (seal: Seal<T>) => Promise<T>): Promise<IdempotentResult> {
     const now = this.#clock.now();
-    const begun = await this.#store.begin(scope, key, requestHash, now, now + IDEMPOTENCY_TTL_MS);
+    const begun = await this.#store.begin(
+      request,
+      now,
+      now + IDEMPOTENCY_TTL_MS,
+      now - IDEMPOTENCY_CLAIM_LEASE_MS,
+    );
     if (begun.state === 'replay') return { outcome: begun.outcome, replayed: true };
     if (begun.state === 'mismatch')
       throw new DomainError(
         'IDEMPOTENCY_KEY_REUSED',
         'This Idempotency-Key was used with a different request',
       );
-    if (begun.state === 'in_progress')
-      throw new DomainError(
-        'IDEMPOTENCY_IN_PROGRESS',
-        'A request with this Idempotency-Key is still running',
-        {
-          retryAfterSeconds: 1,
-        },
-      );
-    let value: unknown;
+    if (begun.state === 'in_progress') throw inProgress();
+    const { claim } = begun;
+    let sealed = false;
+    const seal: Seal<T> = async (tx, value) => {
+      // Refusing rolls the work back: the key went to a newer request.
+      if (!(await tx.completeIdempotencyKey(claim, { ok: true, value }))) throw inProgress();
+      sealed = true;
+    };
+    let value: T;
     try {
-      value = await work();
+      value = await work(seal);
     } catch (err) {
       if (err instanceof DomainError && !isTransient(err.code)) {
         const { code, message, details } = err;
-        await this.#store.complete(scope, key, {
+        await this.#store.complete(claim, {
           ok: false,
           error: details ? { code, message, details } : { code, message },
         });
       } else {
-        await this.#store.abandon(scope, key).catch(() => {});
+        // Only a claim still pending goes: if the work did commit, its sealed answer stays.
+        await this.#store.abandon(claim).catch(() => {});
       }
       throw err;
     }
     const outcome: IdempotentOutcome = { ok: true, value };
-    await this.#store.complete(scope, key, outcome);
+    if (!sealed) await this.#store.complete(claim, outcome);
     return { outcome, replayed: false };
+  }
+
+  /** The stored answer to this request from this caller, without doing anything; for retries past the gate. */
+  storedAnswer(request: IdempotentRequest): Promise<IdempotentOutcome | undefined> {
+    const { callerDigest } = request;
+    if (callerDigest === undefined) return Promise.resolve(undefined);
+    return this.#store.findAnswer({ ...request, callerDigest }, this.#clock.now());
   }
 
   /** Forgets keys older than 24 h; the housekeeping timer calls it. */
@@ -97,3 +148,8 @@ export class IdempotencyService {
     return this.#store.purgeExpired(this.#clock.now());
   }
 }
+
+const inProgress = () =>
+  new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', {
+    retryAfterSeconds: 1,
+  });

@@ -1,12 +1,13 @@
-import type { Database, Db } from '../db/database.ts';
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.ts';
 import {
   backlog,
+  claimRelayLease,
   fetchPending,
-  isOutboxLocked,
   markPublished,
   type PendingOutboxRow,
+  releaseRelayLease,
 } from '../db/outbox-relay-repository.ts';
-import { readCommittedTransaction } from '../db/transaction.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type EventLog, type EventPublisher, silentLog } from './bus.ts';
 
@@ -20,6 +21,11 @@ export interface OutboxRelayOptions {
   intervalMs?: number;
   /** Ceiling of the exponential pause after failed rounds. */
   maxBackoffMs?: number;
+  /**
+   * How long the publishing lease lasts; renewed while publishing, so one publish must end within half of
+   * it (the NATS publisher gives up after 2 s). A relay that dies holds the outbox up this long at most.
+   */
+  leaseMs?: number;
   logger?: EventLog;
 }
 
@@ -49,7 +55,8 @@ interface RoundOutcome {
 /**
  * Publishes outbox rows strictly in seq order and marks them only after the bus acknowledged them.
  * The first failure ends the round, so a later event never overtakes an earlier one; the rest wait
- * for the next round, after an exponential backoff. Delivery is at least once.
+ * for the next round, after an exponential backoff. Delivery is at least once. Of several processes,
+ * only the holder of a lease in the database publishes; no transaction stays open while the bus is slow.
  */
 export class OutboxRelay {
   readonly #database: Database;
@@ -59,6 +66,10 @@ export class OutboxRelay {
   readonly #intervalMs: number;
   readonly #maxBackoffMs: number;
   readonly #log: EventLog;
+  readonly #leaseMs: number;
+  readonly #holder = randomUUID();
+  /** When this relay's lease lapses; 0 when it holds none. */
+  #leaseUntil = 0;
   #published = 0;
   #failures = 0;
   #failuresInRow = 0;
@@ -77,6 +88,7 @@ export class OutboxRelay {
     this.#intervalMs = opts.intervalMs ?? 250;
     this.#maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.#log = opts.logger ?? silentLog;
+    this.#leaseMs = opts.leaseMs ?? 30_000;
   }
 
   /** Runs the relay in the background until stop(). */
@@ -86,12 +98,16 @@ export class OutboxRelay {
     this.#schedule(0);
   }
 
-  /** Stops the loop and waits for the round in flight to finish. */
+  /** Stops the loop, waits for the round in flight to finish and hands the lease back. */
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#chain;
+    if (this.#leaseUntil > 0) {
+      this.#leaseUntil = 0;
+      await releaseRelayLease(this.#database.db, this.#holder).catch(() => {});
+    }
   }
 
   /** Asks a running relay for a round now instead of after the idle pause (e.g. after a commit). */
@@ -160,22 +176,15 @@ export class OutboxRelay {
   }
 
   async #publishBatch(): Promise<RoundOutcome> {
-    const database = this.#database;
-    let outcome: BatchOutcome;
-    if (!database.capabilities.rowLocks) {
-      // One connection serves the whole process: a transaction here would stall every request while publishing.
-      outcome = await this.#publishRows(database.db, await fetchPending(database.db, this.#batchSize));
-    } else {
-      try {
-        outcome = await readCommittedTransaction(database).execute(async (trx) =>
-          this.#publishRows(trx, await fetchPending(trx, this.#batchSize, { lockNoWait: true })),
-        );
-      } catch (err) {
-        // Another process's relay is publishing these rows; its round ends within one publish timeout.
-        if (isOutboxLocked(err)) return { published: 0, failed: false };
-        throw err;
-      }
-    }
+    const { db } = this.#database;
+    let rows = await fetchPending(db, this.#batchSize);
+    if (rows.length === 0) return { published: 0, failed: false };
+    const heldBefore = this.#leaseUntil > this.#clock.now();
+    // Another process's relay is publishing; it hands over when it stops or its lease lapses.
+    if (!(await this.#renewLease())) return { published: 0, failed: false };
+    // A newly won lease: the previous holder may have published some of these meanwhile.
+    if (!heldBefore) rows = await fetchPending(db, this.#batchSize);
+    const outcome = await this.#publishRows(rows);
     this.#published += outcome.sent.length;
     if (!outcome.failed && this.#failuresInRow > 0) {
       this.#log.info({ failuresInRow: this.#failuresInRow }, 'outbox relay: publishing again');
@@ -184,11 +193,21 @@ export class OutboxRelay {
     return { published: outcome.sent.length, failed: outcome.failed };
   }
 
-  /** Publishes rows in order until the first failure, marks what went out, and returns those seqs. */
-  async #publishRows(db: Db, rows: PendingOutboxRow[]): Promise<BatchOutcome> {
+  async #renewLease(): Promise<boolean> {
+    const now = this.#clock.now();
+    const until = now + this.#leaseMs;
+    const granted = await claimRelayLease(this.#database.db, this.#holder, now, until);
+    this.#leaseUntil = granted ? until : 0;
+    return granted;
+  }
+
+  /** Publishes rows in order until the first failure or a lost lease, marks what went out, and returns those seqs. */
+  async #publishRows(rows: PendingOutboxRow[]): Promise<BatchOutcome> {
     const sent: number[] = [];
     let failed = false;
     for (const row of rows) {
+      // Renewed while half of it is left, so a publish in flight never outlives the lease.
+      if (this.#leaseUntil - this.#clock.now() < this.#leaseMs / 2 && !(await this.#renewLease())) break;
       try {
         await this.#publisher.publish({
           eventId: row.eventId,
@@ -216,7 +235,7 @@ export class OutboxRelay {
       }
       sent.push(row.seq);
     }
-    await markPublished(db, sent, this.#clock.now());
+    await markPublished(this.#database.db, sent, this.#clock.now());
     return { sent, failed };
   }
 }

@@ -2,8 +2,15 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
-import type { IdempotencyService } from '../domain/idempotency.ts';
+import type {
+  IdempotencyService,
+  IdempotentOutcome,
+  IdempotentRequest,
+  Seal,
+} from '../domain/idempotency.ts';
 import { errorBody, httpStatusOf } from './errors.ts';
+import type { PreHandler } from './guard.ts';
+import { accessKeyOf } from './queue.ts';
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
@@ -15,28 +22,71 @@ export const IdempotencyHeaders = Type.Object({
   ),
 });
 
-/** Runs the work once per Idempotency-Key (when the client sent one) and replays the stored answer after. */
-export async function idempotent<T>(
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The request under its Idempotency-Key, or undefined when the client sent none. */
+function idempotentRequest(req: FastifyRequest, scope: string): IdempotentRequest | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 128) {
+    throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 128 characters');
+  }
+  const requestHash = sha256(
+    `${req.method} ${req.routeOptions.url}\n${JSON.stringify(req.params)}\n${JSON.stringify(req.body ?? null)}`,
+  );
+  const credential = accessKeyOf(req);
+  return { scope, key, requestHash, callerDigest: credential ? sha256(credential) : undefined };
+}
+
+function sendOutcome(reply: FastifyReply, outcome: IdempotentOutcome, replayed: boolean): FastifyReply {
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  if (outcome.ok) return reply.status(200).send(outcome.value);
+  // A replayed refusal is sent as it was first answered, so the route's own type does not apply.
+  const { code, message, details } = outcome.error;
+  return reply.status(httpStatusOf(code)).send(errorBody(code, message, details));
+}
+
+/**
+ * Runs the work once per Idempotency-Key (when the client sent one) and replays the stored answer after.
+ * The work passes the seal to its transaction, so the answer `view` gives is stored with the work itself.
+ */
+export async function idempotent<D, V>(
   service: IdempotencyService,
   req: FastifyRequest,
   reply: FastifyReply,
   scope: string,
-  work: () => Promise<T>,
-): Promise<T> {
-  const key = req.headers['idempotency-key'];
-  if (key === undefined) return work();
-  if (typeof key !== 'string' || key.length === 0 || key.length > 128) {
-    throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 128 characters');
-  }
-  const hash = createHash('sha256')
-    .update(
-      `${req.method} ${req.routeOptions.url}\n${JSON.stringify(req.params)}\n${JSON.stringify(req.body ?? null)}`,
-    )
-    .digest('hex');
-  const { outcome, replayed } = await service.run(scope, key, hash, work);
-  if (replayed) reply.header('idempotent-replayed', 'true');
-  if (outcome.ok) return reply.status(200).send(outcome.value) as never;
-  // A replayed refusal is sent as it was first answered, so the route's own type does not apply.
-  const { code, message, details } = outcome.error;
-  return reply.status(httpStatusOf(code)).send(errorBody(code, message, details)) as never;
+  view: (done: D) => V,
+  work: (seal?: Seal<D>) => Promise<D>,
+): Promise<V> {
+  const stored = answeredBeforeGate.get(req);
+  if (stored) return sendOutcome(reply, stored, true) as never;
+  const request = idempotentRequest(req, scope);
+  if (request === undefined) return view(await work());
+  const { outcome, replayed } = await service.run<V>(request, async (sealView) =>
+    view(await work((tx, done) => sealView(tx, view(done)))),
+  );
+  return sendOutcome(reply, outcome, replayed) as never;
+}
+
+/** Answers found before the gate ran, for the handler to send (a hook that sends would race the next hook). */
+const answeredBeforeGate = new WeakMap<FastifyRequest, IdempotentOutcome>();
+
+/**
+ * The admission gate, preceded by a look for a stored answer: a retry of a request that already has its
+ * answer gets that answer when it comes with the same credential, even if the key is no longer admitted.
+ * Paying frees the waiting-room slot, so without this a client that lost its confirmation would meet an
+ * expired key instead of its receipt. Anything else goes through the gate as before.
+ */
+export function replayBeforeGate(
+  service: IdempotencyService,
+  scopeOf: (req: FastifyRequest) => string | undefined,
+  gate: PreHandler,
+): PreHandler {
+  return async (req, reply) => {
+    const scope = scopeOf(req);
+    const request = scope === undefined ? undefined : idempotentRequest(req, scope);
+    const stored = request && (await service.storedAnswer(request));
+    if (stored) answeredBeforeGate.set(req, stored);
+    else await gate(req, reply);
+  };
 }

@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
-import { IdempotencyHeaders, idempotent } from './idempotency.ts';
+import type { PaymentReceipt } from '../domain/booking/payments.ts';
+import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
+import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionGate'> = async (
@@ -9,11 +11,13 @@ export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionG
 ) => {
   const { payments, idempotency } = services;
   const guard = services.admissionGate;
+  const payScope = (userId: number | undefined) => (userId === undefined ? undefined : `pay:${userId}`);
 
   app.post(
     '/api/payments',
     {
-      preHandler: guard.userAdmitted,
+      // Paying frees the caller's admission: a retry that lost the receipt must find it before the gate.
+      preHandler: replayBeforeGate(idempotency, (req) => payScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['payments'],
         security: accessKeySecurity,
@@ -41,17 +45,17 @@ export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionG
     },
     async (req, reply) => {
       const { userId, reservationId } = req.body;
-      return idempotent(idempotency, req, reply, `pay:${userId}`, async () => {
-        const { payment, balance } = await payments.pay(userId, reservationId);
-        return {
-          paymentId: payment.id,
-          reservationId,
-          userId,
-          amount: payment.amount,
-          balance,
-          status: 'CONFIRMED' as const,
-        };
+      const receiptView = ({ payment, balance }: PaymentReceipt) => ({
+        paymentId: payment.id,
+        reservationId,
+        userId,
+        amount: payment.amount,
+        balance,
+        status: 'CONFIRMED' as const,
       });
+      return idempotent(idempotency, req, reply, `pay:${userId}`, receiptView, (seal) =>
+        payments.pay(userId, reservationId, seal),
+      );
     },
   );
 };

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
-import { IdempotencyHeaders, idempotent } from './idempotency.ts';
+import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
+import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 const Balance = Type.Object({ userId: Type.Integer(), balance: Type.Integer({ description: 'Points' }) });
@@ -13,6 +14,7 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
 ) => {
   const { points, idempotency } = services;
   const guard = services.admissionGate;
+  const chargeScope = (userId: number | undefined) => (userId === undefined ? undefined : `charge:${userId}`);
 
   app.get(
     '/api/users/:userId/points',
@@ -32,7 +34,7 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
   app.post(
     '/api/users/:userId/points/charge',
     {
-      preHandler: guard.userAdmitted,
+      preHandler: replayBeforeGate(idempotency, (req) => chargeScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['points'],
         security: accessKeySecurity,
@@ -56,10 +58,14 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
           .status(400)
           .send({ error: { code: 'VALIDATION_FAILED', message: 'body userId differs from the path' } });
       }
-      return idempotent(idempotency, req, reply, `charge:${userId}`, async () => ({
-        userId,
-        balance: await points.charge(userId, req.body.amount),
-      }));
+      return idempotent(
+        idempotency,
+        req,
+        reply,
+        `charge:${userId}`,
+        (balance: number) => ({ userId, balance }),
+        (seal) => points.charge(userId, req.body.amount, seal),
+      );
     },
   );
 };

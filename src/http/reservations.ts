@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
 import type { Reservation } from '../domain/booking/model.ts';
 import { callerOf } from './guard.ts';
-import { IdempotencyHeaders, idempotent } from './idempotency.ts';
+import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
+import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 
 export const ReservationView = Type.Object({
@@ -42,11 +43,12 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
 ) => {
   const { reservations, idempotency } = services;
   const guard = services.admissionGate;
+  const holdScope = (userId: number | undefined) => (userId === undefined ? undefined : `hold:${userId}`);
 
   app.post(
     '/api/reservations',
     {
-      preHandler: guard.userAdmitted,
+      preHandler: replayBeforeGate(idempotency, (req) => holdScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['reservations'],
         security: accessKeySecurity,
@@ -65,8 +67,8 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
     },
     async (req, reply) => {
       const { userId, concertScheduleId, seatId } = req.body;
-      return idempotent(idempotency, req, reply, `hold:${userId}`, async () =>
-        reservationView(await reservations.hold({ userId, scheduleId: concertScheduleId, seatId })),
+      return idempotent(idempotency, req, reply, `hold:${userId}`, reservationView, (seal) =>
+        reservations.hold({ userId, scheduleId: concertScheduleId, seatId }, seal),
       );
     },
   );

@@ -26,6 +26,7 @@ function sharedEnv(db: string, queueName: string, extra: Record<string, string>)
     TR_DEMO_SCHEDULES_PER_CONCERT: '5',
     TR_DEMO_SEATS: '10',
     TR_DEMO_POINTS: '0',
+    TR_SEED_ON_START: 'true',
     TR_ADMIT_ADAPTIVE: 'false',
     // Correctness, not overload, is under test: a start-up stall on a busy machine must not shed requests.
     TR_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',

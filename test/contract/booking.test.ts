@@ -1,13 +1,33 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { bookingRepository } from '../../src/db/booking-repository.ts';
+import { idempotencyRepository } from '../../src/db/idempotency-repository.ts';
 import { PaymentService } from '../../src/domain/booking/payments.ts';
+import { ReservationService } from '../../src/domain/booking/reservations.ts';
 import { DomainError } from '../../src/domain/errors.ts';
-import { bookingOn, HOLD_TTL_SECONDS } from '../support/booking.ts';
+import {
+  IDEMPOTENCY_CLAIM_LEASE_MS,
+  IDEMPOTENCY_TTL_MS,
+  type IdempotentRequest,
+  type Seal,
+} from '../../src/domain/idempotency.ts';
+import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
 const codeOf = (r: PromiseSettledResult<unknown>) =>
   r.status === 'rejected' ? ((r.reason as DomainError).code ?? String(r.reason)) : 'ok';
+
+const request = (
+  scope: string,
+  key: string,
+  requestHash = 'h',
+  callerDigest?: string,
+): IdempotentRequest => ({
+  scope,
+  key,
+  requestHash,
+  callerDigest,
+});
 
 const tally = (results: PromiseSettledResult<unknown>[]) => {
   const counts: Record<string, number> = {};
@@ -72,7 +92,7 @@ for (const dialect of DIALECTS) {
     test('concurrent holds on different seats all succeed', { skip }, async () => {
       const results = await Promise.allSettled(
         Array.from({ length: 50 }, (_, i) =>
-          b.reservations.hold({ userId: 2, scheduleId: 2, seatId: i + 1 }),
+          b.reservations.hold({ userId: 21 + i, scheduleId: 2, seatId: i + 1 }),
         ),
       );
       assert.deepEqual(tally(results), { ok: 50 });
@@ -195,11 +215,17 @@ for (const dialect of DIALECTS) {
     test('concurrent payments with points for only some: exactly those are paid, never an overdraft', {
       skip,
     }, async () => {
-      const user = 15;
+      const user = 90;
+      // Payments race here, not holds: this user may hold all 10 seats.
+      const wide = new ReservationService({
+        store: b.store,
+        catalog: b.catalog,
+        clock: b.clock,
+        holdTtlSeconds: HOLD_TTL_SECONDS,
+        maxHoldsPerUser: 10,
+      });
       const holds = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          b.reservations.hold({ userId: user, scheduleId: 200, seatId: 80 + i }),
-        ),
+        Array.from({ length: 10 }, (_, i) => wide.hold({ userId: user, scheduleId: 200, seatId: 80 + i })),
       );
       const price = holds[0].price;
       assert.ok(holds.every((h) => h.price === price));
@@ -250,10 +276,16 @@ for (const dialect of DIALECTS) {
       skip,
     }, async () => {
       const user = 11;
+      // Payments and charges race here, not holds: this user may hold all 50 seats.
+      const wide = new ReservationService({
+        store: b.store,
+        catalog: b.catalog,
+        clock: b.clock,
+        holdTtlSeconds: HOLD_TTL_SECONDS,
+        maxHoldsPerUser: 50,
+      });
       const holds = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          b.reservations.hold({ userId: user, scheduleId: 100 + i, seatId: 60 }),
-        ),
+        Array.from({ length: 50 }, (_, i) => wide.hold({ userId: user, scheduleId: 100 + i, seatId: 60 })),
       );
       await b.points.charge(user, 500_000);
       const ops: Promise<unknown>[] = [];
@@ -290,24 +322,24 @@ for (const dialect of DIALECTS) {
       skip,
     }, async () => {
       let runs = 0;
-      const work = async () => {
+      const work = async (seal: Seal<number>) => {
         runs++;
-        return { balance: await b.points.charge(13, 100) };
+        return b.points.charge(13, 100, seal);
       };
-      const first = await b.idempotency.run('charge:13', 'k1', 'h1', work);
-      const again = await b.idempotency.run('charge:13', 'k1', 'h1', work);
+      const first = await b.idempotency.run(request('charge:13', 'k1', 'h1'), work);
+      const again = await b.idempotency.run(request('charge:13', 'k1', 'h1'), work);
       assert.equal(runs, 1);
       assert.deepEqual(again, { outcome: first.outcome, replayed: true });
-      await assert.rejects(b.idempotency.run('charge:13', 'k1', 'h2', work), {
+      await assert.rejects(b.idempotency.run(request('charge:13', 'k1', 'h2'), work), {
         code: 'IDEMPOTENCY_KEY_REUSED',
       });
       const failing = async () => {
         throw new DomainError('INSUFFICIENT_POINTS', 'no', { balance: 0 });
       };
-      await assert.rejects(b.idempotency.run('pay:13', 'k2', 'h', failing), {
+      await assert.rejects(b.idempotency.run(request('pay:13', 'k2'), failing), {
         code: 'INSUFFICIENT_POINTS',
       });
-      const replayedError = await b.idempotency.run('pay:13', 'k2', 'h', work);
+      const replayedError = await b.idempotency.run(request('pay:13', 'k2'), work);
       assert.deepEqual(replayedError, {
         outcome: {
           ok: false,
@@ -319,31 +351,238 @@ for (const dialect of DIALECTS) {
       const transient = async () => {
         throw new DomainError('BUSY', 'pool exhausted');
       };
-      await assert.rejects(b.idempotency.run('pay:13', 'k3', 'h', transient), { code: 'BUSY' });
+      await assert.rejects(b.idempotency.run(request('pay:13', 'k3'), transient), { code: 'BUSY' });
       assert.equal(
-        (await b.idempotency.run('pay:13', 'k3', 'h', work)).replayed,
+        (await b.idempotency.run(request('pay:13', 'k3'), work)).replayed,
         false,
         'a transient failure frees the key',
       );
       assert.equal(runs, 2);
       b.clock.advance(24 * 3600 * 1000 + 1);
-      await b.idempotency.run('charge:13', 'k1', 'h2', work);
+      await b.idempotency.run(request('charge:13', 'k1', 'h2'), work);
       assert.equal(runs, 3, 'a key is free again after 24 h');
       assert.equal(await b.points.balance(13), 300);
     });
 
     test('concurrent requests with one idempotency key do the work once', { skip }, async () => {
       let runs = 0;
-      const work = async () => {
+      const work = async (seal: Seal<number>) => {
         runs++;
-        return { balance: await b.points.charge(14, 5) };
+        return b.points.charge(14, 5, seal);
       };
       const results = await Promise.allSettled(
-        Array.from({ length: 10 }, () => b.idempotency.run('charge:14', 'same', 'h', work)),
+        Array.from({ length: 10 }, () => b.idempotency.run(request('charge:14', 'same'), work)),
       );
       assert.equal(runs, 1);
       assert.equal(await b.points.balance(14), 5);
       for (const r of results) assert.ok(r.status === 'fulfilled' || codeOf(r) === 'IDEMPOTENCY_IN_PROGRESS');
+    });
+
+    test('the answer commits with the work: work rolled back after sealing leaves the key free to retry', {
+      skip,
+    }, async () => {
+      const lostCommit = (seal: Seal<number>) =>
+        b.store.transaction(async (tx) => {
+          await tx.creditWallet(15, 50, b.clock.now());
+          await seal(tx, 50);
+          throw new DomainError('DATABASE_UNAVAILABLE', 'the connection died before COMMIT');
+        });
+      await assert.rejects(b.idempotency.run(request('charge:15', 'k'), lostCommit), {
+        code: 'DATABASE_UNAVAILABLE',
+      });
+      assert.equal(await b.points.balance(15), 0);
+      const retried = await b.idempotency.run(request('charge:15', 'k'), (seal: Seal<number>) =>
+        b.points.charge(15, 50, seal),
+      );
+      assert.deepEqual(retried, { outcome: { ok: true, value: 50 }, replayed: false });
+      const replayed = await b.idempotency.run(request('charge:15', 'k'), async () =>
+        assert.fail('ran twice'),
+      );
+      assert.deepEqual(replayed, { outcome: { ok: true, value: 50 }, replayed: true });
+      assert.equal(await b.points.balance(15), 50);
+    });
+
+    test('a claim whose request died is taken over after its lease, and the dead one can no longer seal', {
+      skip,
+    }, async () => {
+      const store = idempotencyRepository(t.database);
+      const now = b.clock.now();
+      const dead = await store.begin(request('charge:16', 'k'), now, now + IDEMPOTENCY_TTL_MS, 0);
+      assert.equal(dead.state, 'new');
+      const charge = (seal: Seal<number>) => b.points.charge(16, 7, seal);
+      await assert.rejects(b.idempotency.run(request('charge:16', 'k'), charge), {
+        code: 'IDEMPOTENCY_IN_PROGRESS',
+      });
+      b.clock.advance(IDEMPOTENCY_CLAIM_LEASE_MS);
+      const taken = await b.idempotency.run(request('charge:16', 'k'), charge);
+      assert.deepEqual(taken, { outcome: { ok: true, value: 7 }, replayed: false });
+      if (dead.state === 'new') {
+        assert.equal(await store.complete(dead.claim, { ok: true, value: 'late' }), false);
+        await store.abandon(dead.claim);
+      }
+      const replayed = await b.idempotency.run(request('charge:16', 'k'), charge);
+      assert.deepEqual(replayed, { outcome: { ok: true, value: 7 }, replayed: true });
+      assert.equal(await b.points.balance(16), 7);
+    });
+
+    test('idempotency keys compare byte for byte: case, accents and trailing spaces make other keys', {
+      skip,
+    }, async () => {
+      const keys = ['Key-A', 'key-a', 'KEY-A', 'Key-A ', 'Kéy-A'];
+      for (const key of keys) {
+        const r = await b.idempotency.run(request('charge:17', key), (seal: Seal<number>) =>
+          b.points.charge(17, 1, seal),
+        );
+        assert.equal(r.replayed, false, JSON.stringify(key));
+      }
+      assert.equal(await b.points.balance(17), keys.length);
+      for (const [i, key] of keys.entries()) {
+        const r = await b.idempotency.run(request('charge:17', key), async () => assert.fail('ran twice'));
+        assert.deepEqual(r, { outcome: { ok: true, value: i + 1 }, replayed: true }, JSON.stringify(key));
+      }
+    });
+
+    test('a stored answer is given before the gate only for the same request from the same caller', {
+      skip,
+    }, async () => {
+      const asked = request('pay:18', 'k', 'h', 'caller-a');
+      await b.idempotency.run(asked, async (seal: Seal<number>) => b.points.charge(18, 3, seal));
+      assert.deepEqual(await b.idempotency.storedAnswer(asked), { ok: true, value: 3 });
+      for (const other of [
+        request('pay:18', 'k', 'h', 'caller-b'),
+        request('pay:18', 'k', 'h'),
+        request('pay:18', 'k', 'h2', 'caller-a'),
+        request('pay:19', 'k', 'h', 'caller-a'),
+        request('pay:18', 'K', 'h', 'caller-a'),
+      ])
+        assert.equal(await b.idempotency.storedAnswer(other), undefined, JSON.stringify(other));
+      const now = b.clock.now();
+      const pending = request('pay:18', 'pending', 'h', 'caller-a');
+      await idempotencyRepository(t.database).begin(pending, now, now + IDEMPOTENCY_TTL_MS, 0);
+      assert.equal(
+        await b.idempotency.storedAnswer(pending),
+        undefined,
+        'a request still running has no answer',
+      );
+    });
+
+    test('expired idempotency keys are purged in batches until none is left; live ones stay', {
+      skip,
+    }, async () => {
+      const now = b.clock.now();
+      const rows = Array.from({ length: 1234 }, (_, i) => ({
+        scope: 'charge:19',
+        idem_key: `old-${i}`,
+        request_hash: 'h',
+        caller_digest: null,
+        status_code: 1,
+        response: '{"ok":true,"value":1}',
+        created_at: now - IDEMPOTENCY_TTL_MS - 10,
+        expires_at: now - 10 + (i % 7),
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await t.database.db
+          .insertInto('idempotency_keys')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      const live = await b.idempotency.run(request('charge:19', 'live'), async () => 1);
+      assert.equal(live.replayed, false);
+      assert.ok((await b.idempotency.purgeExpired()) >= 1234);
+      const left = await t.database.db
+        .selectFrom('idempotency_keys')
+        .select('idem_key')
+        .where('scope', '=', 'charge:19')
+        .execute();
+      assert.deepEqual(
+        left.map((r) => String(r.idem_key)),
+        ['live'],
+      );
+    });
+
+    test(`a user holds at most ${MAX_HOLDS_PER_USER} seats at once; paying, releasing and lapsing make room`, {
+      skip,
+    }, async () => {
+      const user = 80;
+      const hold = (scheduleId: number, seatId: number) =>
+        b.reservations.hold({ userId: user, scheduleId, seatId });
+      const held = [];
+      for (let seat = 1; seat <= MAX_HOLDS_PER_USER; seat++) held.push(await hold(20, seat));
+      await assert.rejects(hold(21, 1), {
+        code: 'HOLD_LIMIT_REACHED',
+        details: { limit: MAX_HOLDS_PER_USER, held: MAX_HOLDS_PER_USER },
+      });
+      await b.reservations.release(held[0].id, user);
+      const fifth = await hold(21, 1);
+      await assert.rejects(hold(21, 2), { code: 'HOLD_LIMIT_REACHED' });
+      await b.points.charge(user, fifth.price);
+      await b.payments.pay(user, fifth.id);
+      await hold(21, 2);
+      await assert.rejects(hold(21, 3), { code: 'HOLD_LIMIT_REACHED' });
+      b.clock.advance(HOLD_TTL_SECONDS * 1000);
+      for (let seat = 3; seat < 3 + MAX_HOLDS_PER_USER; seat++) await hold(21, seat);
+      await assert.rejects(hold(21, 10), { code: 'HOLD_LIMIT_REACHED' });
+    });
+
+    test('30 concurrent holds of one user on free seats: exactly the limit is held', { skip }, async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) =>
+          b.reservations.hold({ userId: 81, scheduleId: 22, seatId: i + 1 }),
+        ),
+      );
+      assert.deepEqual(tally(results), {
+        ok: MAX_HOLDS_PER_USER,
+        HOLD_LIMIT_REACHED: 30 - MAX_HOLDS_PER_USER,
+      });
+      const claims = await t.database.db
+        .selectFrom('seat_claims')
+        .select('seat_id')
+        .where('user_id', '=', 81)
+        .execute();
+      assert.equal(claims.length, MAX_HOLDS_PER_USER);
+      const reservations = await t.database.db
+        .selectFrom('reservations')
+        .select('id')
+        .where('user_id', '=', 81)
+        .execute();
+      assert.equal(reservations.length, MAX_HOLDS_PER_USER);
+    });
+
+    test('a hold names a user that exists; an unknown one writes nothing', { skip }, async () => {
+      await assert.rejects(b.reservations.hold({ userId: 99_999, scheduleId: 23, seatId: 1 }), {
+        code: 'USER_NOT_FOUND',
+      });
+      const claims = await t.database.db
+        .selectFrom('seat_claims')
+        .select('seat_id')
+        .where('schedule_id', '=', 23)
+        .execute();
+      assert.equal(claims.length, 0);
+      const held = await t.database.db
+        .selectFrom('reservations')
+        .select('id')
+        .where('user_id', '=', 99_999)
+        .execute();
+      assert.equal(held.length, 0);
+    });
+
+    test('a payment stands when the hook after it fails: the failure is reported, not thrown', {
+      skip,
+    }, async () => {
+      const redisDown = await bookingOn(t.database, {
+        afterPaid: () => {
+          throw new Error('Redis is down');
+        },
+      });
+      const r = await redisDown.reservations.hold({ userId: 82, scheduleId: 24, seatId: 1 });
+      await redisDown.points.charge(82, r.price);
+      const receipt = await redisDown.payments.pay(82, r.id);
+      assert.equal(receipt.payment.amount, r.price);
+      assert.equal(receipt.balance, 0);
+      assert.deepEqual(
+        redisDown.hookFailures.map((f) => [f.userId, (f.err as Error).message]),
+        [[82, 'Redis is down']],
+      );
+      assert.equal((await redisDown.reservations.get(r.id)).status, 'CONFIRMED');
     });
   });
 }

@@ -85,6 +85,7 @@ export async function deploy(opts: {
       TR_DEMO_SCHEDULES: String(DEMO.schedules),
       TR_DEMO_SCHEDULES_PER_CONCERT: String(DEMO.schedulesPerConcert),
       TR_DEMO_SEATS: String(DEMO.seats),
+      TR_SEED_ON_START: 'true',
       // Admission is not under test: everyone is let in at once, so the load reaches every dependency.
       TR_ADMIT_PER_SECOND: '100000',
       TR_MAX_ACTIVE: '100000',

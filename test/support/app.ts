@@ -27,6 +27,8 @@ export const smallDemo = {
   TR_DEMO_SCHEDULES_PER_CONCERT: '4',
   TR_DEMO_SEATS: '10',
   TR_DEMO_POINTS: '0',
+  // Every test database starts empty, on every dialect: fill it as the embedded default does.
+  TR_SEED_ON_START: 'true',
 };
 
 /** The whole app on a fresh database of its own, built by the same composition main.ts uses. */

@@ -12,6 +12,7 @@ describe('error codes', () => {
     SEAT_NOT_FOUND: true,
     USER_NOT_FOUND: true,
     SEAT_ALREADY_RESERVED: true,
+    HOLD_LIMIT_REACHED: true,
     RESERVATION_NOT_FOUND: true,
     RESERVATION_EXPIRED: true,
     NOT_RESERVATION_OWNER: true,

@@ -1,3 +1,5 @@
+import type { IdempotencyTx } from '../idempotency.ts';
+
 /** What a reservation is to a client: HELD until paid, released or lapsed. */
 export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED';
 
@@ -63,7 +65,15 @@ export function effectiveStatus(r: Reservation, now: number): ReservationStatus 
 }
 
 /** The storage steps booking needs, all inside one database transaction. */
-export interface BookingTx {
+export interface BookingTx extends IdempotencyTx {
+  /** Locks the user for the rest of the transaction, so one user's holds are decided one at a time; false when no such user. */
+  lockUser(userId: number): Promise<boolean>;
+  /** Seats the user holds whose time has not run out. */
+  liveHoldsOf(userId: number, now: number): Promise<number>;
+  /** As BookingStore.holdFreeSeat, inside this transaction. */
+  holdFreeSeat(claim: SeatClaim, reservation: Reservation, event: BookingEvent): Promise<boolean>;
+  /** As BookingStore.payForHold, inside this transaction; a refusal may leave changes to roll back. */
+  payForHold(p: HoldPayment): Promise<PaymentOutcome>;
   findReservation(id: string): Promise<Reservation | undefined>;
   insertReservation(r: Reservation): Promise<void>;
   /** Moves a reservation from one status to another; false when it was not in `from`. */

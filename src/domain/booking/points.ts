@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
+import type { Seal } from '../idempotency.ts';
 import { newId } from '../ids.ts';
 import type { BookingStore } from './model.ts';
 
@@ -21,8 +22,11 @@ export class PointsService {
     return balance;
   }
 
-  /** Adds points: one ledger row and one relative update, so concurrent charges never lose each other. */
-  async charge(userId: number, amount: number): Promise<number> {
+  /**
+   * Adds points: one ledger row and one relative update, so concurrent charges never lose each other.
+   * Resolves to the new balance; `seal` stores the idempotency key's answer in the same transaction.
+   */
+  async charge(userId: number, amount: number, seal?: Seal<number>): Promise<number> {
     if (!Number.isInteger(amount) || amount < MIN_CHARGE || amount > MAX_CHARGE) {
       throw new DomainError(
         'VALIDATION_FAILED',
@@ -42,7 +46,9 @@ export class PointsService {
         referenceId: null,
         createdAt: now,
       });
-      return (await tx.balanceOf(userId)) ?? 0;
+      const balance = (await tx.balanceOf(userId)) ?? 0;
+      await seal?.(tx, balance);
+      return balance;
     });
   }
 }

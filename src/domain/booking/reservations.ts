@@ -2,6 +2,7 @@ import type { CatalogService } from '../catalog.ts';
 import { seatOf } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
+import type { Seal } from '../idempotency.ts';
 import { newId } from '../ids.ts';
 import {
   type BookingEvent,
@@ -23,21 +24,29 @@ export class ReservationService {
   readonly #catalog: CatalogService;
   readonly #clock: Clock;
   readonly #holdTtlMs: number;
+  readonly #maxHoldsPerUser: number;
 
   constructor(opts: {
     store: BookingStore;
     catalog: CatalogService;
     clock: Clock;
     holdTtlSeconds: number;
+    /** Most seats one user may hold at once; paid, released and lapsed holds do not count. */
+    maxHoldsPerUser: number;
   }) {
     this.#store = opts.store;
     this.#catalog = opts.catalog;
     this.#clock = opts.clock;
     this.#holdTtlMs = opts.holdTtlSeconds * 1000;
+    this.#maxHoldsPerUser = opts.maxHoldsPerUser;
   }
 
-  /** Holds a seat for the user; the seat's primary key decides a race, the loser gets SEAT_ALREADY_RESERVED. */
-  async hold(req: HoldRequest): Promise<Reservation> {
+  /**
+   * Holds a seat for the user; the seat's primary key decides a race, the loser gets SEAT_ALREADY_RESERVED.
+   * One transaction: the user's limit is checked under a lock of the user, and `seal` stores the
+   * idempotency key's answer with the hold.
+   */
+  async hold(req: HoldRequest, seal?: Seal<Reservation>): Promise<Reservation> {
     const schedule = await this.#catalog.getSchedule(req.scheduleId);
     const seat = seatOf(schedule, req.seatId);
     const now = this.#clock.now();
@@ -67,9 +76,16 @@ export class ReservationService {
       payload: eventPayload(reservation),
       createdAt: now,
     };
-    const held =
-      (await this.#store.holdFreeSeat(claim, reservation, event)) ||
-      (await this.#holdLapsedSeat(claim, reservation, event, now));
+    const held = await this.#store.transaction(async (tx) => {
+      await this.#assertMayHoldMore(tx, req.userId, now);
+      if (
+        !(await tx.holdFreeSeat(claim, reservation, event)) &&
+        !(await this.#holdLapsedSeat(tx, claim, reservation, event, now))
+      )
+        return false;
+      await seal?.(tx, reservation);
+      return true;
+    });
     if (!held) {
       throw new DomainError(
         'SEAT_ALREADY_RESERVED',
@@ -144,24 +160,35 @@ export class ReservationService {
 
   /** The seat had a claim: a live one wins; a lapsed one is taken over, and a dropped one taken afresh. */
   async #holdLapsedSeat(
+    tx: BookingTx,
     claim: SeatClaim,
     reservation: Reservation,
     event: BookingEvent,
     now: number,
   ): Promise<boolean> {
-    const seen = await this.#store.findClaim(claim.scheduleId, claim.seatId);
-    if (seen && !lapsed(seen, now)) return false;
-    return this.#store.transaction(async (tx) => {
-      if (!(await tx.insertClaim(claim))) {
-        const existing = await tx.findClaim(claim.scheduleId, claim.seatId);
-        if (!existing || !lapsed(existing, now)) return false;
-        if (!(await tx.takeOverLapsedClaim(existing.reservationId, claim, now))) return false;
-        await this.#markExpired(tx, existing.reservationId, now);
-      }
-      await tx.insertReservation(reservation);
-      await tx.appendEvent(event);
-      return true;
-    });
+    if (!(await tx.insertClaim(claim))) {
+      const existing = await tx.findClaim(claim.scheduleId, claim.seatId);
+      if (!existing || !lapsed(existing, now)) return false;
+      if (!(await tx.takeOverLapsedClaim(existing.reservationId, claim, now))) return false;
+      await this.#markExpired(tx, existing.reservationId, now);
+    }
+    await tx.insertReservation(reservation);
+    await tx.appendEvent(event);
+    return true;
+  }
+
+  /** Under the user's lock, so concurrent holds of one user are counted one after another. */
+  async #assertMayHoldMore(tx: BookingTx, userId: number, now: number): Promise<void> {
+    if (!(await tx.lockUser(userId)))
+      throw new DomainError('USER_NOT_FOUND', `User ${userId} does not exist`);
+    const held = await tx.liveHoldsOf(userId, now);
+    if (held >= this.#maxHoldsPerUser) {
+      throw new DomainError(
+        'HOLD_LIMIT_REACHED',
+        `A user may hold at most ${this.#maxHoldsPerUser} seats at once; pay for or release one first`,
+        { limit: this.#maxHoldsPerUser, held },
+      );
+    }
   }
 
   async #markExpired(tx: BookingTx, reservationId: string, now: number): Promise<boolean> {
