@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Database } from '../../src/db/database.ts';
 import { backlog, purgePublished } from '../../src/db/outbox-relay-repository.ts';
+import { readCommittedTransaction } from '../../src/db/transaction.ts';
 import type { BookingEvent, BookingEventType } from '../../src/domain/booking/model.ts';
 import { ManualClock, systemClock } from '../../src/domain/clock.ts';
 import type { EventLog, EventPublisher } from '../../src/events/bus.ts';
@@ -223,6 +224,86 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('purgePublished deletes in batches until every old published event is gone', async () => {
+      const clock = new ManualClock(T0);
+      const specs = Array.from({ length: 1203 }, (_, i): [string, BookingEventType] => [
+        `r-${i}`,
+        'reservation.held',
+      ]);
+      const rows = specs.map(([aggregateId, type], i) => ({
+        event_id: randomUUID(),
+        aggregate_id: aggregateId,
+        type,
+        payload: '{}',
+        created_at: T0 + i,
+        published_at: T0 + i,
+      }));
+      for (let i = 0; i < rows.length; i += 300)
+        await database.db
+          .insertInto('outbox')
+          .values(rows.slice(i, i + 300))
+          .execute();
+      const pending = await appendEvents(database, clock, [['r-x', 'reservation.held']]);
+      assert.equal(await purgePublished(database.db, T0 + 5000), 1203);
+      const left = await database.db.selectFrom('outbox').select('event_id').execute();
+      assert.deepEqual(
+        left.map((r) => r.event_id),
+        ids(pending),
+      );
+    });
+
+    test('no transaction stays open while the bus is slow: the rows being published can be written meanwhile', async () => {
+      const clock = new ManualClock(T0);
+      const appended = await appendEvents(database, clock, reservationLife.slice(0, 2));
+      let release = () => {};
+      const stalled = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let publishing = false;
+      const slowBus: EventPublisher = {
+        publish: async () => {
+          publishing = true;
+          await stalled;
+        },
+        close: async () => {},
+      };
+      const relay = new OutboxRelay({ database, publisher: slowBus, clock });
+      const round = relay.runOnce();
+      await waitFor('the publish in flight', () => publishing, 5000);
+      const write = readCommittedTransaction(database).execute((trx) =>
+        trx
+          .updateTable('outbox')
+          .set({ payload: '{"touched":true}' })
+          .where('event_id', '=', appended[0].eventId)
+          .execute(),
+      );
+      const waited = await Promise.race([write.then(() => 'written'), sleep(3000).then(() => 'blocked')]);
+      release();
+      assert.equal(waited, 'written', 'a row lock was held while waiting on the bus');
+      assert.equal(await round, 2);
+      assert.equal((await backlog(database.db)).count, 0);
+    });
+
+    test('one relay at a time holds the lease; another takes over when it stops or its lease lapses', async () => {
+      const clock = new ManualClock(T0);
+      const publisher = new RecordingPublisher();
+      const relay = () => new OutboxRelay({ database, publisher, clock, leaseMs: 10_000 });
+      const a = relay();
+      const b = relay();
+      const first = await appendEvents(database, clock, reservationLife.slice(0, 2));
+      assert.equal(await a.runOnce(), 2);
+      const second = await appendEvents(database, clock, reservationLife.slice(2, 4));
+      assert.equal(await b.runOnce(), 0, 'the lease is the first relay’s');
+      await a.stop();
+      assert.equal(await b.runOnce(), 2, 'a stopped relay hands the lease over at once');
+      const third = await appendEvents(database, clock, reservationLife.slice(4));
+      const c = relay();
+      assert.equal(await c.runOnce(), 0);
+      clock.advance(10_000);
+      assert.equal(await c.runOnce(), 2, 'a lapsed lease is taken over (its holder died)');
+      assert.deepEqual(ids(publisher.received), ids([...first, ...second, ...third]));
+    });
+
     test('two relays on one database publish every event exactly once, in order', {
       skip: dialect === 'sqlite' ? 'SQLite serves one process' : false,
     }, async () => {
@@ -233,7 +314,7 @@ for (const dialect of DIALECTS) {
         'reservation.held',
       ]);
       const appended = await appendEvents(database, clock, specs);
-      // A slow bus keeps each round's rows locked long enough for the other relay to meet them.
+      // A slow bus keeps each round going long enough for the other relay to meet it.
       const slow: EventPublisher = {
         publish: async (e) => {
           await sleep(1);

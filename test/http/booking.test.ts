@@ -233,4 +233,114 @@ for (const [i, dialect] of DIALECTS.entries())
       assert.equal(h2.statusCode, 200, 'a retried hold is not a lost race');
       assert.equal(h2.json().reservationId, h1.json().reservationId);
     });
+    const post = (url: string, headers: Record<string, string>, payload: object) =>
+      t.app.inject({ method: 'POST', url, headers, payload });
+
+    test('a payment retried with its Idempotency-Key after success gets its receipt, though paying freed the slot', async () => {
+      const user = 30;
+      const auth = await t.admit(user);
+      const held = await post('/api/reservations', auth, { userId: user, concertScheduleId: 10, seatId: 1 });
+      assert.equal(held.statusCode, 200, held.body);
+      const r = held.json();
+      await post(`/api/users/${user}/points/charge`, auth, { amount: r.price });
+      const body = { userId: user, reservationId: r.reservationId };
+      const keyed = { ...auth, 'idempotency-key': 'pay-30' };
+      const paid = await post('/api/payments', keyed, body);
+      assert.equal(paid.statusCode, 200, paid.body);
+      const retried = await post('/api/payments', keyed, body);
+      assert.equal(retried.statusCode, 200, retried.body);
+      assert.deepEqual(retried.json(), paid.json());
+      assert.equal(retried.headers['idempotent-replayed'], 'true');
+
+      // Past the gate the receipt goes only to the credential that paid, and only for the same request.
+      const stranger = await t.admit(31);
+      for (const headers of [{ 'idempotency-key': 'pay-30' }, { ...stranger, 'idempotency-key': 'pay-30' }]) {
+        const res = await post('/api/payments', headers, body);
+        assert.ok([401, 403].includes(res.statusCode), res.body);
+        assert.equal(res.headers['idempotent-replayed'], undefined);
+      }
+      const otherRequest = await post('/api/payments', keyed, {
+        ...body,
+        reservationId: '0190d0c0-0000-7000-8000-00000000000a',
+      });
+      assert.equal(otherRequest.json().error?.code, 'TOKEN_EXPIRED');
+      const withoutKey = await post('/api/payments', auth, body);
+      assert.equal(withoutKey.json().error?.code, 'TOKEN_EXPIRED', 'everything else still meets the gate');
+      assert.equal((await call('GET', `/api/users/${user}/points`, user)).json().balance, 0, 'paid once');
+    });
+
+    test('a payment stands when freeing the waiting-room slot fails after it: 200, never a 5xx', async () => {
+      const room = t.composition.services.waitingRoom;
+      const user = 32;
+      const auth = await t.admit(user);
+      const r = (
+        await post('/api/reservations', auth, { userId: user, concertScheduleId: 10, seatId: 2 })
+      ).json();
+      await post(`/api/users/${user}/points/charge`, auth, { amount: r.price });
+      const releaseUser = room.releaseUser;
+      room.releaseUser = async () => {
+        throw new Error('Redis is down');
+      };
+      let paid: Awaited<ReturnType<typeof post>>;
+      try {
+        paid = await post(
+          '/api/payments',
+          { ...auth, 'idempotency-key': 'pay-32' },
+          {
+            userId: user,
+            reservationId: r.reservationId,
+          },
+        );
+      } finally {
+        room.releaseUser = releaseUser;
+      }
+      assert.equal(paid.statusCode, 200, paid.body);
+      assert.equal(paid.json().status, 'CONFIRMED');
+      const again = await post(
+        '/api/payments',
+        { ...auth, 'idempotency-key': 'pay-32' },
+        {
+          userId: user,
+          reservationId: r.reservationId,
+        },
+      );
+      assert.deepEqual(again.json(), paid.json());
+    });
+
+    test('a user holds at most TR_MAX_HOLDS_PER_USER seats (409 HOLD_LIMIT_REACHED); unknown users hold and charge nothing (404)', async () => {
+      const user = 33;
+      const auth = await t.admit(user);
+      const limit = t.config.maxHoldsPerUser;
+      for (let seat = 1; seat <= limit; seat++) {
+        const res = await post('/api/reservations', auth, {
+          userId: user,
+          concertScheduleId: 11,
+          seatId: seat,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+      }
+      const over = await post('/api/reservations', auth, {
+        userId: user,
+        concertScheduleId: 11,
+        seatId: limit + 1,
+      });
+      assert.equal(over.statusCode, 409, over.body);
+      assert.equal(over.json().error.code, 'HOLD_LIMIT_REACHED');
+      assert.equal(over.json().error.details?.limit, limit);
+
+      const ghost = 999;
+      const ghostAuth = await t.admit(ghost);
+      const hold = await post('/api/reservations', ghostAuth, {
+        userId: ghost,
+        concertScheduleId: 12,
+        seatId: 1,
+      });
+      assert.equal(hold.statusCode, 404, hold.body);
+      assert.equal(hold.json().error.code, 'USER_NOT_FOUND');
+      const charge = await post(`/api/users/${ghost}/points/charge`, ghostAuth, { amount: 5 });
+      assert.equal(charge.statusCode, 404, charge.body);
+      assert.equal(charge.json().error.code, 'USER_NOT_FOUND');
+      const seats = (await call('GET', '/api/concerts/3/schedules/12/seats/available', 1)).json().seats;
+      assert.equal(seats.length, 10, 'nothing was held');
+    });
   });

@@ -44,3 +44,17 @@ test('a bad value stops start-up with one line naming the variable and what is e
     );
   }
 });
+
+test('demo data is seeded on start by default only into the embedded SQLite database', () => {
+  assert.equal(loadConfig({}).seedOnStart, true);
+  assert.equal(loadConfig({ TR_DB: 'postgres://u@h:5432/db' }).seedOnStart, false);
+  assert.equal(loadConfig({ TR_DB: 'mysql://root@h:3306/db' }).seedOnStart, false);
+  assert.equal(loadConfig({ TR_DB: 'postgres://u@h:5432/db', TR_SEED_ON_START: 'true' }).seedOnStart, true);
+  assert.equal(loadConfig({ TR_SEED_ON_START: 'false' }).seedOnStart, false);
+});
+
+test('a user may hold TR_MAX_HOLDS_PER_USER seats at once, 4 unless set', () => {
+  assert.equal(loadConfig({}).maxHoldsPerUser, 4);
+  assert.equal(loadConfig({ TR_MAX_HOLDS_PER_USER: '10' }).maxHoldsPerUser, 10);
+  assert.throws(() => loadConfig({ TR_MAX_HOLDS_PER_USER: '0' }), /^ConfigError: TR_MAX_HOLDS_PER_USER: /);
+});
