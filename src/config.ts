@@ -248,7 +248,7 @@ const table: SettingsOf<Config> = {
     'TR_SEED_ON_START',
     boolean,
     true,
-    'Fill demo data on `serve`; unset, only into sqlite:, and never over data the demo seed did not write',
+    'Fill demo data on `serve` (unset: true for sqlite:, false otherwise); never over data the demo seed did not write',
   ),
   demo: {
     users: setting('TR_DEMO_USERS', integer(1, 10_000_000), 100_000, 'Demo users 1..N'),
