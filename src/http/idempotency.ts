@@ -58,7 +58,7 @@ export async function idempotent<D, V>(
   view: (done: D) => V,
   work: (seal?: Seal<D>) => Promise<D>,
 ): Promise<V> {
-  const stored = answeredBeforeGate.get(req);
+  const stored = answeredPastGate.get(req);
   if (stored) return sendOutcome(reply, stored, true) as never;
   const request = idempotentRequest(req, scope);
   if (request === undefined) return view(await work());
@@ -68,25 +68,42 @@ export async function idempotent<D, V>(
   return sendOutcome(reply, outcome, replayed) as never;
 }
 
-/** Answers found before the gate ran, for the handler to send (a hook that sends would race the next hook). */
-const answeredBeforeGate = new WeakMap<FastifyRequest, IdempotentOutcome>();
+/** Answers found when the gate refused, for the handler to send (a hook that sends would race the next hook). */
+const answeredPastGate = new WeakMap<FastifyRequest, IdempotentOutcome>();
 
 /**
- * The admission gate, preceded by a look for a stored answer: a retry of a request that already has its
- * answer gets that answer when it comes with the same credential, even if the key is no longer admitted.
- * Paying frees the waiting-room slot, so without this a client that lost its confirmation would meet an
- * expired key instead of its receipt. Anything else goes through the gate as before.
+ * The admission gate, with one way past it: a retry that the gate refuses (TOKEN_EXPIRED after paying
+ * freed the slot) gets the stored answer to the very same request sent with the very same credential.
+ * Without it a client that lost its payment confirmation could never get it. Admitted requests pay
+ * nothing for this; every other refusal stands.
  */
-export function replayBeforeGate(
+export function gateOrStoredAnswer(
   service: IdempotencyService,
   scopeOf: (req: FastifyRequest) => string | undefined,
   gate: PreHandler,
 ): PreHandler {
   return async (req, reply) => {
-    const scope = scopeOf(req);
-    const request = scope === undefined ? undefined : idempotentRequest(req, scope);
-    const stored = request && (await service.storedAnswer(request));
-    if (stored) answeredBeforeGate.set(req, stored);
-    else await gate(req, reply);
+    try {
+      await gate(req, reply);
+    } catch (refusal) {
+      const stored = await storedAnswerFor(service, req, scopeOf(req));
+      if (!stored) throw refusal;
+      answeredPastGate.set(req, stored);
+    }
   };
+}
+
+async function storedAnswerFor(
+  service: IdempotencyService,
+  req: FastifyRequest,
+  scope: string | undefined,
+): Promise<IdempotentOutcome | undefined> {
+  if (scope === undefined) return undefined;
+  try {
+    const request = idempotentRequest(req, scope);
+    return request && (await service.storedAnswer(request));
+  } catch {
+    // A malformed key or an unreachable database: the gate's refusal is the answer.
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { PaymentReceipt } from '../domain/booking/payments.ts';
-import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
+import { gateOrStoredAnswer, IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
@@ -16,8 +16,8 @@ export const paymentRoutes: RoutePlugin<'payments' | 'idempotency' | 'admissionG
   app.post(
     '/api/payments',
     {
-      // Paying frees the caller's admission: a retry that lost the receipt must find it before the gate.
-      preHandler: replayBeforeGate(idempotency, (req) => payScope(namedUser(req)), guard.userAdmitted),
+      // Paying frees the caller's admission: a retry that lost its receipt gets it even so.
+      preHandler: gateOrStoredAnswer(idempotency, (req) => payScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['payments'],
         security: accessKeySecurity,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
-import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
+import { gateOrStoredAnswer, IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
@@ -34,7 +34,7 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
   app.post(
     '/api/users/:userId/points/charge',
     {
-      preHandler: replayBeforeGate(idempotency, (req) => chargeScope(namedUser(req)), guard.userAdmitted),
+      preHandler: gateOrStoredAnswer(idempotency, (req) => chargeScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['points'],
         security: accessKeySecurity,

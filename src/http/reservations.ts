@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Reservation } from '../domain/booking/model.ts';
 import { callerOf } from './guard.ts';
-import { IdempotencyHeaders, idempotent, replayBeforeGate } from './idempotency.ts';
+import { gateOrStoredAnswer, IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { namedUser } from './queue.ts';
 import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
@@ -48,7 +48,7 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
   app.post(
     '/api/reservations',
     {
-      preHandler: replayBeforeGate(idempotency, (req) => holdScope(namedUser(req)), guard.userAdmitted),
+      preHandler: gateOrStoredAnswer(idempotency, (req) => holdScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['reservations'],
         security: accessKeySecurity,
