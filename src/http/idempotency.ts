@@ -24,6 +24,9 @@ export const IdempotencyHeaders = Type.Object({
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** Answers found when the gate refused, for the handler to send (a hook that sends would race the next hook). */
+const answeredPastGate = new WeakMap<FastifyRequest, IdempotentOutcome>();
+
 /** The request under its Idempotency-Key, or undefined when the client sent none. */
 function idempotentRequest(req: FastifyRequest, scope: string): IdempotentRequest | undefined {
   const key = req.headers['idempotency-key'];
@@ -67,9 +70,6 @@ export async function idempotent<D, V>(
   );
   return sendOutcome(reply, outcome, replayed) as never;
 }
-
-/** Answers found when the gate refused, for the handler to send (a hook that sends would race the next hook). */
-const answeredPastGate = new WeakMap<FastifyRequest, IdempotentOutcome>();
 
 /**
  * The admission gate, with one way past it: a retry that the gate refuses (TOKEN_EXPIRED after paying
