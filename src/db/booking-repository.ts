@@ -9,7 +9,6 @@ import type {
 import { BoundedMap } from '../domain/bounded-map.ts';
 import {
   claimRow,
-  holdFreeSeat,
   holdFreeSeatIn,
   ledgerRow,
   payForHold,
@@ -70,7 +69,7 @@ async function balanceOf(db: Db, userId: number): Promise<number | undefined> {
   return r ? Number(r.balance) : undefined;
 }
 
-function bookingTx(database: Database, trx: Db): BookingTx {
+function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx {
   return {
     async lockUser(userId) {
       const q = trx.selectFrom('users').select('id').where('id', '=', userId);
@@ -78,7 +77,11 @@ function bookingTx(database: Database, trx: Db): BookingTx {
       return (await (database.capabilities.rowLocks ? q.forUpdate() : q).executeTakeFirst()) !== undefined;
     },
 
-    holdFreeSeat: (claim, reservation, event) => holdFreeSeatIn(database, trx, claim, reservation, event),
+    async holdFreeSeat(claim, reservation, event) {
+      const ok = await holdFreeSeatIn(database, trx, claim, reservation, event);
+      if (ok) held.push(reservation);
+      return ok;
+    },
 
     payForHold: (p) => payForHoldIn(database, trx, p),
 
@@ -164,12 +167,14 @@ export function bookingRepository(database: Database): BookingStore {
   // A payment of a hold made here needs no read first: its owner, seat and price cannot have changed.
   const heldHere = new BoundedMap<string, Reservation>(REMEMBERED_HOLDS);
   return {
-    transaction: (fn) => inTransaction(database, (trx) => fn(bookingTx(database, trx))),
-
-    async holdFreeSeat(claim, reservation, event) {
-      const held = await holdFreeSeat(database, claim, reservation, event);
-      if (held) heldHere.set(reservation.id, reservation);
-      return held;
+    async transaction(fn) {
+      const held: Reservation[] = [];
+      const result = await inTransaction(database, (trx) => {
+        held.length = 0; // a retried attempt starts over
+        return fn(bookingTx(database, trx, held));
+      });
+      for (const r of held) heldHere.set(r.id, r);
+      return result;
     },
 
     findClaim: (scheduleId, seatId) => findClaim(db, scheduleId, seatId),

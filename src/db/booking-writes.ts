@@ -64,47 +64,9 @@ function insertFrom(table: string, row: Row, source: RawBuilder<unknown>): RawBu
   return sql`insert into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
 }
 
-/** Claim, reservation and `reservation.held` event, all or none: false when the seat has a claim. */
-export async function holdFreeSeat(
-  database: Database,
-  claim: SeatClaim,
-  reservation: Reservation,
-  event: BookingEvent,
-): Promise<boolean> {
-  const { db, capabilities } = database;
-  const claimInsert = skippingDuplicate(database, db.insertInto('seat_claims').values(claimRow(claim)));
-  if (capabilities.dataModifyingCte) {
-    const { rows } = await prepared(
-      'hold_free_seat',
-      sql<{ held: number }>`with claim as (${claimInsert.returning('reservation_id')}),
-        reservation as (${insertFrom('reservations', reservationRow(reservation), sql`from claim`)}),
-        event as (${insertFrom('outbox', outboxRow(event), sql`from claim`)})
-      select count(*) as held from claim`,
-    ).execute(db);
-    return Number(rows[0].held) > 0;
-  }
-  if (capabilities.statementBatches) {
-    // The reservation and the event are written only if the claim carrying our reservation id is there.
-    const ours = sql`from seat_claims where schedule_id = ${claim.scheduleId} and seat_id = ${claim.seatId}
-      and reservation_id = ${claim.reservationId}`;
-    const [claimed] = await inOneRoundTrip(database, [
-      claimInsert.compile(),
-      insertFrom('reservations', reservationRow(reservation), ours).compile(db),
-      insertFrom('outbox', outboxRow(event), ours).compile(db),
-    ]);
-    return (claimed as { affectedRows: number }).affectedRows > 0;
-  }
-  return inTransaction(database, async (trx) => {
-    const claimed = await trx.executeQuery(claimInsert.compile());
-    if (!Number(claimed.numAffectedRows ?? 0)) return false;
-    await trx.insertInto('reservations').values(reservationRow(reservation)).execute();
-    await trx.insertInto('outbox').values(outboxRow(event)).execute();
-    return true;
-  });
-}
-
 /**
- * As holdFreeSeat, inside a transaction the caller holds (which also checks the user's hold limit and may
+ * Claim, reservation and `reservation.held` event, all or none (false when the seat has a claim), inside a
+ * transaction the caller holds (which also checks the user's hold limit and may
  * store an idempotency answer): the data-modifying statement where there is one, single statements elsewhere.
  */
 export async function holdFreeSeatIn(

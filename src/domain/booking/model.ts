@@ -70,7 +70,10 @@ export interface BookingTx extends IdempotencyTx {
   lockUser(userId: number): Promise<boolean>;
   /** Seats the user holds whose time has not run out. */
   liveHoldsOf(userId: number, now: number): Promise<number>;
-  /** As BookingStore.holdFreeSeat, inside this transaction. */
+  /**
+   * Writes the claim, the reservation and its event at once when the seat has no claim at all;
+   * false, and nothing written, when it has one (live or lapsed).
+   */
   holdFreeSeat(claim: SeatClaim, reservation: Reservation, event: BookingEvent): Promise<boolean>;
   /** As BookingStore.payForHold, inside this transaction; a refusal may leave changes to roll back. */
   payForHold(p: HoldPayment): Promise<PaymentOutcome>;
@@ -113,11 +116,6 @@ export type PaymentOutcome =
 
 export interface BookingStore {
   transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;
-  /**
-   * Writes the claim, the reservation and its event at once when the seat has no claim at all;
-   * false, and nothing written, when it has one (live or lapsed).
-   */
-  holdFreeSeat(claim: SeatClaim, reservation: Reservation, event: BookingEvent): Promise<boolean>;
   findClaim(scheduleId: number, seatId: number): Promise<SeatClaim | undefined>;
   /**
    * The reservation as it was held: owner, seat, price and expiry, which never change. Its status may
