@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Dispatcher, Pool } from 'undici';
-import { BUSINESS_CODES, type Outcome, outcomeOfStatus } from './outcomes.ts';
+import { BUSINESS_CODES, type Outcome, outcomeOfStatus, SHARED_USER_401 } from './outcomes.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface Answer {
@@ -34,6 +34,8 @@ export class LoadClient {
   private readonly pool: Pool;
   private readonly recorder: Recorder;
   private readonly epochOffset = performance.timeOrigin;
+  /** Whether a key belongs to a flow whose user id another running flow drew too (its 401s are counted apart). */
+  sharedKey: (key: string) => boolean = () => false;
 
   constructor(target: string, connections: number, timeoutMs: number, recorder: Recorder) {
     this.pool = new Pool(target, {
@@ -81,6 +83,8 @@ export class LoadClient {
     if (status >= 400 && status < 500) {
       const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
       if (typeof code === 'string' && BUSINESS_CODES.has(code)) business = code;
+      else if (status === 401 && opts.auth !== undefined && this.sharedKey(opts.auth))
+        business = SHARED_USER_401;
     }
     this.recorder.request(route, endAt - startedAt, outcome, business, this.epochOffset + endAt);
     return { ok: outcome === 's2xx', status, json, endAt };

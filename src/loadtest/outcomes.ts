@@ -45,3 +45,9 @@ export const BUSINESS_CODES = new Set([
   'RESERVATION_NOT_HELD',
   'ALREADY_PAID',
 ]);
+
+/**
+ * A 401 on a flow whose random user id another running flow drew too: one flow's payment, re-issue or
+ * leaving ends the other's key, as a second browser tab would see. Counted apart, not as a failure.
+ */
+export const SHARED_USER_401 = 'SHARED_USER_ID_401';

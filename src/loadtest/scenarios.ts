@@ -59,6 +59,52 @@ export interface FlowContext {
   sleep(ms: number): Promise<number | undefined>;
   /** Schedule id -> concert id, learned once per worker. */
   concertOfSchedule: Map<number, number>;
+  /** The user ids running flows drew (per worker thread). */
+  draws: UserDraws;
+}
+
+interface Draw {
+  userId: number;
+  keys: string[];
+  shared: boolean;
+}
+
+/**
+ * The user ids of running flows. The seed's flows draw a random user id each; when two running flows draw
+ * the same one, they share its key and slot, and a 401 on either is the other's doing, not the server's.
+ */
+export class UserDraws {
+  readonly #live = new Map<number, Draw[]>();
+  readonly #sharedKeys = new Set<string>();
+
+  draw(userId: number): Draw {
+    const draw: Draw = { userId, keys: [], shared: false };
+    const others = this.#live.get(userId);
+    if (others) {
+      for (const other of [...others, draw]) this.#share(other);
+      others.push(draw);
+    } else this.#live.set(userId, [draw]);
+    return draw;
+  }
+
+  keyIssued(draw: Draw, key: string): void {
+    draw.keys.push(key);
+    if (draw.shared) this.#sharedKeys.add(key);
+  }
+
+  release(draw: Draw): void {
+    const others = (this.#live.get(draw.userId) ?? []).filter((d) => d !== draw);
+    if (others.length) this.#live.set(draw.userId, others);
+    else this.#live.delete(draw.userId);
+    for (const key of draw.keys) this.#sharedKeys.delete(key);
+  }
+
+  isShared = (key: string): boolean => this.#sharedKeys.has(key);
+
+  #share(draw: Draw): void {
+    draw.shared = true;
+    for (const key of draw.keys) this.#sharedKeys.add(key);
+  }
 }
 
 export function randomInt(min: number, max: number): number {
@@ -105,12 +151,13 @@ async function pauseMs(ctx: FlowContext, s: Session, ms: number): Promise<boolea
 }
 
 /** Issue a token and poll until admitted; undefined when the flow cannot go on. */
-async function admit(ctx: FlowContext, intendedAt: number): Promise<Session | undefined> {
-  const userId = randomInt(1, 100_000);
+async function admit(ctx: FlowContext, intendedAt: number, draw: Draw): Promise<Session | undefined> {
+  const userId = draw.userId;
   const path = `/api/users/${userId}/token`;
   const issued = await ctx.client.call(ROUTES.issueToken, 'POST', path, { body: { userId }, intendedAt });
   const key = issued.json?.accessKey;
   if (!issued.ok || typeof key !== 'string') return undefined;
+  ctx.draws.keyIssued(draw, key);
   ctx.recorder.funnel.issued++;
   let state: Answer = issued;
   for (let polls = 0; polls <= ctx.options.maxPolls; polls++) {
@@ -213,7 +260,21 @@ export async function runFlow(
   intendedAt: number,
 ): Promise<boolean> {
   if (scenario === 'ping') return (await ctx.client.call('GET /', 'GET', '/', { intendedAt })).ok;
-  const s = await admit(ctx, intendedAt);
+  const draw = ctx.draws.draw(randomInt(1, 100_000));
+  try {
+    return await runDrawnFlow(ctx, scenario, intendedAt, draw);
+  } finally {
+    ctx.draws.release(draw);
+  }
+}
+
+async function runDrawnFlow(
+  ctx: FlowContext,
+  scenario: ScenarioName,
+  intendedAt: number,
+  draw: Draw,
+): Promise<boolean> {
+  const s = await admit(ctx, intendedAt, draw);
   if (!s) return false;
   switch (scenario) {
     case 'token':

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { LoadClient } from './client.ts';
 import type { Recorder } from './recorder.ts';
-import { type FlowContext, pickScenario, runFlow } from './scenarios.ts';
+import { type FlowContext, pickScenario, runFlow, UserDraws } from './scenarios.ts';
 import { totalDurationMs } from './stages.ts';
 import type { WorkerHealth, WorkerMessage, WorkerPlan } from './worker-plan.ts';
 
@@ -28,7 +28,16 @@ export class WorkerRun {
     this.recorder = recorder;
     this.origin = plan.startAtEpochMs - performance.timeOrigin;
     this.totalMs = totalDurationMs(plan.profile);
-    this.ctx = { client, recorder, options: plan.flow, sleep: this.sleep, concertOfSchedule: new Map() };
+    const draws = new UserDraws();
+    client.sharedKey = draws.isShared;
+    this.ctx = {
+      client,
+      recorder,
+      options: plan.flow,
+      sleep: this.sleep,
+      concertOfSchedule: new Map(),
+      draws,
+    };
   }
 
   elapsed(): number {
