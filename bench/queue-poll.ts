@@ -31,6 +31,7 @@ const settings = {
   admitPerSecond: 200,
   maxActive: 2000,
   activeTtlSeconds: 300,
+  activeIdleSeconds: 15,
   tokenGraceSeconds: 30,
   idleTimeoutSeconds: 300,
 };
@@ -86,6 +87,7 @@ async function serve(): Promise<void> {
     redis,
     settings: {
       activeTtlMs: settings.activeTtlSeconds * 1000,
+      activeIdleMs: settings.activeIdleSeconds * 1000,
       tokenGraceMs: settings.tokenGraceSeconds * 1000,
     },
     hashTag,

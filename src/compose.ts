@@ -66,7 +66,9 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const logger = opts.logger ?? silentLogger;
   const parts: Parts = { config, clock, logger, life: new Lifecycle(), readiness: [] };
   const metrics = createMetrics();
-  const database = await openDatabase(parts, metrics);
+  // Pool checkouts feed the metric from the start, and the admission controller once it exists.
+  let onPoolWait = (seconds: number, cls?: string) => metrics.poolWait(seconds, cls);
+  const database = await openDatabase(parts, (seconds, cls) => onPoolWait(seconds, cls));
   if (opts.prepareDatabase) await prepareDatabase(database, config, opts.log ?? (() => {}));
   const waitingRoom = waitingRoomOf(parts);
   const booking = bookingServices({
@@ -85,6 +87,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   });
   const relay = outboxRelayOf(parts, database);
   const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
+  onPoolWait = (seconds, cls) => operability.poolWait(seconds, cls);
   scheduleHousekeeping(parts, database, booking);
   const services: AppServices = {
     clock,
@@ -102,11 +105,14 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   return { services, start: () => parts.life.start(), close: () => parts.life.close() };
 }
 
-async function openDatabase({ config, logger, life, readiness }: Parts, metrics: Metrics): Promise<Database> {
+async function openDatabase(
+  { config, logger, life, readiness }: Parts,
+  onPoolWait: (seconds: number, cls?: string) => void,
+): Promise<Database> {
   const database = createDatabase(config.db, {
     ...config.dbPool,
     sojourn: { targetMs: config.overload.poolTargetMs, intervalMs: config.overload.poolIntervalMs },
-    onWait: (seconds, cls) => metrics.poolWait(seconds, cls),
+    onWait: onPoolWait,
     onConnectionError: (err) => logger.warn({ err }, 'database connection lost; the pool reconnects'),
   });
   life.onClose(() => database.close());

@@ -51,12 +51,16 @@ export interface Config {
    * limit). The connection queue sheds by sojourn time (CoDel): waits above poolTargetMs for poolIntervalMs.
    */
   overload: { maxEventLoopDelayMs: number; maxHeapMb: number; poolTargetMs: number; poolIntervalMs: number };
-  /** The admission rate adapts between min and max from the booking path's health, unless adaptive is off. */
+  /**
+   * The active-user window (up to TR_MAX_ACTIVE) and the admission rate (min..max) adapt to the booking
+   * path's health, unless adaptive is off.
+   */
   admission: {
     adaptive: boolean;
     minPerSecond: number;
     maxPerSecond: number;
     targetP95Ms: number;
+    targetPoolWaitMs: number;
     maxErrorPercent: number;
   };
   /** Who may take a user's place in line: anyone naming the id (the demo), or the holder of that user's JWT. */
@@ -278,8 +282,14 @@ const table: SettingsOf<Config> = {
     activeTtlSeconds: setting(
       'TR_ACTIVE_TTL_SECONDS',
       integer(1, 86_400),
-      300,
-      'How long an admitted key stays valid',
+      900,
+      'Longest one admission lasts however active its user is (idle users lapse long before)',
+    ),
+    activeIdleSeconds: setting(
+      'TR_ACTIVE_IDLE_SECONDS',
+      integer(1, 86_400),
+      15,
+      'An admitted user with no request for this long (up to 3 s more) lapses and frees the slot',
     ),
     tokenGraceSeconds: setting(
       'TR_TOKEN_GRACE_SECONDS',
@@ -383,7 +393,7 @@ const table: SettingsOf<Config> = {
       'TR_ADMIT_ADAPTIVE',
       boolean,
       true,
-      'Adapt the admission rate to the booking path health; false keeps TR_ADMIT_PER_SECOND',
+      'Adapt the active-user window and admission rate to the booking path health; false keeps TR_MAX_ACTIVE and TR_ADMIT_PER_SECOND',
     ),
     minPerSecond: setting(
       'TR_ADMIT_MIN_PER_SECOND',
@@ -400,14 +410,20 @@ const table: SettingsOf<Config> = {
     targetP95Ms: setting(
       'TR_ADMIT_TARGET_P95_MS',
       integer(10, 60_000),
-      500,
-      'Booking-path p95 above which the admission rate is cut',
+      250,
+      'Booking-path p95 above which the window and rate are cut (below the overload guard’s 250 ms loop delay)',
+    ),
+    targetPoolWaitMs: setting(
+      'TR_ADMIT_TARGET_POOL_WAIT_MS',
+      integer(1, 60_000),
+      25,
+      'p95 wait for a database connection above which the window and rate are cut',
     ),
     maxErrorPercent: setting(
       'TR_ADMIT_MAX_ERROR_PERCENT',
       integer(0, 100),
       5,
-      'Booking-path 5xx/503 share above which the admission rate is cut',
+      'Booking-path 5xx/503 share above which the window and rate are cut',
     ),
   },
   identity: {

@@ -1,74 +1,112 @@
 import type { Clock } from './clock.ts';
+import type { AdmissionControl, ControlValues, ControlWrite } from './queue-store.ts';
+import type { Occupancy } from './waiting-room.ts';
 
-/** How the booking path (the routes admitted users call) is doing. */
+/** How the booking path (the routes admitted users call) is doing, judged by time. */
 export interface BookingHealth {
-  /** Responses seen; decisions wait for enough of them. */
+  /** Responses seen; latency and error verdicts wait for enough of them. */
   samples: number;
   /** p95 latency, undefined without samples. */
   p95Ms: number | undefined;
   /** Share of 5xx answers (503 included), 0..1. */
   errorRate: number;
-  /** Requests waiting for a database connection. */
-  poolWaiting: number;
+  /** Checkouts of a database connection seen, and the p95 of how long they waited. */
+  poolWaits: number;
+  poolWaitP95Ms: number | undefined;
 }
 
-/** The waiting room provides this. */
-export interface AdmitRateTarget {
-  getAdmitRate(): number;
-  setAdmitRate(perSecond: number): void;
+/** The waiting room provides this: how full it is, and the window and rate every process shares. */
+export interface AdmissionTarget {
+  occupancy(): Occupancy;
+  readControl(): Promise<AdmissionControl | undefined>;
+  writeControl(version: number, next: ControlValues): Promise<ControlWrite>;
 }
 
 export interface AdmissionSettings {
-  /** Off: the rate stays what it was set to. */
+  /** Off: nothing changes; admission keeps the configured cap and rate. */
   adaptive: boolean;
   minPerSecond: number;
   maxPerSecond: number;
+  /** The configured pace: the starting rate, and the least a quiet backend admits at. */
+  basePerSecond: number;
+  /** The configured cap (TR_MAX_ACTIVE): the window's upper bound. */
+  maxWindow: number;
   targetP95Ms: number;
+  targetPoolWaitMs: number;
   /** Above this share of 5xx/503 the path is unhealthy. */
   maxErrorRate: number;
-  /** Above this many requests waiting for a connection the path is unhealthy. */
-  maxPoolWaiting: number;
-  /** Added per healthy step; defaults to 5% of max. */
-  increasePerStep?: number;
-  /** Multiplied per unhealthy step. */
-  decreaseFactor?: number;
-  /** Fewer responses than this since the last change: hold, unless the pool queue says otherwise. */
+  /** Fewer responses (or checkouts) than this since the last change say nothing about latency. */
   minSamples?: number;
   intervalMs?: number;
 }
 
-export type RateSignal = 'p95' | 'errors' | 'pool' | 'healthy' | 'clamp';
+export type AdmissionSignal = 'p95' | 'errors' | 'pool' | 'healthy' | 'quiet' | 'clamp' | 'start';
+export type AdmissionKnob = 'window' | 'rate';
 
-export interface RateChange {
+export interface AdmissionChange {
   at: number;
+  knob: AdmissionKnob;
   from: number;
   to: number;
-  signal: RateSignal;
-  /** e.g. 'p95 820ms > target 500ms: 200 -> 100/s'. */
+  signal: AdmissionSignal;
+  /** e.g. 'window: pool wait p95 80ms > target 25ms: 2000 -> 1400 (1998 active)'. */
   reason: string;
 }
 
 export interface AdaptiveAdmissionDeps {
-  target: AdmitRateTarget;
-  /** Health of the booking path since `sinceMs` (the last change), so each verdict sees only the current rate. */
+  target: AdmissionTarget;
+  /** Health of the booking path since `sinceMs` (the last change), so each verdict sees only the current setting. */
   health: (sinceMs: number) => BookingHealth;
   clock: Clock;
   settings: AdmissionSettings;
-  onChange?: (change: RateChange) => void;
+  onChange?: (change: AdmissionChange) => void;
 }
 
+/** A cut leaves this share of the users actually active: their load is what was too much. */
+const WINDOW_CUT = 0.7;
+/** Each healthy step while the window is the limit adds this share of it (at least 1 % of the cap, 10 users). */
+const WINDOW_GROWTH = 0.1;
+const MIN_WINDOW_STEP = 10;
+const MIN_WINDOW_STEP_SHARE = 0.025;
+/** A cut needs this many troubled intervals in a row: one slow interval on a shared machine is noise. */
+const CONFIRM_INTERVALS = 2;
+/** The window never shrinks below this share of the cap, so a bad spell slows the line but never stops it. */
+const MIN_WINDOW_SHARE = 0.02;
+/** The window is the limit when this share of it is taken and people wait. */
+const WINDOW_FULL = 0.9;
+const RATE_CUT = 0.5;
+/** Each healthy step adds this share of the highest rate. */
+const RATE_GROWTH = 0.05;
+/** Before anything is measured the window holds this many seconds of admissions at the configured pace. */
+const START_WINDOW_SECONDS = 10;
+
 const round = (n: number): number => Math.round(n * 100) / 100;
+const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, n));
 
 /**
- * AIMD on the admission rate: add a step while the booking path is healthy, multiply down when
- * its p95, error share or pool queue say it is not, always within [min, max].
+ * Governs the active-user window (how many users are admitted at once) and the admission rate (how fast the
+ * window fills). Admitted users stay for minutes, so their number is the load; the rate alone cannot protect
+ * the backend. Why AIMD: the signals are noisy (a shared machine, a mix of cheap reads and payments), and
+ * AIMD needs no model of the backend, only "too slow or not"; it converges, and its sawtooth is bounded by one
+ * cut. The increase step is 10 % of the window (at least 2.5 % of the cap) per healthy interval while the window
+ * is the limit: a constant step small enough for a small deployment would take minutes to recover from a cut at
+ * a large cap. The cut is to 70 % of the users actually active, not of the window, so a window that was never
+ * filled is cut to where the load really was, and a second cut before anyone left changes nothing. A cut needs
+ * two troubled intervals in a row (4 s): one slow interval on a shared machine is noise. Steps are
+ * compare-and-set in the store: at most one increase and one cut per interval across every process. A quiet
+ * backend (too few booking requests to judge) admits at least at the configured pace: with nobody booking yet,
+ * there is nothing to protect.
  */
 export class AdaptiveAdmission {
   #deps: AdaptiveAdmissionDeps;
   #settings: Required<AdmissionSettings>;
+  #minWindow: number;
+  #minWindowStep: number;
+  #troubled = 0;
   #lastChangeAt: number;
-  #last?: RateChange;
+  #last?: AdmissionChange;
   #timer?: NodeJS.Timeout;
+  #stepping = false;
 
   constructor(deps: AdaptiveAdmissionDeps) {
     const s = deps.settings;
@@ -76,14 +114,12 @@ export class AdaptiveAdmission {
       throw new RangeError(
         `admission rate bounds must satisfy 0 < min <= max, got ${s.minPerSecond}..${s.maxPerSecond}`,
       );
+    if (!(s.maxWindow >= 1))
+      throw new RangeError(`the active-user cap must be at least 1, got ${s.maxWindow}`);
     this.#deps = deps;
-    this.#settings = {
-      increasePerStep: Math.max(1, s.maxPerSecond * 0.05),
-      decreaseFactor: 0.5,
-      minSamples: 20,
-      intervalMs: 2000,
-      ...s,
-    };
+    this.#settings = { minSamples: 20, intervalMs: 2000, ...s };
+    this.#minWindow = Math.max(1, Math.ceil(s.maxWindow * MIN_WINDOW_SHARE));
+    this.#minWindowStep = Math.max(MIN_WINDOW_STEP, Math.round(s.maxWindow * MIN_WINDOW_STEP_SHARE));
     this.#lastChangeAt = deps.clock.now();
   }
 
@@ -91,39 +127,87 @@ export class AdaptiveAdmission {
     return this.#settings.adaptive;
   }
 
-  lastChange(): RateChange | undefined {
+  lastChange(): AdmissionChange | undefined {
     return this.#last;
   }
 
-  /** One control step; the timer calls it, tests call it with a manual clock. */
-  step(): RateChange | undefined {
-    if (!this.#settings.adaptive) return undefined;
+  /** One control step; the timer calls it, tests call it with a manual clock. Returns the changes applied. */
+  async step(): Promise<AdmissionChange[]> {
+    if (!this.#settings.adaptive) return [];
     const s = this.#settings;
-    const from = this.#deps.target.getAdmitRate();
-    const clamped = Math.min(s.maxPerSecond, Math.max(s.minPerSecond, from));
-    if (clamped !== from)
-      return this.#apply(from, clamped, 'clamp', `outside ${s.minPerSecond}..${s.maxPerSecond}/s`);
+    const now = this.#deps.clock.now();
+    const stored = await this.#deps.target.readControl();
+    if (!stored) {
+      const window = clamp(s.basePerSecond * START_WINDOW_SECONDS, this.#minWindow, s.maxWindow);
+      const rate = clamp(s.basePerSecond, s.minPerSecond, s.maxPerSecond);
+      return this.#write(0, { window: 0, rate: 0 }, { window, rate, cut: false }, 'start', {
+        window: 'no shared window yet',
+        rate: 'no shared rate yet',
+      });
+    }
+    const window = clamp(stored.window, this.#minWindow, s.maxWindow);
+    const rate = clamp(stored.rate, s.minPerSecond, s.maxPerSecond);
+    if (window !== stored.window || rate !== stored.rate)
+      return this.#write(stored.version, stored, { window, rate, cut: false }, 'clamp', {
+        window: `outside ${this.#minWindow}..${s.maxWindow}`,
+        rate: `outside ${s.minPerSecond}..${s.maxPerSecond}/s`,
+      });
 
-    const h = this.#deps.health(this.#lastChangeAt);
-    const down = (signal: RateSignal, why: string) => {
-      const to = Math.max(s.minPerSecond, round(from * s.decreaseFactor));
-      return to === from ? undefined : this.#apply(from, to, signal, why);
-    };
-    if (h.poolWaiting > s.maxPoolWaiting)
-      return down('pool', `pool waiting ${h.poolWaiting} > ${s.maxPoolWaiting}`);
-    if (h.samples < s.minSamples) return undefined;
-    if (h.errorRate > s.maxErrorRate)
-      return down('errors', `5xx ${(h.errorRate * 100).toFixed(1)}% > ${(s.maxErrorRate * 100).toFixed(1)}%`);
-    if (h.p95Ms !== undefined && h.p95Ms > s.targetP95Ms)
-      return down('p95', `p95 ${Math.round(h.p95Ms)}ms > target ${s.targetP95Ms}ms`);
-    const to = Math.min(s.maxPerSecond, round(from + s.increasePerStep));
-    if (to === from) return undefined;
-    return this.#apply(from, to, 'healthy', `healthy (p95 ${Math.round(h.p95Ms ?? 0)}ms)`);
+    // Each verdict sees its own interval only, so two troubled intervals are two separate observations.
+    const h = this.#deps.health(Math.max(this.#lastChangeAt, stored.changedAt, now - s.intervalMs));
+    const o = this.#deps.target.occupancy();
+    const trouble = this.#trouble(h);
+    this.#troubled = trouble ? this.#troubled + 1 : 0;
+    if (trouble) {
+      // Unconfirmed trouble holds everything: no cut yet, and no growth either.
+      if (this.#troubled < CONFIRM_INTERVALS || now - stored.cutAt < s.intervalMs) return [];
+      this.#troubled = 0;
+      const cutWindow = Math.max(this.#minWindow, Math.min(window, Math.floor(o.active * WINDOW_CUT)));
+      const cutRate = Math.max(s.minPerSecond, round(rate * RATE_CUT));
+      return this.#write(
+        stored.version,
+        stored,
+        { window: cutWindow, rate: cutRate, cut: true },
+        trouble.signal,
+        {
+          window: `${trouble.why}, ${o.active} active`,
+          rate: trouble.why,
+        },
+      );
+    }
+    if (now - stored.changedAt < s.intervalMs) return [];
+    const quiet = h.samples < s.minSamples;
+    // Grow only a window that holds the load at its own size: above it, the last cut has not taken effect yet.
+    const limited = o.waiting > 0 && o.active >= window * WINDOW_FULL && o.active <= window;
+    const grownWindow = limited
+      ? Math.min(s.maxWindow, window + Math.max(this.#minWindowStep, Math.round(window * WINDOW_GROWTH)))
+      : window;
+    let grownRate = rate;
+    if (quiet) grownRate = Math.max(rate, clamp(s.basePerSecond, s.minPerSecond, s.maxPerSecond));
+    else if (o.waiting > 0) grownRate = Math.min(s.maxPerSecond, round(rate + s.maxPerSecond * RATE_GROWTH));
+    const why = quiet
+      ? `quiet (${h.samples} booking responses)`
+      : `healthy (p95 ${Math.round(h.p95Ms ?? 0)}ms, pool wait p95 ${Math.round(h.poolWaitP95Ms ?? 0)}ms)`;
+    return this.#write(
+      stored.version,
+      stored,
+      { window: grownWindow, rate: grownRate, cut: false },
+      quiet ? 'quiet' : 'healthy',
+      { window: `${why}, ${o.active} active, ${o.waiting} waiting`, rate: why },
+    );
   }
 
   start(): void {
     if (this.#timer || !this.#settings.adaptive) return;
-    this.#timer = setInterval(() => this.step(), this.#settings.intervalMs);
+    this.#timer = setInterval(() => {
+      if (this.#stepping) return;
+      this.#stepping = true;
+      this.step()
+        .catch(() => {})
+        .finally(() => {
+          this.#stepping = false;
+        });
+    }, this.#settings.intervalMs);
     this.#timer.unref();
   }
 
@@ -132,14 +216,62 @@ export class AdaptiveAdmission {
     this.#timer = undefined;
   }
 
-  #apply(from: number, to: number, signal: RateSignal, why: string): RateChange {
-    this.#deps.target.setAdmitRate(to);
+  /** The first target the booking path misses, judged by time (latency, pool wait) and by errors. */
+  #trouble(h: BookingHealth): { signal: AdmissionSignal; why: string } | undefined {
+    const s = this.#settings;
+    if (h.samples >= s.minSamples && h.errorRate > s.maxErrorRate)
+      return {
+        signal: 'errors',
+        why: `5xx ${(h.errorRate * 100).toFixed(1)}% > ${(s.maxErrorRate * 100).toFixed(1)}%`,
+      };
+    if (h.poolWaits >= s.minSamples && h.poolWaitP95Ms !== undefined && h.poolWaitP95Ms > s.targetPoolWaitMs)
+      return {
+        signal: 'pool',
+        why: `pool wait p95 ${Math.round(h.poolWaitP95Ms)}ms > target ${s.targetPoolWaitMs}ms`,
+      };
+    if (h.samples >= s.minSamples && h.p95Ms !== undefined && h.p95Ms > s.targetP95Ms)
+      return { signal: 'p95', why: `p95 ${Math.round(h.p95Ms)}ms > target ${s.targetP95Ms}ms` };
+    return undefined;
+  }
+
+  async #write(
+    version: number,
+    from: { window: number; rate: number },
+    next: ControlValues,
+    signal: AdmissionSignal,
+    why: Record<AdmissionKnob, string>,
+  ): Promise<AdmissionChange[]> {
+    if (next.window === from.window && next.rate === from.rate) return [];
+    const written = await this.#deps.target.writeControl(version, next);
+    // Another process stepped first; its decision stands and this one is dropped.
+    if (!written.applied) return [];
     const at = this.#deps.clock.now();
     this.#lastChangeAt = at;
-    this.#last = { at, from, to, signal, reason: `${why}: ${from} -> ${to}/s` };
-    this.#deps.onChange?.(this.#last);
-    return this.#last;
+    const changes: AdmissionChange[] = [];
+    for (const knob of ['window', 'rate'] as const) {
+      if (next[knob] === from[knob]) continue;
+      const unit = knob === 'rate' ? '/s' : '';
+      const was = signal === 'start' ? 'none' : `${from[knob]}${unit}`;
+      const change: AdmissionChange = {
+        at,
+        knob,
+        from: from[knob],
+        to: next[knob],
+        signal,
+        reason: `${knob}: ${why[knob]}: ${was} -> ${next[knob]}${unit}`,
+      };
+      changes.push(change);
+      this.#last = change;
+      this.#deps.onChange?.(change);
+    }
+    return changes;
   }
+}
+
+export interface LatencySignals {
+  samples: number;
+  p95Ms: number | undefined;
+  errorRate: number;
 }
 
 // Latency buckets grow by 10% from 1 ms, so p95 is read to within 10% with fixed memory.
@@ -162,8 +294,8 @@ export interface ResponseWindowOptions {
 }
 
 /**
- * Per-second slots of recent booking-path responses; the HTTP layer feeds it the responses of the routes
- * it classes as booking, the controller reads it.
+ * Per-second slots of recent timings: the HTTP layer feeds one the responses of the routes it classes as
+ * booking, the pool timer feeds another the connection checkouts; the controller reads both.
  */
 export class ResponseWindow {
   #clock: Clock;
@@ -196,7 +328,7 @@ export class ResponseWindow {
   }
 
   /** p95 and error share over the window, counting only seconds from `sinceMs` on. */
-  signals(sinceMs = 0): Omit<BookingHealth, 'poolWaiting'> {
+  signals(sinceMs = 0): LatencySignals {
     const now = Math.floor(this.#clock.now() / 1000);
     // A slot partly before `sinceMs` is left out: it mixes the old rate with the new.
     const from = Math.max(now - this.#slots.length + 1, Math.ceil(sinceMs / 1000));

@@ -9,10 +9,25 @@ export interface QueueStore {
    * With `userId` the key must belong to that user. Throws TOKEN_INVALID, TOKEN_NOT_YOURS or TOKEN_EXPIRED.
    */
   status(accessKey: string, now: number, heartbeat: HeartbeatPolicy, userId?: number): Promise<QueueEntry>;
-  /** Expires lapsed actives, evicts idle waiters, then admits the front of the line within the rate budget and the active cap. */
+  /**
+   * Expires lapsed and idle actives, evicts idle waiters, then admits the front of the line within the rate
+   * budget and the active-user window (the shared control's, when `governed` and one was written).
+   */
   admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome>;
   /** Frees an active user's slot at once (after a payment); false when the user was not active. */
   release(userId: number, now: number): Promise<boolean>;
+  /**
+   * The holder of `accessKey` (the user's current or grace-period key) leaves the line or the active set at
+   * once; returns where the user was. Throws TOKEN_INVALID, TOKEN_NOT_YOURS or TOKEN_EXPIRED like status.
+   */
+  leave(userId: number, accessKey: string, now: number): Promise<QueueState>;
+  /** The active-user window and admission rate every process shares; undefined until first written. */
+  readControl(): Promise<AdmissionControl | undefined>;
+  /**
+   * Compare-and-set of the shared control: written only if the stored version is still `version` (0: none
+   * stored yet), so two processes deciding at once cannot both apply a step. Returns the control after.
+   */
+  writeControl(version: number, next: ControlValues, now: number): Promise<ControlWrite>;
   counts(): Promise<QueueCounts>;
   /** Resolves when the store answers; for /health/ready. */
   ping(): Promise<void>;
@@ -26,8 +41,31 @@ export interface QueueEntry {
   state: QueueState;
   /** 1-based place in line while waiting; 0 when active. */
   position: number;
-  /** When an active key lapses (ms since the epoch); 0 while waiting. */
+  /** The admission's absolute end (ms since the epoch), whatever the activity; 0 while waiting. */
   activeUntil: number;
+}
+
+export interface ControlValues {
+  /** Most users active at once. */
+  window: number;
+  /** Admissions per second while the window has room. */
+  rate: number;
+  /** A cut (not an increase): stamps cutAt, so processes make at most one cut per control interval. */
+  cut: boolean;
+}
+
+export interface AdmissionControl {
+  window: number;
+  rate: number;
+  /** Grows by one per write; 0 means never written. */
+  version: number;
+  changedAt: number;
+  cutAt: number;
+}
+
+export interface ControlWrite {
+  applied: boolean;
+  control: AdmissionControl;
 }
 
 /**
@@ -45,7 +83,10 @@ export interface HeartbeatPolicy {
 export interface AdmitLimits {
   /** Admissions per second, shared by every process using the store (the budget lives in the store). */
   ratePerSecond: number;
+  /** The cap: the shared window never admits beyond it. */
   maxActive: number;
+  /** Use the shared control's window and rate when one is stored (adaptive admission); else the two above. */
+  governed: boolean;
   /** The longest gap between two admissions counted toward the budget, so a stalled ticker cannot burst. */
   maxBurstMs: number;
 }
@@ -58,6 +99,9 @@ export interface AdmitOutcome {
   active: number;
   /** Admissions ever made by any process; processes measure the admission rate from its growth. */
   admittedTotal: number;
+  /** The window and rate this step admitted within. */
+  window: number;
+  rate: number;
 }
 
 export interface QueueCounts {
@@ -70,8 +114,23 @@ export interface QueueCounts {
 
 /** What a store needs of the waiting room's settings, in milliseconds. */
 export interface QueueStoreSettings {
+  /** The absolute bound on one admission, however active its user. */
   activeTtlMs: number;
   tokenGraceMs: number;
+  /** An admitted user with no authorised request for this long lapses. */
+  activeIdleMs: number;
+}
+
+/**
+ * An active user's idle deadline is stored this much later than `now + activeIdleMs` and rewritten only once
+ * that has passed it, so a busy key writes at most once per this interval and lapses between activeIdleMs and
+ * activeIdleMs + this after its last request.
+ */
+export const ACTIVE_REFRESH_MS = 3000;
+
+/** The idle deadline to store for an active user seen at `now`, or undefined when the stored one still holds. */
+export function refreshedIdleDeadline(stored: number, now: number, activeIdleMs: number): number | undefined {
+  return stored < now + activeIdleMs ? now + activeIdleMs + ACTIVE_REFRESH_MS : undefined;
 }
 
 /** How long a retired key is remembered, so its holder hears TOKEN_EXPIRED instead of TOKEN_INVALID. */

@@ -1,6 +1,15 @@
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
-import type { HeartbeatPolicy, QueueCounts, QueueEntry, QueueStore } from './queue-store.ts';
+import type {
+  AdmissionControl,
+  ControlValues,
+  ControlWrite,
+  HeartbeatPolicy,
+  QueueCounts,
+  QueueEntry,
+  QueueState,
+  QueueStore,
+} from './queue-store.ts';
 import { isWellFormedKey, newAccessKey, pollAfterFor } from './queue-store.ts';
 
 /** The waiting room's settings, as configured (TR_ADMIT_PER_SECOND, TR_MAX_ACTIVE...). */
@@ -8,9 +17,16 @@ export interface WaitingRoomSettings {
   admitPerSecond: number;
   maxActive: number;
   activeTtlSeconds: number;
+  activeIdleSeconds: number;
   tokenGraceSeconds: number;
   idleTimeoutSeconds: number;
 }
+
+/**
+ * ADMITTED: the key is active. MOVING: the line advances; etaSeconds comes from the admission rate measured.
+ * STALLED: every slot of the active-user window is taken and nobody was admitted lately; etaSeconds is null.
+ */
+export type AdmissionProgress = 'ADMITTED' | 'MOVING' | 'STALLED';
 
 export interface QueueTicket {
   accessKey?: string;
@@ -18,13 +34,24 @@ export interface QueueTicket {
   order: number;
   status: 'WAITING' | 'ACTIVE';
   position: number;
-  etaSeconds: number;
+  /** Null when the line is stalled: no honest estimate exists until a slot frees. */
+  etaSeconds: number | null;
+  admission: AdmissionProgress;
   pollAfterMs: number;
 }
 
 export interface WaitingRoomCounts extends QueueCounts {
   admitPerSecond: number;
+  window: number;
   measuredAdmitPerSecond: number | undefined;
+}
+
+/** How full the room is, as of the last admission step. */
+export interface Occupancy {
+  active: number;
+  waiting: number;
+  window: number;
+  rate: number;
 }
 
 const MIN_POLL_MS = 1000;
@@ -37,8 +64,10 @@ const RATE_WINDOW_MS = 60_000;
 const MIN_MEASURED_MS = 2000;
 const TICK_MS = 250;
 const MAX_BURST_MS = 2000;
-/** Floor for the ETA divisor, so a stalled line gives a long but finite estimate. */
+/** Floor for the poll-advice divisor, so a stalled line gets the longest advice rather than a division by 0. */
 const MIN_RATE = 0.05;
+/** A full window with nobody admitted for this long is a stalled line. */
+const STALLED_AFTER_MS = 10_000;
 
 interface RateSample {
   at: number;
@@ -52,6 +81,9 @@ export class WaitingRoom {
   readonly #clock: Clock;
   readonly #settings: WaitingRoomSettings;
   #admitPerSecond: number;
+  #governed = false;
+  #occupancy: Occupancy;
+  #lastAdmissionAt: number;
   #samples: RateSample[] = [];
   #measuredRate: number | undefined;
   #lastTick: { at: number; admittedTotal: number; waiting: number } | undefined;
@@ -69,6 +101,13 @@ export class WaitingRoom {
     this.#clock = deps.clock;
     this.#settings = deps.settings;
     this.#admitPerSecond = deps.settings.admitPerSecond;
+    this.#occupancy = {
+      active: 0,
+      waiting: 0,
+      window: deps.settings.maxActive,
+      rate: deps.settings.admitPerSecond,
+    };
+    this.#lastAdmissionAt = deps.clock.now();
     this.#onTickError = deps.onTickError ?? (() => {});
   }
 
@@ -105,15 +144,48 @@ export class WaitingRoom {
     return this.#store.release(userId, this.#clock.now());
   }
 
+  /** The key's holder leaves the line or frees the slot at once (a page closed, "leave the queue"). */
+  async leave(userId: number, accessKey: string | undefined): Promise<QueueState> {
+    return this.#store.leave(userId, this.#wellFormed(accessKey), this.#clock.now());
+  }
+
   /** One admission step; the ticker calls it, tests call it with a manual clock. */
   async tick(now = this.#clock.now()): Promise<{ admitted: number; evicted: number; expired: number }> {
     const outcome = await this.#store.admit(now, {
       ratePerSecond: this.#admitPerSecond,
       maxActive: this.#settings.maxActive,
       maxBurstMs: MAX_BURST_MS,
+      governed: this.#governed,
     });
+    const { active, waiting, window, rate } = outcome;
+    this.#occupancy = { active, waiting, window, rate };
+    if (this.#lastTick === undefined || outcome.admittedTotal > this.#lastTick.admittedTotal || waiting === 0)
+      this.#lastAdmissionAt = now;
     this.#measure(now, outcome.admittedTotal, outcome.waiting);
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
+  }
+
+  /** From now on admission follows the window and rate in the store, which an adaptive controller writes. */
+  governBySharedControl(): void {
+    this.#governed = true;
+  }
+
+  occupancy(): Occupancy {
+    return { ...this.#occupancy };
+  }
+
+  readControl(): Promise<AdmissionControl | undefined> {
+    return this.#store.readControl();
+  }
+
+  writeControl(version: number, next: ControlValues): Promise<ControlWrite> {
+    return this.#store.writeControl(version, next, this.#clock.now());
+  }
+
+  /** Waiting users, a full window, and nobody admitted for a while: the line does not move. */
+  stalled(now = this.#clock.now()): boolean {
+    const o = this.#occupancy;
+    return o.waiting > 0 && o.active >= o.window && now - this.#lastAdmissionAt >= STALLED_AFTER_MS;
   }
 
   start(intervalMs = TICK_MS): void {
@@ -135,13 +207,20 @@ export class WaitingRoom {
     this.#ticker = undefined;
   }
 
+  /** The rate used when not governed by the shared control. */
   setAdmitRate(perSecond: number): void {
     if (!(perSecond > 0)) throw new RangeError(`admission rate must be positive, got ${perSecond}`);
     this.#admitPerSecond = perSecond;
   }
 
+  /** The admission rate in force at the last step (the shared control's when governed). */
   getAdmitRate(): number {
-    return this.#admitPerSecond;
+    return this.#occupancy.rate;
+  }
+
+  /** The active-user window in force at the last step. */
+  getWindow(): number {
+    return this.#occupancy.window;
   }
 
   /** Admissions per second actually made while people were waiting, over the last minute (as of the last tick). */
@@ -152,7 +231,8 @@ export class WaitingRoom {
   async counts(): Promise<WaitingRoomCounts> {
     return {
       ...(await this.#store.counts()),
-      admitPerSecond: this.#admitPerSecond,
+      admitPerSecond: this.getAdmitRate(),
+      window: this.getWindow(),
       measuredAdmitPerSecond: this.measuredAdmitRate(),
     };
   }
@@ -193,12 +273,21 @@ export class WaitingRoom {
 
   #ticketOf(entry: QueueEntry, heartbeat: HeartbeatPolicy): QueueTicket {
     if (entry.state === 'active')
-      return { order: 0, status: 'ACTIVE', position: 0, etaSeconds: 0, pollAfterMs: MIN_POLL_MS };
+      return {
+        order: 0,
+        status: 'ACTIVE',
+        position: 0,
+        etaSeconds: 0,
+        admission: 'ADMITTED',
+        pollAfterMs: MIN_POLL_MS,
+      };
+    const stalled = this.stalled();
     return {
       order: entry.position,
       status: 'WAITING',
       position: entry.position,
-      etaSeconds: Math.ceil(entry.position / this.#rate()),
+      etaSeconds: stalled ? null : Math.ceil(entry.position / this.#rate()),
+      admission: stalled ? 'STALLED' : 'MOVING',
       pollAfterMs: pollAfterFor(entry.position, heartbeat),
     };
   }

@@ -16,7 +16,16 @@ const Ticket = Type.Object({
   // An enum, not a union of literals: the serializer would otherwise run a validator per response.
   status: Type.Unsafe<'WAITING' | 'ACTIVE'>({ type: 'string', enum: ['WAITING', 'ACTIVE'] }),
   position: Type.Integer({ description: 'Place in line; 0 when admitted' }),
-  etaSeconds: Type.Integer({ description: 'Estimated wait, from the admission rate actually measured' }),
+  etaSeconds: Type.Union([Type.Integer(), Type.Null()], {
+    description:
+      'Estimated wait, from the admission rate actually measured; null while admission is STALLED (no honest estimate)',
+  }),
+  admission: Type.Unsafe<'ADMITTED' | 'MOVING' | 'STALLED'>({
+    type: 'string',
+    enum: ['ADMITTED', 'MOVING', 'STALLED'],
+    description:
+      'ADMITTED: the key is active. MOVING: the line advances. STALLED: every active slot is taken and nobody was admitted lately; the line moves again as admitted users finish or go idle',
+  }),
   pollAfterMs: Type.Integer({ description: 'When to poll next; also sent as Retry-After in seconds' }),
 });
 
@@ -88,6 +97,28 @@ export const queueRoutes: RoutePlugin<'waitingRoom' | 'identity' | 'tokenIssueLi
     async (req, reply) => {
       const ticket = await room.poll(req.params.userId, accessKeyOf(req));
       return reply.header('retry-after', retryAfterOf(ticket)).send(ticket);
+    },
+  );
+
+  app.delete(
+    '/api/users/:userId/token',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Leave the waiting room: give up the place in line or free the active slot at once',
+        description:
+          'With that user’s key (current or within its grace period). Every key of the user stops working; issuing again joins at the back.',
+        security: [{ accessKey: [] }],
+        params: UserParams,
+        response: {
+          204: Type.Null({ description: 'Left the line or the active set' }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      await room.leave(req.params.userId, accessKeyOf(req));
+      return reply.code(204).send(null);
     },
   );
 };

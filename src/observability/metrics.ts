@@ -19,6 +19,7 @@ export interface MetricSources {
   acquireQueue?: () => AcquireQueueStats;
   queue?: () => MaybePromise<QueueCounts>;
   admitRate?: () => number;
+  admitWindow?: () => number;
   outbox?: () => MaybePromise<OutboxStats>;
   pressure?: () => PressureStats;
   /** Transaction retries after deadlocks and serialization failures, counted since the process started. */
@@ -28,6 +29,8 @@ export interface MetricSources {
 export type BookingStep = 'hold' | 'payment';
 
 export interface AdmitRateChangeEvent {
+  /** What changed: the admission rate or the active-user window. */
+  knob: 'rate' | 'window';
   from: number;
   to: number;
   signal: string;
@@ -44,6 +47,7 @@ export interface Metrics {
   poolWait(seconds: number, cls?: string): void;
   /** One request answered 503 OVERLOADED by the overload guard: what it was and why it was refused. */
   shed(target: string, reason: string): void;
+  /** A change of the admission rate or of the active-user window. */
   admitRateChanged(change: AdmitRateChangeEvent): void;
   observe(sources: MetricSources): void;
   /** The Prometheus text exposition. */
@@ -180,6 +184,21 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     labelNames: ['direction', 'signal'] as const,
     registers: [registry],
   });
+  new Gauge({
+    name: `${prefix}admit_window`,
+    help: 'Current active-user window: most users admitted at once',
+    registers: [registry],
+    collect() {
+      const window = sources.admitWindow?.();
+      if (typeof window === 'number') this.set(window);
+    },
+  });
+  const admitWindowChanges = new Counter({
+    name: `${prefix}admit_window_changes_total`,
+    help: 'Active-user window changes by direction and the signal that caused them',
+    labelNames: ['direction', 'signal'] as const,
+    registers: [registry],
+  });
 
   const bookings = new Counter({
     name: `${prefix}booking_outcomes_total`,
@@ -278,8 +297,11 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     bookingOutcome: (step, outcome) => bookings.inc({ step, outcome }),
     poolWait: (seconds, cls) => (cls ? poolWait.observe({ class: cls }, seconds) : poolWait.observe(seconds)),
     shed: (target, reason) => shedTotal.inc({ class: target, reason }),
-    admitRateChanged: ({ from, to, signal }) =>
-      admitRateChanges.inc({ direction: to > from ? 'up' : 'down', signal }),
+    admitRateChanged: ({ knob, from, to, signal }) =>
+      (knob === 'window' ? admitWindowChanges : admitRateChanges).inc({
+        direction: to > from ? 'up' : 'down',
+        signal,
+      }),
     observe(more) {
       Object.assign(sources, more);
     },

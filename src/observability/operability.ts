@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { retryStats } from '../db/transaction.ts';
-import { AdaptiveAdmission, type AdmitRateTarget, ResponseWindow } from '../domain/admission-controller.ts';
+import { AdaptiveAdmission, type AdmissionTarget, ResponseWindow } from '../domain/admission-controller.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
 import type { Logger } from '../logger.ts';
@@ -14,8 +14,13 @@ export interface OperabilityDeps {
   config: Config;
   clock: Clock;
   database: Database;
-  /** The waiting room: its counts feed the queue gauges, its rate is what adaptive admission drives. */
-  waitingRoom: AdmitRateTarget & { counts(): Promise<QueueCounts> };
+  /** The waiting room: its counts feed the queue gauges, its window and rate are what adaptive admission drives. */
+  waitingRoom: AdmissionTarget & {
+    counts(): Promise<QueueCounts>;
+    getAdmitRate(): number;
+    getWindow(): number;
+    governBySharedControl(): void;
+  };
   outbox?: () => OutboxStats | Promise<OutboxStats>;
   /** One line per admission-rate change and per overload level change. */
   log?: Pick<Logger, 'info' | 'warn'>;
@@ -29,6 +34,8 @@ export interface Operability {
   monitor: PressureMonitor;
   window: ResponseWindow;
   admission: AdaptiveAdmission;
+  /** Time one request waited for a pooled database connection: a metric and a controller signal. */
+  poolWait(seconds: number, cls?: string): void;
   start(): void;
   stop(): void;
 }
@@ -49,6 +56,8 @@ export function createOperability(deps: OperabilityDeps): Operability {
       ),
   });
   const window = new ResponseWindow({ clock });
+  const poolWaits = new ResponseWindow({ clock });
+  if (config.admission.adaptive) waitingRoom.governBySharedControl();
   const admission = new AdaptiveAdmission({
     target: waitingRoom,
     clock,
@@ -56,17 +65,21 @@ export function createOperability(deps: OperabilityDeps): Operability {
       adaptive: config.admission.adaptive,
       minPerSecond: config.admission.minPerSecond,
       maxPerSecond: config.admission.maxPerSecond,
+      basePerSecond: config.queueSettings.admitPerSecond,
+      maxWindow: config.queueSettings.maxActive,
       targetP95Ms: config.admission.targetP95Ms,
+      targetPoolWaitMs: config.admission.targetPoolWaitMs,
       maxErrorRate: config.admission.maxErrorPercent / 100,
-      // A connection queue as long as the pool means requests wait about one query for a connection.
-      maxPoolWaiting: config.dbPool.max,
     },
-    health: (since) => ({ ...window.signals(since), poolWaiting: database.poolStats().waiting }),
+    health: (since) => {
+      const waits = poolWaits.signals(since);
+      return { ...window.signals(since), poolWaits: waits.samples, poolWaitP95Ms: waits.p95Ms };
+    },
     onChange: (change) => {
       metrics.admitRateChanged(change);
       log?.info(
-        { from: change.from, to: change.to, signal: change.signal },
-        `admission rate: ${change.reason}`,
+        { knob: change.knob, from: change.from, to: change.to, signal: change.signal },
+        `admission ${change.reason}`,
       );
     },
   });
@@ -76,6 +89,7 @@ export function createOperability(deps: OperabilityDeps): Operability {
     pressure: () => monitor.state(),
     queue: () => waitingRoom.counts(),
     admitRate: () => waitingRoom.getAdmitRate(),
+    admitWindow: () => waitingRoom.getWindow(),
     transactionRetries: () => retryStats,
     ...(deps.outbox && { outbox: deps.outbox }),
   });
@@ -84,6 +98,11 @@ export function createOperability(deps: OperabilityDeps): Operability {
     monitor,
     window,
     admission,
+    poolWait(seconds, cls) {
+      metrics.poolWait(seconds, cls);
+      // While the pool is still opening connections, a checkout's wait is connection set-up, not contention.
+      if (database.poolStats().size >= config.dbPool.max) poolWaits.record(200, seconds * 1000);
+    },
     start() {
       monitor.start();
       admission.start();

@@ -6,6 +6,7 @@ import { RedisQueueStore } from './redis-store.ts';
 export const storeSettingsOf = (s: WaitingRoomSettings): QueueStoreSettings => ({
   activeTtlMs: s.activeTtlSeconds * 1000,
   tokenGraceMs: s.tokenGraceSeconds * 1000,
+  activeIdleMs: s.activeIdleSeconds * 1000,
 });
 
 /** `memory` (one process) or a redis:// URL (any number of processes); close() releases the connection. */

@@ -1,14 +1,20 @@
 import {
+  ACTIVE_REFRESH_MS,
+  type AdmissionControl,
   type AdmitLimits,
   type AdmitOutcome,
+  type ControlValues,
+  type ControlWrite,
   type HeartbeatPolicy,
   IDLE_SLACK_MS,
   idleDeadline,
   type QueueCounts,
   type QueueEntry,
+  type QueueState,
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
+  refreshedIdleDeadline,
 } from '../domain/queue-store.ts';
 import { ArrivalLine } from './arrival-line.ts';
 import { storeError } from './store-errors.ts';
@@ -19,9 +25,14 @@ interface Holder {
   previousUntil: number;
   state: 'waiting' | 'active';
   seq: number;
+  /** Waiting: when the place is lost without a poll. Active: when the slot lapses without a request. */
   idleUntil: number;
+  /** The admission's absolute end. */
   activeUntil: number;
 }
+
+const lapsed = (h: Holder, now: number): boolean =>
+  h.state === 'active' && (h.activeUntil <= now || h.idleUntil <= now);
 
 /** How often idle waiters are looked for; a sweep is a pass over the waiting users. */
 const IDLE_SWEEP_EVERY_MS = 1000;
@@ -35,8 +46,11 @@ export class MemoryQueueStore implements QueueStore {
   #retired: Array<[forgetAt: number, key: string]> = [];
   #retiredHead = 0;
   readonly #line = new ArrivalLine();
-  /** Active users in admission order, which is also expiry order (one TTL for all). */
+  /** Active users in admission order, which is also the order of their absolute ends (one TTL for all). */
   readonly #active = new Map<number, number>();
+  /** Active users in order of their last idle-deadline write, which is also the order of those deadlines. */
+  readonly #activeIdle = new Map<number, number>();
+  #control: AdmissionControl | undefined;
   #lastAdmitAt: number | undefined;
   #credit = 0;
   #nextIdleSweepAt = 0;
@@ -55,10 +69,21 @@ export class MemoryQueueStore implements QueueStore {
     heartbeat: HeartbeatPolicy,
   ): Promise<QueueEntry> {
     let holder = this.#holders.get(userId);
-    if (holder?.state === 'active' && holder.activeUntil <= now) {
+    if (holder && lapsed(holder, now)) {
       this.#expireActive(userId, holder, now);
       this.#expiredTotal++;
       holder = undefined;
+    }
+    if (holder?.state === 'active') {
+      // A fresh key must not inherit a lapse due within seconds: too little admission left means a new turn.
+      if (holder.activeUntil - now < this.#settings.activeIdleMs) {
+        this.#deactivate(userId);
+        this.#expiredTotal++;
+        holder.state = 'waiting';
+        holder.seq = this.#line.push(userId);
+        holder.idleUntil = 0;
+        holder.activeUntil = 0;
+      } else this.#touchActive(userId, holder, now, true);
     }
     if (holder) {
       if (holder.previousKey !== undefined) this.#retireKey(holder.previousKey, now);
@@ -93,8 +118,42 @@ export class MemoryQueueStore implements QueueStore {
     if (!holder) throw storeError(-3);
     if (holder.key !== accessKey && !(holder.previousKey === accessKey && now < holder.previousUntil))
       throw storeError(-3);
-    if (holder.state === 'active' && holder.activeUntil <= now) throw storeError(-3);
+    if (lapsed(holder, now)) throw storeError(-3);
+    if (holder.state === 'active') this.#touchActive(owner, holder, now, false);
     return this.#entry(owner, holder, now, heartbeat);
+  }
+
+  async leave(userId: number, accessKey: string, now: number): Promise<QueueState> {
+    const owner = this.#keyOwners.get(accessKey);
+    if (owner === undefined) throw storeError(-1);
+    if (owner !== userId) throw storeError(-2);
+    const holder = this.#holders.get(owner);
+    if (!holder) throw storeError(-3);
+    if (holder.key !== accessKey && !(holder.previousKey === accessKey && now < holder.previousUntil))
+      throw storeError(-3);
+    if (lapsed(holder, now)) throw storeError(-3);
+    const was = holder.state;
+    if (was === 'active') this.#deactivate(userId);
+    else this.#line.remove(holder.seq);
+    this.#forget(userId, holder, now);
+    return was;
+  }
+
+  async readControl(): Promise<AdmissionControl | undefined> {
+    return this.#control && { ...this.#control };
+  }
+
+  async writeControl(version: number, next: ControlValues, now: number): Promise<ControlWrite> {
+    const current = this.#control?.version ?? 0;
+    if (current !== version) return { applied: false, control: { ...this.#control! } };
+    this.#control = {
+      window: next.window,
+      rate: next.rate,
+      version: current + 1,
+      changedAt: now,
+      cutAt: next.cut ? now : (this.#control?.cutAt ?? 0),
+    };
+    return { applied: true, control: { ...this.#control } };
   }
 
   async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
@@ -102,6 +161,11 @@ export class MemoryQueueStore implements QueueStore {
     let expired = 0;
     for (const [userId, activeUntil] of this.#active) {
       if (activeUntil > now) break;
+      this.#expireActive(userId, this.#holders.get(userId)!, now);
+      expired++;
+    }
+    for (const [userId, idleUntil] of this.#activeIdle) {
+      if (idleUntil > now) break;
       this.#expireActive(userId, this.#holders.get(userId)!, now);
       expired++;
     }
@@ -119,10 +183,13 @@ export class MemoryQueueStore implements QueueStore {
     const elapsed =
       this.#lastAdmitAt === undefined ? 0 : Math.min(limits.maxBurstMs, Math.max(0, now - this.#lastAdmitAt));
     if (this.#lastAdmitAt === undefined || now > this.#lastAdmitAt) this.#lastAdmitAt = now;
-    this.#credit += (limits.ratePerSecond * elapsed) / 1000;
+    const shared = limits.governed ? this.#control : undefined;
+    const rate = shared?.rate ?? limits.ratePerSecond;
+    const window = Math.min(limits.maxActive, shared?.window ?? limits.maxActive);
+    this.#credit += (rate * elapsed) / 1000;
     const budget = Math.floor(this.#credit);
     this.#credit -= budget;
-    const room = Math.max(0, limits.maxActive - this.#active.size);
+    const room = Math.max(0, window - this.#active.size);
     const front = this.#line.front(Math.min(budget, room));
     for (const [seq, userId] of front) {
       const holder = this.#holders.get(userId)!;
@@ -130,6 +197,7 @@ export class MemoryQueueStore implements QueueStore {
       holder.state = 'active';
       holder.activeUntil = now + this.#settings.activeTtlMs;
       this.#active.set(userId, holder.activeUntil);
+      this.#touchActive(userId, holder, now, true);
     }
     this.#admittedTotal += front.length;
     this.#evictedTotal += evicted;
@@ -141,13 +209,15 @@ export class MemoryQueueStore implements QueueStore {
       waiting: this.#line.size,
       active: this.#active.size,
       admittedTotal: this.#admittedTotal,
+      window,
+      rate,
     };
   }
 
   async release(userId: number, now: number): Promise<boolean> {
     const holder = this.#holders.get(userId);
     if (holder?.state !== 'active') return false;
-    this.#active.delete(userId);
+    this.#deactivate(userId);
     this.#forget(userId, holder, now);
     return true;
   }
@@ -175,8 +245,25 @@ export class MemoryQueueStore implements QueueStore {
     return { userId, state: 'waiting', position, activeUntil: 0 };
   }
 
-  #expireActive(userId: number, holder: Holder, now: number): void {
+  /** Pushes back an active user's idle deadline when due (or always, with `force`). */
+  #touchActive(userId: number, holder: Holder, now: number, force: boolean): void {
+    const next = force
+      ? now + this.#settings.activeIdleMs + ACTIVE_REFRESH_MS
+      : refreshedIdleDeadline(holder.idleUntil, now, this.#settings.activeIdleMs);
+    if (next === undefined) return;
+    holder.idleUntil = next;
+    // Re-inserted at the end, so the map stays in deadline order.
+    this.#activeIdle.delete(userId);
+    this.#activeIdle.set(userId, next);
+  }
+
+  #deactivate(userId: number): void {
     this.#active.delete(userId);
+    this.#activeIdle.delete(userId);
+  }
+
+  #expireActive(userId: number, holder: Holder, now: number): void {
+    this.#deactivate(userId);
     this.#forget(userId, holder, now);
   }
 

@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import {
+  ACTIVE_REFRESH_MS,
+  type AdmissionControl,
   type AdmitLimits,
   type AdmitOutcome,
+  type ControlValues,
+  type ControlWrite,
   type HeartbeatPolicy,
   IDLE_SLACK_MS,
   idleDeadline,
   type QueueCounts,
   type QueueEntry,
+  type QueueState,
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
@@ -23,14 +28,20 @@ interface QueueCommands {
   queueStatus(...args: Array<string | number>): Promise<Reply>;
   queueAdmit(...args: Array<string | number>): Promise<Reply>;
   queueRelease(...args: Array<string | number>): Promise<Reply>;
+  queueLeave(...args: Array<string | number>): Promise<Reply>;
+  queueControl(...args: Array<string | number>): Promise<string[]>;
 }
 
 const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
   ['queueIssue', 'issue-5.lua', 5],
-  ['queueStatus', 'status-2.lua', 2],
+  ['queueStatus', 'status-3.lua', 3],
   ['queueAdmit', 'admit-4.lua', 4],
   ['queueRelease', 'release-1.lua', 1],
+  ['queueLeave', 'leave-3.lua', 3],
+  ['queueControl', 'control-1.lua', 1],
 ];
+
+const CONTROL_FIELDS = ['ctlWindow', 'ctlRate', 'ctlVersion', 'ctlChangedAt', 'ctlCutAt'] as const;
 
 /** The user record's fields the status read needs, in the order the status script reads them. */
 const USER_FIELDS = ['state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'] as const;
@@ -122,6 +133,8 @@ export class RedisQueueStore implements QueueStore {
         RETIRED_KEY_MEMORY_MS,
         ...heartbeatArgs(heartbeat),
         IDLE_SLACK_MS,
+        this.#settings.activeIdleMs,
+        ACTIVE_REFRESH_MS,
       )
       .catch(failClosed);
     return entryOf(reply);
@@ -144,12 +157,15 @@ export class RedisQueueStore implements QueueStore {
       .queueStatus(
         k.waiting,
         k.idle,
+        k.active,
         this.prefix,
         accessKey,
         now,
         userId === undefined ? '' : userId,
         ...heartbeatArgs(heartbeat),
         IDLE_SLACK_MS,
+        this.#settings.activeIdleMs,
+        ACTIVE_REFRESH_MS,
       )
       .catch(failClosed);
     return entryOf(reply);
@@ -159,7 +175,8 @@ export class RedisQueueStore implements QueueStore {
    * The hot path of a poll that names its user: two plain reads sent back to back (HMGET, then ZRANK), about
    * half what the status script costs Redis. The answer is the state at the ZRANK: a waiter admitted or evicted
    * between the reads has no rank any more, and that case goes to the script, as does any bad or expired key
-   * and any poll that must push back the idle deadline (one in 15 s per waiter). Undefined means "use the script".
+   * and any request that must push back an idle deadline (one in 15 s per waiter, one in ACTIVE_REFRESH_MS per
+   * admitted user). Undefined means "use the script".
    */
   async #readOwnStatus(
     accessKey: string,
@@ -178,7 +195,9 @@ export class RedisQueueStore implements QueueStore {
       this.#vouch(userId, accessKey, now, key === accessKey ? Infinity : Number(prevUntil), idleUntil);
     if (state === 'a') {
       const until = Number(activeUntil);
-      return until > now ? { userId, state: 'active', position: 0, activeUntil: until } : undefined;
+      const idle = Number(idleUntil);
+      if (!(until > now && idle >= now + this.#settings.activeIdleMs)) return undefined;
+      return { userId, state: 'active', position: 0, activeUntil: until };
     }
     if (state !== 'w' || rank === null) return undefined;
     const position = rank + 1;
@@ -233,10 +252,35 @@ export class RedisQueueStore implements QueueStore {
         this.#settings.activeTtlMs,
         RETIRED_KEY_MEMORY_MS,
         ADMIT_BATCH,
+        limits.governed ? 1 : 0,
+        this.#settings.activeIdleMs,
+        ACTIVE_REFRESH_MS,
       )
       .catch(failClosed);
-    const [admitted, evicted, expired, waiting, active, admittedTotal] = reply as number[];
-    return { admitted, evicted, expired, waiting, active, admittedTotal };
+    const [admitted, evicted, expired, waiting, active, admittedTotal, window, rate] = reply as number[];
+    return { admitted, evicted, expired, waiting, active, admittedTotal, window, rate: Number(rate) };
+  }
+
+  async leave(userId: number, accessKey: string, now: number): Promise<QueueState> {
+    const k = this.#keys;
+    this.#vouched.delete(userId);
+    const reply = await this.#redis
+      .queueLeave(k.waiting, k.idle, k.active, this.prefix, userId, accessKey, now, RETIRED_KEY_MEMORY_MS)
+      .catch(failClosed);
+    if (typeof reply !== 'number' || reply < 0) throw storeError(reply as number);
+    return reply === 2 ? 'active' : 'waiting';
+  }
+
+  async readControl(): Promise<AdmissionControl | undefined> {
+    const fields = await this.#redis.hmget(this.#keys.stats, ...CONTROL_FIELDS).catch(failClosed);
+    return fields[2] === null ? undefined : controlOf(fields);
+  }
+
+  async writeControl(version: number, next: ControlValues, now: number): Promise<ControlWrite> {
+    const [applied, ...fields] = await this.#redis
+      .queueControl(this.#keys.stats, version, next.window, next.rate, now, next.cut ? 1 : 0)
+      .catch(failClosed);
+    return { applied: applied === '1', control: controlOf(fields) };
   }
 
   async release(userId: number, _now: number): Promise<boolean> {
@@ -293,6 +337,11 @@ const heartbeatArgs = (h: HeartbeatPolicy): number[] => [
   h.idleFloorMs,
   h.idleFactor,
 ];
+
+function controlOf(fields: Array<string | null>): AdmissionControl {
+  const [window, rate, version, changedAt, cutAt] = fields.map((f) => Number(f ?? 0));
+  return { window, rate, version, changedAt, cutAt };
+}
 
 function entryOf(reply: Reply): QueueEntry {
   if (typeof reply === 'number') throw storeError(reply);

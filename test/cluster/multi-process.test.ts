@@ -52,7 +52,7 @@ async function freshBacking(settings: Record<string, string>): Promise<Backing> 
     drop: async () => {
       const store = new RedisQueueStore({
         redis: serverUrls.redis,
-        settings: { activeTtlMs: 1, tokenGraceMs: 1 },
+        settings: { activeTtlMs: 1, tokenGraceMs: 1, activeIdleMs: 1 },
         hashTag: queueName,
       });
       await store.destroy().finally(() => store.close());
@@ -108,7 +108,7 @@ interface ErrorBody {
 
 async function call<T>(
   server: ServerProcess,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   opts: { key?: string; body?: unknown } = {},
 ): Promise<Reply<T>> {
@@ -241,6 +241,52 @@ describe('two server processes share one waiting room (Redis)', { skip }, () => 
       const served = await metric(server, 'http_requests_total', ['route="/api/users/:userId/token"']);
       assert.ok(served >= USERS, `${server.name} served its share of token requests (${served})`);
     }
+  });
+});
+
+describe('two server processes share admitted users’ activity (Redis)', { skip }, () => {
+  let d: Deployment;
+  before(async () => {
+    d = await deploy(2, {
+      TR_ADMIT_PER_SECOND: '1000',
+      TR_MAX_ACTIVE: '3',
+      TR_ACTIVE_IDLE_SECONDS: '2',
+    });
+  });
+  after(async () => d?.close());
+
+  test('requests on either process keep a user active; silence lapses; leaving frees the slot for both', async () => {
+    const [a, b] = d.servers;
+    const keys = await admitAll([a, b], [1, 2, 3]);
+    const four = await issue(b, 4);
+    assert.equal((await poll(a, 4, four)).position, 1, 'the window of 3 is full');
+
+    // User 3 leaves through B: A admits user 4 into the freed slot.
+    assert.equal((await call(b, 'DELETE', '/api/users/3/token', { key: keys.get(3) })).status, 204);
+    let admitted = false;
+    for (let i = 0; i < 30 && !admitted; i++) {
+      admitted = (await poll(a, 4, four)).order === 0;
+      if (!admitted) await sleep(100);
+    }
+    assert.ok(admitted, 'user 4 took the freed slot');
+    const gone = await call<ErrorBody>(a, 'GET', '/api/concerts', { key: keys.get(3) });
+    assert.deepEqual([gone.status, gone.body.error.code], [401, 'TOKEN_EXPIRED']);
+
+    // User 1 works for 7 s (more than twice the idle time), alternating processes; user 2 stays silent.
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 7000; i++) {
+      const res = await call(i % 2 === 0 ? a : b, 'GET', '/api/concerts', { key: keys.get(1) });
+      assert.equal(res.status, 200, `request ${i} after ${Date.now() - started} ms`);
+      await sleep(700);
+    }
+    const silent = await call<ErrorBody>(b, 'GET', '/api/concerts', { key: keys.get(2) });
+    assert.deepEqual([silent.status, silent.body.error.code], [401, 'TOKEN_EXPIRED'], 'idle for 7 s');
+
+    // Re-issuing on the other process keeps user 1 admitted, with a key that works on both.
+    const fresh = await issue(b, 1);
+    assert.equal((await poll(a, 1, fresh)).order, 0);
+    assert.equal((await call(a, 'GET', '/api/concerts', { key: fresh })).status, 200);
+    assert.equal(await metric(a, 'ticketrush_queue_active'), 1, 'user 1 only: user 4 was silent too');
   });
 });
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { DomainError } from '../../src/domain/errors.ts';
 import {
+  ACTIVE_REFRESH_MS,
   type AdmitLimits,
   type HeartbeatPolicy,
   IDLE_SLACK_MS,
@@ -14,7 +15,7 @@ import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 
-const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000 };
+const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
 const heartbeat: HeartbeatPolicy = {
   msPerPosition: 10,
   minPollMs: 1000,
@@ -24,7 +25,14 @@ const heartbeat: HeartbeatPolicy = {
 };
 const T0 = Date.UTC(2026, 0, 1);
 /** 1000 a second: each elapsed millisecond is worth one admission. */
-const perMs = (maxActive: number): AdmitLimits => ({ ratePerSecond: 1000, maxActive, maxBurstMs: 60_000 });
+const perMs = (maxActive: number): AdmitLimits => ({
+  ratePerSecond: 1000,
+  maxActive,
+  maxBurstMs: 60_000,
+  governed: false,
+});
+/** An admitted user's key lapses this long after its last refresh write. */
+const IDLE_LAPSE_MS = settings.activeIdleMs + ACTIVE_REFRESH_MS;
 
 interface Backend {
   name: string;
@@ -172,7 +180,7 @@ for (const backend of backends) {
       await rejectsWith(store.status(keys.get(3)!, T0 + 3 + 30_001, heartbeat, 3), 'TOKEN_EXPIRED');
     });
 
-    test('release frees a slot at once; an admitted key lapses after its TTL', async () => {
+    test('release frees a slot at once; an admitted key lapses after its TTL however active', async () => {
       const { store } = await backend.open();
       const keys = await line(store, 3);
       await store.admit(T0, perMs(1));
@@ -182,6 +190,8 @@ for (const backend of backends) {
       await rejectsWith(store.status(keys.get(1)!, T0 + 20, heartbeat, 1), 'TOKEN_EXPIRED');
       assert.equal((await store.admit(T0 + 30, perMs(1))).admitted, 1);
       const two = keys.get(2)!;
+      for (let t = 10_000; t < 300_000; t += 10_000)
+        assert.equal((await store.status(two, T0 + 30 + t, heartbeat, 2)).state, 'active');
       assert.equal((await store.status(two, T0 + 30 + 299_999, heartbeat, 2)).state, 'active');
       await rejectsWith(store.status(two, T0 + 30 + 300_000, heartbeat, 2), 'TOKEN_EXPIRED');
       const outcome = await store.admit(T0 + 30 + 300_000, perMs(1));
@@ -189,6 +199,134 @@ for (const backend of backends) {
       assert.equal((await store.counts()).expiredTotal, 1);
       const again = await store.issue(2, newAccessKey(), T0 + 400_000, heartbeat);
       assert.deepEqual([again.state, again.position], ['waiting', 1], 'an expired user joins at the back');
+    });
+
+    test('an admitted user with no request for the idle time lapses; requests on any process push it back', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      const keys = await line(store, 4);
+      await store.admit(T0, perMs(3));
+      const a = T0 + 3;
+      assert.equal((await store.admit(a, perMs(3))).active, 3);
+      // User 1 keeps working, alternately through both handles (two processes); user 4 keeps its place.
+      // User 2 never comes back; user 3 comes back once, just inside the idle time.
+      for (let t = 5000; t <= 60_000; t += 5000) {
+        if (t === 20_000) {
+          const seen = await other.status(keys.get(3)!, a + settings.activeIdleMs - 1, heartbeat, 3);
+          assert.equal(seen.state, 'active');
+        }
+        if (t === 25_000)
+          await rejectsWith(other.status(keys.get(2)!, a + IDLE_LAPSE_MS, heartbeat, 2), 'TOKEN_EXPIRED');
+        const handle = t % 10_000 === 0 ? other : store;
+        assert.equal((await handle.status(keys.get(1)!, a + t, heartbeat, 1)).state, 'active', `at ${t}`);
+        assert.equal((await handle.status(keys.get(4)!, a + t, heartbeat, 4)).position, 1);
+      }
+      const freed = await other.admit(a + 60_000, perMs(3));
+      assert.deepEqual(
+        [freed.expired, freed.admitted, freed.active],
+        [2, 1, 2],
+        'the idle slots went to user 4',
+      );
+      assert.equal((await store.status(keys.get(1)!, a + 60_000, heartbeat, 1)).state, 'active');
+      await rejectsWith(store.status(keys.get(3)!, a + 60_000, heartbeat, 3), 'TOKEN_EXPIRED');
+      // User 1 stops at 60 s: the slot lapses between the idle time and one refresh interval later.
+      await rejectsWith(
+        store.status(keys.get(1)!, a + 60_000 + IDLE_LAPSE_MS, heartbeat, 1),
+        'TOKEN_EXPIRED',
+      );
+    });
+
+    test('an active user’s idle deadline is written at most once per refresh interval', async () => {
+      const { store, peer } = await backend.open();
+      const keys = await line(store, 2);
+      await store.admit(T0, perMs(2));
+      await store.admit(T0 + 2, perMs(2));
+      // Admitted at T0 + 2: a request 1 s later finds the stored deadline still ahead of now + idle.
+      await peer().status(keys.get(1)!, T0 + 1002, heartbeat, 1);
+      await rejectsWith(store.status(keys.get(1)!, T0 + 2 + IDLE_LAPSE_MS, heartbeat, 1), 'TOKEN_EXPIRED');
+      // One refresh interval after admission, a request writes a new deadline.
+      await peer().status(keys.get(2)!, T0 + 2 + ACTIVE_REFRESH_MS + 1, heartbeat, 2);
+      const later = T0 + 2 + ACTIVE_REFRESH_MS + 1 + IDLE_LAPSE_MS - 1;
+      assert.equal((await store.status(keys.get(2)!, later, heartbeat, 2)).state, 'active');
+    });
+
+    test('leaving frees the place or the slot at once; only the user’s own, live key may leave', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      const keys = await line(store, 4);
+      await store.admit(T0, perMs(1));
+      await store.admit(T0 + 1, perMs(1));
+      await rejectsWith(other.leave(2, newAccessKey(), T0 + 2), 'TOKEN_INVALID');
+      await rejectsWith(other.leave(2, keys.get(3)!, T0 + 2), 'TOKEN_NOT_YOURS');
+      // A waiter leaves: everyone behind moves up, on every handle.
+      assert.equal(await other.leave(3, keys.get(3)!, T0 + 2), 'waiting');
+      assert.equal((await store.status(keys.get(4)!, T0 + 2, heartbeat, 4)).position, 2);
+      await rejectsWith(store.status(keys.get(3)!, T0 + 2, heartbeat, 3), 'TOKEN_EXPIRED');
+      // An admitted user leaves with the previous key (within its grace): the slot goes to the next in line.
+      const renewed = newAccessKey();
+      await store.issue(1, renewed, T0 + 3, heartbeat);
+      assert.equal(await other.leave(1, keys.get(1)!, T0 + 4), 'active');
+      await rejectsWith(store.status(renewed, T0 + 4, heartbeat, 1), 'TOKEN_EXPIRED');
+      await rejectsWith(store.leave(1, renewed, T0 + 4), 'TOKEN_EXPIRED');
+      const next = await store.admit(T0 + 5, perMs(1));
+      assert.deepEqual([next.admitted, next.active, next.waiting], [1, 1, 1]);
+      assert.equal((await other.status(keys.get(2)!, T0 + 5, heartbeat, 2)).state, 'active');
+      const back = await store.issue(1, newAccessKey(), T0 + 6, heartbeat);
+      assert.deepEqual([back.state, back.position], ['waiting', 2], 'issuing again joins at the back');
+    });
+
+    test('re-issuing for an admitted user renews its idle time; near the admission’s end it queues again', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      const keys = await line(store, 2);
+      await store.admit(T0, perMs(2));
+      await store.admit(T0 + 2, perMs(2));
+      const a = T0 + 2;
+      // Re-issue on the other process after 15 s of silence: the fresh key has a full idle time ahead.
+      const fresh = newAccessKey();
+      const renewed = await other.issue(1, fresh, a + 15_000, heartbeat);
+      assert.deepEqual([renewed.state, renewed.activeUntil], ['active', a + 300_000], 'same admission');
+      const quietUntil = a + 15_000 + settings.activeIdleMs - 1;
+      assert.equal((await store.status(fresh, quietUntil, heartbeat, 1)).state, 'active');
+      assert.equal((await store.status(keys.get(1)!, quietUntil, heartbeat, 1)).state, 'active', 'grace key');
+      // User 2 stays active to 290 s; a key issued then would have 10 s left, less than the idle time.
+      for (let t = 10_000; t <= 280_000; t += 10_000) await other.status(keys.get(2)!, a + t, heartbeat, 2);
+      const late = newAccessKey();
+      const queued = await store.issue(2, late, a + 285_000, heartbeat);
+      assert.deepEqual([queued.state, queued.position], ['waiting', 1], 'a new turn, not a key about to die');
+      assert.equal((await other.status(late, a + 285_000, heartbeat, 2)).state, 'waiting');
+      const turn = await other.admit(a + 285_001, perMs(2));
+      assert.equal(turn.admitted, 1);
+      const entry = await store.status(late, a + 285_001, heartbeat, 2);
+      assert.deepEqual([entry.state, entry.activeUntil], ['active', a + 285_001 + 300_000]);
+    });
+
+    test('the shared window and rate: compare-and-set across handles, used only when governed', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      assert.equal(await store.readControl(), undefined);
+      const first = await store.writeControl(0, { window: 3, rate: 1000, cut: false }, T0);
+      assert.deepEqual(first, {
+        applied: true,
+        control: { window: 3, rate: 1000, version: 1, changedAt: T0, cutAt: 0 },
+      });
+      const stale = await other.writeControl(0, { window: 50, rate: 5, cut: true }, T0 + 1);
+      assert.equal(stale.applied, false, 'decided from an old version');
+      assert.deepEqual(stale.control, first.control);
+      const cut = await other.writeControl(1, { window: 2, rate: 0.5, cut: true }, T0 + 2);
+      assert.deepEqual(cut.control, { window: 2, rate: 0.5, version: 2, changedAt: T0 + 2, cutAt: T0 + 2 });
+      assert.deepEqual(await store.readControl(), cut.control);
+
+      await line(store, 10);
+      const governed = { ...perMs(8), governed: true };
+      await store.admit(T0, governed);
+      const slow = await other.admit(T0 + 4000, governed);
+      assert.deepEqual([slow.admitted, slow.window, slow.rate], [2, 2, 0.5], 'the shared rate and window');
+      await store.writeControl(2, { window: 50, rate: 1000, cut: false }, T0 + 4000);
+      const capped = await store.admit(T0 + 8000, governed);
+      assert.deepEqual([capped.active, capped.window], [8, 8], 'never beyond the configured cap');
+      const ungoverned = await other.admit(T0 + 9000, perMs(9));
+      assert.deepEqual([ungoverned.active, ungoverned.window, ungoverned.rate], [9, 9, 1000]);
     });
 
     test('a waiter who stops polling loses the place; one who keeps polling never does', async () => {

@@ -183,6 +183,12 @@ for (const [i, dialect] of DIALECTS.entries())
       ]) {
         assert.ok(paths.includes(p), p);
       }
+      const token = res.json().paths['/api/users/{userId}/token'];
+      assert.deepEqual(Object.keys(token.delete.responses).slice(0, 2), ['204', '400']);
+      assert.deepEqual(
+        token.get.responses['200'].content['application/json'].schema.properties.admission.enum,
+        ['ADMITTED', 'MOVING', 'STALLED'],
+      );
       assert.equal((await get('/docs')).statusCode < 400, true);
     });
   });

@@ -13,6 +13,7 @@ import { boundMysqlPool } from '../../src/db/pool-timing.ts';
 import { ResponseWindow } from '../../src/domain/admission-controller.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { DomainError } from '../../src/domain/errors.ts';
+import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../../src/http/errors.ts';
 import { metricsPlugin } from '../../src/http/metrics.ts';
 import { overloadGuard } from '../../src/http/overload-guard.ts';
@@ -21,6 +22,7 @@ import { createOperability } from '../../src/observability/operability.ts';
 import { PressureMonitor, type PressureSample } from '../../src/observability/pressure-monitor.ts';
 import { processSampler } from '../../src/observability/process-sampler.ts';
 import { pressureReadiness } from '../../src/observability/readiness.ts';
+import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { needServer, serverUrls } from '../support/backends.ts';
 
 const calm: PressureSample = { eventLoopDelayMs: 5, heapUsedMb: 100, poolStanding: [] };
@@ -459,16 +461,18 @@ describe('pool timeouts', () => {
 });
 
 describe('createOperability', () => {
-  test('wires pool, queue and admission rate into /metrics and drives the waiting room rate', async () => {
+  test('wires pool, queue, window and rate into /metrics and cuts the shared window on pool wait time', async () => {
     const clock = new ManualClock();
-    let rate = 200;
-    const waitingRoom = {
-      getAdmitRate: () => rate,
-      setAdmitRate: (n: number) => {
-        rate = n;
-      },
-      counts: async () => ({ waiting: 5, active: 2, admittedTotal: 9, evictedTotal: 0, expiredTotal: 1 }),
+    const settings = {
+      admitPerSecond: 200,
+      maxActive: 2000,
+      activeTtlSeconds: 900,
+      activeIdleSeconds: 15,
+      tokenGraceSeconds: 30,
+      idleTimeoutSeconds: 30,
     };
+    const store = new MemoryQueueStore({ activeTtlMs: 900_000, tokenGraceMs: 30_000, activeIdleMs: 15_000 });
+    const waitingRoom = new WaitingRoom({ store, clock, settings });
     const database = {
       poolStats: () => ({ size: 10, inUse: 10, waiting: 25 }),
       acquireQueue: new AcquireQueue({ permits: 10, acquireTimeoutMs: 2000, targetMs: 50, intervalMs: 500 }),
@@ -486,15 +490,35 @@ describe('createOperability', () => {
     await app.register(metricsPlugin({ metrics: ops.metrics, window: ops.window }));
     await app.ready();
 
-    ops.admission?.step();
-    assert.equal(rate, 100, 'pool waiting 25 > pool max 10 halves the rate');
-    assert.deepEqual(lines, ['admission rate: pool waiting 25 > 10: 200 -> 100/s']);
+    await ops.admission?.step();
+    for (let u = 1; u <= 120; u++) await waitingRoom.issueToken(u);
+    await waitingRoom.tick();
+    clock.advance(500);
+    await waitingRoom.tick();
+    assert.deepEqual(waitingRoom.occupancy(), { active: 100, waiting: 20, window: 2000, rate: 200 });
+    // A long pool queue alone is no verdict; requests waiting 80 ms for a connection, twice in a row, are.
+    for (const _ of [1, 2]) {
+      clock.advance(2000);
+      for (let i = 0; i < 30; i++) ops.poolWait(0.08);
+      await ops.admission?.step();
+    }
+    await waitingRoom.tick();
+    assert.equal(waitingRoom.getWindow(), 70, '70 % of the 100 users active');
+    assert.equal(waitingRoom.getAdmitRate(), 100);
+    assert.deepEqual(lines, [
+      'admission window: no shared window yet: none -> 2000',
+      'admission rate: no shared rate yet: none -> 200/s',
+      'admission window: pool wait p95 80ms > target 25ms, 100 active: 2000 -> 70',
+      'admission rate: pool wait p95 80ms > target 25ms: 200/s -> 100/s',
+    ]);
     const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const line of [
       'ticketrush_db_pool_waiting 25',
-      'ticketrush_queue_waiting 5',
+      'ticketrush_queue_waiting 20',
       'ticketrush_admit_rate_per_second 100',
+      'ticketrush_admit_window 70',
       'ticketrush_admit_rate_changes_total{direction="down",signal="pool"} 1',
+      'ticketrush_admit_window_changes_total{direction="down",signal="pool"} 1',
     ])
       assert.ok(body.includes(`${line}\n`), `missing ${line}`);
     ops.stop();

@@ -19,11 +19,12 @@ const settings = {
   admitPerSecond: 2,
   maxActive: 100,
   activeTtlSeconds: 300,
+  activeIdleSeconds: 15,
   tokenGraceSeconds: 30,
   idleTimeoutSeconds: 30,
 };
 
-const storeSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000 };
+const storeSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 15_000 };
 const redisUp = await serverAvailable('redis');
 const stores: Array<{ name: string; skip: string | false; make: () => QueueStore }> = [
   { name: 'memory', skip: false, make: () => new MemoryQueueStore(storeSettings) },
@@ -170,6 +171,40 @@ for (const backend of stores)
       assert.equal(a.position, b.position);
       assert.equal((await poll(20, a.accessKey)).statusCode, 200);
       assert.equal((await poll(20, b.accessKey)).statusCode, 200);
+    });
+
+    test('DELETE leaves the line or frees the slot at once: 204, then the key is 401', async () => {
+      const leave = (userId: number, authorization?: string) =>
+        app.inject({
+          method: 'DELETE',
+          url: `/api/users/${userId}/token`,
+          headers: authorization === undefined ? {} : { authorization },
+        });
+      const waiter = (await issue(30)).json();
+      const behind = (await issue(31)).json();
+      assert.equal((await leave(30)).json().error.code, 'TOKEN_MISSING');
+      assert.equal((await leave(30, behind.accessKey)).statusCode, 403);
+      const left = await leave(30, `Bearer ${waiter.accessKey}`);
+      assert.equal(left.statusCode, 204);
+      assert.equal(left.body, '');
+      const moved = (await poll(31, behind.accessKey)).json();
+      assert.equal(moved.position, behind.position - 1, 'everyone behind moves up');
+      const gone = await poll(30, waiter.accessKey);
+      assert.deepEqual([gone.statusCode, gone.json().error.code], [401, 'TOKEN_EXPIRED']);
+
+      for (let s = 0; s < 60 && (await poll(31, behind.accessKey)).json().order !== 0; s++) {
+        clock.advance(1000);
+        await waitingRoom.tick();
+      }
+      const before = (await waitingRoom.counts()).active;
+      assert.equal((await leave(31, behind.accessKey)).statusCode, 204);
+      assert.equal((await waitingRoom.counts()).active, before - 1, 'the slot is free at once');
+      const points = await app.inject({
+        method: 'GET',
+        url: '/api/users/31/points',
+        headers: { authorization: behind.accessKey },
+      });
+      assert.deepEqual([points.statusCode, points.json().error.code], [401, 'TOKEN_EXPIRED']);
     });
 
     test('bad user ids and a mismatched body are 400 with an error body', async () => {

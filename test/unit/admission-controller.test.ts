@@ -2,154 +2,262 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   AdaptiveAdmission,
+  type AdmissionChange,
   type AdmissionSettings,
-  type RateChange,
+  type BookingHealth,
   ResponseWindow,
 } from '../../src/domain/admission-controller.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
+import { WaitingRoom } from '../../src/domain/waiting-room.ts';
+import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 
 const settings: AdmissionSettings = {
   adaptive: true,
-  minPerSecond: 10,
+  minPerSecond: 5,
   maxPerSecond: 400,
-  targetP95Ms: 500,
+  basePerSecond: 50,
+  maxWindow: 1000,
+  targetP95Ms: 250,
+  targetPoolWaitMs: 25,
   maxErrorRate: 0.05,
-  maxPoolWaiting: 10,
-  increasePerStep: 20,
-  decreaseFactor: 0.5,
   minSamples: 20,
   intervalMs: 2000,
 };
 
-/** A booking backend whose latency and failures follow a script; admitted users call it at the admit rate. */
-function fakeBackend(initialRate: number, overrides: Partial<AdmissionSettings> = {}) {
+/** A real waiting room (memory store, manual clock) governed by the controller under test. */
+function room(overrides: Partial<AdmissionSettings> = {}, health?: (since: number) => BookingHealth) {
   const clock = new ManualClock();
-  const window = new ResponseWindow({ clock, windowSeconds: 10 });
-  let rate = initialRate;
-  const target = { getAdmitRate: () => rate, setAdmitRate: (n: number) => (rate = n) };
-  const backend = { latencyMs: 50, failShare: 0, poolWaiting: 0, capacity: Number.POSITIVE_INFINITY };
-  // Beyond its capacity the backend queues: every admitted user per second over it adds 10 ms.
-  const latency = () => backend.latencyMs + Math.max(0, rate - backend.capacity) * 10;
-  const changes: RateChange[] = [];
-  const controller = new AdaptiveAdmission({
-    target,
+  const s = { ...settings, ...overrides };
+  const store = new MemoryQueueStore({ activeTtlMs: 900_000, tokenGraceMs: 30_000, activeIdleMs: 15_000 });
+  const waitingRoom = new WaitingRoom({
+    store,
     clock,
-    settings: { ...settings, ...overrides },
-    health: (since) => ({ ...window.signals(since), poolWaiting: backend.poolWaiting }),
+    settings: {
+      admitPerSecond: s.basePerSecond,
+      maxActive: s.maxWindow,
+      activeTtlSeconds: 900,
+      activeIdleSeconds: 15,
+      tokenGraceSeconds: 30,
+      idleTimeoutSeconds: 30,
+    },
+  });
+  waitingRoom.governBySharedControl();
+  const responses = new ResponseWindow({ clock, windowSeconds: 10 });
+  const poolWaits = new ResponseWindow({ clock, windowSeconds: 10 });
+  const changes: AdmissionChange[] = [];
+  const controller = new AdaptiveAdmission({
+    target: waitingRoom,
+    clock,
+    settings: s,
+    health:
+      health ??
+      ((since) => {
+        const waits = poolWaits.signals(since);
+        return { ...responses.signals(since), poolWaits: waits.samples, poolWaitP95Ms: waits.p95Ms };
+      }),
     onChange: (c) => changes.push(c),
   });
-  /** Ten responses per 100 ms for one control interval, then one control step. */
-  const interval = () => {
-    for (let t = 0; t < 20; t++) {
-      clock.advance(100);
-      for (let i = 0; i < 10; i++) {
-        const fails = i < backend.failShare * 10;
-        window.record(fails ? 503 : 201, latency());
+  return { clock, store, waitingRoom, responses, poolWaits, controller, changes };
+}
+
+/**
+ * Fans arrive at a steady pace and poll every second; admitted fans make one booking request a second for
+ * 20 s, then leave. The backend serves `capacity` concurrent users at 20 ms; each one beyond adds 2 ms of
+ * latency and 0.5 ms of wait for a database connection.
+ */
+function crowd(r: ReturnType<typeof room>, arrivalsPerSecond: number) {
+  const backend = { capacity: 600 };
+  const keys = new Map<number, string>();
+  const admittedAt = new Map<number, number>();
+  let nextUser = 1;
+  let second = 0;
+  const trace: Array<{ second: number; window: number; active: number; waiting: number; p95: number }> = [];
+  async function run(seconds: number) {
+    for (let i = 0; i < seconds; i++) {
+      second++;
+      for (let a = 0; a < arrivalsPerSecond; a++) {
+        const userId = nextUser++;
+        keys.set(userId, (await r.waitingRoom.issueToken(userId)).accessKey!);
       }
+      for (let q = 0; q < 4; q++) {
+        r.clock.advance(250);
+        await r.waitingRoom.tick();
+      }
+      const now = r.clock.now();
+      const active = r.waitingRoom.occupancy().active;
+      const over = Math.max(0, active - backend.capacity);
+      for (const [userId, key] of keys) {
+        const started = admittedAt.get(userId);
+        if (started !== undefined && now - started >= 20_000) {
+          await r.waitingRoom.leave(userId, key);
+          keys.delete(userId);
+          admittedAt.delete(userId);
+          continue;
+        }
+        const ticket = await r.waitingRoom.poll(userId, key);
+        if (ticket.status !== 'ACTIVE') continue;
+        if (started === undefined) admittedAt.set(userId, now);
+        r.responses.record(201, 20 + over * 2);
+        r.poolWaits.record(200, over * 0.5);
+      }
+      if (second % 2 === 0) await r.controller.step();
+      const o = r.waitingRoom.occupancy();
+      const p95 = r.responses.signals(now - 1000).p95Ms ?? 0;
+      trace.push({ second, window: o.window, active: o.active, waiting: o.waiting, p95 });
     }
-    controller.step();
-    return rate;
-  };
-  return { clock, window, controller, backend, changes, interval, rate: () => rate };
+  }
+  return { backend, run, trace };
 }
 
 describe('AdaptiveAdmission', () => {
-  test('a slow backend drives the rate down, a recovered one brings it back up', () => {
-    const b = fakeBackend(200);
-    assert.equal(b.interval(), 220, 'healthy: additive increase');
-    b.backend.latencyMs = 900;
-    const falling = [b.interval(), b.interval(), b.interval()];
-    assert.deepEqual(falling, [110, 55, 27.5]);
-    assert.equal(b.changes.at(-1)?.signal, 'p95');
-    assert.match(b.changes[1].reason, /^p95 \d+ms > target 500ms: 220 -> 110\/s$/);
+  test('a slow backend shrinks the window, the line grows instead of latency, and both recover', async () => {
+    const r = room();
+    const c = crowd(r, 40);
+    c.backend.capacity = 2000;
+    await c.run(40);
+    const healthy = c.trace.at(-1)!;
+    assert.ok(healthy.window >= 900, `the window grew while healthy: ${JSON.stringify(healthy)}`);
 
-    b.backend.latencyMs = 40;
-    const rising = [b.interval(), b.interval(), b.interval()];
-    assert.deepEqual(rising, [47.5, 67.5, 87.5]);
-    assert.equal(b.changes.at(-1)?.signal, 'healthy');
-  });
-
-  test('the rate settles around what the backend can take, and follows it when capacity changes', () => {
-    const b = fakeBackend(50);
-    b.backend.capacity = 200;
-    for (let i = 0; i < 30; i++) b.interval();
-    const settled = Array.from({ length: 20 }, () => b.interval());
+    c.backend.capacity = 500;
+    await c.run(80);
+    const slow = c.trace.slice(-20);
+    const show = JSON.stringify(slow);
+    for (const t of slow)
+      assert.ok(t.window <= 500 * 1.25, `the window shrank to about what the backend takes: ${show}`);
     assert.ok(
-      Math.max(...settled) <= 270,
-      `never more than a step past where p95 crosses 500 ms (245/s): ${settled}`,
+      slow.filter((t) => t.p95 <= settings.targetP95Ms).length >= 18,
+      `p95 back under target: ${show}`,
     );
-    assert.ok(Math.min(...settled) >= 100, `never below half of it: ${settled}`);
+    assert.ok(slow.at(-1)!.waiting > slow[0].waiting + 100, `the line grew instead: ${show}`);
+    const cuts = r.changes.filter((ch) => ch.knob === 'window' && ch.to < ch.from);
+    assert.ok(cuts.length > 0 && cuts.every((ch) => ['p95', 'pool'].includes(ch.signal)));
+    assert.match(
+      cuts[0].reason,
+      /^window: (p95|pool wait p95) \d+ms > target \d+ms, \d+ active: \d+ -> \d+$/,
+    );
 
-    b.backend.capacity = 60;
-    for (let i = 0; i < 10; i++) b.interval();
-    assert.ok(b.rate() <= 120, `fell with the capacity: ${b.rate()}`);
-    b.backend.capacity = 300;
-    for (let i = 0; i < 20; i++) b.interval();
-    assert.ok(b.rate() >= 250, `rose again: ${b.rate()}`);
+    c.backend.capacity = 2000;
+    await c.run(80);
+    const recovered = c.trace.slice(-10);
+    assert.ok(recovered.at(-1)!.window >= 900, `the window grew back: ${JSON.stringify(recovered)}`);
+    assert.ok(
+      recovered.at(-1)!.waiting < slow.at(-1)!.waiting,
+      `the line shrank: ${JSON.stringify(recovered)}`,
+    );
   });
 
-  test('5xx and 503 answers count as unhealthy even when fast', () => {
-    const b = fakeBackend(200);
-    b.backend.failShare = 0.2;
-    assert.equal(b.interval(), 100);
-    assert.equal(b.changes[0].signal, 'errors');
-    assert.match(b.changes[0].reason, /5xx 20\.0% > 5\.0%: 200 -> 100\/s/);
+  test('a quiet backend admits at least at the configured pace, whatever the rate was cut to', async () => {
+    const r = room();
+    await r.controller.step();
+    await r.waitingRoom.writeControl(1, { window: 1000, rate: 5, cut: true });
+    r.clock.advance(2000);
+    const changes = await r.controller.step();
+    assert.deepEqual(
+      changes.map((ch) => [ch.knob, ch.from, ch.to, ch.signal]),
+      [['rate', 5, 50, 'quiet']],
+    );
   });
 
-  test('a pool queue beyond the bound cuts the rate without waiting for samples', () => {
-    const b = fakeBackend(200);
-    b.backend.poolWaiting = 50;
-    b.controller.step();
-    assert.equal(b.rate(), 100);
-    assert.equal(b.changes[0].signal, 'pool');
+  test('pool wait is judged by time: a long but fast connection queue is no reason to cut', async () => {
+    const r = room();
+    await r.controller.step();
+    for (let u = 1; u <= 100; u++) await r.waitingRoom.issueToken(u);
+    r.clock.advance(2000);
+    await r.waitingRoom.tick();
+    for (let i = 0; i < 500; i++) r.poolWaits.record(200, 3);
+    for (let i = 0; i < 500; i++) r.responses.record(200, 31);
+    const changes = await r.controller.step();
+    assert.ok(
+      changes.every((ch) => ch.to >= ch.from && ch.signal === 'healthy'),
+      JSON.stringify(changes),
+    );
   });
 
-  test('the rate stays within min and max', () => {
-    const low = fakeBackend(12);
-    low.backend.latencyMs = 2000;
-    for (let i = 0; i < 5; i++) low.interval();
-    assert.equal(low.rate(), 10);
-
-    const high = fakeBackend(390);
-    for (let i = 0; i < 5; i++) high.interval();
-    assert.equal(high.rate(), 400);
-
-    const outside = fakeBackend(5000);
-    outside.controller.step();
-    assert.equal(outside.rate(), 400);
-    assert.equal(outside.changes[0].signal, 'clamp');
+  test('errors cut even when fast; a cut leaves 70 % of the users actually active', async () => {
+    const r = room();
+    await r.controller.step();
+    for (let u = 1; u <= 300; u++) await r.waitingRoom.issueToken(u);
+    await r.waitingRoom.tick();
+    r.clock.advance(2000);
+    await r.waitingRoom.tick();
+    assert.equal(r.waitingRoom.occupancy().active, 100);
+    for (let i = 0; i < 100; i++) r.responses.record(i < 20 ? 503 : 200, 5);
+    assert.deepEqual(await r.controller.step(), [], 'one troubled interval is not yet a verdict');
+    r.clock.advance(2000);
+    for (let i = 0; i < 100; i++) r.responses.record(i < 20 ? 503 : 200, 5);
+    const [window, rate] = await r.controller.step();
+    assert.deepEqual([window.knob, window.from, window.to, window.signal], ['window', 500, 70, 'errors']);
+    assert.deepEqual([rate.knob, rate.from, rate.to], ['rate', 50, 25]);
+    assert.match(window.reason, /^window: 5xx 20\.0% > 5\.0%, 100 active: 500 -> 70$/);
   });
 
-  test('too few responses since the last change: the rate holds', () => {
-    const b = fakeBackend(200);
-    b.clock.advance(2000);
-    b.window.record(201, 3000);
-    assert.equal(b.controller.step(), undefined);
-    assert.equal(b.rate(), 200);
+  test('two processes on one store: one cut per interval, and cuts follow the users actually active', async () => {
+    const unhealthy = (): BookingHealth => ({
+      samples: 100,
+      p95Ms: 900,
+      errorRate: 0,
+      poolWaits: 0,
+      poolWaitP95Ms: undefined,
+    });
+    const a = room({}, unhealthy);
+    const b = new AdaptiveAdmission({
+      target: a.waitingRoom,
+      clock: a.clock,
+      settings,
+      health: unhealthy,
+    });
+    await a.controller.step();
+    for (let u = 1; u <= 600; u++) await a.waitingRoom.issueToken(u);
+    for (let i = 0; i < 12; i++) {
+      a.clock.advance(1000);
+      await a.waitingRoom.tick();
+    }
+    assert.equal(a.waitingRoom.occupancy().active, 500);
+    await Promise.all([a.controller.step(), b.step()]);
+    a.clock.advance(2000);
+    const both = await Promise.all([a.controller.step(), b.step()]);
+    assert.equal(both.flat().filter((ch) => ch.knob === 'window').length, 1, 'one of the two cuts applies');
+    assert.equal(await b.step().then((ch) => ch.length), 0, 'no second cut within the interval');
+    assert.deepEqual(await a.waitingRoom.readControl(), {
+      window: 350,
+      rate: 25,
+      version: 2,
+      changedAt: a.clock.now(),
+      cutAt: a.clock.now(),
+    });
+    a.clock.advance(2000);
+    const again = await b.step();
+    // 500 users are still active: the window stays at 70 % of them until they leave; the rate halves again.
+    assert.deepEqual(
+      again.map((ch) => [ch.knob, ch.to]),
+      [['rate', 12.5]],
+    );
   });
 
-  test('fixed mode never changes the rate, whatever the backend does', () => {
-    const b = fakeBackend(200, { adaptive: false });
-    b.backend.latencyMs = 5000;
-    b.backend.failShare = 1;
-    b.backend.poolWaiting = 1000;
-    for (let i = 0; i < 5; i++) b.interval();
-    b.backend.latencyMs = 1;
-    b.backend.failShare = 0;
-    b.backend.poolWaiting = 0;
-    for (let i = 0; i < 5; i++) b.interval();
-    assert.equal(b.rate(), 200);
-    assert.equal(b.changes.length, 0);
+  test('fixed mode never changes anything, whatever the backend does', async () => {
+    const r = room({ adaptive: false });
+    for (let i = 0; i < 5; i++) {
+      r.responses.record(503, 5000);
+      r.clock.advance(2000);
+      assert.deepEqual(await r.controller.step(), []);
+    }
+    assert.equal(await r.waitingRoom.readControl(), undefined);
   });
 
   test('bounds must make sense', () => {
     assert.throws(
       () =>
         new AdaptiveAdmission({
-          target: { getAdmitRate: () => 1, setAdmitRate: () => {} },
+          target: room().waitingRoom,
           clock: new ManualClock(),
           settings: { ...settings, minPerSecond: 50, maxPerSecond: 10 },
-          health: () => ({ samples: 0, p95Ms: undefined, errorRate: 0, poolWaiting: 0 }),
+          health: () => ({
+            samples: 0,
+            p95Ms: undefined,
+            errorRate: 0,
+            poolWaits: 0,
+            poolWaitP95Ms: undefined,
+          }),
         }),
       RangeError,
     );

@@ -9,6 +9,7 @@ const defaults: WaitingRoomSettings = {
   admitPerSecond: 10,
   maxActive: 1000,
   activeTtlSeconds: 300,
+  activeIdleSeconds: 15,
   tokenGraceSeconds: 30,
   idleTimeoutSeconds: 30,
 };
@@ -18,6 +19,7 @@ function makeRoom(overrides: Partial<WaitingRoomSettings> = {}) {
   const clock = new ManualClock();
   const store = new MemoryQueueStore({
     activeTtlMs: settings.activeTtlSeconds * 1000,
+    activeIdleMs: settings.activeIdleSeconds * 1000,
     tokenGraceMs: settings.tokenGraceSeconds * 1000,
   });
   return { room: new WaitingRoom({ store, clock, settings }), clock };
@@ -93,6 +95,7 @@ test('an admitted key authorises its user until it lapses; release frees the slo
     status: 'ACTIVE',
     position: 0,
     etaSeconds: 0,
+    admission: 'ADMITTED',
     pollAfterMs: 1000,
   });
   clock.advance(1000);
@@ -103,8 +106,36 @@ test('an admitted key authorises its user until it lapses; release frees the slo
   clock.advance(1000);
   await room.tick();
   await room.authorizeAdmitted(2, two.accessKey);
-  clock.advance(300_000);
+  // Requests keep the key alive well past the idle time; silence ends it.
+  for (let s = 0; s < 50; s++) {
+    clock.advance(5000);
+    await room.authorizeAdmitted(2, two.accessKey);
+  }
+  clock.advance(18_000);
   await rejectsWith(room.authorizeAdmitted(2, two.accessKey), 'TOKEN_EXPIRED');
+});
+
+test('a full window with nobody admitted lately says STALLED and no ETA, instead of a huge estimate', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 10, maxActive: 2 });
+  const keys: string[] = [];
+  for (let u = 1; u <= 6; u++) keys.push((await room.issueToken(u)).accessKey!);
+  await room.tick();
+  const poll = async (u: number) => room.poll(u, keys[u - 1]);
+  for (let s = 0; s < 12; s++) {
+    clock.advance(1000);
+    await room.tick();
+    for (let u = 1; u <= 6; u++) await poll(u);
+  }
+  const stalled = await poll(6);
+  assert.deepEqual([stalled.position, stalled.admission, stalled.etaSeconds], [4, 'STALLED', null]);
+  assert.equal(stalled.status, 'WAITING', 'the seed client’s fields stay as they were');
+  await room.leave(1, keys[0]);
+  clock.advance(250);
+  await room.tick();
+  const moving = await poll(6);
+  assert.equal(moving.position, 3);
+  assert.equal(moving.admission, 'MOVING');
+  assert.equal(typeof moving.etaSeconds, 'number');
 });
 
 test('admission carries fractions: 2.5 a second admits 5 in 2 s of 250 ms ticks', async () => {
@@ -118,14 +149,15 @@ test('admission carries fractions: 2.5 a second admits 5 in 2 s of 250 ms ticks'
   }
   assert.equal(admitted, 5);
   room.setAdmitRate(100);
-  assert.equal(room.getAdmitRate(), 100);
   clock.advance(1000);
   assert.equal((await room.tick()).admitted, 5, 'the rest of the line');
+  assert.equal(room.getAdmitRate(), 100);
   assert.throws(() => room.setAdmitRate(0), RangeError);
 });
 
 test('a client polling every second is never evicted; one that stops is', async () => {
-  const { room, clock } = makeRoom({ admitPerSecond: 1, maxActive: 1 });
+  // Admitted user 1 never lapses here: the test is about waiters.
+  const { room, clock } = makeRoom({ admitPerSecond: 1, maxActive: 1, activeIdleSeconds: 300 });
   const keys = [];
   for (let u = 1; u <= 5; u++) keys.push((await room.issueToken(u)).accessKey);
   for (let s = 0; s < 120; s++) {
@@ -142,7 +174,7 @@ test('a client polling every second is never evicted; one that stops is', async 
 
 test('start() admits on its own and stop() ends it', async () => {
   const realRoom = new WaitingRoom({
-    store: new MemoryQueueStore({ activeTtlMs: 300_000, tokenGraceMs: 30_000 }),
+    store: new MemoryQueueStore({ activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 15_000 }),
     clock: { now: () => Date.now() },
     settings: { ...defaults, admitPerSecond: 1000 },
   });

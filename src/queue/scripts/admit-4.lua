@@ -1,21 +1,30 @@
 --[[
-  One admission step, safe for any number of processes: expires lapsed actives, evicts idle waiters,
-  then admits the front of the line within the shared rate budget and the active cap.
+  One admission step, safe for any number of processes: expires lapsed and idle actives, evicts idle waiters,
+  then admits the front of the line within the shared rate budget and the active-user window (the shared
+  control's window and rate when governed and written, never beyond the cap).
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
-  KEYS[3] active   zset, score = active-until (ms), member = userId
-  KEYS[4] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit
+  KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
+  KEYS[4] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctlWindow, ctlRate
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] now (ms), ARGV[3] admissions per second
   ARGV[4] max active, ARGV[5] max burst ms, ARGV[6] active TTL ms, ARGV[7] retired-key memory ms
   ARGV[8] most users expired, evicted or admitted in one call (bounds the script's run time)
+  ARGV[9] 1 when governed by the shared control, ARGV[10] active idle ms, ARGV[11] active refresh ms
 
-  Returns { admitted, evicted, expired, waiting, active, admittedTotal }
+  Returns { admitted, evicted, expired, waiting, active, admittedTotal, window, rate } (rate as a string)
 ]]
 local prefix, now, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxActive, maxBurstMs, ttlMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local retireMs, batch = tonumber(ARGV[7]), tonumber(ARGV[8])
+local idleMs = tonumber(ARGV[10]) + tonumber(ARGV[11])
+local window = maxActive
+if ARGV[9] == '1' then
+  local ctlWindow, ctlRate = unpack(redis.call('HMGET', KEYS[4], 'ctlWindow', 'ctlRate'))
+  if ctlWindow then window = math.min(maxActive, tonumber(ctlWindow)) end
+  if ctlRate then rate = tonumber(ctlRate) end
+end
 
 local function forget(userId)
   local userKey = prefix .. 'user:' .. userId
@@ -48,7 +57,7 @@ credit = credit + rate * elapsed / 1000
 local budget = math.floor(credit)
 redis.call('HSET', KEYS[4], 'credit', tostring(credit - budget))
 
-local room = maxActive - redis.call('ZCARD', KEYS[3])
+local room = window - redis.call('ZCARD', KEYS[3])
 local take = math.min(budget, room, batch)
 local admitted = 0
 if take > 0 then
@@ -57,10 +66,11 @@ if take > 0 then
   if admitted > 0 then
     redis.call('ZREMRANGEBYRANK', KEYS[1], 0, admitted - 1)
     local activeUntil = now + ttlMs
+    local idleUntil = now + idleMs
     for _, userId in ipairs(front) do
       redis.call('ZREM', KEYS[2], userId)
-      redis.call('HSET', prefix .. 'user:' .. userId, 'state', 'a', 'activeUntil', activeUntil)
-      redis.call('ZADD', KEYS[3], activeUntil, userId)
+      redis.call('HSET', prefix .. 'user:' .. userId, 'state', 'a', 'activeUntil', activeUntil, 'idleUntil', idleUntil)
+      redis.call('ZADD', KEYS[3], math.min(activeUntil, idleUntil), userId)
     end
   end
 end
@@ -68,4 +78,7 @@ end
 local admittedTotal = redis.call('HINCRBY', KEYS[4], 'admittedTotal', admitted)
 redis.call('HINCRBY', KEYS[4], 'evictedTotal', #idle)
 redis.call('HINCRBY', KEYS[4], 'expiredTotal', #lapsed)
-return { admitted, #idle, #lapsed, redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[3]), admittedTotal }
+return {
+  admitted, #idle, #lapsed, redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[3]), admittedTotal,
+  window, tostring(rate),
+}

@@ -1,22 +1,26 @@
 --[[
-  Enters a user in the line, or keeps the user's place and rotates the access key
-  (the previous key stays valid for the grace period).
+  Enters a user in the line, or keeps the user's place (or slot) and rotates the access key
+  (the previous key stays valid for the grace period). Re-issuing is activity: an admitted user's idle
+  deadline is pushed back; an admission with less than the idle time left ends, and the user queues again,
+  so a fresh key never inherits a lapse due seconds later.
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
-  KEYS[3] active   zset, score = active-until (ms), member = userId
+  KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
   KEYS[4] seq      arrival sequence counter
-  KEYS[5] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit
+  KEYS[5] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctl*
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] userId, ARGV[3] new access key, ARGV[4] now (ms)
   ARGV[5] grace ms, ARGV[6] retired-key memory ms
   ARGV[7..11] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
   ARGV[12] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+  ARGV[13] active idle ms, ARGV[14] active refresh ms (the active idle deadline's slack)
 
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }
 ]]
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
 local now, graceMs, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local activeIdleMs, refreshMs = tonumber(ARGV[13]), tonumber(ARGV[14])
 local userKey = prefix .. 'user:' .. userId
 
 local function retire(key, ms)
@@ -29,14 +33,29 @@ local function idleDeadline(position)
   return now + math.max(tonumber(ARGV[10]), tonumber(ARGV[11]) * poll) + tonumber(ARGV[12])
 end
 
-local state, activeUntil, key, prevKey = unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey'))
-if state == 'a' and tonumber(activeUntil) <= now then
+local state, activeUntil, key, prevKey, idleUntil =
+  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'idleUntil'))
+if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then
   redis.call('ZREM', KEYS[3], userId)
   redis.call('DEL', userKey)
   retire(key, graceMs + retireMs)
   retire(prevKey, graceMs + retireMs)
   redis.call('HINCRBY', KEYS[5], 'expiredTotal', 1)
   state = false
+end
+
+if state == 'a' then
+  if tonumber(activeUntil) - now < activeIdleMs then
+    redis.call('ZREM', KEYS[3], userId)
+    redis.call('HINCRBY', KEYS[5], 'expiredTotal', 1)
+    redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[4]), userId)
+    redis.call('HSET', userKey, 'state', 'w', 'activeUntil', 0)
+    state = 'w'
+  else
+    local deadline = now + activeIdleMs + refreshMs
+    redis.call('HSET', userKey, 'idleUntil', deadline)
+    redis.call('ZADD', KEYS[3], math.min(tonumber(activeUntil), deadline), userId)
+  end
 end
 
 if state then

@@ -1,13 +1,17 @@
 --[[
-  Reads the state of an access key's holder; for a waiter, records the poll (pushes back the idle deadline).
+  Reads the state of an access key's holder and records the request: a waiter's poll pushes back the idle
+  deadline (rewritten once per idle slack), an admitted user's request pushes back the active idle deadline
+  (rewritten once per refresh interval).
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+  KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] access key, ARGV[3] now (ms)
   ARGV[4] expected userId, or '' for any holder
   ARGV[5..9] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
   ARGV[10] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+  ARGV[11] active idle ms, ARGV[12] active refresh ms
 
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
@@ -33,16 +37,24 @@ if not state or not current then
   return -3
 end
 
+idleUntil = tonumber(idleUntil) or 0
 if state == 'a' then
-  if tonumber(activeUntil) <= now then return -3 end
-  return { tonumber(owner), 2, 0, tonumber(activeUntil) }
+  activeUntil = tonumber(activeUntil)
+  if activeUntil <= now or idleUntil <= now then return -3 end
+  local activeIdleMs = tonumber(ARGV[11])
+  if idleUntil < now + activeIdleMs then
+    local deadline = now + activeIdleMs + tonumber(ARGV[12])
+    redis.call('HSET', userKey, 'idleUntil', deadline)
+    redis.call('ZADD', KEYS[3], math.min(activeUntil, deadline), owner)
+  end
+  return { tonumber(owner), 2, 0, activeUntil }
 end
 
 local position = redis.call('ZRANK', KEYS[1], owner) + 1
 local poll = math.floor(position * tonumber(ARGV[5]) + 0.5)
 poll = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), poll))
 local due = now + math.max(tonumber(ARGV[8]), tonumber(ARGV[9]) * poll)
-if (tonumber(idleUntil) or 0) < due then
+if idleUntil < due then
   redis.call('ZADD', KEYS[2], due + tonumber(ARGV[10]), owner)
   redis.call('HSET', userKey, 'idleUntil', due + tonumber(ARGV[10]))
 end

@@ -1,0 +1,37 @@
+--[[
+  The holder of an access key leaves the line or the active set at once (DELETE /api/users/:userId/token).
+
+  KEYS[1] waiting  zset, score = arrival sequence, member = userId
+  KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+  KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
+
+  ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] userId, ARGV[3] access key, ARGV[4] now (ms)
+  ARGV[5] retired-key memory ms
+
+  Returns 1 when the user was waiting, 2 when active;
+  or -1 unknown key, -2 key of another user, -3 key expired or replaced
+]]
+local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
+local now, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5])
+local userKey = prefix .. 'user:' .. userId
+local state, activeUntil, key, prevKey, prevUntil, idleUntil =
+  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
+local current = key == accessKey or (prevKey == accessKey and now < tonumber(prevUntil))
+if not state or not current then
+  local holder = redis.call('GET', prefix .. 'key:' .. accessKey)
+  if not holder then return -1 end
+  if holder ~= userId then return -2 end
+  return -3
+end
+if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then return -3 end
+
+if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, retireMs) end
+if prevKey then redis.call('PEXPIRE', prefix .. 'key:' .. prevKey, retireMs) end
+redis.call('DEL', userKey)
+if state == 'a' then
+  redis.call('ZREM', KEYS[3], userId)
+  return 2
+end
+redis.call('ZREM', KEYS[1], userId)
+redis.call('ZREM', KEYS[2], userId)
+return 1
