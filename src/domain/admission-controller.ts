@@ -13,6 +13,9 @@ export interface BookingHealth {
   /** Checkouts of a database connection seen, and the p95 of how long they waited. */
   poolWaits: number;
   poolWaitP95Ms: number | undefined;
+  /** Event-loop delay samples seen, and the highest but one: the time every request waits before it is read. */
+  loopSamples?: number;
+  eventLoopDelayMs?: number | undefined;
 }
 
 /** The waiting room provides this: how full it is, and the window and rate every process shares. */
@@ -33,6 +36,8 @@ export interface AdmissionSettings {
   maxWindow: number;
   targetP95Ms: number;
   targetPoolWaitMs: number;
+  /** Event-loop delay above which the process is the bottleneck (0: not judged). */
+  targetEventLoopDelayMs?: number;
   /** Above this share of 5xx/503 the path is unhealthy. */
   maxErrorRate: number;
   /** Fewer responses (or checkouts) than this since the last change say nothing about latency. */
@@ -40,7 +45,7 @@ export interface AdmissionSettings {
   intervalMs?: number;
 }
 
-export type AdmissionSignal = 'p95' | 'errors' | 'pool' | 'healthy' | 'quiet' | 'clamp' | 'start';
+export type AdmissionSignal = 'p95' | 'errors' | 'pool' | 'loop' | 'healthy' | 'quiet' | 'clamp' | 'start';
 export type AdmissionKnob = 'window' | 'rate';
 
 export interface AdmissionChange {
@@ -117,7 +122,7 @@ export class AdaptiveAdmission {
     if (!(s.maxWindow >= 1))
       throw new RangeError(`the active-user cap must be at least 1, got ${s.maxWindow}`);
     this.#deps = deps;
-    this.#settings = { minSamples: 20, intervalMs: 2000, ...s };
+    this.#settings = { minSamples: 20, intervalMs: 2000, targetEventLoopDelayMs: 0, ...s };
     this.#minWindow = Math.max(1, Math.ceil(s.maxWindow * MIN_WINDOW_SHARE));
     this.#minWindowStep = Math.max(MIN_WINDOW_STEP, Math.round(s.maxWindow * MIN_WINDOW_STEP_SHARE));
     this.#lastChangeAt = deps.clock.now();
@@ -228,6 +233,16 @@ export class AdaptiveAdmission {
       return {
         signal: 'pool',
         why: `pool wait p95 ${Math.round(h.poolWaitP95Ms)}ms > target ${s.targetPoolWaitMs}ms`,
+      };
+    if (
+      s.targetEventLoopDelayMs > 0 &&
+      (h.loopSamples ?? 0) >= 2 &&
+      h.eventLoopDelayMs !== undefined &&
+      h.eventLoopDelayMs > s.targetEventLoopDelayMs
+    )
+      return {
+        signal: 'loop',
+        why: `event-loop delay ${Math.round(h.eventLoopDelayMs)}ms > target ${s.targetEventLoopDelayMs}ms`,
       };
     if (h.samples >= s.minSamples && h.p95Ms !== undefined && h.p95Ms > s.targetP95Ms)
       return { signal: 'p95', why: `p95 ${Math.round(h.p95Ms)}ms > target ${s.targetP95Ms}ms` };

@@ -45,8 +45,14 @@ export function createOperability(deps: OperabilityDeps): Operability {
   const { config, clock, database, waitingRoom, log } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const sampler = processSampler(() => database.acquireQueue.stats());
+  // Event-loop delay samples also tell adaptive admission when the process itself is the bottleneck.
+  const loopDelays = new ResponseWindow({ clock });
   const monitor = new PressureMonitor({
-    sample: sampler.sample,
+    sample: () => {
+      const sample = sampler.sample();
+      loopDelays.record(200, sample.eventLoopDelayMs);
+      return sample;
+    },
     limits: overloadLimits(config.overload),
     confirmSamples: 2,
     onLevelChange: (state, previous) =>
@@ -69,11 +75,20 @@ export function createOperability(deps: OperabilityDeps): Operability {
       maxWindow: config.queueSettings.maxActive,
       targetP95Ms: config.admission.targetP95Ms,
       targetPoolWaitMs: config.admission.targetPoolWaitMs,
+      // Half the overload guard's bound: the window is cut before the guard would turn requests away.
+      targetEventLoopDelayMs: config.overload.maxEventLoopDelayMs / 2,
       maxErrorRate: config.admission.maxErrorPercent / 100,
     },
     health: (since) => {
       const waits = poolWaits.signals(since);
-      return { ...window.signals(since), poolWaits: waits.samples, poolWaitP95Ms: waits.p95Ms };
+      const loop = loopDelays.signals(since);
+      return {
+        ...window.signals(since),
+        poolWaits: waits.samples,
+        poolWaitP95Ms: waits.p95Ms,
+        loopSamples: loop.samples,
+        eventLoopDelayMs: loop.p95Ms,
+      };
     },
     onChange: (change) => {
       metrics.admitRateChanged(change);

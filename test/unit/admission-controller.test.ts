@@ -191,6 +191,30 @@ describe('AdaptiveAdmission', () => {
     assert.match(window.reason, /^window: 5xx 20\.0% > 5\.0%, 100 active: 500 -> 70$/);
   });
 
+  test('a process whose event loop lags is cut too, even when its own timings look fast', async () => {
+    let delay = 10;
+    const r = room({ targetEventLoopDelayMs: 125 }, () => ({
+      samples: 100,
+      p95Ms: 20,
+      errorRate: 0,
+      poolWaits: 0,
+      poolWaitP95Ms: undefined,
+      loopSamples: 4,
+      eventLoopDelayMs: delay,
+    }));
+    await r.controller.step();
+    for (let u = 1; u <= 300; u++) await r.waitingRoom.issueToken(u);
+    await r.waitingRoom.tick();
+    r.clock.advance(2000);
+    await r.waitingRoom.tick();
+    delay = 300;
+    assert.deepEqual(await r.controller.step(), []);
+    r.clock.advance(2000);
+    const [window] = await r.controller.step();
+    assert.deepEqual([window.knob, window.to, window.signal], ['window', 70, 'loop']);
+    assert.match(window.reason, /^window: event-loop delay 300ms > target 125ms, 100 active: 500 -> 70$/);
+  });
+
   test('two processes on one store: one cut per interval, and cuts follow the users actually active', async () => {
     const unhealthy = (): BookingHealth => ({
       samples: 100,
