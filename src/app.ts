@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
@@ -5,6 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
+import { adminStatsRoutes } from './http/admin-stats.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling, sendError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
@@ -18,6 +20,7 @@ import { registerRateLimiting } from './http/rate-limit.ts';
 import { reservationRoutes } from './http/reservations.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { buildRequestValidator } from './http/validation.ts';
+import { webRoutes } from './http/web/routes.ts';
 import type { AppServices } from './services.ts';
 
 export interface AppDeps {
@@ -39,6 +42,16 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
   const sent = req.headers['x-request-id'];
   return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+}
+
+/** TR_ADMIN_KEY, or a random key made now and logged once, so a fresh `npm start` can open /admin. */
+function operatorKey(config: Config, app: App): string {
+  if (config.adminKey) return config.adminKey;
+  const key = randomBytes(18).toString('base64url');
+  app.log.warn(
+    `TR_ADMIN_KEY is not set; the operator console at /admin takes this key until restart: ${key}`,
+  );
+  return key;
 }
 
 /** Builds the server without listening: tests inject requests, main.ts wires real dependencies. */
@@ -121,6 +134,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(pointsRoutes, { services });
   await app.register(paymentRoutes, { services });
   await app.register(queueRoutes, { services });
+  await app.register(webRoutes, {
+    services,
+    identity: services.identity.mode,
+    demoUsers: config.demo.users,
+  } as { services: AppServices });
+  await app.register(adminStatsRoutes, { services, adminKey: operatorKey(config, app) } as {
+    services: AppServices;
+  });
   await app.register(metricsPlugin({ metrics: services.metrics, window: services.bookingResponses }));
   return app;
 }

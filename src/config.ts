@@ -38,6 +38,8 @@ export interface Config {
   holdTtlSeconds: number;
   /** Most seats one user may hold at once. */
   maxHoldsPerUser: number;
+  /** The operator console's key; empty: a random one is made at start and logged. */
+  adminKey: string;
   workers: number;
   http: {
     requestTimeoutMs: number;
@@ -315,6 +317,12 @@ const table: SettingsOf<Config> = {
     integer(1, 1000),
     4,
     'Most seats one user may hold at once (unpaid); more is 409 HOLD_LIMIT_REACHED',
+  ),
+  adminKey: setting(
+    'TR_ADMIN_KEY',
+    text((v) => v === '' || /^[\x21-\x7e]{16,256}$/.test(v), '16 to 256 printable characters without spaces'),
+    '',
+    'Operator key for /admin (until operator keys land); unset: a random key is made at start and logged',
   ),
   workers: setting(
     'TR_WORKERS',

@@ -69,6 +69,12 @@ export class CatalogService {
     return { concerts, nextCursor };
   }
 
+  async getConcert(concertId: number): Promise<Concert> {
+    const concert = await this.#repo.findConcert(concertId);
+    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `Concert ${concertId} does not exist`);
+    return concert;
+  }
+
   async listSchedules(concertId: number): Promise<ScheduleWithAvailability[]> {
     const schedules = await this.#repo.listSchedulesWithAvailability(concertId, this.#clock.now());
     if (schedules.length === 0 && !(await this.#repo.findConcert(concertId))) {

@@ -5,15 +5,19 @@ import type { AcquireClass } from '../db/acquire-queue.ts';
  * how urgently its database checkouts are served, and whether its answers tell the adaptive admission how the
  * booking path is doing.
  */
-export type RouteClass = 'operations' | 'docs' | 'waiting-room' | 'booking' | 'unmatched';
+export type RouteClass = 'operations' | 'docs' | 'pages' | 'waiting-room' | 'booking' | 'unmatched';
 
 const WAITING_ROOM_ROUTES = new Set(['/api/users/:userId/token']);
+/** The fans' pages and the operator console (src/http/web/): HTML and static assets, not the booking path. */
+const PAGE_ROUTES = new Set(['/', '/concerts/:concertId', '/wait', '/book', '/me', '/admin']);
 
 /** `routeUrl` is Fastify's route template (request.routeOptions.url), or 'unmatched' / undefined for a 404. */
 export function routeClassOf(routeUrl: string | undefined): RouteClass {
   if (routeUrl === undefined || routeUrl === 'unmatched') return 'unmatched';
   if (routeUrl === '/metrics' || routeUrl.startsWith('/health/')) return 'operations';
   if (routeUrl.startsWith('/docs')) return 'docs';
+  if (routeUrl.startsWith('/admin/api/')) return 'operations';
+  if (PAGE_ROUTES.has(routeUrl) || routeUrl.startsWith('/assets/')) return 'pages';
   if (WAITING_ROOM_ROUTES.has(routeUrl)) return 'waiting-room';
   return 'booking';
 }

@@ -1,0 +1,3 @@
+import { userPicker } from '../lib/user-picker.ts';
+
+userPicker();
