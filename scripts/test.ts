@@ -5,6 +5,7 @@ import { join } from 'node:path';
 const bin = (name: string) => join(import.meta.dirname, '..', 'node_modules', '.bin', name);
 const steps: Array<[label: string, cmd: string, args: string[]]> = [
   ['type check (tsc --noEmit)', bin('tsc'), ['--noEmit']],
+  ['type check of the pages (tsc --noEmit -p web)', bin('tsc'), ['--noEmit', '-p', 'web']],
   ['lint and format (biome check)', bin('biome'), ['check', '.']],
   [
     'tests (node --test)',

@@ -54,7 +54,6 @@ export const en = {
   'wait.admittedBody': 'You can choose your seats now. Your turn lasts while you keep using the page.',
   'wait.continue': 'Choose your seats',
 
-  'time.lessThanMinute': 'less than a minute',
   'time.seconds': '{n} s',
   'time.minutes': '{n} min',
   'time.hours': '{h} h {m} min',

@@ -55,7 +55,6 @@ export const ko: Messages = {
   'wait.admittedBody': '지금 좌석을 고를 수 있습니다. 페이지를 계속 사용하는 동안 차례가 유지됩니다.',
   'wait.continue': '좌석 고르기',
 
-  'time.lessThanMinute': '1분 미만',
   'time.seconds': '{n}초',
   'time.minutes': '{n}분',
   'time.hours': '{h}시간 {m}분',

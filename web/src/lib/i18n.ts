@@ -25,7 +25,8 @@ export const errorText = (code: string): string =>
 
 /** "about 3 min": rounded the way a person would say it. */
 export function duration(seconds: number): string {
-  if (seconds < 60) return t('time.lessThanMinute');
+  // Under a minute, to the next 5 s: precise enough to watch, honest about being an estimate.
+  if (seconds < 60) return t('time.seconds', { n: Math.max(5, Math.ceil(seconds / 5) * 5) });
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return t('time.minutes', { n: minutes });
   return t('time.hours', { h: Math.floor(minutes / 60), m: minutes % 60 });

@@ -61,7 +61,8 @@ function draw(id: string, values: Array<number | null>): void {
   }
   line.setAttribute('points', path);
   const last = values[values.length - 1];
-  $(`value-${id}`).textContent = last === null || last === undefined ? '–' : numberText(Math.round(last * 10) / 10);
+  $(`value-${id}`).textContent =
+    last === null || last === undefined ? '–' : numberText(Math.round(last * 10) / 10);
 }
 
 function render(stats: Stats): void {

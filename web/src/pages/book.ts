@@ -110,9 +110,13 @@ function renderMap(): void {
 async function refreshMap(): Promise<void> {
   if (!schedule || !key || !user) return;
   const [seats, reservations] = await Promise.all([
-    api<{ seats: Seat[] }>('GET', `/api/concerts/${schedule.concertId}/schedules/${schedule.id}/seats/available`, {
-      key,
-    }),
+    api<{ seats: Seat[] }>(
+      'GET',
+      `/api/concerts/${schedule.concertId}/schedules/${schedule.id}/seats/available`,
+      {
+        key,
+      },
+    ),
     api<{ reservations: Reservation[] }>('GET', `/api/users/${user}/reservations?limit=50`, { key }),
   ]);
   if (!seats.ok) return mapFailed(seats.code, seats.retryAfterMs);
@@ -132,7 +136,10 @@ async function refreshMap(): Promise<void> {
 const isLiveHold = (r: Reservation) => r.status === 'HELD' && Date.parse(r.expiresAt) > Date.now();
 
 function mapFailed(code: string, retryAfter?: number): void {
-  if (lostTurn(code)) return turnEnded();
+  if (lostTurn(code)) {
+    turnEnded();
+    return;
+  }
   failures++;
   alertText(errorText(code));
   scheduleMap(backoffMs(failures, MAP_REFRESH_MS, retryAfter));
@@ -233,7 +240,8 @@ el.pay.addEventListener('click', async () => {
   const res = await api<{ reservationId: string; amount: number; balance: number }>('POST', '/api/payments', {
     key,
     body: { userId: user, reservationId: hold.reservationId },
-    idempotencyKey: `pay-${hold.reservationId}`,
+    // A fresh key per press: a refused payment (too few points) is stored under its key and would replay.
+    idempotencyKey: crypto.randomUUID(),
   });
   el.pay.disabled = false;
   if (!res.ok) {

@@ -21,7 +21,12 @@ function render(tickets: KeptTicket[]): void {
     const li = document.createElement('li');
     li.dataset.status = k.status;
     const status = t(`status.${k.status}` as 'status.HELD');
-    li.textContent = t('me.item', { schedule: k.scheduleId, seat: k.seatId, status, price: numberText(k.price) });
+    li.textContent = t('me.item', {
+      schedule: k.scheduleId,
+      seat: k.seatId,
+      status,
+      price: numberText(k.price),
+    });
     if (k.status === 'HELD' && k.expiresAt)
       li.append(` (${t('me.expires', { time: clockTime(Date.parse(k.expiresAt)) })})`);
     list.append(li);

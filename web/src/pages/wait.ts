@@ -70,7 +70,10 @@ function setState(state: string, text = ''): void {
 function render(ticket: Ticket): void {
   el.checked.textContent = t('wait.checked', { time: clockTime() });
   el.leave.hidden = false;
-  if (ticket.status === 'ACTIVE') return admitted();
+  if (ticket.status === 'ACTIVE') {
+    admitted();
+    return;
+  }
   if (ticket.status === 'SOLD_OUT') {
     finished = true;
     el.position.textContent = t('wait.soldOut');
