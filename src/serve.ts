@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config.ts';
+import { ensureWebBuild } from './http/web/build.ts';
 import { startServer } from './main.ts';
 
 /** `ticketrush serve`: one process, or a primary that forks TR_WORKERS processes sharing the port. */
@@ -16,6 +17,8 @@ export async function serveCommand(): Promise<number> {
         'TR_WORKERS: more than one process needs a server database; set TR_DB=postgres://... or mysql://...',
       );
     }
+    // Workers find the pages built instead of each building them at once.
+    await ensureWebBuild();
     return forkWorkers(config.workers);
   }
   await startServer({ handleSignals: true });

@@ -264,7 +264,7 @@ describe('fans and operators in a real browser', { skip: chromium.reason, timeou
       loser.lang === 'ko' ? /방금 다른 분이 이 좌석을 잡았습니다/ : /someone else just took this seat/,
     );
     await loser.page.waitForSelector('.seat[data-seat="7"][data-state=taken]');
-    await screenshot(loser.page, `race-lost-${loser.lang}`);
+    await screenshot(loser.page, 'race-lost');
     assert.deepEqual([...a.problems, ...b.problems], []);
     await Promise.all([a.context.close(), b.context.close()]);
   });
@@ -283,6 +283,8 @@ describe('fans and operators in a real browser', { skip: chromium.reason, timeou
     await page.waitForFunction(() => Number(document.getElementById('value-sold')?.textContent) >= 1);
     assert.ok(Number((await page.textContent('#value-revenue'))?.replace(/\D/g, '')) > 0);
     await page.waitForFunction(() => document.querySelectorAll('#chart-waiting polyline').length === 1);
+    // A few samples, so the screenshot shows lines.
+    await page.waitForTimeout(4500);
     assert.equal(await page.locator('[data-control]:disabled').count(), 6);
     assert.match((await page.textContent('#controls-note')) ?? '', /no sales API yet/);
     await scan(page, 'operator dashboard');

@@ -48,7 +48,9 @@ const SVG = 'http://www.w3.org/2000/svg';
 
 function draw(id: string, values: Array<number | null>): void {
   const svg = document.querySelector(`#chart-${id} svg`) as SVGSVGElement;
-  const points = values.map((v, i) => [i, v ?? 0] as const);
+  // One sample is drawn as a flat line, so a fresh dashboard is not blank.
+  const series = values.length === 1 ? [values[0], values[0]] : values;
+  const points = series.map((v, i) => [i, v ?? 0] as const);
   const max = Math.max(1, ...points.map(([, v]) => v));
   const n = Math.max(1, points.length - 1);
   const path = points
