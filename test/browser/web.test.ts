@@ -70,9 +70,10 @@ for (const backend of backends) {
     let browser: Browser;
     let drop = async () => {};
     const axeReport: Record<string, string> = {};
-    const started = Date.now();
+    let started = Date.now();
 
     before(async () => {
+      started = Date.now();
       const prepared = await backend.prepare();
       drop = prepared.drop;
       [server, browser] = await Promise.all([
