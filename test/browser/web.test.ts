@@ -51,6 +51,7 @@ const backends: Backend[] = [
       return {
         env: {
           TR_DB: db.url,
+          TR_SEED_ON_START: 'true',
           TR_QUEUE: serverUrls.redis,
           TR_QUEUE_NAME: `web-${randomBytes(4).toString('hex')}`,
         },
