@@ -49,7 +49,7 @@ export interface Config {
   };
   dbPool: { max: number; acquireTimeoutMs: number };
   /**
-   * Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 90% of the V8
+   * Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 80% of V8's
    * limit). The connection queue sheds by sojourn time (CoDel): waits above poolTargetMs for poolIntervalMs.
    */
   overload: { maxEventLoopDelayMs: number; maxHeapMb: number; poolTargetMs: number; poolIntervalMs: number };
@@ -381,7 +381,7 @@ const table: SettingsOf<Config> = {
       'TR_OVERLOAD_MAX_HEAP_MB',
       integer(0, 1_000_000),
       0,
-      'Heap used beyond which requests get 503 OVERLOADED (0: 90% of the V8 heap limit)',
+      "Heap in use (MB) beyond which requests get 503 OVERLOADED (0: 80% of V8's limit; at most 90%); halfway from it to the limit the waiting room is refused too and /health/ready fails",
     ),
     poolTargetMs: setting(
       'TR_OVERLOAD_POOL_TARGET_MS',

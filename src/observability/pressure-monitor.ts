@@ -1,5 +1,5 @@
 import type { AcquireClass } from '../db/acquire-queue.ts';
-import { defaultOverloadLimits, type OverloadLimits } from './overload-limits.ts';
+import { criticalHeapMb, defaultOverloadLimits, type OverloadLimits } from './overload-limits.ts';
 
 /** A class of database checkouts whose waits have stood above the target for a whole interval. */
 export interface StandingQueue {
@@ -35,16 +35,22 @@ const severity: Record<PressureLevel, number> = { ok: 0, shed: 1, critical: 2 };
 const worse = (a: PressureLevel, b: PressureLevel): PressureLevel => (severity[b] > severity[a] ? b : a);
 
 function processLevelOf(sample: PressureSample, limits: OverloadLimits) {
-  const checks: Array<[name: string, value: number, bound: number, unit: string]> = [
-    ['event-loop delay', sample.eventLoopDelayMs, limits.maxEventLoopDelayMs, 'ms'],
-    ['heap used', sample.heapUsedMb, limits.maxHeapMb, 'MB'],
+  const checks: Array<[name: string, value: number, bound: number, critical: number, unit: string]> = [
+    [
+      'event-loop delay',
+      sample.eventLoopDelayMs,
+      limits.maxEventLoopDelayMs,
+      limits.maxEventLoopDelayMs * limits.waitingRoomFactor,
+      'ms',
+    ],
+    ['heap used', sample.heapUsedMb, limits.maxHeapMb, criticalHeapMb(limits), 'MB'],
   ];
   let level: PressureLevel = 'ok';
   const reasons: string[] = [];
-  for (const [name, value, bound, unit] of checks) {
+  for (const [name, value, bound, critical, unit] of checks) {
     if (!(bound > 0) || value <= bound) continue;
     reasons.push(`${name} ${Math.round(value)}${unit} > ${bound}${unit}`);
-    level = worse(level, value > bound * limits.waitingRoomFactor ? 'critical' : 'shed');
+    level = worse(level, value > critical ? 'critical' : 'shed');
   }
   return { level, reasons };
 }

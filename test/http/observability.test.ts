@@ -34,7 +34,7 @@ async function makeApp() {
   let sample = calm;
   const monitor = new PressureMonitor({
     sample: () => sample,
-    limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000, waitingRoomFactor: 2 },
+    limits: { maxEventLoopDelayMs: 200, maxHeapMb: 1000, waitingRoomFactor: 2, heapLimitMb: 3000 },
   });
   const pressure = (next: Partial<PressureSample>) => {
     sample = { ...calm, ...next };
