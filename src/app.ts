@@ -9,9 +9,9 @@ import type { Config } from './config.ts';
 import { adminStatsRoutes } from './http/admin-stats.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling, sendError } from './http/errors.ts';
-import { healthRoutes } from './http/health.ts';
+import { livenessRoutes, readinessRoutes } from './http/health.ts';
 import { identityBearerScheme } from './http/identity.ts';
-import { metricsPlugin } from './http/metrics.ts';
+import { metricsPlugin, metricsRoute } from './http/metrics.ts';
 import { overloadGuard } from './http/overload-guard.ts';
 import { paymentRoutes } from './http/payments.ts';
 import { pointsRoutes } from './http/points.ts';
@@ -128,7 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       metrics: services.metrics,
     }),
   );
-  await app.register(healthRoutes, { services });
+  await app.register(livenessRoutes, { services });
+  if (!hasInternalPort(config)) await app.register(readinessRoutes, { services });
   await app.register(catalogRoutes, { services });
   await app.register(reservationRoutes, { services });
   await app.register(pointsRoutes, { services });
@@ -142,6 +143,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(adminStatsRoutes, { services, adminKey: operatorKey(config, app) } as {
     services: AppServices;
   });
-  await app.register(metricsPlugin({ metrics: services.metrics, window: services.bookingResponses }));
+  await app.register(
+    metricsPlugin({
+      metrics: services.metrics,
+      window: services.bookingResponses,
+      expose: !hasInternalPort(config),
+    }),
+  );
+  return app;
+}
+
+/** Whether /metrics and /health/ready have a listener of their own (TR_INTERNAL_PORT). */
+export const hasInternalPort = (config: Config): boolean => typeof config.internal.port === 'number';
+
+/** The internal listener: readiness and metrics for operators, nothing a ticket buyer calls. */
+export async function buildInternalApp(deps: AppDeps): Promise<App> {
+  const { config, services } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => crypto.randomUUID(),
+    requestTimeout: config.http.requestTimeoutMs,
+    return503OnClosing: true,
+    frameworkErrors: sendError,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  installErrorHandling(app);
+  await app.register(livenessRoutes, { services });
+  await app.register(readinessRoutes, { services });
+  await app.register(metricsRoute(services.metrics));
   return app;
 }

@@ -18,6 +18,8 @@ export class ConfigError extends Error {
 export interface Config {
   host: string;
   port: number;
+  /** Where /metrics and /health/ready are served; loadConfig resolves 'auto' (see resolveInternalPort). */
+  internal: { host: string; port: InternalPort };
   db: string;
   queue: string;
   /** Names the waiting room inside Redis (its hash tag), so several deployments or tests can share one server. */
@@ -83,6 +85,12 @@ export interface Config {
   /** Proxy addresses whose X-Forwarded-For is believed (Fastify trustProxy); empty: none. */
   trustProxy: string[];
 }
+
+/** A port of its own (0 picks a free one), the API's port ('main'), or 'auto' until loadConfig resolves it. */
+export type InternalPort = number | 'main' | 'auto';
+
+/** The internal port of anything but the embedded demo when TR_INTERNAL_PORT is auto. */
+export const DEFAULT_INTERNAL_PORT = 9464;
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -195,6 +203,11 @@ const jwksUrl = text(
   'an https:// URL (http:// only on localhost)',
 );
 
+const internalPort: Parser<InternalPort> = {
+  expected: 'auto, main or a port from 0 to 65535',
+  parse: (raw) => (raw === 'auto' || raw === 'main' ? raw : integer(0, 65535).parse(raw)),
+};
+
 const setting = <T>(name: string, parser: Parser<T>, fallback: T, description: string): Setting<T> => ({
   name,
   parser,
@@ -211,6 +224,20 @@ const table: SettingsOf<Config> = {
     'Address the API listens on',
   ),
   port: setting('PORT', integer(0, 65535), 3000, 'Port the API listens on (0 picks a free one)'),
+  internal: {
+    host: setting(
+      'TR_INTERNAL_HOST',
+      text((v) => /^[\w.:-]+$/.test(v), 'a host name or IP address'),
+      '127.0.0.1',
+      'Address the internal port (/metrics, /health/ready) listens on',
+    ),
+    port: setting(
+      'TR_INTERNAL_PORT',
+      internalPort,
+      'auto',
+      `Port of /metrics and /health/ready: a number (0 picks a free one), main (the API port), auto (main for the embedded demo, ${DEFAULT_INTERNAL_PORT} otherwise)`,
+    ),
+  },
   db: setting(
     'TR_DB',
     text(
@@ -547,7 +574,17 @@ export function loadConfig(env: Env = process.env): Config {
       String(maxPerSecond),
     );
   checkIdentity(config.identity);
+  config.internal.port = resolveInternalPort(config.internal.port, config.db);
   return config;
+}
+
+/**
+ * Metrics and readiness are for operators: off the public port except in the embedded demo (TR_DB unset),
+ * where one port is all a newcomer should need.
+ */
+function resolveInternalPort(port: InternalPort, db: string): InternalPort {
+  if (port !== 'auto') return port;
+  return db === table.db.fallback ? 'main' : DEFAULT_INTERNAL_PORT;
 }
 
 /** jwt mode needs exactly one verification key, an issuer and an audience. */

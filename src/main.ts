@@ -1,11 +1,13 @@
 import cluster from 'node:cluster';
-import { buildApp } from './app.ts';
+import { type App, buildApp, buildInternalApp } from './app.ts';
 import { compose } from './compose.ts';
 import { type Config, loadConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 
 export interface RunningServer {
   url: string;
+  /** Where /metrics and /health/ready answer: url itself unless TR_INTERNAL_PORT gives them a port. */
+  internalUrl: string;
   close(): Promise<void>;
 }
 
@@ -33,13 +35,22 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const app = await buildApp({ config, services: composition.services, logger });
   app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host: config.host, port: config.port });
+  const url = urlOf(app, config.host);
+  let internal: App | undefined;
+  if (typeof config.internal.port === 'number') {
+    internal = await buildInternalApp({ config, services: composition.services, logger });
+    await internal.listen({ host: config.internal.host, port: config.internal.port });
+  }
+  const internalUrl = internal ? urlOf(internal, config.internal.host) : url;
   composition.start();
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
   logger.info(
-    { url, db: composition.services.database.describe, queue: config.queue, identity: config.identity.mode },
+    {
+      url,
+      internalUrl,
+      db: composition.services.database.describe,
+      queue: config.queue,
+      identity: config.identity.mode,
+    },
     'ticketrush listening',
   );
 
@@ -47,6 +58,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () => {
     closing ??= (async () => {
       await app.close(); // stops accepting, waits for in-flight requests
+      await internal?.close();
       await composition.close();
     })();
     return closing;
@@ -75,5 +87,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       });
     }
   }
-  return { url, close };
+  return { url, internalUrl, close };
+}
+
+function urlOf(app: App, configuredHost: string): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = configuredHost.includes(':') ? `[${configuredHost}]` : configuredHost;
+  return `http://${host}:${port}`;
 }

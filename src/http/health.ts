@@ -1,15 +1,11 @@
 import { Type } from 'typebox';
+import { ReadinessProbe } from '../observability/readiness.ts';
 import type { RoutePlugin } from './plugin.ts';
 
-const Check = Type.Object({
-  name: Type.String(),
-  ok: Type.Boolean(),
-  ms: Type.Number(),
-  error: Type.Optional(Type.String()),
-});
+const Check = Type.Object({ name: Type.String(), ok: Type.Boolean(), ms: Type.Number() });
 const Ready = Type.Object({ status: Type.String(), checks: Type.Array(Check) });
 
-export const healthRoutes: RoutePlugin<'readiness'> = async (app, { services }) => {
+export const livenessRoutes: RoutePlugin<never> = async (app) => {
   app.get(
     '/health/live',
     {
@@ -21,39 +17,23 @@ export const healthRoutes: RoutePlugin<'readiness'> = async (app, { services }) 
     },
     async () => ({ status: 'ok' }),
   );
+};
 
+/** Served on the internal port unless that is the API's own (the embedded demo). */
+export const readinessRoutes: RoutePlugin<'readiness' | 'clock'> = async (app, { services }) => {
+  const probe = new ReadinessProbe({ checks: services.readiness, clock: services.clock, log: app.log });
   app.get(
     '/health/ready',
     {
       schema: {
         tags: ['health'],
-        summary: 'Every configured dependency answers',
+        summary: 'Every configured dependency answers (checked at most once a second)',
         response: { 200: Ready, 503: Ready },
       },
     },
     async (_req, reply) => {
-      const checks = await Promise.all(
-        services.readiness.map(async (dep) => {
-          const started = performance.now();
-          try {
-            await withTimeout(dep.check(), 2000);
-            return { name: dep.name, ok: true, ms: Math.round(performance.now() - started) };
-          } catch (err) {
-            const error = err instanceof Error ? err.message : String(err);
-            return { name: dep.name, ok: false, ms: Math.round(performance.now() - started), error };
-          }
-        }),
-      );
-      const ok = checks.every((c) => c.ok);
+      const { ok, checks } = await probe.report();
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
     },
   );
 };
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}

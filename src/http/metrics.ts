@@ -17,7 +17,7 @@ export interface MetricsPluginOptions {
   window?: ResponseWindow;
   /** Routes whose answers count as hold or payment outcomes; {} turns that off. */
   bookingRoutes?: Record<string, BookingStep>;
-  /** Serve GET /metrics (a second listener may not want it). */
+  /** Serve GET /metrics here (false when the internal port serves it). */
   expose?: boolean;
 }
 
@@ -54,11 +54,17 @@ export function metricsPlugin(opts: MetricsPluginOptions): AppHooks {
       const step = bookingRoutes[`${request.method} ${route}`];
       if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
     });
-    if (opts.expose === false) return;
+    if (opts.expose !== false) await app.register(metricsRoute(metrics));
+  };
+  return appWide(plugin, 'ticketrush-metrics');
+}
+
+/** GET /metrics in Prometheus text format, for whichever listener serves it. */
+export function metricsRoute(metrics: Metrics): AppHooks {
+  return async (app) => {
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       const text = await metrics.render();
       return reply.header('content-type', metrics.contentType).send(text);
     });
   };
-  return appWide(plugin, 'ticketrush-metrics');
 }

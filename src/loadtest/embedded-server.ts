@@ -26,6 +26,8 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),
+      // The runner probes readiness and scrapes metrics on the one port it knows.
+      TR_INTERNAL_PORT: 'main',
       TR_WORKERS: '1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },

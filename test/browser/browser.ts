@@ -49,6 +49,8 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
       HOST: '127.0.0.1',
       PORT: '0',
       TR_DB: `sqlite:${join(dir, 'web.db')}`,
+      // One port per server: suites run side by side, and the internal port would be the same for all.
+      TR_INTERNAL_PORT: 'main',
       TR_QUEUE: 'memory',
       TR_EVENTS: 'inprocess',
       TR_LOG_FORMAT: 'json',

@@ -64,7 +64,8 @@ export async function spawnServer(
   const port = await freePort();
   const child = spawn(process.execPath, ['src/cli.ts', 'serve', ...(opts.args ?? [])], {
     cwd: repoRoot,
-    env: { ...cleanEnv(), ...env, HOST: '127.0.0.1', PORT: String(port) },
+    // Readiness and metrics on the API port unless a test asks for the internal one.
+    env: { ...cleanEnv(), TR_INTERNAL_PORT: 'main', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });

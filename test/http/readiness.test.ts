@@ -7,7 +7,6 @@ import { freePort } from '../support/nats-server.ts';
 interface Check {
   name: string;
   ok: boolean;
-  error?: string;
 }
 
 test('/health/ready fails and names the dependency when a configured Redis or NATS is down', async () => {
@@ -23,7 +22,10 @@ test('/health/ready fails and names the dependency when a configured Redis or NA
     assert.equal(checks.get('database')?.ok, true);
     assert.equal(checks.get('queue')?.ok, false);
     assert.equal(checks.get('nats')?.ok, false);
-    assert.match(checks.get('nats')?.error ?? '', /NATS is not connected/);
+    assert.ok(
+      [...checks.values()].every((c) => Object.keys(c).sort().join() === 'ms,name,ok'),
+      `a dependency is named, never described: ${res.body}`,
+    );
     const live = await t.app.inject({ method: 'GET', url: '/health/live' });
     assert.equal(live.statusCode, 200, 'liveness stays cheap and independent of dependencies');
   } finally {
@@ -40,6 +42,7 @@ test('/health/ready is 200 with every configured dependency up: database, Redis,
     // NATS connects in the background; give it a moment.
     for (let i = 0; i < 50 && res.statusCode !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
+      app.clock.advance(1000); // past the cached answer
       res = await app.app.inject({ method: 'GET', url: '/health/ready' });
     }
     assert.equal(res.statusCode, 200, res.body);

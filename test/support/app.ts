@@ -29,6 +29,8 @@ export const smallDemo = {
   TR_DEMO_POINTS: '0',
   // Every test database starts empty, on every dialect: fill it as the embedded default does.
   TR_SEED_ON_START: 'true',
+  // Readiness and metrics answer through app.inject on the one app.
+  TR_INTERNAL_PORT: 'main',
 };
 
 /** The whole app on a fresh database of its own, built by the same composition main.ts uses. */
