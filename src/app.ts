@@ -15,6 +15,7 @@ import { metricsPlugin, metricsRoute } from './http/metrics.ts';
 import { overloadGuard } from './http/overload-guard.ts';
 import { paymentRoutes } from './http/payments.ts';
 import { pointsRoutes } from './http/points.ts';
+import { providerCallbackRoutes, providerSignatureScheme } from './http/provider-callbacks.ts';
 import { queueRoutes } from './http/queue.ts';
 import { registerRateLimiting } from './http/rate-limit.ts';
 import { reservationRoutes } from './http/reservations.ts';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         securitySchemes: {
           accessKey: { type: 'apiKey', in: 'header', name: 'Authorization' },
           ...(services.identity.mode === 'jwt' ? { identityBearer: identityBearerScheme } : {}),
+          ...(services.providerTopUps ? { providerSignature: providerSignatureScheme } : {}),
         },
       },
     },
@@ -134,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(reservationRoutes, { services });
   await app.register(pointsRoutes, { services });
   await app.register(paymentRoutes, { services });
+  if (services.providerTopUps) await app.register(providerCallbackRoutes, { services });
   await app.register(queueRoutes, { services });
   await app.register(webRoutes, {
     services,

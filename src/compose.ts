@@ -7,9 +7,11 @@ import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
 import { dataNotFromSeed, progressPrinter, seedDemoData } from './db/seed.ts';
+import type { BookingStore } from './domain/booking/model.ts';
 import { PaymentService } from './domain/booking/payments.ts';
 import { PointsService } from './domain/booking/points.ts';
 import { ReservationService } from './domain/booking/reservations.ts';
+import { ProviderTopUps } from './domain/booking/top-ups.ts';
 import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
@@ -96,6 +98,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     waitingRoom,
     admissionGate: admissionGate(waitingRoom),
     identity: identityOf(parts),
+    providerTopUps: providerTopUpsOf(parts, booking.bookingStore),
     tokenIssueLimits: tokenIssueLimitsOf(parts),
     readiness: parts.readiness,
     metrics,
@@ -170,6 +173,13 @@ function identityOf({ config, clock }: Parts): IdentityGate {
       ? { kind: 'publicKey', pem: publicKeyPem }
       : { kind: 'secret', secret };
   return verifiedIdentityGate(new JwtIdentityVerifier({ key, ...claims }, clock));
+}
+
+/** The payment provider's signed callbacks, when its secret is configured. */
+function providerTopUpsOf({ config, clock }: Parts, store: BookingStore): ProviderTopUps | undefined {
+  const { secret, toleranceSeconds } = config.paymentProvider;
+  if (secret.reveal() === '') return undefined;
+  return new ProviderTopUps({ store, clock, secret: secret.reveal(), toleranceSeconds });
 }
 
 /** Counted in Redis when the waiting room lives there, so every process shares one budget. */

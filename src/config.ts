@@ -78,6 +78,8 @@ export interface Config {
     audience: string;
     clockToleranceSeconds: number;
   };
+  /** The payment provider whose signed callbacks confirm top-ups; no secret: no callback route. */
+  paymentProvider: { secret: Secret; toleranceSeconds: number };
   /** Token issues per minute per client address and per user; 0 switches a limit off. */
   tokenRateLimit: { perIpPerMinute: number; perUserPerMinute: number };
   /** Browser origins allowed to call the API cross-origin; empty: CORS off. */
@@ -503,6 +505,20 @@ const table: SettingsOf<Config> = {
       integer(0, 300),
       5,
       'jwt: clock skew allowed on `exp` and `nbf`',
+    ),
+  },
+  paymentProvider: {
+    secret: setting(
+      'TR_PAYMENT_PROVIDER_SECRET',
+      secretText,
+      new Secret(''),
+      'Shared HMAC-SHA256 secret of the payment provider whose signed callback (POST /api/payments/provider/callback) confirms top-ups; at least 32 bytes; unset: no callback route',
+    ),
+    toleranceSeconds: setting(
+      'TR_PAYMENT_PROVIDER_TOLERANCE_SECONDS',
+      integer(1, 3600),
+      300,
+      "Most seconds a provider callback's signed timestamp may be from now",
     ),
   },
   tokenRateLimit: {

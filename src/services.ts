@@ -4,6 +4,7 @@ import type { BookingStore } from './domain/booking/model.ts';
 import type { PaymentService } from './domain/booking/payments.ts';
 import type { PointsService } from './domain/booking/points.ts';
 import type { ReservationService } from './domain/booking/reservations.ts';
+import type { ProviderTopUps } from './domain/booking/top-ups.ts';
 import type { CatalogService } from './domain/catalog.ts';
 import type { Clock } from './domain/clock.ts';
 import type { IdempotencyService } from './domain/idempotency.ts';
@@ -23,6 +24,8 @@ export interface AppServices {
   bookingStore: BookingStore;
   reservations: ReservationService;
   points: PointsService;
+  /** Top-ups confirmed by the payment provider's signed callback; absent without TR_PAYMENT_PROVIDER_SECRET. */
+  providerTopUps: ProviderTopUps | undefined;
   payments: PaymentService;
   idempotency: IdempotencyService;
   waitingRoom: WaitingRoom;

@@ -155,6 +155,32 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
 
     appendEvent: (e) => appendOutboxEvent(trx, e),
 
+    recordProviderTopUp: (t) =>
+      insertIgnoringDuplicate(database, trx, 'provider_top_ups', {
+        event_id: t.eventId,
+        user_id: t.userId,
+        amount: t.amount,
+        ledger_id: t.ledgerId,
+        created_at: t.createdAt,
+      }),
+
+    async findProviderTopUp(eventId) {
+      const r = await trx
+        .selectFrom('provider_top_ups')
+        .select(['user_id', 'amount', 'ledger_id', 'created_at'])
+        .where('event_id', '=', eventId)
+        .executeTakeFirst();
+      return r
+        ? {
+            eventId,
+            userId: Number(r.user_id),
+            amount: Number(r.amount),
+            ledgerId: r.ledger_id,
+            createdAt: Number(r.created_at),
+          }
+        : undefined;
+    },
+
     completeIdempotencyKey: (claim, outcome) => completeIdempotencyKey(trx, claim, outcome),
   };
 }

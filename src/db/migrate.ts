@@ -5,6 +5,7 @@ import { idempotencyExactKeys } from './migrations/0002-idempotency-exact-keys.t
 import { seatClaimsByUser } from './migrations/0003-seat-claims-by-user.ts';
 import { outboxRelayLease } from './migrations/0004-outbox-relay-lease.ts';
 import { demoSeedMark } from './migrations/0005-demo-seed-mark.ts';
+import { providerTopUps } from './migrations/0006-provider-top-ups.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -13,6 +14,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0003-seat-claims-by-user': seatClaimsByUser,
     '0004-outbox-relay-lease': outboxRelayLease,
     '0005-demo-seed-mark': demoSeedMark,
+    '0006-provider-top-ups': providerTopUps(database.capabilities),
   };
 }
 

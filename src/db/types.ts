@@ -68,6 +68,14 @@ export interface PointLedgerTable {
   created_at: number;
 }
 
+export interface ProviderTopUpsTable {
+  event_id: string;
+  user_id: number;
+  amount: number;
+  ledger_id: string;
+  created_at: number;
+}
+
 export interface PaymentsTable {
   id: string;
   reservation_id: string;
@@ -120,6 +128,7 @@ export interface Tables {
   reservations: ReservationsTable;
   point_wallets: PointWalletsTable;
   point_ledger: PointLedgerTable;
+  provider_top_ups: ProviderTopUpsTable;
   payments: PaymentsTable;
   outbox: OutboxTable;
   idempotency_keys: IdempotencyKeysTable;

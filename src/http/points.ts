@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { MAX_CHARGE, MIN_CHARGE } from '../domain/booking/points.ts';
+import { DomainError } from '../domain/errors.ts';
 import { gateOrStoredAnswer, IdempotencyHeaders, idempotent } from './idempotency.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { namedUser } from './queue.ts';
@@ -8,13 +9,22 @@ import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
 const Balance = Type.Object({ userId: Type.Integer(), balance: Type.Integer({ description: 'Points' }) });
 const UserParams = Type.Object({ userId: Id('User id') });
 
-export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate'> = async (
+export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate' | 'identity'> = async (
   app,
   { services },
 ) => {
   const { points, idempotency } = services;
   const guard = services.admissionGate;
   const chargeScope = (userId: number | undefined) => (userId === undefined ? undefined : `charge:${userId}`);
+  // Outside the demo a wallet is credited only by the payment provider's signed callback (or an operator).
+  const directChargeAllowed = services.identity.mode === 'none';
+  const refuseOutsideDemo = async () => {
+    if (!directChargeAllowed)
+      throw new DomainError(
+        'TOP_UP_REQUIRES_PROVIDER',
+        'Points are added by the payment provider (POST /api/payments/provider/callback), not by the client',
+      );
+  };
 
   app.get(
     '/api/users/:userId/points',
@@ -34,11 +44,13 @@ export const pointsRoutes: RoutePlugin<'points' | 'idempotency' | 'admissionGate
   app.post(
     '/api/users/:userId/points/charge',
     {
+      onRequest: refuseOutsideDemo,
       preHandler: gateOrStoredAnswer(idempotency, (req) => chargeScope(namedUser(req)), guard.userAdmitted),
       schema: {
         tags: ['points'],
         security: accessKeySecurity,
-        summary: 'Add points to the wallet',
+        summary:
+          'Add points to the wallet (the demo only: 403 TOP_UP_REQUIRES_PROVIDER with TR_IDENTITY=jwt)',
         params: UserParams,
         headers: IdempotencyHeaders,
         body: Type.Object(

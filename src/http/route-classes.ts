@@ -32,6 +32,7 @@ export const acquireClassByRoute: Readonly<Record<string, AcquireClass>> = {
   '/api/reservations/:reservationId': 'hold',
   '/api/users/:userId/reservations': 'hold',
   '/api/users/:userId/points/charge': 'top-up',
+  '/api/payments/provider/callback': 'top-up',
   '/api/users/:userId/points': 'top-up',
   '/api/concerts': 'catalog',
   '/api/concerts/:concertId/schedules': 'catalog',

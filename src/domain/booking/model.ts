@@ -28,8 +28,18 @@ export interface LedgerEntry {
   id: string;
   userId: number;
   delta: number;
-  reason: 'CHARGE' | 'PAYMENT';
+  /** CHARGE: the demo's direct charge; TOP_UP: confirmed by the payment provider; PAYMENT: a seat paid. */
+  reason: 'CHARGE' | 'TOP_UP' | 'PAYMENT';
   referenceId: string | null;
+  createdAt: number;
+}
+
+/** A top-up the payment provider confirmed, stored once per provider event. */
+export interface ProviderTopUp {
+  eventId: string;
+  userId: number;
+  amount: number;
+  ledgerId: string;
   createdAt: number;
 }
 
@@ -97,6 +107,9 @@ export interface BookingTx extends IdempotencyTx {
   creditWallet(userId: number, amount: number, now: number): Promise<boolean>;
   balanceOf(userId: number): Promise<number | undefined>;
   appendLedger(entry: LedgerEntry): Promise<void>;
+  /** False, and nothing written, when the provider event was recorded before. */
+  recordProviderTopUp(topUp: ProviderTopUp): Promise<boolean>;
+  findProviderTopUp(eventId: string): Promise<ProviderTopUp | undefined>;
   appendEvent(e: BookingEvent): Promise<void>;
 }
 
