@@ -149,7 +149,10 @@ async function prepareDatabase(
 
 /** Admission runs in the store (one Lua script on Redis), so any number of processes may tick. */
 function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): WaitingRoom {
-  const store = createQueueStore(config.queue, config.queueSettings, { hashTag: config.queueName });
+  const store = createQueueStore(config.queue, config.queueSettings, {
+    hashTag: config.queueName,
+    maxWaiting: config.maxWaiting,
+  });
   life.onClose(() => store.close());
   const waitingRoom = new WaitingRoom({
     store,

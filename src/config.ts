@@ -37,6 +37,8 @@ export interface Config {
     startingPoints: number;
   };
   queueSettings: WaitingRoomSettings;
+  /** Most users waiting in line; a newcomer beyond it gets 503 QUEUE_FULL with Retry-After. */
+  maxWaiting: number;
   holdTtlSeconds: number;
   /** Most seats one user may hold at once. */
   maxHoldsPerUser: number;
@@ -335,6 +337,12 @@ const table: SettingsOf<Config> = {
       'Least time a waiting user may go without polling before losing the place',
     ),
   },
+  maxWaiting: setting(
+    'TR_MAX_WAITING',
+    integer(1, 100_000_000),
+    500_000,
+    'Most users waiting in line at once; a newcomer beyond it gets 503 QUEUE_FULL with Retry-After (those in line keep their place)',
+  ),
   holdTtlSeconds: setting(
     'TR_HOLD_TTL_SECONDS',
     integer(1, 86_400),

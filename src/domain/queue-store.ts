@@ -119,6 +119,8 @@ export interface QueueStoreSettings {
   tokenGraceMs: number;
   /** An admitted user with no authorised request for this long lapses. */
   activeIdleMs: number;
+  /** Most users waiting in line: a newcomer beyond it is QUEUE_FULL (those already in line keep their place). */
+  maxWaiting?: number;
 }
 
 /**

@@ -85,6 +85,8 @@ export class MemoryQueueStore implements QueueStore {
         holder.activeUntil = 0;
       } else this.#touchActive(userId, holder, now, true);
     }
+    if (!holder && this.#line.size >= (this.#settings.maxWaiting ?? Number.POSITIVE_INFINITY))
+      throw storeError(-4);
     if (holder) {
       if (holder.previousKey !== undefined) this.#retireKey(holder.previousKey, now);
       holder.previousKey = holder.key;

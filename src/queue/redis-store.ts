@@ -135,6 +135,7 @@ export class RedisQueueStore implements QueueStore {
         IDLE_SLACK_MS,
         this.#settings.activeIdleMs,
         ACTIVE_REFRESH_MS,
+        this.#settings.maxWaiting ?? 0,
       )
       .catch(failClosed);
     return entryOf(reply);

@@ -15,8 +15,9 @@
   ARGV[7..11] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
   ARGV[12] idle slack ms: deadlines are stored this much later, and rewritten only once passed
   ARGV[13] active idle ms, ARGV[14] active refresh ms (the active idle deadline's slack)
+  ARGV[15] most users waiting (0: no cap): a newcomer beyond it is refused, users already in line are not
 
-  Returns { userId, state (1 waiting, 2 active), position, activeUntil }
+  Returns { userId, state (1 waiting, 2 active), position, activeUntil }, or -4 when the line is full
 ]]
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
 local now, graceMs, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -57,6 +58,9 @@ if state == 'a' then
     redis.call('ZADD', KEYS[3], math.min(tonumber(activeUntil), deadline), userId)
   end
 end
+
+local maxWaiting = tonumber(ARGV[15])
+if not state and maxWaiting > 0 and redis.call('ZCARD', KEYS[1]) >= maxWaiting then return -4 end
 
 if state then
   retire(prevKey, graceMs + retireMs)
