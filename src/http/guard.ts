@@ -15,6 +15,19 @@ export function callerOf(req: FastifyRequest): number | undefined {
   return (req as FastifyRequest & { admittedUserId?: number }).admittedUserId;
 }
 
+/** When the gate let each request through (performance clock): its work is timed from there. */
+const admittedAt = new WeakMap<FastifyRequest, number>();
+
 export function setCaller(req: FastifyRequest, userId: number): void {
   (req as FastifyRequest & { admittedUserId?: number }).admittedUserId = userId;
+  admittedAt.set(req, performance.now());
+}
+
+/**
+ * Milliseconds since the gate let this request through; undefined for requests it refused or never saw, so
+ * floods of bad keys and slow uploads before the gate say nothing about how the booking path is doing.
+ */
+export function msSinceAdmitted(req: FastifyRequest): number | undefined {
+  const at = admittedAt.get(req);
+  return at === undefined ? undefined : performance.now() - at;
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResponseWindow } from '../domain/admission-controller.ts';
 import { isDomainError } from '../domain/errors.ts';
 import type { BookingStep, Metrics } from '../observability/metrics.ts';
+import { msSinceAdmitted } from './guard.ts';
 import { type AppHooks, appWide } from './plugin.ts';
 import { isBookingRoute } from './route-classes.ts';
 
@@ -13,7 +14,7 @@ export const defaultBookingRoutes: Record<string, BookingStep> = {
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
-  /** Also fed every booking-route response, for the adaptive admission controller. */
+  /** Also fed every booking-route response that passed the admission gate, for the adaptive admission controller. */
   window?: ResponseWindow;
   /** Routes whose answers count as hold or payment outcomes; {} turns that off. */
   bookingRoutes?: Record<string, BookingStep>;
@@ -50,7 +51,9 @@ export function metricsPlugin(opts: MetricsPluginOptions): AppHooks {
       const status = reply.statusCode;
       const ms = reply.elapsedTime;
       metrics.observeRequest(request.method, route, status, ms / 1000);
-      if (window && isBookingRoute(route)) window.record(status, ms);
+      // The admission controller hears only requests the gate let through, timed from there.
+      const handlerMs = window && isBookingRoute(route) ? msSinceAdmitted(request) : undefined;
+      if (handlerMs !== undefined) window?.record(status, handlerMs);
       const step = bookingRoutes[`${request.method} ${route}`];
       if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import { loadConfig } from '../../src/config.ts';
@@ -15,6 +15,7 @@ import { ManualClock } from '../../src/domain/clock.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../../src/http/errors.ts';
+import { setCaller } from '../../src/http/guard.ts';
 import { metricsPlugin } from '../../src/http/metrics.ts';
 import { overloadGuard } from '../../src/http/overload-guard.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
@@ -55,7 +56,13 @@ async function makeApp() {
   installErrorHandling(app);
   await app.register(overloadGuard({ monitor, metrics, acquireQueue, budgetMs: 2000 }));
   let slowMs = 0;
-  app.get('/api/reservations/:reservationId', async () => {
+  // A stand-in for the admission gate: a bad key is refused before the handler, a good one lets it through.
+  const gate = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.headers.authorization === 'bad')
+      return reply.code(401).send({ error: { code: 'TOKEN_INVALID' } });
+    setCaller(req, 1);
+  };
+  app.get('/api/reservations/:reservationId', { preHandler: gate }, async () => {
     if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
     return { ok: true };
   });
@@ -108,6 +115,8 @@ describe('GET /metrics', () => {
     const { app, window } = await makeApp();
     const { app: other } = await makeApp();
     for (const id of [1, 2, 3]) await app.inject({ method: 'GET', url: `/api/reservations/${id}` });
+    for (const id of [4, 5])
+      await app.inject({ method: 'GET', url: `/api/reservations/${id}`, headers: { authorization: 'bad' } });
     await app.inject({ method: 'GET', url: '/nowhere' });
     await app.inject({ method: 'POST', url: '/api/users/1/token' });
     await app.inject({ method: 'GET', url: '/health/live' });
@@ -126,7 +135,11 @@ describe('GET /metrics', () => {
     assert.match(body, /nodejs_eventloop_lag_seconds /);
     assert.match(body, /ticketrush_admit_rate_per_second 42/);
     assert.match(body, /ticketrush_overload_level\{level="ok"\} 1/);
-    assert.equal(window.signals().samples, 3, 'the admission window saw the booking route only');
+    assert.equal(
+      window.signals().samples,
+      3,
+      'the admission window saw the booking route only, and only requests the gate let through',
+    );
 
     const otherBody = (await other.inject({ method: 'GET', url: '/metrics' })).body;
     assert.doesNotMatch(
