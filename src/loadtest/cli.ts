@@ -89,6 +89,7 @@ async function runOptionsOf(
     profileName: options.profileName,
     workers: options.workers,
     flow: options.flow,
+    onsale: options.onsale,
     timeoutMs: options.timeoutMs,
     gracefulStopMs: options.gracefulStopMs,
     durationCapMs: options.durationCapMs,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LoadClient } from './client.ts';
+import { OnsaleArrivals } from './onsale.ts';
 import { Recorder } from './recorder.ts';
 import { arrivalsBy, levelAt, maxLevel, type Profile } from './stages.ts';
 import type { WorkerMessage, WorkerPlan } from './worker-plan.ts';
@@ -163,8 +164,9 @@ async function drain(run: WorkerRun, executor: Executor): Promise<void> {
   run.recorder.vus = 0;
 }
 
-/** Connections this worker may need at once: its peak VUs (closed) or its flow cap (open). */
+/** Connections this worker may need at once: its peak VUs (closed), its flow cap (open), its share (on-sale). */
 function connectionsFor(plan: WorkerPlan): number {
+  if (plan.onsale) return Math.max(1, Math.ceil(plan.onsale.connections / plan.workerCount));
   const peak =
     plan.executor === 'ramping-vus'
       ? partOf(maxLevel(plan.profile), plan.workerIndex, plan.workerCount)
@@ -179,9 +181,14 @@ export async function runWorkerPlan(plan: WorkerPlan, emit: (message: WorkerMess
   const health = new HealthProbe();
   const run = new WorkerRun(plan, recorder, client);
   const stopHousekeeping = startHousekeeping(run, emit);
+  let executor: Executor | undefined;
   try {
     await run.untilStart();
-    const executor = plan.executor === 'ramping-vus' ? new RampingVus(run) : new RampingArrivalRate(run);
+    executor = plan.onsale
+      ? new OnsaleArrivals(run, client)
+      : plan.executor === 'ramping-vus'
+        ? new RampingVus(run)
+        : new RampingArrivalRate(run);
     await executor.ramp();
     await drain(run, executor);
   } finally {
@@ -195,5 +202,6 @@ export async function runWorkerPlan(plan: WorkerPlan, emit: (message: WorkerMess
     seconds: recorder.drainSeconds(Number.POSITIVE_INFINITY),
     snapshot: recorder.snapshot(),
     health: health.read(),
+    ...(executor instanceof OnsaleArrivals ? { flows: executor.metrics.snapshot() } : {}),
   });
 }

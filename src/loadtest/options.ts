@@ -4,7 +4,7 @@ import { type FlowOptions, SCENARIOS, type ScenarioChoice } from './scenarios.ts
 import { PROFILES, type Profile, parseDuration, parseStages, totalDurationMs } from './stages.ts';
 import { checkTarget } from './target.ts';
 import { parseThreshold, type Threshold } from './thresholds.ts';
-import { EXECUTORS, type ExecutorName } from './worker-plan.ts';
+import { EXECUTORS, type ExecutorName, type OnsalePlan } from './worker-plan.ts';
 
 export const LOADTEST_HELP = `ticketrush loadtest: replay the seed's load scenarios
 
@@ -12,8 +12,15 @@ Usage: ticketrush loadtest [options]
 
   --scenario NAME        ${[...SCENARIOS, 'mixed'].join(' | ')} (default mixed);
                          ping: GET / only, to measure the generator's own capacity
-  --profile NAME         ${Object.keys(PROFILES).join(' | ')} (default quick); levels are VUs, or flows/s
-                         with --executor ramping-arrival-rate
+  --profile NAME         ${Object.keys(PROFILES).join(' | ')} | onsale (default quick); levels are VUs, or
+                         flows/s with --executor ramping-arrival-rate
+                         onsale: --users distinct users (ids 1..N) join evenly within --join-within, wait
+                         at pollAfterMs, and every admitted user buys a seat (open model; own flow)
+  --users N              onsale: the crowd (default 100,000)
+  --join-within D        onsale: window in which every user joins (default 60s)
+  --sale-seats N         onsale: seats on sale, the first N / --seats-per-schedule schedules (default 10,000)
+  --seats-per-schedule N onsale: seats of one schedule on the target (default 100, the demo catalog)
+  --connections N        onsale: connections to the target over all workers (default 512)
   --stages LIST          instead of a profile: '30s:100,1m:500,10s:0' (duration:target)
   --executor NAME        ramping-vus (closed model, default) | ramping-arrival-rate (open model)
   --target URL           server with the seed's API (default: start ticketrush embedded)
@@ -58,6 +65,11 @@ const FLAGS = {
   'race-schedules': { type: 'string' },
   'payment-schedules': { type: 'string' },
   'max-polls': { type: 'string' },
+  users: { type: 'string' },
+  'join-within': { type: 'string' },
+  'sale-seats': { type: 'string' },
+  'seats-per-schedule': { type: 'string' },
+  connections: { type: 'string' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
@@ -77,6 +89,7 @@ export interface LoadtestOptions {
   target?: string;
   serverMetricsUrl?: string;
   flow: FlowOptions;
+  onsale?: OnsalePlan;
   timeoutMs: number;
   gracefulStopMs: number;
   maxRequests: number;
@@ -106,7 +119,7 @@ export function parseLoadtestArgs(argv: string[]): LoadtestOptions | 'help' {
     const refusal = checkTarget(values.target, values['allow-remote']);
     if (refusal) throw new Error(refusal);
   }
-  return {
+  const options: LoadtestOptions = {
     scenario: values.scenario as ScenarioChoice,
     executor: values.executor as ExecutorName,
     profile,
@@ -125,12 +138,59 @@ export function parseLoadtestArgs(argv: string[]): LoadtestOptions | 'help' {
     html: values.html,
     quiet: values.quiet,
   };
+  return profileName === 'onsale' ? asOnsale(options, values) : options;
+}
+
+const MINUTE = 60_000;
+
+/** The on-sale crowd and its sale, from --users, --join-within, --sale-seats, --seats-per-schedule. */
+function readOnsale(values: Flags): OnsalePlan {
+  const users = Math.floor(positiveNumber('users', values.users, 100_000, 1));
+  const joinMs = values['join-within'] ? parseDuration(values['join-within']) : MINUTE;
+  if (joinMs < 1) throw new Error('--join-within must be a positive duration');
+  const seatsPerSchedule = Math.floor(
+    positiveNumber('seats-per-schedule', values['seats-per-schedule'], 100, 1),
+  );
+  const saleSeats = Math.floor(positiveNumber('sale-seats', values['sale-seats'], 10_000, 1));
+  return {
+    users,
+    joinMs,
+    saleSchedules: Math.max(1, Math.ceil(saleSeats / seatsPerSchedule)),
+    seatsPerSchedule,
+    connections: Math.floor(positiveNumber('connections', values.connections, 512, 1)),
+  };
+}
+
+/** `--profile onsale`: its own flow in the open model, and a run that lasts until the last user is done. */
+function asOnsale(options: LoadtestOptions, values: Flags): LoadtestOptions {
+  const onsale = readOnsale(values);
+  // Admitting a big crowd outlasts its joining by far: the drain waits for the last user.
+  const gracefulStopMs = values['graceful-stop'] ? options.gracefulStopMs : 30 * MINUTE;
+  return {
+    ...options,
+    scenario: 'onsale',
+    executor: 'ramping-arrival-rate',
+    gracefulStopMs,
+    durationCapMs: values.duration ? options.durationCapMs : onsale.joinMs + gracefulStopMs + 2 * MINUTE,
+    maxVus: onsale.users,
+    flow: {
+      ...options.flow,
+      honorPollHint: true,
+      maxPolls: values['max-polls'] ? options.flow.maxPolls : 10_000,
+    },
+    onsale,
+  };
 }
 
 function readProfile(values: Flags): { profile: Profile; profileName: string } {
   if (values.stages && values.profile) throw new Error('give --profile or --stages, not both');
   if (values.stages) return { profile: parseStages(values.stages), profileName: 'custom' };
   const profileName = values.profile ?? 'quick';
+  if (profileName === 'onsale') {
+    const { users, joinMs } = readOnsale(values);
+    const rate = users / (joinMs / 1000);
+    return { profile: { start: rate, stages: [{ durationMs: joinMs, target: rate }] }, profileName };
+  }
   const profile = PROFILES[profileName];
   if (!profile) throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
   return { profile, profileName };

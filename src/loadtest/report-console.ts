@@ -1,3 +1,4 @@
+import { onsaleConsole } from './report-onsale.ts';
 import type { EndpointResult, LoadResult, ThresholdResult } from './result.ts';
 
 /** Lays out rows as a fixed-width table; numbers right-aligned, the first and `textColumn` left-aligned. */
@@ -80,6 +81,7 @@ export function renderConsole(result: LoadResult): string {
     outcomeTable(result),
     '',
     ...flowLines(result.flows),
+    ...onsaleConsole(result, table),
     ...generatorLines(result.generator),
     ...thresholdLines(result.thresholds),
   ].join('\n');

@@ -1,4 +1,5 @@
 import { fmtMs } from './report-console.ts';
+import { type ChartSeries, onsaleHtml } from './report-onsale.ts';
 import type { LoadResult, TimelinePoint } from './result.ts';
 
 const esc = (s: string) =>
@@ -46,6 +47,18 @@ function lineChart(title: string, seconds: number[], series: Series[], unit = ''
 }
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+
+/** A chart of series given per second from 0, coloured in order. */
+function perSecondChart(title: string, series: ChartSeries[], unit = ''): string {
+  const length = Math.max(0, ...series.map((s) => s.values.length));
+  const seconds = Array.from({ length }, (_, i) => i);
+  return lineChart(
+    title,
+    seconds,
+    series.map((s, i) => ({ ...s, color: COLORS[i % COLORS.length] })),
+    unit,
+  );
+}
 
 function serverCharts(timeline: TimelinePoint[], seconds: number[]): string {
   const names = [...new Set(timeline.flatMap((p) => Object.keys(p.server ?? {})))];
@@ -138,6 +151,7 @@ ${lineChart('Failures, business outcomes and completed flows per second', second
 <h2>Flows</h2>
 <p>Token issue to admission: p50 ${fmtMs(a.p50Ms)} ms, p95 ${fmtMs(a.p95Ms)} ms, max ${fmtMs(a.maxMs)} ms (${a.count} admitted). Completed flows: ${result.flows.flowsPerSecond}/s; dropped ${result.flows.funnel.dropped}, aborted ${result.flows.funnel.aborted}.</p>
 ${funnelBars(result)}
+${onsaleHtml(result, perSecondChart, esc)}
 <h2>Server metrics</h2>
 ${serverCharts(t, seconds)}
 <h2>Load generator</h2>

@@ -1,4 +1,5 @@
 import type { LatencySummary } from './histogram.ts';
+import type { OnsaleResult } from './onsale-summary.ts';
 import type { OutcomeCounts } from './outcomes.ts';
 import type { Funnel } from './recorder.ts';
 import type { Profile } from './stages.ts';
@@ -65,4 +66,6 @@ export interface LoadResult {
     warnings: string[];
   };
   thresholds: ThresholdResult[];
+  /** `--profile onsale` only: ETA accuracy, purchases, sell-out, polls by crowd size, cost per virtual user. */
+  onsale?: OnsaleResult;
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mergeSnapshots } from './aggregate.ts';
 import { runWorkerPlan } from './executors.ts';
+import { summarizeOnsale } from './onsale-summary.ts';
 import type { Funnel } from './recorder.ts';
 import type { LoadResult } from './result.ts';
 import { RunMonitor, type RunnerMessage } from './run-monitor.ts';
@@ -64,6 +65,7 @@ function planWorkers(opts: RunOptions, workerCount: number, startAt: number): Wo
     maxRequests: Math.ceil(opts.maxRequests / workerCount),
     maxVus: Math.max(1, Math.ceil(opts.maxVus / workerCount)),
     startAtEpochMs: startAt,
+    onsale: opts.onsale,
   }));
 }
 
@@ -145,6 +147,24 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
     done.map((d) => d.snapshot),
     durationS,
   );
+  const timeline = monitor.timeline.points();
+  const generator = generatorOf(opts, monitor, merged.flows.funnel, workerCount);
+  const onsale = opts.onsale
+    ? summarizeOnsale(
+        opts.onsale,
+        done.flatMap((d) => (d.flows ? [d.flows] : [])),
+        timeline,
+        startAt,
+        generator.cpuPercentOfOneCore,
+      )
+    : undefined;
+  if (onsale && generator.saturated)
+    generator.warnings.push('the generator, not the server, was the saturated side of this on-sale run');
+  const share = onsale?.generator.generatorCpuShare;
+  if (share != null && share >= 0.5)
+    generator.warnings.push(
+      `the generator used ${Math.round(share * 100)}% of the CPU it and the server used together: on a shared machine it competes with the server it measures`,
+    );
   return {
     version: 1,
     startedAt: new Date(startAt).toISOString(),
@@ -163,9 +183,10 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
     totals: merged.totals,
     endpoints: merged.endpoints,
     flows: merged.flows,
-    timeline: monitor.timeline.points(),
-    generator: generatorOf(opts, monitor, merged.flows.funnel, workerCount),
+    timeline,
+    generator,
     thresholds: [],
+    ...(onsale ? { onsale } : {}),
   };
 }
 

@@ -12,8 +12,11 @@ export const SCENARIOS = [
   'payment',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-/** `ping` is no seed flow: one GET / per flow, to measure the generator itself (bench/loadgen.ts). */
-export type ScenarioChoice = ScenarioName | 'mixed' | 'ping';
+/**
+ * `ping` is no seed flow: one GET / per flow, to measure the generator itself (bench/loadgen.ts).
+ * `onsale` is the on-sale crowd's purchase flow (onsale.ts), run by `--profile onsale` only.
+ */
+export type ScenarioChoice = ScenarioName | 'mixed' | 'ping' | 'onsale';
 
 /** Weights of `mixed`: browsing outnumbers buying, as in a real on-sale. */
 export const MIXED_WEIGHTS: Record<ScenarioName, number> = {
@@ -116,6 +119,7 @@ function pick<T>(items: T[]): T | undefined {
 }
 
 export function pickScenario(choice: ScenarioChoice): ScenarioName | 'ping' {
+  if (choice === 'onsale') throw new Error('the onsale flow is run by onsale.ts, not as a seed flow');
   if (choice !== 'mixed') return choice;
   let total = 0;
   for (const name of SCENARIOS) total += MIXED_WEIGHTS[name];

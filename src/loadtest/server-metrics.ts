@@ -1,5 +1,16 @@
 import { request } from 'undici';
 
+/**
+ * An application histogram's `_sum` and `_count` are counters (their rates give the mean, e.g. of pool
+ * waits); its buckets, and the runtime's and HTTP histograms, are left out.
+ */
+function histogramTotalType(name: string, types: Record<string, string>): string | undefined {
+  const base = /^(.*)_(sum|count)$/.exec(name)?.[1];
+  if (!base || types[base] !== 'histogram' || /^(nodejs_|process_|http_)/.test(base)) return undefined;
+  types[name] = 'counter';
+  return 'counter';
+}
+
 /** Prometheus text -> { 'name{labels}': value } for gauges and counters (histogram buckets left out). */
 export function parsePrometheus(text: string): {
   values: Record<string, number>;
@@ -17,7 +28,7 @@ export function parsePrometheus(text: string): {
     const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (!match) continue;
     const [, name, labels = '', raw] = match;
-    const type = types[name];
+    const type = types[name] ?? histogramTotalType(name, types);
     if (type !== 'gauge' && type !== 'counter') continue;
     const value = Number(raw);
     if (Number.isFinite(value)) values[name + labels] = value;

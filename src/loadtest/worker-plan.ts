@@ -1,9 +1,22 @@
+import type { FlowMetricsSnapshot } from './flow-metrics.ts';
 import type { RecorderSnapshot, SecondSnapshot } from './recorder.ts';
 import type { FlowOptions, ScenarioChoice } from './scenarios.ts';
 import type { Profile } from './stages.ts';
 
 export const EXECUTORS = ['ramping-vus', 'ramping-arrival-rate'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
+
+/** The on-sale profile: distinct users 1..N join within a window, then buy seats of the first schedules. */
+export interface OnsalePlan {
+  users: number;
+  /** Users arrive evenly within this window (ms from the start). */
+  joinMs: number;
+  /** Schedules 1..N are on sale (a 10,000-seat sale of 100-seat schedules: 100). */
+  saleSchedules: number;
+  seatsPerSchedule: number;
+  /** Connections to the target over all workers: sleeping users need none. */
+  connections: number;
+}
 
 /** Everything one worker needs; plain data so it crosses a worker boundary. */
 export interface WorkerPlan {
@@ -26,6 +39,8 @@ export interface WorkerPlan {
   maxVus: number;
   /** Wall-clock start shared by all workers, so their seconds line up. */
   startAtEpochMs: number;
+  /** Set for `--profile onsale`: flows are on-sale users, each worker taking every `workerCount`-th. */
+  onsale?: OnsalePlan;
 }
 
 export interface WorkerHealth {
@@ -44,4 +59,6 @@ export type WorkerMessage =
       seconds: SecondSnapshot[];
       snapshot: RecorderSnapshot;
       health: WorkerHealth;
+      /** On-sale runs only. */
+      flows?: FlowMetricsSnapshot;
     };

@@ -42,3 +42,21 @@ test('Prometheus text: gauges and counters with labels, histogram buckets left o
     'http_requests_total{route="/a",status="200"}': 7,
   });
 });
+
+test("an application histogram's _sum and _count are kept as counters, so pool waits can be charted", () => {
+  const { values, types } = parsePrometheus(
+    [
+      '# TYPE ticketrush_db_pool_wait_seconds histogram',
+      'ticketrush_db_pool_wait_seconds_bucket{le="0.01"} 3',
+      'ticketrush_db_pool_wait_seconds_sum 0.25',
+      'ticketrush_db_pool_wait_seconds_count 5',
+      '# TYPE http_request_duration_seconds histogram',
+      'http_request_duration_seconds_sum{route="/a"} 9',
+    ].join('\n'),
+  );
+  assert.deepEqual(values, {
+    ticketrush_db_pool_wait_seconds_sum: 0.25,
+    ticketrush_db_pool_wait_seconds_count: 5,
+  });
+  assert.equal(types.ticketrush_db_pool_wait_seconds_sum, 'counter');
+});

@@ -8,6 +8,16 @@ export interface StubOptions {
   stallUntil?: number;
   /** Delay of every answer, ms. */
   delayMs?: number;
+  /** A token is admitted this long after it was issued (instead of after `pollsToAdmit` polls). */
+  admitAfterMs?: number;
+  /** The etaSeconds told while waiting (default 1; with `admitAfterMs`, the seconds left, rounded up). */
+  etaSeconds?: number;
+  /** The pollAfterMs advised (default 50). */
+  pollAfterMs?: number;
+  /** Seats 1..N per schedule, only free ones listed (default: seats 1..3 always listed). */
+  seatsPerSchedule?: number;
+  /** Every wallet starts with this many points; charges add, payments take the price or fail (default: no wallets). */
+  wallet?: number;
 }
 
 export interface Stub {
@@ -15,6 +25,8 @@ export interface Stub {
   options: StubOptions;
   /** Requests answered, by route template. */
   counts: Map<string, number>;
+  /** Tokens issued, by user id. */
+  issuedTo: Map<number, number>;
   close(): Promise<void>;
 }
 
@@ -27,6 +39,11 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
   const polls = new Map<string, number>();
   const held = new Set<string>();
   const reservations = new Map<number, number>();
+  const issuedTo = new Map<number, number>();
+  const issuedAt = new Map<string, number>();
+  const wallets = new Map<number, number>();
+  const PRICE = 1000;
+  const balanceOf = (userId: number) => wallets.get(userId) ?? state.options.wallet ?? 5000;
   let nextReservation = 1;
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -55,31 +72,44 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     m = /^\/api\/users\/(\d+)\/token$/.exec(url);
     if (m) {
       const key = `key-${m[1]}`;
+      const pollAfterMs = options.pollAfterMs ?? 50;
+      const admitAfter = options.admitAfterMs;
+      const etaSeconds = () =>
+        options.etaSeconds ??
+        (admitAfter === undefined
+          ? 1
+          : Math.max(0, Math.ceil(((issuedAt.get(key) ?? 0) + admitAfter - Date.now()) / 1000)));
       if (req.method === 'POST') {
         count('POST token');
+        issuedTo.set(Number(m[1]), (issuedTo.get(Number(m[1])) ?? 0) + 1);
+        issuedAt.set(key, Date.now());
         polls.set(key, 0);
-        const order = (options.pollsToAdmit ?? 0) > 0 ? 5 : 0;
+        const order = (options.pollsToAdmit ?? 0) > 0 || (admitAfter ?? 0) > 0 ? 5 : 0;
         return send(res, 200, {
           accessKey: key,
           order,
-          status: 'WAITING',
+          status: order ? 'WAITING' : 'ACTIVE',
           position: order,
-          etaSeconds: 1,
-          pollAfterMs: 50,
+          etaSeconds: order ? etaSeconds() : 0,
+          pollAfterMs,
         });
       }
       count('GET token');
       if (req.headers.authorization !== key) return error(res, 401, 'TOKEN_INVALID');
       const seen = (polls.get(key) ?? 0) + 1;
       polls.set(key, seen);
-      const order = seen >= (options.pollsToAdmit ?? 0) ? 0 : 5 - seen;
+      const admitted =
+        admitAfter === undefined
+          ? seen >= (options.pollsToAdmit ?? 0)
+          : Date.now() >= (issuedAt.get(key) ?? 0) + admitAfter;
+      const order = admitted ? 0 : Math.max(1, 5 - seen);
       return send(res, 200, {
         accessKey: key,
         order,
         status: order ? 'WAITING' : 'ACTIVE',
         position: order,
-        etaSeconds: 1,
-        pollAfterMs: 50,
+        etaSeconds: order ? etaSeconds() : 0,
+        pollAfterMs,
       });
     }
     if (url === '/api/concerts') {
@@ -109,7 +139,11 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     m = /^\/api\/concerts\/\d+\/schedules\/(\d+)\/seats\/available$/.exec(url);
     if (m) {
       count('GET seats');
-      return send(res, 200, { seats: [1, 2, 3].map((n) => ({ id: n, number: n, price: 1000 })) });
+      const perSchedule = options.seatsPerSchedule;
+      const ids = Array.from({ length: perSchedule ?? 3 }, (_, i) => i + 1).filter(
+        (n) => perSchedule === undefined || !held.has(`${m?.[1]}:${n}`),
+      );
+      return send(res, 200, { seats: ids.map((n) => ({ id: n, number: n, price: PRICE })) });
     }
     if (url === '/api/reservations' && req.method === 'POST') {
       count('POST reservations');
@@ -118,16 +152,22 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
       held.add(seat);
       const reservationId = nextReservation++;
       reservations.set(reservationId, body.userId);
-      return send(res, 200, { reservationId, status: 'HELD', expiresAt: '2030-01-01', price: 1000 });
+      return send(res, 200, { reservationId, status: 'HELD', expiresAt: '2030-01-01', price: PRICE });
     }
     m = /^\/api\/users\/(\d+)\/points(\/charge)?$/.exec(url);
     if (m) {
       count(m[2] ? 'POST charge' : 'GET points');
-      return send(res, 200, { userId: Number(m[1]), balance: 5000 });
+      const userId = Number(m[1]);
+      if (m[2] && options.wallet !== undefined) wallets.set(userId, balanceOf(userId) + body.amount);
+      return send(res, 200, { userId, balance: balanceOf(userId) });
     }
     if (url === '/api/payments' && req.method === 'POST') {
       count('POST payments');
-      if (body.reservationId % 2 === 0) return error(res, 409, 'INSUFFICIENT_POINTS');
+      if (options.wallet !== undefined) {
+        const balance = balanceOf(body.userId);
+        if (balance < PRICE) return error(res, 409, 'INSUFFICIENT_POINTS');
+        wallets.set(body.userId, balance - PRICE);
+      } else if (body.reservationId % 2 === 0) return error(res, 409, 'INSUFFICIENT_POINTS');
       return send(res, 200, {
         paymentId: body.reservationId,
         reservationId: body.reservationId,
@@ -164,6 +204,7 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
       state.options = next;
     },
     counts,
+    issuedTo,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

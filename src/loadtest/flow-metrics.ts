@@ -1,0 +1,142 @@
+import { memoryUsage } from 'node:process';
+
+/** What one worker measured of an on-sale run's flows; plain data, so it crosses the worker boundary. */
+export interface FlowMetricsSnapshot {
+  /** Per admitted user who waited: the first etaSeconds told, and the wait it stood for (s). */
+  etaToldS: number[];
+  waitedS: number[];
+  /** Per second of the run: queue requests (issue + poll), most VUs waiting, purchases. */
+  polls: number[];
+  waiting: number[];
+  purchases: number[];
+  /** Sale schedule id -> epoch ms this worker first found it without a free seat. */
+  soldOut: Record<number, number>;
+  /** Flows that ended because every sale schedule they looked at was sold out. */
+  turnedAway: number;
+  memory: { heapBaseBytes: number; heapPeakBytes: number; rssBaseBytes: number; rssPeakBytes: number };
+  peakVus: number;
+}
+
+const bump = (series: number[], index: number, by = 1) => {
+  for (let i = series.length; i <= index; i++) series.push(0);
+  series[index] += by;
+};
+
+/** One worker's on-sale measurements: ETA accuracy, polls and waiting users per second, sell-out, memory. */
+export class FlowMetrics {
+  private readonly startedAt: number;
+  private readonly snap: FlowMetricsSnapshot;
+  /** VUs between token issue and admission, now. */
+  waitingNow = 0;
+  /** VUs alive, now. */
+  vusNow = 0;
+
+  constructor(startedAtEpochMs: number) {
+    this.startedAt = startedAtEpochMs;
+    const m = memoryUsage();
+    this.snap = {
+      etaToldS: [],
+      waitedS: [],
+      polls: [],
+      waiting: [],
+      purchases: [],
+      soldOut: {},
+      turnedAway: 0,
+      memory: {
+        heapBaseBytes: m.heapUsed,
+        heapPeakBytes: m.heapUsed,
+        rssBaseBytes: m.rss,
+        rssPeakBytes: m.rss,
+      },
+      peakVus: 0,
+    };
+  }
+
+  private second(epochMs: number): number {
+    return Math.max(0, Math.floor((epochMs - this.startedAt) / 1000));
+  }
+
+  queueRequest(epochMs: number): void {
+    bump(this.snap.polls, this.second(epochMs));
+  }
+
+  etaSample(toldS: number, waitedS: number): void {
+    this.snap.etaToldS.push(toldS);
+    this.snap.waitedS.push(waitedS);
+  }
+
+  purchase(epochMs: number): void {
+    bump(this.snap.purchases, this.second(epochMs));
+  }
+
+  soldOut(scheduleId: number, epochMs: number): void {
+    this.snap.soldOut[scheduleId] ??= epochMs;
+  }
+
+  turnedAway(): void {
+    this.snap.turnedAway++;
+  }
+
+  /** Once a second: the waiting VUs of this second, the VU peak, and memory. */
+  sample(epochMs: number): void {
+    const s = this.second(epochMs);
+    bump(this.snap.waiting, s, 0);
+    this.snap.waiting[s] = Math.max(this.snap.waiting[s], this.waitingNow);
+    this.snap.peakVus = Math.max(this.snap.peakVus, this.vusNow);
+    const m = memoryUsage();
+    const mem = this.snap.memory;
+    mem.heapPeakBytes = Math.max(mem.heapPeakBytes, m.heapUsed);
+    mem.rssPeakBytes = Math.max(mem.rssPeakBytes, m.rss);
+  }
+
+  snapshot(): FlowMetricsSnapshot {
+    return this.snap;
+  }
+}
+
+/** How far the first ETA a user was told is from the wait that followed, relative to that wait. */
+export interface EtaAccuracy {
+  /** Users who were told an ETA and waited (admitted at once: no sample). */
+  samples: number;
+  /** |told - waited| / waited. */
+  absP50: number;
+  absP90: number;
+  absP99: number;
+  /** (told - waited) / waited: negative when users waited longer than told. */
+  signedP10: number;
+  signedP50: number;
+  signedP90: number;
+  /** Share of users whose ETA was within 20 % of their wait. */
+  within20: number;
+  /** The goal: p90 of |error| within 20 %. */
+  goalMet: boolean;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentileOf(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** Waits under a second are counted as one: an ETA is a whole number of seconds. */
+const MIN_WAIT_S = 1;
+
+export function etaAccuracy(toldS: number[], waitedS: number[]): EtaAccuracy {
+  const signed = toldS.map((told, i) => (told - waitedS[i]) / Math.max(MIN_WAIT_S, waitedS[i]));
+  const abs = signed.map(Math.abs).sort((a, b) => a - b);
+  signed.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const absP90 = round(percentileOf(abs, 90));
+  return {
+    samples: signed.length,
+    absP50: round(percentileOf(abs, 50)),
+    absP90,
+    absP99: round(percentileOf(abs, 99)),
+    signedP10: round(percentileOf(signed, 10)),
+    signedP50: round(percentileOf(signed, 50)),
+    signedP90: round(percentileOf(signed, 90)),
+    within20: signed.length ? round(abs.filter((x) => x <= 0.2).length / abs.length) : 0,
+    goalMet: signed.length > 0 && absP90 <= 0.2,
+  };
+}

@@ -1,0 +1,176 @@
+import { type EtaAccuracy, etaAccuracy, type FlowMetricsSnapshot } from './flow-metrics.ts';
+import type { TimelinePoint } from './result.ts';
+import type { OnsalePlan } from './worker-plan.ts';
+
+/** The server's gauge of users in line, scraped each second; the runner's own count when it is absent. */
+export const WAITING_SERIES = 'ticketrush_queue_waiting';
+const SERVER_CPU_SERIES = 'rate(process_cpu_seconds_total)';
+
+/** Polls per second over the seconds whose crowd in line was near one size (within a factor √10). */
+export interface PollsAtCrowd {
+  /** The crowd size the row stands for: 100, 1,000, 10,000... */
+  waiting: number;
+  seconds: number;
+  meanWaiting: number;
+  pollsPerSecond: number;
+  /** Polls per second per waiting user: flat means linear growth, falling means sub-linear. */
+  pollsPerUserSecond: number;
+}
+
+export interface OnsaleSecond {
+  second: number;
+  polls: number;
+  waiting: number;
+  purchases: number;
+}
+
+export interface OnsaleResult {
+  plan: OnsalePlan & { saleSeats: number };
+  eta: EtaAccuracy;
+  purchases: { total: number; perSecondMean: number; perSecondPeak: number; firstS: number; lastS: number };
+  /** Seconds from the start until every sale schedule had been found without a free seat; null: never. */
+  soldOutAtS: number | null;
+  schedulesFoundSoldOut: number;
+  turnedAway: number;
+  waitingSource: 'server' | 'runner';
+  pollsByCrowd: PollsAtCrowd[];
+  perSecond: OnsaleSecond[];
+  generator: {
+    peakVus: number;
+    heapDeltaBytes: number;
+    rssDeltaBytes: number;
+    heapPerVuBytes: number;
+    rssPerVuBytes: number;
+    /** The server's CPU from its process_cpu_seconds_total, % of one core (embedded or scraped). */
+    serverCpuPercentOfOneCore: number | null;
+    /** The generator's part of the CPU the generator and the server used together. */
+    generatorCpuShare: number | null;
+  };
+}
+
+const sumAt = (series: number[][], i: number) => series.reduce((sum, s) => sum + (s[i] ?? 0), 0);
+
+/** Merges the workers' on-sale measurements with the run's timeline (for the server's own gauges). */
+export function summarizeOnsale(
+  plan: OnsalePlan,
+  snapshots: FlowMetricsSnapshot[],
+  timeline: TimelinePoint[],
+  startAtEpochMs: number,
+  generatorCpuPercent: number,
+): OnsaleResult {
+  const length = Math.max(
+    timeline.length,
+    ...snapshots.flatMap((s) => [s.polls.length, s.waiting.length, s.purchases.length]),
+  );
+  const serverWaiting = timeline.some((p) => p.server?.[WAITING_SERIES] !== undefined);
+  const perSecond: OnsaleSecond[] = [];
+  for (let second = 0; second < length; second++) {
+    const server = timeline[second]?.server?.[WAITING_SERIES];
+    perSecond.push({
+      second,
+      polls: sumAt(
+        snapshots.map((s) => s.polls),
+        second,
+      ),
+      waiting: serverWaiting
+        ? (server ?? 0)
+        : sumAt(
+            snapshots.map((s) => s.waiting),
+            second,
+          ),
+      purchases: sumAt(
+        snapshots.map((s) => s.purchases),
+        second,
+      ),
+    });
+  }
+  const soldOut = new Map<number, number>();
+  for (const snap of snapshots)
+    for (const [id, at] of Object.entries(snap.soldOut))
+      soldOut.set(Number(id), Math.min(at, soldOut.get(Number(id)) ?? at));
+  const allGone = soldOut.size >= plan.saleSchedules;
+  const serverCpu = serverCpuOf(timeline);
+  const peakVus = snapshots.reduce((sum, s) => sum + s.peakVus, 0);
+  const heapDelta = snapshots.reduce(
+    (sum, s) => sum + Math.max(0, s.memory.heapPeakBytes - s.memory.heapBaseBytes),
+    0,
+  );
+  // Worker threads share one process: its RSS from the lowest start to the highest peak.
+  const rssDelta = snapshots.length
+    ? Math.max(0, ...snapshots.map((s) => s.memory.rssPeakBytes)) -
+      Math.min(...snapshots.map((s) => s.memory.rssBaseBytes))
+    : 0;
+  return {
+    plan: { ...plan, saleSeats: plan.saleSchedules * plan.seatsPerSchedule },
+    eta: etaAccuracy(
+      snapshots.flatMap((s) => s.etaToldS),
+      snapshots.flatMap((s) => s.waitedS),
+    ),
+    purchases: purchasesOf(perSecond),
+    soldOutAtS: allGone ? Math.round((Math.max(...soldOut.values()) - startAtEpochMs) / 100) / 10 : null,
+    schedulesFoundSoldOut: soldOut.size,
+    turnedAway: snapshots.reduce((sum, s) => sum + s.turnedAway, 0),
+    waitingSource: serverWaiting ? 'server' : 'runner',
+    pollsByCrowd: pollsByCrowd(perSecond),
+    perSecond,
+    generator: {
+      peakVus,
+      heapDeltaBytes: heapDelta,
+      rssDeltaBytes: rssDelta,
+      heapPerVuBytes: peakVus ? Math.round(heapDelta / peakVus) : 0,
+      rssPerVuBytes: peakVus ? Math.round(rssDelta / peakVus) : 0,
+      serverCpuPercentOfOneCore: serverCpu,
+      generatorCpuShare:
+        serverCpu === null || generatorCpuPercent + serverCpu <= 0
+          ? null
+          : Math.round((generatorCpuPercent / (generatorCpuPercent + serverCpu)) * 1000) / 1000,
+    },
+  };
+}
+
+function purchasesOf(perSecond: OnsaleSecond[]): OnsaleResult['purchases'] {
+  const selling = perSecond.filter((p) => p.purchases > 0);
+  const total = selling.reduce((sum, p) => sum + p.purchases, 0);
+  if (!selling.length) return { total, perSecondMean: 0, perSecondPeak: 0, firstS: 0, lastS: 0 };
+  const firstS = selling[0].second;
+  const lastS = selling.at(-1)?.second ?? firstS;
+  return {
+    total,
+    perSecondMean: Math.round((total / (lastS - firstS + 1)) * 10) / 10,
+    perSecondPeak: Math.max(...selling.map((p) => p.purchases)),
+    firstS,
+    lastS,
+  };
+}
+
+/** Seconds grouped by crowd size on a log scale: rows for 100, 1k, 10k, 100k... waiting users. */
+export function pollsByCrowd(perSecond: OnsaleSecond[]): PollsAtCrowd[] {
+  const rows = new Map<number, { seconds: number; waiting: number; polls: number }>();
+  for (const p of perSecond) {
+    if (p.waiting < 1) continue;
+    const decade = 10 ** Math.round(Math.log10(p.waiting));
+    const row = rows.get(decade) ?? { seconds: 0, waiting: 0, polls: 0 };
+    row.seconds++;
+    row.waiting += p.waiting;
+    row.polls += p.polls;
+    rows.set(decade, row);
+  }
+  return [...rows]
+    .sort(([a], [b]) => a - b)
+    .map(([waiting, r]) => ({
+      waiting,
+      seconds: r.seconds,
+      meanWaiting: Math.round(r.waiting / r.seconds),
+      pollsPerSecond: Math.round((r.polls / r.seconds) * 10) / 10,
+      pollsPerUserSecond: Math.round((r.polls / r.waiting) * 10_000) / 10_000,
+    }));
+}
+
+/** Mean CPU of the server over the seconds it was scraped, % of one core; null without the series. */
+function serverCpuOf(timeline: TimelinePoint[]): number | null {
+  const values = timeline
+    .map((p) => p.server?.[SERVER_CPU_SERIES])
+    .filter((v): v is number => typeof v === 'number');
+  if (!values.length) return null;
+  return Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1000) / 10;
+}

@@ -1,0 +1,372 @@
+import { performance } from 'node:perf_hooks';
+import type { Answer, LoadClient } from './client.ts';
+import { FlowMetrics } from './flow-metrics.ts';
+import { ROUTES, randomInt } from './scenarios.ts';
+import { TimerWheel } from './timer-wheel.ts';
+import type { OnsalePlan } from './worker-plan.ts';
+import { epochNow, type WorkerRun } from './worker-run.ts';
+
+type Step = 'poll' | 'concerts' | 'schedules' | 'seats' | 'hold' | 'points' | 'charge' | 'pay';
+
+/**
+ * One fan of the on-sale crowd as plain state: while it sleeps it is an object in a timer-wheel slot,
+ * with no promise, closure or timer of its own.
+ */
+interface Fan {
+  userId: number;
+  /** When it was meant to join (performance ms): time to admission counts from here. */
+  joinedAt: number;
+  step: Step;
+  /** When the next request is meant to start (performance ms): latency counts from here. */
+  due: number;
+  key: string;
+  /** The first etaSeconds told (-1: none yet) and when the answer carrying it arrived. */
+  etaS: number;
+  toldAt: number;
+  /** When the last answer that still said "wait" arrived. */
+  lastWaitingAt: number;
+  polls: number;
+  scheduleId: number;
+  concertId: number;
+  seatId: number;
+  reservationId: string | number;
+  price: number;
+  /** Points to charge before paying: the price less the balance. */
+  topUp: number;
+  schedulesTried: number;
+  holdsTried: number;
+}
+
+/** Codes a sale answers with once a schedule has no seat left (the seats list may also just be empty). */
+const SOLD_OUT_CODES = new Set(['SOLD_OUT', 'SCHEDULE_SOLD_OUT']);
+const SEAT_LOST_CODES = new Set(['SEAT_ALREADY_RESERVED', 'SEAT_NOT_AVAILABLE']);
+/** A fan tries this many schedules, and this many seats of one, before giving up. */
+const MAX_SCHEDULES_TRIED = 3;
+const MAX_HOLDS_TRIED = 3;
+
+const codeOf = (a: Answer): string | undefined => {
+  const code = a.json?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/**
+ * `--profile onsale`: users 1..N (this worker every `workerCount`-th) join evenly within the window, poll at
+ * `pollAfterMs`, and every admitted user buys a seat of the sale's schedules with the seed's think times.
+ */
+export class OnsaleArrivals {
+  readonly metrics: FlowMetrics;
+  private readonly run: WorkerRun;
+  private readonly client: LoadClient;
+  private readonly sale: OnsalePlan;
+  private readonly wheel = new TimerWheel<Fan>((fan) => this.wake(fan));
+  private readonly soldOut = new Set<number>();
+  private readonly concertOfSchedule = new Map<number, number>();
+  private sampler: NodeJS.Timeout | undefined;
+  private whenSettled: (() => void) | undefined;
+
+  constructor(run: WorkerRun, client: LoadClient) {
+    this.run = run;
+    this.client = client;
+    this.sale = run.plan.onsale as OnsalePlan;
+    this.metrics = new FlowMetrics(run.plan.startAtEpochMs);
+  }
+
+  async ramp(): Promise<void> {
+    const { run, sale } = this;
+    const { workerIndex, workerCount } = run.plan;
+    this.sampler = setInterval(() => {
+      this.metrics.sample(epochNow());
+      if (run.halted && this.wheel.size) this.wheel.flush();
+    }, 1000);
+    let burst = 0;
+    for (let userId = workerIndex + 1; userId <= sale.users && !run.stopping; userId += workerCount) {
+      const due = run.origin + ((userId - 1) * sale.joinMs) / sale.users;
+      const wait = due - performance.now();
+      if (wait > 1) {
+        if ((await run.sleep(wait)) === undefined) break;
+      } else if (++burst % 256 === 0) await new Promise((r) => setImmediate(r)); // let answers in
+      if (run.stopping) break;
+      if (run.recorder.requests >= run.plan.maxRequests) run.halt();
+      else this.join(userId, due);
+    }
+  }
+
+  inFlight(): number {
+    return this.run.active;
+  }
+
+  settled(): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      this.whenSettled = resolve;
+    });
+    if (this.run.active === 0) this.whenSettled?.();
+    return done.finally(() => {
+      clearInterval(this.sampler);
+      this.wheel.stop();
+      this.metrics.sample(epochNow());
+    });
+  }
+
+  private join(userId: number, due: number): void {
+    const { run } = this;
+    run.active++;
+    this.metrics.vusNow++;
+    run.recorder.vus = Math.max(run.recorder.vus, run.active);
+    run.recorder.funnel.started++;
+    const fan: Fan = {
+      userId,
+      joinedAt: due,
+      step: 'poll',
+      due,
+      key: '',
+      etaS: -1,
+      toldAt: 0,
+      lastWaitingAt: 0,
+      polls: 0,
+      scheduleId: 0,
+      concertId: 0,
+      seatId: 0,
+      reservationId: 0,
+      price: 0,
+      topUp: 0,
+      schedulesTried: 0,
+      holdsTried: 0,
+    };
+    this.guarded(fan, this.issue(fan));
+  }
+
+  private wake(fan: Fan): void {
+    if (this.run.halted) this.end(fan, 'aborted');
+    else this.guarded(fan, this.act(fan));
+  }
+
+  /** A bug in a step must not end the run: the fan is counted aborted. */
+  private guarded(fan: Fan, step: Promise<void>): void {
+    step.catch(() => this.end(fan, 'aborted'));
+  }
+
+  private sleep(fan: Fan, step: Step, ms: number): void {
+    fan.step = step;
+    fan.due = performance.now() + ms;
+    this.wheel.at(fan.due, fan);
+  }
+
+  /** The seed's think time: whole seconds in [min, max], scaled. */
+  private think(fan: Fan, step: Step, min: number, max: number): void {
+    this.sleep(fan, step, randomInt(min, max) * 1000 * this.run.plan.flow.thinkScale);
+  }
+
+  private end(fan: Fan, how: 'completed' | 'aborted'): void {
+    const { run } = this;
+    if (fan.step === 'poll') this.metrics.waitingNow -= fan.key ? 1 : 0;
+    if (how === 'completed') run.recorder.flowCompleted(epochNow());
+    else run.recorder.funnel.aborted++;
+    fan.step = 'pay'; // no longer waiting, whatever comes
+    fan.key = '';
+    run.active--;
+    this.metrics.vusNow--;
+    if (run.active === 0 && run.stopping) this.whenSettled?.();
+  }
+
+  private async issue(fan: Fan): Promise<void> {
+    const path = `/api/users/${fan.userId}/token`;
+    const body = { userId: fan.userId };
+    const a = await this.client.call(ROUTES.issueToken, 'POST', path, { body, intendedAt: fan.due });
+    const key = a.json?.accessKey;
+    if (!a.ok || typeof key !== 'string') return this.end(fan, 'aborted');
+    this.run.recorder.funnel.issued++;
+    fan.key = key;
+    this.metrics.waitingNow++;
+    this.queueAnswer(fan, a);
+  }
+
+  /** An answer of the waiting room: admitted, or wait as it advises. */
+  private queueAnswer(fan: Fan, a: Answer): void {
+    const order = a.json?.order;
+    const eta = a.json?.etaSeconds;
+    if (order === 0) {
+      this.metrics.waitingNow--;
+      this.run.recorder.admitted(a.endAt - fan.joinedAt);
+      if (fan.etaS >= 0) {
+        // Admission happened between the last "wait" and this answer: the middle of that span.
+        const admittedAt = (fan.lastWaitingAt + a.endAt) / 2;
+        this.metrics.etaSample(fan.etaS, (admittedAt - fan.toldAt) / 1000);
+      }
+      fan.step = 'concerts';
+      fan.due = a.endAt;
+      this.guarded(fan, this.act(fan));
+      return;
+    }
+    if (typeof order !== 'number' || order < 0 || fan.polls >= this.run.plan.flow.maxPolls) {
+      this.end(fan, 'aborted');
+      return;
+    }
+    if (fan.etaS < 0 && typeof eta === 'number' && eta >= 0) {
+      fan.etaS = eta;
+      fan.toldAt = a.endAt;
+    }
+    fan.lastWaitingAt = a.endAt;
+    const hint = a.json?.pollAfterMs;
+    this.sleep(fan, 'poll', typeof hint === 'number' && hint >= 0 ? Math.min(hint, 60_000) : 1000);
+  }
+
+  private async act(fan: Fan): Promise<void> {
+    switch (fan.step) {
+      case 'poll':
+        return this.poll(fan);
+      case 'concerts':
+        return this.concerts(fan);
+      case 'schedules':
+        return this.schedules(fan);
+      case 'seats':
+        return this.seats(fan);
+      case 'hold':
+        return this.hold(fan);
+      case 'points':
+        return this.points(fan);
+      case 'charge':
+        return this.charge(fan);
+      case 'pay':
+        return this.pay(fan);
+    }
+  }
+
+  private async poll(fan: Fan): Promise<void> {
+    fan.polls++;
+    const path = `/api/users/${fan.userId}/token`;
+    const a = await this.client.call(ROUTES.pollToken, 'GET', path, { auth: fan.key, intendedAt: fan.due });
+    this.metrics.queueRequest(epochNow());
+    if (!a.ok) return this.end(fan, 'aborted');
+    this.queueAnswer(fan, a);
+  }
+
+  private async concerts(fan: Fan): Promise<void> {
+    const a = await this.client.call(ROUTES.concerts, 'GET', '/api/concerts', {
+      auth: fan.key,
+      intendedAt: fan.due,
+    });
+    if (!a.ok) return this.end(fan, 'aborted');
+    this.think(fan, 'schedules', 1, 2);
+  }
+
+  /** Picks a sale schedule not known sold out; without one the fan is turned away. */
+  private async schedules(fan: Fan): Promise<void> {
+    const scheduleId = this.pickSchedule();
+    if (scheduleId === undefined) return this.turnAway(fan);
+    fan.scheduleId = scheduleId;
+    const concertId = await this.concertOf(fan, scheduleId);
+    if (concertId === undefined) return this.end(fan, 'aborted');
+    fan.concertId = concertId;
+    const path = `/api/concerts/${concertId}/schedules`;
+    const a = await this.client.call(ROUTES.schedules, 'GET', path, { auth: fan.key, intendedAt: fan.due });
+    if (!a.ok) return this.end(fan, 'aborted');
+    this.think(fan, 'seats', 1, 2);
+  }
+
+  private async seats(fan: Fan): Promise<void> {
+    const path = `/api/concerts/${fan.concertId}/schedules/${fan.scheduleId}/seats/available`;
+    const a = await this.client.call(ROUTES.seats, 'GET', path, { auth: fan.key, intendedAt: fan.due });
+    const seats = a.json?.seats;
+    if (!a.ok || !Array.isArray(seats)) return this.end(fan, 'aborted');
+    const seat = seats.length ? seats[Math.floor(Math.random() * seats.length)] : undefined;
+    if (typeof seat?.id !== 'number') return this.scheduleGone(fan);
+    fan.seatId = seat.id;
+    this.think(fan, 'hold', 1, 2);
+  }
+
+  private async hold(fan: Fan): Promise<void> {
+    const body = { userId: fan.userId, concertScheduleId: fan.scheduleId, seatId: fan.seatId };
+    const a = await this.client.call(ROUTES.reserve, 'POST', '/api/reservations', {
+      body,
+      auth: fan.key,
+      intendedAt: fan.due,
+    });
+    const id = a.json?.reservationId;
+    if (a.ok && (typeof id === 'string' || typeof id === 'number')) {
+      this.run.recorder.funnel.held++;
+      fan.reservationId = id;
+      fan.price = typeof a.json?.price === 'number' ? a.json.price : 0;
+      fan.due = a.endAt;
+      return this.points(fan);
+    }
+    const code = codeOf(a);
+    if (code && SOLD_OUT_CODES.has(code)) return this.scheduleGone(fan);
+    if (code && SEAT_LOST_CODES.has(code) && ++fan.holdsTried < MAX_HOLDS_TRIED)
+      return this.think(fan, 'seats', 1, 2);
+    this.end(fan, a.ok || code ? 'completed' : 'aborted');
+  }
+
+  /** Tops up when the balance is short of the price, as a fan would; then pays after the seed's 1 s. */
+  private async points(fan: Fan): Promise<void> {
+    const path = `/api/users/${fan.userId}/points`;
+    const a = await this.client.call(ROUTES.points, 'GET', path, { auth: fan.key, intendedAt: fan.due });
+    const balance = a.json?.balance;
+    if (!a.ok || typeof balance !== 'number') return this.end(fan, 'aborted');
+    fan.topUp = Math.max(0, fan.price - balance);
+    this.sleep(fan, fan.topUp > 0 ? 'charge' : 'pay', 1000 * this.run.plan.flow.thinkScale);
+  }
+
+  private async charge(fan: Fan): Promise<void> {
+    const path = `/api/users/${fan.userId}/points/charge`;
+    const a = await this.client.call(ROUTES.charge, 'POST', path, {
+      body: { amount: fan.topUp },
+      auth: fan.key,
+      intendedAt: fan.due,
+    });
+    if (!a.ok) return this.end(fan, 'aborted');
+    this.sleep(fan, 'pay', 1000 * this.run.plan.flow.thinkScale);
+  }
+
+  private async pay(fan: Fan): Promise<void> {
+    const body = { userId: fan.userId, reservationId: fan.reservationId };
+    const a = await this.client.call(ROUTES.pay, 'POST', '/api/payments', {
+      body,
+      auth: fan.key,
+      intendedAt: fan.due,
+    });
+    if (a.ok) {
+      this.run.recorder.funnel.paid++;
+      this.metrics.purchase(epochNow());
+    }
+    this.end(fan, a.ok || codeOf(a) ? 'completed' : 'aborted');
+  }
+
+  /** The fan's schedule has no free seat: noted, and the fan tries another after a think. */
+  private scheduleGone(fan: Fan): void {
+    this.soldOut.add(fan.scheduleId);
+    this.metrics.soldOut(fan.scheduleId, epochNow());
+    fan.holdsTried = 0;
+    if (++fan.schedulesTried >= MAX_SCHEDULES_TRIED) this.turnAway(fan);
+    else this.think(fan, 'schedules', 1, 2);
+  }
+
+  private turnAway(fan: Fan): void {
+    this.metrics.turnedAway();
+    this.end(fan, 'completed');
+  }
+
+  private pickSchedule(): number | undefined {
+    const count = this.sale.saleSchedules;
+    if (this.soldOut.size >= count) return undefined;
+    for (let i = 0; i < 16; i++) {
+      const id = randomInt(1, count);
+      if (!this.soldOut.has(id)) return id;
+    }
+    for (let id = 1; id <= count; id++) if (!this.soldOut.has(id)) return id;
+    return undefined;
+  }
+
+  private async concertOf(fan: Fan, scheduleId: number): Promise<number | undefined> {
+    const known = this.concertOfSchedule.get(scheduleId);
+    if (known !== undefined) return known;
+    const a = await this.client.call(ROUTES.schedule, 'GET', `/api/schedules/${scheduleId}`, {
+      auth: fan.key,
+      intendedAt: fan.due,
+    });
+    const concertId = a.json?.concertId;
+    if (!a.ok || typeof concertId !== 'number') return undefined;
+    this.concertOfSchedule.set(scheduleId, concertId);
+    fan.due = a.endAt;
+    return concertId;
+  }
+}

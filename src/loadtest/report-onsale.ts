@@ -1,0 +1,166 @@
+import type { OnsaleResult } from './onsale-summary.ts';
+import type { LoadResult } from './result.ts';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const signedPct = (x: number) => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const crowd = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
+/** The on-sale figures as rows of label and value, shared by the console and the HTML page. */
+export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, string][] {
+  const a = result.flows.admission;
+  const f = result.flows.funnel;
+  const g = o.generator;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return [
+    ['crowd', `${o.plan.users} distinct users joining within ${s(o.plan.joinMs)}; ${f.started} started`],
+    [
+      'sale',
+      `${o.plan.saleSeats} seats: schedules 1..${o.plan.saleSchedules} x ${o.plan.seatsPerSchedule} seats`,
+    ],
+    ['time to admission', `p50 ${s(a.p50Ms)}, p95 ${s(a.p95Ms)}, max ${s(a.maxMs)} (${a.count} admitted)`],
+    [
+      'ETA accuracy',
+      `|error|/wait p50 ${pct(o.eta.absP50)}, p90 ${pct(o.eta.absP90)}, p99 ${pct(o.eta.absP99)}; ` +
+        `signed p10 ${signedPct(o.eta.signedP10)}, p50 ${signedPct(o.eta.signedP50)}, p90 ${signedPct(o.eta.signedP90)}; ` +
+        `${pct(o.eta.within20)} within 20% (${o.eta.samples} users who waited); goal p90 <= 20%: ${o.eta.goalMet ? 'met' : 'NOT met'}`,
+    ],
+    [
+      'purchases',
+      `${o.purchases.total} paid; ${o.purchases.perSecondMean}/s mean from ${o.purchases.firstS} s to ${o.purchases.lastS} s, peak ${o.purchases.perSecondPeak}/s`,
+    ],
+    [
+      'sold out',
+      o.soldOutAtS === null
+        ? `not sold out (${o.schedulesFoundSoldOut}/${o.plan.saleSchedules} schedules found full)`
+        : `at ${o.soldOutAtS} s from the start (every sale schedule found without a free seat); ${o.turnedAway} users turned away`,
+    ],
+    [
+      'generator',
+      `peak ${g.peakVus} virtual users; heap +${mib(g.heapDeltaBytes)} (${kib(g.heapPerVuBytes)}/VU), ` +
+        `RSS +${mib(g.rssDeltaBytes)} (${kib(g.rssPerVuBytes)}/VU); CPU ${result.generator.cpuPercentOfOneCore}% of one core` +
+        (g.serverCpuPercentOfOneCore === null
+          ? ''
+          : `, server ${g.serverCpuPercentOfOneCore}% of one core; generator share ${pct(g.generatorCpuShare ?? 0)}`),
+    ],
+  ];
+}
+
+const POLL_HEADER = ['waiting (about)', 'seconds', 'mean waiting', 'polls/s', 'polls/s per waiting user'];
+
+export function pollRows(o: OnsaleResult): string[][] {
+  return o.pollsByCrowd.map((r) => [
+    crowd(r.waiting),
+    String(r.seconds),
+    String(r.meanWaiting),
+    r.pollsPerSecond.toFixed(1),
+    r.pollsPerUserSecond.toFixed(4),
+  ]);
+}
+
+/** The console's on-sale section. */
+export function onsaleConsole(
+  result: LoadResult,
+  table: (header: string[], rows: string[][]) => string,
+): string[] {
+  const o = result.onsale;
+  if (!o) return [];
+  const width = Math.max(...onsaleFacts(result, o).map(([k]) => k.length));
+  return [
+    '',
+    'on-sale:',
+    ...onsaleFacts(result, o).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+    `polls per second by crowd in line (${o.waitingSource === 'server' ? "the server's ticketrush_queue_waiting" : "the runner's waiting users"}, each second):`,
+    table(POLL_HEADER, pollRows(o)),
+  ];
+}
+
+export const POLL_TABLE_HEADER = POLL_HEADER;
+
+export interface ChartSeries {
+  name: string;
+  values: number[];
+}
+
+type Chart = (title: string, series: ChartSeries[], unit?: string) => string;
+
+/** A server series per second (0 where a scrape missed); undefined when never scraped. */
+function serverSeries(result: LoadResult, key: string, scale = 1): number[] | undefined {
+  const t = result.timeline;
+  if (!t.some((p) => p.server?.[key] !== undefined)) return undefined;
+  return t.map((p) => (p.server?.[key] ?? 0) * scale);
+}
+
+/** Mean of an application histogram per second, from the rates of its _sum and _count. */
+function histogramMean(result: LoadResult, name: string, scale: number): number[] | undefined {
+  const sums = serverSeries(result, `rate(${name}_sum)`);
+  const counts = serverSeries(result, `rate(${name}_count)`);
+  if (!sums || !counts) return undefined;
+  return sums.map((sum, i) => (counts[i] > 0 ? (sum / counts[i]) * scale : 0));
+}
+
+const present = (series: [string, number[] | undefined][]): ChartSeries[] =>
+  series.flatMap(([name, values]) => (values ? [{ name, values }] : []));
+
+/** The server's series an on-sale run is judged by: admission rate, pool waits, event-loop delay. */
+export function saleServerCharts(result: LoadResult, chart: Chart): string {
+  const groups: [string, ChartSeries[], string][] = [
+    [
+      'Server: admission rate',
+      present([
+        ['admit rate setting', serverSeries(result, 'ticketrush_admit_rate_per_second')],
+        ['admitted/s', serverSeries(result, 'rate(ticketrush_queue_admitted_total)')],
+      ]),
+      'users/s',
+    ],
+    [
+      'Server: database pool waits',
+      present([
+        ['requests waiting for a connection', serverSeries(result, 'ticketrush_db_pool_waiting')],
+        ['mean wait (ms)', histogramMean(result, 'ticketrush_db_pool_wait_seconds', 1000)],
+      ]),
+      '',
+    ],
+    [
+      'Server: event-loop delay',
+      present([
+        ['lag p99', serverSeries(result, 'nodejs_eventloop_lag_p99_seconds', 1000)],
+        ['overload guard sample', serverSeries(result, 'ticketrush_overload_event_loop_delay_seconds', 1000)],
+      ]),
+      'ms',
+    ],
+  ];
+  return groups
+    .map(([title, series, unit]) =>
+      series.length ? chart(title, series, unit) : `<p class="muted">${title}: not scraped.</p>`,
+    )
+    .join('\n');
+}
+
+/** The HTML page's on-sale section: the figures, polls by crowd size, and its charts. */
+export function onsaleHtml(result: LoadResult, chart: Chart, esc: (s: string) => string): string {
+  const o = result.onsale;
+  if (!o) return '';
+  const facts = onsaleFacts(result, o)
+    .map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td style="text-align:left">${esc(v)}</td></tr>`)
+    .join('');
+  const polls = pollRows(o)
+    .map((row) => `<tr>${row.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`)
+    .join('');
+  const source =
+    o.waitingSource === 'server' ? "the server's ticketrush_queue_waiting" : "the runner's own waiting users";
+  const per = o.perSecond;
+  return `<h2>On-sale</h2>
+<table>${facts}</table>
+<h3>Polls per second by crowd in line</h3>
+<p class="muted">Each second's crowd from ${esc(source)}, grouped by size within a factor of √10; a falling last column means poll traffic grows sub-linearly with the crowd.</p>
+<table><tr>${POLL_HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${polls}</table>
+${chart('Users waiting and queue polls per second', [
+  { name: 'waiting', values: per.map((p) => p.waiting) },
+  { name: 'polls/s', values: per.map((p) => p.polls) },
+])}
+${chart('Purchases per second', [{ name: 'paid', values: per.map((p) => p.purchases) }])}
+${saleServerCharts(result, chart)}`;
+}

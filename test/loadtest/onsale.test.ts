@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { etaAccuracy } from '../../src/loadtest/flow-metrics.ts';
+import { pollsByCrowd } from '../../src/loadtest/onsale-summary.ts';
+import { parseLoadtestArgs } from '../../src/loadtest/options.ts';
+import { renderConsole } from '../../src/loadtest/report-console.ts';
+import { renderHtml } from '../../src/loadtest/report-html.ts';
+import { type RunOptions, runLoad } from '../../src/loadtest/runner.ts';
+import { type Stub, startStub } from './stub-server.ts';
+
+let stub: Stub;
+before(async () => {
+  stub = await startStub();
+});
+after(() => stub.close());
+
+/** An on-sale run against the stub, as `--profile onsale` would plan it, with a small crowd and no think time. */
+function onsaleRun(extra: string[]): RunOptions {
+  const options = parseLoadtestArgs([
+    '--profile',
+    'onsale',
+    '--target',
+    stub.url,
+    '--think-scale',
+    '0',
+    '--graceful-stop',
+    '60s',
+    ...extra,
+  ]);
+  assert.ok(options !== 'help');
+  return {
+    ...options,
+    target: stub.url,
+    embedded: false,
+    workers: 2,
+    serverMetricsUrl: `${stub.url}/metrics`,
+  };
+}
+
+test('--profile onsale plans distinct users joining within the window, honouring pollAfterMs', () => {
+  const options = parseLoadtestArgs(['--profile', 'onsale', '--users', '20000', '--sale-seats', '10000']);
+  assert.ok(options !== 'help');
+  assert.equal(options.scenario, 'onsale');
+  assert.equal(options.executor, 'ramping-arrival-rate');
+  assert.deepEqual(options.onsale, {
+    users: 20_000,
+    joinMs: 60_000,
+    saleSchedules: 100,
+    seatsPerSchedule: 100,
+    connections: 512,
+  });
+  assert.equal(options.maxVus, 20_000, 'no user is dropped at a VU cap');
+  assert.equal(options.flow.honorPollHint, true);
+  assert.ok(options.gracefulStopMs >= 10 * 60_000, 'the run waits for the crowd to be served');
+  const defaults = parseLoadtestArgs(['--profile', 'onsale']);
+  assert.ok(defaults !== 'help');
+  assert.equal(defaults.onsale?.users, 100_000);
+});
+
+test('every user of a small on-sale crowd joins exactly once, is admitted, tops up and buys a seat', async () => {
+  stub.counts.clear();
+  stub.issuedTo.clear();
+  stub.options = { admitAfterMs: 300, pollAfterMs: 100, seatsPerSchedule: 10, wallet: 500 };
+  const users = 40;
+  const result = await runLoad(
+    onsaleRun([
+      '--users',
+      String(users),
+      '--join-within',
+      '2s',
+      '--sale-seats',
+      '100',
+      '--seats-per-schedule',
+      '10',
+    ]),
+  );
+  const f = result.flows.funnel;
+  assert.equal(f.started, users);
+  assert.equal(stub.issuedTo.size, users, 'distinct user ids');
+  assert.deepEqual(
+    [...stub.issuedTo.keys()].sort((a, b) => a - b),
+    Array.from({ length: users }, (_, i) => i + 1),
+    'users 1..N, over both workers',
+  );
+  assert.ok(
+    [...stub.issuedTo.values()].every((n) => n === 1),
+    'each issued once',
+  );
+  assert.equal(f.admitted, users);
+  assert.equal(f.held, users, '100 seats for 40 users');
+  assert.equal(f.paid, users);
+  assert.equal(stub.counts.get('POST charge'), users, 'a 500-point wallet is topped up before a 1000 price');
+  assert.equal(f.completed, users);
+  assert.equal(result.totals.failures, 0);
+
+  const o = result.onsale;
+  assert.ok(o);
+  assert.equal(o.purchases.total, users);
+  assert.equal(o.soldOutAtS, null, 'never sold out');
+  assert.equal(o.eta.samples, users, 'every user was told an ETA and waited');
+  const polls = o.perSecond.reduce((sum, p) => sum + p.polls, 0);
+  assert.equal(polls, stub.counts.get('GET token'), 'every poll counted in its second');
+  assert.ok(o.generator.peakVus > 0 && o.generator.peakVus <= users);
+  assert.ok(o.generator.heapPerVuBytes > 0, 'memory per virtual user measured');
+  assert.ok(o.generator.rssDeltaBytes >= 0);
+  assert.ok(o.pollsByCrowd.length > 0);
+
+  const text = renderConsole(result);
+  assert.match(text, /time to admission\s+p50 [\d.]+ s/);
+  assert.match(text, /ETA accuracy\s+\|error\|\/wait p50/);
+  assert.match(text, /KiB\/VU/);
+  assert.match(text, /polls per second by crowd in line/);
+  const html = renderHtml(result);
+  assert.match(html, /<h2>On-sale<\/h2>/);
+  assert.match(html, /Purchases per second/);
+});
+
+test('a sale of fewer seats than fans sells out, and the sell-out is detected', async () => {
+  stub.options = { admitAfterMs: 0, pollAfterMs: 50, seatsPerSchedule: 3, wallet: 5000 };
+  const users = 30;
+  const result = await runLoad(
+    onsaleRun([
+      '--users',
+      String(users),
+      '--join-within',
+      '1s',
+      '--sale-seats',
+      '6',
+      '--seats-per-schedule',
+      '3',
+    ]),
+  );
+  const o = result.onsale;
+  assert.ok(o);
+  assert.equal(o.plan.saleSchedules, 2);
+  assert.ok(result.flows.funnel.paid <= 6, `at most 6 seats sold: ${result.flows.funnel.paid}`);
+  assert.ok(result.flows.funnel.paid > 0);
+  assert.equal(typeof o.soldOutAtS, 'number', 'sold out');
+  assert.ok((o.soldOutAtS ?? -1) >= 0);
+  assert.equal(o.schedulesFoundSoldOut, 2);
+  assert.ok(o.turnedAway > 0, 'later fans found nothing left');
+  assert.equal(result.flows.funnel.completed, users, 'turned-away fans end their flow, not abort it');
+  assert.equal(result.totals.failures, 0);
+});
+
+test('ETA accuracy on a stub that tells 1 s and admits after 2 s: every user waited about twice as long', async () => {
+  stub.options = { admitAfterMs: 2000, etaSeconds: 1, pollAfterMs: 100 };
+  const users = 10;
+  const result = await runLoad(onsaleRun(['--users', String(users), '--join-within', '1s']));
+  const eta = result.onsale?.eta;
+  assert.ok(eta);
+  assert.equal(eta.samples, users);
+  // Admission comes 2 s after issue at the earliest, whatever the machine's load: the ETA is short by half or more.
+  assert.ok(eta.signedP90 <= -0.45, `told too little: signed p90 ${eta.signedP90}`);
+  assert.ok(eta.absP50 >= 0.45, `|error| p50 ${eta.absP50}`);
+  assert.equal(eta.goalMet, false);
+});
+
+test('ETA accuracy: relative errors, their percentiles, and the 20 % goal', () => {
+  // Told 10 s each; waits of 8..12.5 s and one of 20 s.
+  const told = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10];
+  const waited = [8, 9, 10, 10, 10, 10, 11, 12, 12.5, 20];
+  const eta = etaAccuracy(told, waited);
+  assert.equal(eta.samples, 10);
+  // Signed, sorted: -.5, -.2, -.1667, -.0909, 0, 0, 0, 0, .1111, .25 (nearest rank).
+  assert.equal(eta.absP50, 0.091);
+  assert.equal(eta.absP90, 0.25);
+  assert.equal(eta.absP99, 0.5);
+  assert.equal(eta.signedP50, 0);
+  assert.equal(eta.signedP10, -0.5);
+  assert.equal(eta.signedP90, 0.111);
+  assert.equal(eta.within20, 0.8);
+  assert.equal(eta.goalMet, false);
+  assert.equal(etaAccuracy([10, 10], [10, 9]).goalMet, true);
+  assert.equal(etaAccuracy([3], [0.2]).absP50, 2.8, 'waits under a second count as one second');
+});
+
+test('polls per second are grouped by crowd size on a log scale', () => {
+  const rows = pollsByCrowd([
+    { second: 0, polls: 100, waiting: 900, purchases: 0 },
+    { second: 1, polls: 120, waiting: 1100, purchases: 0 },
+    { second: 2, polls: 400, waiting: 10_000, purchases: 0 },
+    { second: 3, polls: 0, waiting: 0, purchases: 0 },
+  ]);
+  assert.deepEqual(rows, [
+    { waiting: 1000, seconds: 2, meanWaiting: 1000, pollsPerSecond: 110, pollsPerUserSecond: 0.11 },
+    { waiting: 10_000, seconds: 1, meanWaiting: 10_000, pollsPerSecond: 400, pollsPerUserSecond: 0.04 },
+  ]);
+});
