@@ -10,6 +10,8 @@ export interface Answer {
   json: any;
   /** performance.now() when the answer was complete. */
   endAt: number;
+  /** The Retry-After header in seconds, when the answer had one. */
+  retryAfterS?: number;
 }
 
 export interface CallOptions {
@@ -24,6 +26,7 @@ interface RawAnswer {
   json: boolean;
   body: Buffer[];
   error: Error | undefined;
+  retryAfterS?: number;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -87,7 +90,9 @@ export class LoadClient {
         business = SHARED_USER_401;
     }
     this.recorder.request(route, endAt - startedAt, outcome, business, this.epochOffset + endAt);
-    return { ok: outcome === 's2xx', status, json, endAt };
+    const answer: Answer = { ok: outcome === 's2xx', status, json, endAt };
+    if (raw.retryAfterS !== undefined) answer.retryAfterS = raw.retryAfterS;
+    return answer;
   }
 
   /** undici's dispatch with a plain handler: no streams per request, the cheapest path it offers. */
@@ -115,6 +120,12 @@ export class LoadClient {
                 rawHeaders[i].toString('latin1').toLowerCase() === 'content-type'
               ) {
                 answer.json = rawHeaders[i + 1].includes('json');
+              } else if (
+                rawHeaders[i].length === 11 &&
+                rawHeaders[i].toString('latin1').toLowerCase() === 'retry-after'
+              ) {
+                const seconds = Number(rawHeaders[i + 1].toString('latin1'));
+                if (Number.isFinite(seconds) && seconds >= 0) answer.retryAfterS = seconds;
               }
             }
             return true;

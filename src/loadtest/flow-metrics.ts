@@ -13,6 +13,8 @@ export interface FlowMetricsSnapshot {
   soldOut: Record<number, number>;
   /** Flows that ended because every sale schedule they looked at was sold out. */
   turnedAway: number;
+  /** Requests a fan made again after a 503 or 429 with Retry-After. */
+  retried: number;
   memory: { heapBaseBytes: number; heapPeakBytes: number; rssBaseBytes: number; rssPeakBytes: number };
   peakVus: number;
 }
@@ -42,6 +44,7 @@ export class FlowMetrics {
       purchases: [],
       soldOut: {},
       turnedAway: 0,
+      retried: 0,
       memory: {
         heapBaseBytes: m.heapUsed,
         heapPeakBytes: m.heapUsed,
@@ -75,6 +78,10 @@ export class FlowMetrics {
 
   turnedAway(): void {
     this.snap.turnedAway++;
+  }
+
+  retried(): void {
+    this.snap.retried++;
   }
 
   /** Once a second: the waiting VUs of this second, the VU peak, and memory. */

@@ -32,6 +32,8 @@ export interface OnsaleResult {
   soldOutAtS: number | null;
   schedulesFoundSoldOut: number;
   turnedAway: number;
+  /** Requests fans made again after a 503 or 429 with Retry-After (the refusals count as failures). */
+  retried: number;
   waitingSource: 'server' | 'runner';
   pollsByCrowd: PollsAtCrowd[];
   perSecond: OnsaleSecond[];
@@ -110,6 +112,7 @@ export function summarizeOnsale(
     soldOutAtS: allGone ? Math.round((Math.max(...soldOut.values()) - startAtEpochMs) / 100) / 10 : null,
     schedulesFoundSoldOut: soldOut.size,
     turnedAway: snapshots.reduce((sum, s) => sum + s.turnedAway, 0),
+    retried: snapshots.reduce((sum, s) => sum + s.retried, 0),
     waitingSource: serverWaiting ? 'server' : 'runner',
     pollsByCrowd: pollsByCrowd(perSecond),
     perSecond,

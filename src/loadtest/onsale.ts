@@ -6,7 +6,7 @@ import { TimerWheel } from './timer-wheel.ts';
 import type { OnsalePlan } from './worker-plan.ts';
 import { epochNow, type WorkerRun } from './worker-run.ts';
 
-type Step = 'poll' | 'concerts' | 'schedules' | 'seats' | 'hold' | 'points' | 'charge' | 'pay';
+type Step = 'issue' | 'poll' | 'concerts' | 'schedules' | 'seats' | 'hold' | 'points' | 'charge' | 'pay';
 
 /**
  * One fan of the on-sale crowd as plain state: while it sleeps it is an object in a timer-wheel slot,
@@ -35,6 +35,8 @@ interface Fan {
   topUp: number;
   schedulesTried: number;
   holdsTried: number;
+  /** Requests retried after a 503 or 429 with Retry-After. */
+  retries: number;
 }
 
 /** Codes a sale answers with once a schedule has no seat left (the seats list may also just be empty). */
@@ -43,6 +45,8 @@ const SEAT_LOST_CODES = new Set(['SEAT_ALREADY_RESERVED', 'SEAT_NOT_AVAILABLE'])
 /** A fan tries this many schedules, and this many seats of one, before giving up. */
 const MAX_SCHEDULES_TRIED = 3;
 const MAX_HOLDS_TRIED = 3;
+/** A fan retries this many refused requests (503 or 429 with Retry-After) before giving up. */
+const MAX_RETRIES = 5;
 
 const codeOf = (a: Answer): string | undefined => {
   const code = a.json?.error?.code;
@@ -131,6 +135,7 @@ export class OnsaleArrivals {
       topUp: 0,
       schedulesTried: 0,
       holdsTried: 0,
+      retries: 0,
     };
     this.guarded(fan, this.issue(fan));
   }
@@ -173,7 +178,7 @@ export class OnsaleArrivals {
     const body = { userId: fan.userId };
     const a = await this.client.call(ROUTES.issueToken, 'POST', path, { body, intendedAt: fan.due });
     const key = a.json?.accessKey;
-    if (!a.ok || typeof key !== 'string') return this.end(fan, 'aborted');
+    if (!a.ok || typeof key !== 'string') return this.refused(fan, a, 'issue');
     this.run.recorder.funnel.issued++;
     fan.key = key;
     this.metrics.waitingNow++;
@@ -212,6 +217,8 @@ export class OnsaleArrivals {
 
   private async act(fan: Fan): Promise<void> {
     switch (fan.step) {
+      case 'issue':
+        return this.issue(fan);
       case 'poll':
         return this.poll(fan);
       case 'concerts':
@@ -236,7 +243,7 @@ export class OnsaleArrivals {
     const path = `/api/users/${fan.userId}/token`;
     const a = await this.client.call(ROUTES.pollToken, 'GET', path, { auth: fan.key, intendedAt: fan.due });
     this.metrics.queueRequest(epochNow());
-    if (!a.ok) return this.end(fan, 'aborted');
+    if (!a.ok) return this.refused(fan, a, 'poll');
     this.queueAnswer(fan, a);
   }
 
@@ -245,7 +252,7 @@ export class OnsaleArrivals {
       auth: fan.key,
       intendedAt: fan.due,
     });
-    if (!a.ok) return this.end(fan, 'aborted');
+    if (!a.ok) return this.refused(fan, a, 'concerts');
     this.think(fan, 'schedules', 1, 2);
   }
 
@@ -259,7 +266,7 @@ export class OnsaleArrivals {
     fan.concertId = concertId;
     const path = `/api/concerts/${concertId}/schedules`;
     const a = await this.client.call(ROUTES.schedules, 'GET', path, { auth: fan.key, intendedAt: fan.due });
-    if (!a.ok) return this.end(fan, 'aborted');
+    if (!a.ok) return this.refused(fan, a, 'schedules');
     this.think(fan, 'seats', 1, 2);
   }
 
@@ -267,7 +274,7 @@ export class OnsaleArrivals {
     const path = `/api/concerts/${fan.concertId}/schedules/${fan.scheduleId}/seats/available`;
     const a = await this.client.call(ROUTES.seats, 'GET', path, { auth: fan.key, intendedAt: fan.due });
     const seats = a.json?.seats;
-    if (!a.ok || !Array.isArray(seats)) return this.end(fan, 'aborted');
+    if (!a.ok || !Array.isArray(seats)) return this.refused(fan, a, 'seats');
     const seat = seats.length ? seats[Math.floor(Math.random() * seats.length)] : undefined;
     if (typeof seat?.id !== 'number') return this.scheduleGone(fan);
     fan.seatId = seat.id;
@@ -289,6 +296,7 @@ export class OnsaleArrivals {
       fan.due = a.endAt;
       return this.points(fan);
     }
+    if (this.retryLater(fan, a, 'hold')) return;
     const code = codeOf(a);
     if (code && SOLD_OUT_CODES.has(code)) return this.scheduleGone(fan);
     if (code && SEAT_LOST_CODES.has(code) && ++fan.holdsTried < MAX_HOLDS_TRIED)
@@ -301,7 +309,7 @@ export class OnsaleArrivals {
     const path = `/api/users/${fan.userId}/points`;
     const a = await this.client.call(ROUTES.points, 'GET', path, { auth: fan.key, intendedAt: fan.due });
     const balance = a.json?.balance;
-    if (!a.ok || typeof balance !== 'number') return this.end(fan, 'aborted');
+    if (!a.ok || typeof balance !== 'number') return this.refused(fan, a, 'points');
     fan.topUp = Math.max(0, fan.price - balance);
     this.sleep(fan, fan.topUp > 0 ? 'charge' : 'pay', 1000 * this.run.plan.flow.thinkScale);
   }
@@ -313,7 +321,7 @@ export class OnsaleArrivals {
       auth: fan.key,
       intendedAt: fan.due,
     });
-    if (!a.ok) return this.end(fan, 'aborted');
+    if (!a.ok) return this.refused(fan, a, 'charge');
     this.sleep(fan, 'pay', 1000 * this.run.plan.flow.thinkScale);
   }
 
@@ -327,8 +335,22 @@ export class OnsaleArrivals {
     if (a.ok) {
       this.run.recorder.funnel.paid++;
       this.metrics.purchase(epochNow());
-    }
+    } else if (this.retryLater(fan, a, 'pay')) return;
     this.end(fan, a.ok || codeOf(a) ? 'completed' : 'aborted');
+  }
+
+  /** A refused request is retried after the Retry-After it came with; any other failure ends the flow. */
+  private refused(fan: Fan, a: Answer, step: Step): void {
+    if (!this.retryLater(fan, a, step)) this.end(fan, 'aborted');
+  }
+
+  /** A 503 or 429 with Retry-After: the fan waits as told and tries the step again, a few times at most. */
+  private retryLater(fan: Fan, a: Answer, step: Step): boolean {
+    if ((a.status !== 503 && a.status !== 429) || a.retryAfterS === undefined) return false;
+    if (++fan.retries > MAX_RETRIES) return false;
+    this.metrics.retried();
+    this.sleep(fan, step, a.retryAfterS * 1000);
+    return true;
   }
 
   /** The fan's schedule has no free seat: noted, and the fan tries another after a think. */

@@ -19,6 +19,10 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
       'sale',
       `${o.plan.saleSeats} seats: schedules 1..${o.plan.saleSchedules} x ${o.plan.seatsPerSchedule} seats`,
     ],
+    [
+      'flows',
+      `${f.completed} completed, ${f.aborted} aborted; ${o.retried} requests retried after a 503/429 with Retry-After`,
+    ],
     ['time to admission', `p50 ${s(a.p50Ms)}, p95 ${s(a.p95Ms)}, max ${s(a.maxMs)} (${a.count} admitted)`],
     [
       'ETA accuracy',

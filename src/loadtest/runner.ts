@@ -158,8 +158,15 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
         generator.cpuPercentOfOneCore,
       )
     : undefined;
-  if (onsale && generator.saturated)
+  const busy = generator.workers.filter(
+    (h) => h.eventLoopUtilization >= SATURATED_ELU || h.cpuPercent >= SATURATED_ELU * 100,
+  );
+  if (onsale && busy.length)
     generator.warnings.push('the generator, not the server, was the saturated side of this on-sale run');
+  else if (onsale && generator.saturated)
+    generator.warnings.push(
+      'the generator lagged while its threads were mostly idle: the machine was contended (other processes), not the generator saturated',
+    );
   const share = onsale?.generator.generatorCpuShare;
   if (share != null && share >= 0.5)
     generator.warnings.push(

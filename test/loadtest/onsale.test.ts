@@ -60,7 +60,7 @@ test('--profile onsale plans distinct users joining within the window, honouring
 test('every user of a small on-sale crowd joins exactly once, is admitted, tops up and buys a seat', async () => {
   stub.counts.clear();
   stub.issuedTo.clear();
-  stub.options = { admitAfterMs: 300, pollAfterMs: 100, seatsPerSchedule: 10, wallet: 500 };
+  stub.options = { admitAfterMs: 300, pollAfterMs: 100, seatsPerSchedule: 10, wallet: 500, refuseIssues: 5 };
   const users = 40;
   const result = await runLoad(
     onsaleRun([
@@ -91,11 +91,14 @@ test('every user of a small on-sale crowd joins exactly once, is admitted, tops 
   assert.equal(f.paid, users);
   assert.equal(stub.counts.get('POST charge'), users, 'a 500-point wallet is topped up before a 1000 price');
   assert.equal(f.completed, users);
-  assert.equal(result.totals.failures, 0);
+  const issue = result.endpoints.find((e) => e.route === 'POST /api/users/:userId/token');
+  assert.equal(issue?.outcomes.s5xx, 5, 'a refusal is a failure even when the retry succeeds');
+  assert.equal(result.totals.failures, 5);
 
   const o = result.onsale;
   assert.ok(o);
   assert.equal(o.purchases.total, users);
+  assert.equal(o.retried, 5, 'after the Retry-After they were given');
   assert.equal(o.soldOutAtS, null, 'never sold out');
   assert.equal(o.eta.samples, users, 'every user was told an ETA and waited');
   const polls = o.perSecond.reduce((sum, p) => sum + p.polls, 0);

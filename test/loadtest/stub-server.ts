@@ -16,6 +16,8 @@ export interface StubOptions {
   pollAfterMs?: number;
   /** Seats 1..N per schedule, only free ones listed (default: seats 1..3 always listed). */
   seatsPerSchedule?: number;
+  /** The first N token issues are refused: 503 OVERLOADED with Retry-After: 0. */
+  refuseIssues?: number;
   /** Every wallet starts with this many points; charges add, payments take the price or fail (default: no wallets). */
   wallet?: number;
 }
@@ -81,6 +83,11 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
           : Math.max(0, Math.ceil(((issuedAt.get(key) ?? 0) + admitAfter - Date.now()) / 1000)));
       if (req.method === 'POST') {
         count('POST token');
+        if ((options.refuseIssues ?? 0) > 0) {
+          options.refuseIssues = (options.refuseIssues ?? 0) - 1;
+          res.setHeader('retry-after', '0');
+          return error(res, 503, 'OVERLOADED');
+        }
         issuedTo.set(Number(m[1]), (issuedTo.get(Number(m[1])) ?? 0) + 1);
         issuedAt.set(key, Date.now());
         polls.set(key, 0);
