@@ -52,7 +52,12 @@ export class LoadClient {
     this.recorder = recorder;
   }
 
-  async call(route: string, method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<Answer> {
+  async call(
+    route: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: CallOptions = {},
+  ): Promise<Answer> {
     const startedAt = opts.intendedAt ?? performance.now();
     let headers: Record<string, string> | undefined;
     if (opts.body !== undefined)
@@ -97,7 +102,7 @@ export class LoadClient {
 
   /** undici's dispatch with a plain handler: no streams per request, the cheapest path it offers. */
   private send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     headers: Record<string, string> | undefined,
     body: string | undefined,

@@ -39,6 +39,9 @@ interface Fan {
   retries: number;
 }
 
+/** Leaving the line: not a seed route, so not among the seed's ROUTES. */
+const LEAVE_ROUTE = 'DELETE /api/users/:userId/token';
+
 /** Codes a sale answers with once a schedule has no seat left (the seats list may also just be empty). */
 const SOLD_OUT_CODES = new Set(['SOLD_OUT', 'SCHEDULE_SOLD_OUT']);
 const SEAT_LOST_CODES = new Set(['SEAT_ALREADY_RESERVED', 'SEAT_NOT_AVAILABLE']);
@@ -301,7 +304,8 @@ export class OnsaleArrivals {
     if (code && SOLD_OUT_CODES.has(code)) return this.scheduleGone(fan);
     if (code && SEAT_LOST_CODES.has(code) && ++fan.holdsTried < MAX_HOLDS_TRIED)
       return this.think(fan, 'seats', 1, 2);
-    this.end(fan, a.ok || code ? 'completed' : 'aborted');
+    if (code) this.giveUp(fan);
+    else this.end(fan, 'aborted');
   }
 
   /** Tops up when the balance is short of the price, as a fan would; then pays after the seed's 1 s. */
@@ -364,7 +368,22 @@ export class OnsaleArrivals {
 
   private turnAway(fan: Fan): void {
     this.metrics.turnedAway();
-    this.end(fan, 'completed');
+    this.giveUp(fan);
+  }
+
+  /** An admitted fan leaving without a seat frees its slot at once with --leave, as a page's leave button does. */
+  private giveUp(fan: Fan): void {
+    if (!this.sale.leave) {
+      this.end(fan, 'completed');
+      return;
+    }
+    const path = `/api/users/${fan.userId}/token`;
+    this.guarded(
+      fan,
+      this.client
+        .call(LEAVE_ROUTE, 'DELETE', path, { auth: fan.key, intendedAt: performance.now() })
+        .then(() => this.end(fan, 'completed')),
+    );
   }
 
   private pickSchedule(): number | undefined {

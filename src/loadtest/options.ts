@@ -21,6 +21,8 @@ Usage: ticketrush loadtest [options]
   --sale-seats N         onsale: seats on sale, the first N / --seats-per-schedule schedules (default 10,000)
   --seats-per-schedule N onsale: seats of one schedule on the target (default 100, the demo catalog)
   --connections N        onsale: connections to the target over all workers (default 512)
+  --leave                onsale: fans who give up without a seat (sold out, seats lost) leave the line
+                         with DELETE /api/users/:userId/token, freeing their slot at once
   --stages LIST          instead of a profile: '30s:100,1m:500,10s:0' (duration:target)
   --executor NAME        ramping-vus (closed model, default) | ramping-arrival-rate (open model)
   --target URL           server with the seed's API (default: start ticketrush embedded)
@@ -70,6 +72,7 @@ const FLAGS = {
   'sale-seats': { type: 'string' },
   'seats-per-schedule': { type: 'string' },
   connections: { type: 'string' },
+  leave: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
@@ -158,6 +161,7 @@ function readOnsale(values: Flags): OnsalePlan {
     saleSchedules: Math.max(1, Math.ceil(saleSeats / seatsPerSchedule)),
     seatsPerSchedule,
     connections: Math.floor(positiveNumber('connections', values.connections, 512, 1)),
+    leave: values.leave,
   };
 }
 

@@ -16,6 +16,8 @@ export interface OnsalePlan {
   seatsPerSchedule: number;
   /** Connections to the target over all workers: sleeping users need none. */
   connections: number;
+  /** Admitted fans who give up without a seat leave the line (DELETE their token), freeing the slot at once. */
+  leave: boolean;
 }
 
 /** Everything one worker needs; plain data so it crosses a worker boundary. */

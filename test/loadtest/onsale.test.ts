@@ -48,6 +48,7 @@ test('--profile onsale plans distinct users joining within the window, honouring
     saleSchedules: 100,
     seatsPerSchedule: 100,
     connections: 512,
+    leave: false,
   });
   assert.equal(options.maxVus, 20_000, 'no user is dropped at a VU cap');
   assert.equal(options.flow.honorPollHint, true);
@@ -119,6 +120,7 @@ test('every user of a small on-sale crowd joins exactly once, is admitted, tops 
 });
 
 test('a sale of fewer seats than fans sells out, and the sell-out is detected', async () => {
+  stub.counts.clear();
   stub.options = { admitAfterMs: 0, pollAfterMs: 50, seatsPerSchedule: 3, wallet: 5000 };
   const users = 30;
   const result = await runLoad(
@@ -131,6 +133,7 @@ test('a sale of fewer seats than fans sells out, and the sell-out is detected', 
       '6',
       '--seats-per-schedule',
       '3',
+      '--leave',
     ]),
   );
   const o = result.onsale;
@@ -142,6 +145,8 @@ test('a sale of fewer seats than fans sells out, and the sell-out is detected', 
   assert.ok((o.soldOutAtS ?? -1) >= 0);
   assert.equal(o.schedulesFoundSoldOut, 2);
   assert.ok(o.turnedAway > 0, 'later fans found nothing left');
+  const left = stub.counts.get('DELETE token') ?? 0;
+  assert.ok(left >= o.turnedAway, `with --leave, fans who give up leave the line: ${left} left`);
   assert.equal(result.flows.funnel.completed, users, 'turned-away fans end their flow, not abort it');
   assert.equal(result.totals.failures, 0);
 });

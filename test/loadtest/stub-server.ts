@@ -101,8 +101,14 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
           pollAfterMs,
         });
       }
-      count('GET token');
       if (req.headers.authorization !== key) return error(res, 401, 'TOKEN_INVALID');
+      if (req.method === 'DELETE') {
+        count('DELETE token');
+        polls.delete(key);
+        res.writeHead(204);
+        return res.end();
+      }
+      count('GET token');
       const seen = (polls.get(key) ?? 0) + 1;
       polls.set(key, seen);
       const admitted =
