@@ -1,4 +1,12 @@
 import { memoryUsage } from 'node:process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** A full collection on demand, so memory per virtual user counts live objects, not garbage. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 /** What one worker measured of an on-sale run's flows; plain data, so it crosses the worker boundary. */
 export interface FlowMetricsSnapshot {
@@ -15,7 +23,17 @@ export interface FlowMetricsSnapshot {
   turnedAway: number;
   /** Requests a fan made again after a 503 or 429 with Retry-After. */
   retried: number;
-  memory: { heapBaseBytes: number; heapPeakBytes: number; rssBaseBytes: number; rssPeakBytes: number };
+  memory: {
+    /** After a full collection, before any user joined. */
+    heapBaseBytes: number;
+    rssBaseBytes: number;
+    heapPeakBytes: number;
+    rssPeakBytes: number;
+    /** After a full collection once every user has joined, with `liveVus` alive. */
+    heapLiveBytes: number;
+    rssLiveBytes: number;
+    liveVus: number;
+  };
   peakVus: number;
 }
 
@@ -35,6 +53,7 @@ export class FlowMetrics {
 
   constructor(startedAtEpochMs: number) {
     this.startedAt = startedAtEpochMs;
+    collectGarbage();
     const m = memoryUsage();
     this.snap = {
       etaToldS: [],
@@ -50,6 +69,9 @@ export class FlowMetrics {
         heapPeakBytes: m.heapUsed,
         rssBaseBytes: m.rss,
         rssPeakBytes: m.rss,
+        heapLiveBytes: m.heapUsed,
+        rssLiveBytes: m.rss,
+        liveVus: 0,
       },
       peakVus: 0,
     };
@@ -94,6 +116,16 @@ export class FlowMetrics {
     const mem = this.snap.memory;
     mem.heapPeakBytes = Math.max(mem.heapPeakBytes, m.heapUsed);
     mem.rssPeakBytes = Math.max(mem.rssPeakBytes, m.rss);
+  }
+
+  /** Once every user has joined: live memory after one full collection (a pause of the generator, once). */
+  measureLive(): void {
+    collectGarbage();
+    const m = memoryUsage();
+    const mem = this.snap.memory;
+    mem.heapLiveBytes = m.heapUsed;
+    mem.rssLiveBytes = m.rss;
+    mem.liveVus = this.vusNow;
   }
 
   snapshot(): FlowMetricsSnapshot {

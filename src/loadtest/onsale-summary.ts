@@ -39,10 +39,15 @@ export interface OnsaleResult {
   perSecond: OnsaleSecond[];
   generator: {
     peakVus: number;
+    /** Virtual users alive when every user had joined: live memory is measured then, after a full GC. */
+    liveVus: number;
+    /** Growth of live heap (all workers) and of the process RSS from before the first user to then. */
     heapDeltaBytes: number;
     rssDeltaBytes: number;
     heapPerVuBytes: number;
     rssPerVuBytes: number;
+    /** The process's highest RSS during the run (runner, workers and their buffers). */
+    rssPeakBytes: number;
     /** The server's CPU from its process_cpu_seconds_total, % of one core (embedded or scraped). */
     serverCpuPercentOfOneCore: number | null;
     /** The generator's part of the CPU the generator and the server used together. */
@@ -93,15 +98,20 @@ export function summarizeOnsale(
   const allGone = soldOut.size >= plan.saleSchedules;
   const serverCpu = serverCpuOf(timeline);
   const peakVus = snapshots.reduce((sum, s) => sum + s.peakVus, 0);
+  const liveVus = snapshots.reduce((sum, s) => sum + s.memory.liveVus, 0);
   const heapDelta = snapshots.reduce(
-    (sum, s) => sum + Math.max(0, s.memory.heapPeakBytes - s.memory.heapBaseBytes),
+    (sum, s) => sum + Math.max(0, s.memory.heapLiveBytes - s.memory.heapBaseBytes),
     0,
   );
-  // Worker threads share one process: its RSS from the lowest start to the highest peak.
+  // Worker threads share one process: its RSS from the lowest start to the highest live reading.
   const rssDelta = snapshots.length
-    ? Math.max(0, ...snapshots.map((s) => s.memory.rssPeakBytes)) -
-      Math.min(...snapshots.map((s) => s.memory.rssBaseBytes))
+    ? Math.max(
+        0,
+        Math.max(...snapshots.map((s) => s.memory.rssLiveBytes)) -
+          Math.min(...snapshots.map((s) => s.memory.rssBaseBytes)),
+      )
     : 0;
+  const rssPeak = snapshots.length ? Math.max(...snapshots.map((s) => s.memory.rssPeakBytes)) : 0;
   return {
     plan: { ...plan, saleSeats: plan.saleSchedules * plan.seatsPerSchedule },
     eta: etaAccuracy(
@@ -118,10 +128,12 @@ export function summarizeOnsale(
     perSecond,
     generator: {
       peakVus,
+      liveVus,
       heapDeltaBytes: heapDelta,
       rssDeltaBytes: rssDelta,
-      heapPerVuBytes: peakVus ? Math.round(heapDelta / peakVus) : 0,
-      rssPerVuBytes: peakVus ? Math.round(rssDelta / peakVus) : 0,
+      heapPerVuBytes: liveVus ? Math.round(heapDelta / liveVus) : 0,
+      rssPerVuBytes: liveVus ? Math.round(rssDelta / liveVus) : 0,
+      rssPeakBytes: rssPeak,
       serverCpuPercentOfOneCore: serverCpu,
       generatorCpuShare:
         serverCpu === null || generatorCpuPercent + serverCpu <= 0

@@ -48,7 +48,7 @@ const SEAT_LOST_CODES = new Set(['SEAT_ALREADY_RESERVED', 'SEAT_NOT_AVAILABLE'])
 /** A fan tries this many schedules, and this many seats of one, before giving up. */
 const MAX_SCHEDULES_TRIED = 3;
 const MAX_HOLDS_TRIED = 3;
-/** A fan retries this many refused requests (503 or 429 with Retry-After) before giving up. */
+/** A fan retries this many refused requests (503 or 429 with Retry-After), polls aside, before giving up. */
 const MAX_RETRIES = 5;
 
 const codeOf = (a: Answer): string | undefined => {
@@ -96,6 +96,7 @@ export class OnsaleArrivals {
       if (run.recorder.requests >= run.plan.maxRequests) run.halt();
       else this.join(userId, due);
     }
+    if (!run.halted) this.metrics.measureLive();
   }
 
   inFlight(): number {
@@ -351,7 +352,8 @@ export class OnsaleArrivals {
   /** A 503 or 429 with Retry-After: the fan waits as told and tries the step again, a few times at most. */
   private retryLater(fan: Fan, a: Answer, step: Step): boolean {
     if ((a.status !== 503 && a.status !== 429) || a.retryAfterS === undefined) return false;
-    if (++fan.retries > MAX_RETRIES) return false;
+    // A waiting page keeps polling through refusals (polls are bounded on their own); other steps give up.
+    if (step !== 'poll' && ++fan.retries > MAX_RETRIES) return false;
     this.metrics.retried();
     this.sleep(fan, step, a.retryAfterS * 1000);
     return true;

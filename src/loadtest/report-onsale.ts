@@ -42,8 +42,9 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
     ],
     [
       'generator',
-      `peak ${g.peakVus} virtual users; heap +${mib(g.heapDeltaBytes)} (${kib(g.heapPerVuBytes)}/VU), ` +
-        `RSS +${mib(g.rssDeltaBytes)} (${kib(g.rssPerVuBytes)}/VU); CPU ${result.generator.cpuPercentOfOneCore}% of one core` +
+      `peak ${g.peakVus} virtual users; with ${g.liveVus} alive after joining, live heap +${mib(g.heapDeltaBytes)} ` +
+        `(${kib(g.heapPerVuBytes)}/VU), RSS +${mib(g.rssDeltaBytes)} (${kib(g.rssPerVuBytes)}/VU); RSS peak ${mib(g.rssPeakBytes)}; ` +
+        `CPU ${result.generator.cpuPercentOfOneCore}% of one core` +
         (g.serverCpuPercentOfOneCore === null
           ? ''
           : `, server ${g.serverCpuPercentOfOneCore}% of one core; generator share ${pct(g.generatorCpuShare ?? 0)}`),
