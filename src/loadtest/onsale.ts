@@ -173,6 +173,7 @@ export class OnsaleArrivals {
     fan.step = 'pay'; // no longer waiting, whatever comes
     fan.key = '';
     run.active--;
+    run.recorder.vus = run.active;
     this.metrics.vusNow--;
     if (run.active === 0 && run.stopping) this.whenSettled?.();
   }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mergeSnapshots } from './aggregate.ts';
 import { runWorkerPlan } from './executors.ts';
-import { summarizeOnsale } from './onsale-summary.ts';
+import { type OnsaleResult, summarizeOnsale } from './onsale-summary.ts';
 import type { Funnel } from './recorder.ts';
 import type { LoadResult } from './result.ts';
 import { RunMonitor, type RunnerMessage } from './run-monitor.ts';
@@ -158,20 +158,7 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
         generator.cpuPercentOfOneCore,
       )
     : undefined;
-  const busy = generator.workers.filter(
-    (h) => h.eventLoopUtilization >= SATURATED_ELU || h.cpuPercent >= SATURATED_ELU * 100,
-  );
-  if (onsale && busy.length)
-    generator.warnings.push('the generator, not the server, was the saturated side of this on-sale run');
-  else if (onsale && generator.saturated)
-    generator.warnings.push(
-      'the generator lagged while its threads were mostly idle: the machine was contended (other processes), not the generator saturated',
-    );
-  const share = onsale?.generator.generatorCpuShare;
-  if (share != null && share >= 0.5)
-    generator.warnings.push(
-      `the generator used ${Math.round(share * 100)}% of the CPU it and the server used together: on a shared machine it competes with the server it measures`,
-    );
+  if (onsale) generator.warnings.push(...onsaleWarnings(generator, onsale));
   return {
     version: 1,
     startedAt: new Date(startAt).toISOString(),
@@ -235,6 +222,25 @@ function generatorOf(
     saturated: busy.length > 0,
     warnings,
   };
+}
+
+/** Which side of an on-sale run was saturated, and whether the generator crowded the server on this machine. */
+function onsaleWarnings(generator: LoadResult['generator'], onsale: OnsaleResult): string[] {
+  const warnings: string[] = [];
+  const busy = generator.workers.filter(
+    (h) => h.eventLoopUtilization >= SATURATED_ELU || h.cpuPercent >= SATURATED_ELU * 100,
+  );
+  if (busy.length) warnings.push('the generator, not the server, was the saturated side of this on-sale run');
+  else if (generator.saturated)
+    warnings.push(
+      'the generator lagged while its threads were mostly idle: the machine was contended (other processes), not the generator saturated',
+    );
+  const share = onsale.generator.generatorCpuShare;
+  if (share !== null && share >= 0.5)
+    warnings.push(
+      `the generator used ${Math.round(share * 100)}% of the CPU it and the server used together: on a shared machine it competes with the server it measures`,
+    );
+  return warnings;
 }
 
 async function withLimit<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
