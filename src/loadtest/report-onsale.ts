@@ -98,10 +98,18 @@ function serverSeries(result: LoadResult, key: string, scale = 1): number[] | un
   return t.map((p) => (p.server?.[key] ?? 0) * scale);
 }
 
-/** Mean of an application histogram per second, from the rates of its _sum and _count. */
+/** Mean of an application histogram per second, over all its labels, from the rates of its _sum and _count. */
 function histogramMean(result: LoadResult, name: string, scale: number): number[] | undefined {
-  const sums = serverSeries(result, `rate(${name}_sum)`);
-  const counts = serverSeries(result, `rate(${name}_count)`);
+  const total = (part: 'sum' | 'count') => {
+    const prefix = `rate(${name}_${part}`;
+    const keys = [...new Set(result.timeline.flatMap((p) => Object.keys(p.server ?? {})))].filter(
+      (key) => key === `${prefix})` || key.startsWith(`${prefix}{`),
+    );
+    if (!keys.length) return undefined;
+    return result.timeline.map((p) => keys.reduce((sum, key) => sum + (p.server?.[key] ?? 0), 0));
+  };
+  const sums = total('sum');
+  const counts = total('count');
   if (!sums || !counts) return undefined;
   return sums.map((sum, i) => (counts[i] > 0 ? (sum / counts[i]) * scale : 0));
 }

@@ -5,6 +5,8 @@ import { pollsByCrowd } from '../../src/loadtest/onsale-summary.ts';
 import { parseLoadtestArgs } from '../../src/loadtest/options.ts';
 import { renderConsole } from '../../src/loadtest/report-console.ts';
 import { renderHtml } from '../../src/loadtest/report-html.ts';
+import { saleServerCharts } from '../../src/loadtest/report-onsale.ts';
+import type { LoadResult } from '../../src/loadtest/result.ts';
 import { type RunOptions, runLoad } from '../../src/loadtest/runner.ts';
 import { type Stub, startStub } from './stub-server.ts';
 
@@ -196,5 +198,27 @@ test('polls per second are grouped by crowd size on a log scale', () => {
   assert.deepEqual(rows, [
     { waiting: 1000, seconds: 2, meanWaiting: 1000, pollsPerSecond: 110, pollsPerUserSecond: 0.11 },
     { waiting: 10_000, seconds: 1, meanWaiting: 10_000, pollsPerSecond: 400, pollsPerUserSecond: 0.04 },
+  ]);
+});
+
+test("the HTML report charts the server's admission rate, pool waits (all classes) and event-loop delay", () => {
+  const server = (i: number) => ({
+    ticketrush_admit_rate_per_second: 200,
+    'rate(ticketrush_db_pool_wait_seconds_sum{class="hold"})': 0.01 * i,
+    'rate(ticketrush_db_pool_wait_seconds_count{class="hold"})': 2,
+    'rate(ticketrush_db_pool_wait_seconds_sum{class="catalog"})': 0.01 * i,
+    'rate(ticketrush_db_pool_wait_seconds_count{class="catalog"})': 2,
+    nodejs_eventloop_lag_p99_seconds: 0.02,
+  });
+  const timeline = [0, 1, 2].map((i) => ({ second: i, server: server(i) }));
+  const charts: string[] = [];
+  saleServerCharts({ timeline } as unknown as LoadResult, (title, series) => {
+    charts.push(`${title}: ${series.map((s) => `${s.name}=${s.values.join('/')}`).join(', ')}`);
+    return '';
+  });
+  assert.deepEqual(charts, [
+    'Server: admission rate: admit rate setting=200/200/200',
+    'Server: database pool waits: mean wait (ms)=0/5/10',
+    'Server: event-loop delay: lag p99=20/20/20',
   ]);
 });
