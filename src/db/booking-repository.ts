@@ -112,6 +112,16 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
       return changed(r);
     },
 
+    async lockStoredSeat(scheduleId, seatId) {
+      const q = trx
+        .selectFrom('seats')
+        .select('price')
+        .where('schedule_id', '=', scheduleId)
+        .where('seat_id', '=', seatId);
+      const r = await (database.capabilities.rowLocks ? q.forUpdate() : q).executeTakeFirst();
+      return r ? { price: Number(r.price) } : undefined;
+    },
+
     insertClaim: (c) => insertIgnoringDuplicate(database, trx, 'seat_claims', claimRow(c)),
 
     findClaim: (scheduleId, seatId) => findClaim(trx, scheduleId, seatId),

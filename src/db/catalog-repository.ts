@@ -1,5 +1,6 @@
-import type { CatalogRepository, Concert, Schedule } from '../domain/catalog.ts';
+import type { CatalogRepository, Concert, Schedule, SeatMapKind } from '../domain/catalog.ts';
 import type { Db } from './database.ts';
+import { storedSeatsOf } from './seats.ts';
 
 interface ScheduleRow {
   id: number;
@@ -7,6 +8,8 @@ interface ScheduleRow {
   starts_at: number;
   seat_count: number;
   base_price: number;
+  venue: string;
+  seat_map: string;
 }
 
 const toSchedule = (r: ScheduleRow): Schedule => ({
@@ -15,7 +18,20 @@ const toSchedule = (r: ScheduleRow): Schedule => ({
   startsAt: Number(r.starts_at),
   seatCount: Number(r.seat_count),
   basePrice: Number(r.base_price),
+  venue: r.venue,
+  seatMap: r.seat_map as SeatMapKind,
 });
+
+/** Schedules fans may see: published, of a published concert; the venue falls back to the concert's. */
+function publishedSchedules(db: Db) {
+  return db
+    .selectFrom('schedules as s')
+    .innerJoin('concerts as k', 'k.id', 's.concert_id')
+    .select(['s.id', 's.concert_id', 's.starts_at', 's.seat_count', 's.base_price', 's.seat_map'])
+    .select((eb) => eb.fn.coalesce('s.venue', 'k.venue').as('venue'))
+    .where('s.published', '=', 1)
+    .where('k.published', '=', 1);
+}
 
 export function catalogRepository(db: Db): CatalogRepository {
   return {
@@ -24,6 +40,7 @@ export function catalogRepository(db: Db): CatalogRepository {
         .selectFrom('concerts')
         .select(['id', 'title', 'artist', 'venue'])
         .where('id', '>', afterId)
+        .where('published', '=', 1)
         .orderBy('id')
         .limit(limit)
         .execute() as Promise<Concert[]>;
@@ -34,13 +51,12 @@ export function catalogRepository(db: Db): CatalogRepository {
         .selectFrom('concerts')
         .select(['id', 'title', 'artist', 'venue'])
         .where('id', '=', id)
+        .where('published', '=', 1)
         .executeTakeFirst();
     },
 
     async listSchedulesWithAvailability(concertId, now) {
-      const rows = await db
-        .selectFrom('schedules as s')
-        .select(['s.id', 's.concert_id', 's.starts_at', 's.seat_count', 's.base_price'])
+      const rows = await publishedSchedules(db)
         .select((eb) =>
           eb
             .selectFrom('seat_claims as c')
@@ -59,11 +75,7 @@ export function catalogRepository(db: Db): CatalogRepository {
     },
 
     async findSchedule(id) {
-      const r = await db
-        .selectFrom('schedules')
-        .select(['id', 'concert_id', 'starts_at', 'seat_count', 'base_price'])
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const r = await publishedSchedules(db).where('s.id', '=', id).executeTakeFirst();
       return r ? toSchedule(r) : undefined;
     },
 
@@ -76,5 +88,7 @@ export function catalogRepository(db: Db): CatalogRepository {
         .execute();
       return rows.map((r) => Number(r.seat_id));
     },
+
+    storedSeats: (scheduleId) => storedSeatsOf(db, scheduleId),
   };
 }

@@ -13,6 +13,8 @@ export interface ConcertsTable {
   artist: string;
   venue: string;
   created_at: number;
+  /** 1 when fans see it; operators' new concerts start at 0. */
+  published: Generated<number>;
 }
 
 export interface SchedulesTable {
@@ -22,6 +24,43 @@ export interface SchedulesTable {
   seat_count: number;
   /** Price of the cheapest seat; seat tiers are derived from it (see domain/pricing.ts). */
   base_price: number;
+  published: Generated<number>;
+  /** Where this show is, when not at the concert's venue. */
+  venue: string | null;
+  /** 'tiered': seats 1..seat_count priced from base_price (the demo); 'stored': rows in `seats`. */
+  seat_map: Generated<string>;
+}
+
+/** One seat of a stored seat map; seat_id is what reservations and claims name. */
+export interface SeatsTable {
+  schedule_id: number;
+  seat_id: number;
+  section: string;
+  row_label: string;
+  label: string;
+  price: number;
+}
+
+/** Only the SHA-256 of a key is stored; the key itself is shown once. */
+export interface OperatorKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  before_json: string | null;
+  after_json: string | null;
 }
 
 /**
@@ -134,4 +173,7 @@ export interface Tables {
   idempotency_keys: IdempotencyKeysTable;
   outbox_relay_lease: OutboxRelayLeaseTable;
   demo_seed: DemoSeedTable;
+  seats: SeatsTable;
+  operator_keys: OperatorKeysTable;
+  audit_log: AuditLogTable;
 }

@@ -1,3 +1,4 @@
+import type { StoredSeat } from './admin/seat-map.ts';
 import { BoundedMap } from './bounded-map.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
@@ -10,12 +11,18 @@ export interface Concert {
   venue: string;
 }
 
+/** 'tiered': the demo's implicit seats 1..seatCount priced by tier; 'stored': a seat map an operator entered. */
+export type SeatMapKind = 'tiered' | 'stored';
+
 export interface Schedule {
   id: number;
   concertId: number;
   startsAt: number;
   seatCount: number;
   basePrice: number;
+  /** The schedule's own venue, else its concert's. */
+  venue: string;
+  seatMap: SeatMapKind;
 }
 
 export interface ScheduleWithAvailability extends Schedule {
@@ -25,11 +32,16 @@ export interface ScheduleWithAvailability extends Schedule {
 export interface Seat {
   id: number;
   number: number;
-  grade: 'VIP' | 'R' | 'S';
+  /** VIP, R or S on the demo's tiered seats; the section on a stored seat map. */
+  grade: string;
   price: number;
+  /** Where a seat of a stored seat map is; the demo's seats have no place. */
+  section?: string;
+  row?: string;
+  label?: string;
 }
 
-/** What the catalog needs from storage; implemented in src/db/catalog-repository.ts. */
+/** What the catalog needs from storage; implemented in src/db/catalog-repository.ts. Only published rows are seen. */
 export interface CatalogRepository {
   listConcerts(afterId: number, limit: number): Promise<Concert[]>;
   findConcert(id: number): Promise<Concert | undefined>;
@@ -37,6 +49,8 @@ export interface CatalogRepository {
   findSchedule(id: number): Promise<Schedule | undefined>;
   /** Seat ids held (unexpired) or sold in a schedule. */
   takenSeatIds(scheduleId: number, now: number): Promise<number[]>;
+  /** The seats of a stored seat map, in seat-id order. */
+  storedSeats(scheduleId: number): Promise<StoredSeat[]>;
 }
 
 export interface ConcertPage {
@@ -49,12 +63,19 @@ export const MAX_PAGE_SIZE = 100;
 
 /** How many schedules a process keeps; a sale touches a handful, the seed 100,000. */
 const CACHED_SCHEDULES = 10_000;
+/** How long a process trusts a schedule it read: an operator's change (unpublish, new time) reaches every process within it. */
+export const SCHEDULE_CACHE_MS = 1000;
+
+interface CachedSchedule {
+  readAt: number;
+  schedule: Promise<Schedule | undefined>;
+}
 
 export class CatalogService {
   readonly #repo: CatalogRepository;
   readonly #clock: Clock;
-  /** Schedules never change once published, so every hold need not read its schedule again. */
-  readonly #schedules = new BoundedMap<number, Promise<Schedule | undefined>>(CACHED_SCHEDULES);
+  /** Every hold reads its schedule; a copy kept for a second spares the database all but one of those reads. */
+  readonly #schedules = new BoundedMap<number, CachedSchedule>(CACHED_SCHEDULES);
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -85,7 +106,9 @@ export class CatalogService {
 
   /** The schedule, checked to belong to the concert when one is given. */
   async getSchedule(scheduleId: number, concertId?: number): Promise<Schedule> {
-    const schedule = await (this.#schedules.get(scheduleId) ?? this.#findSchedule(scheduleId));
+    const cached = this.#schedules.get(scheduleId);
+    const fresh = cached && this.#clock.now() - cached.readAt < SCHEDULE_CACHE_MS ? cached : undefined;
+    const schedule = await (fresh?.schedule ?? this.#findSchedule(scheduleId));
     if (!schedule || (concertId !== undefined && schedule.concertId !== concertId)) {
       const where = concertId === undefined ? '' : ` in concert ${concertId}`;
       throw new DomainError('SCHEDULE_NOT_FOUND', `Schedule ${scheduleId} does not exist${where}`);
@@ -96,17 +119,25 @@ export class CatalogService {
   /** One read per schedule, however many holds ask at once; a schedule not found is asked again next time. */
   #findSchedule(scheduleId: number): Promise<Schedule | undefined> {
     const found = this.#repo.findSchedule(scheduleId);
-    this.#schedules.set(scheduleId, found);
+    const entry = { readAt: this.#clock.now(), schedule: found };
+    this.#schedules.set(scheduleId, entry);
     const forget = () => {
-      if (this.#schedules.get(scheduleId) === found) this.#schedules.delete(scheduleId);
+      if (this.#schedules.get(scheduleId) === entry) this.#schedules.delete(scheduleId);
     };
     found.then((s) => s ?? forget(), forget);
     return found;
   }
 
+  /** Drops the copies this process keeps, after an operator changed the catalog here. */
+  forgetSchedules(): void {
+    this.#schedules.clear();
+  }
+
   async availableSeats(concertId: number, scheduleId: number): Promise<Seat[]> {
     const schedule = await this.getSchedule(scheduleId, concertId);
     const taken = new Set(await this.#repo.takenSeatIds(scheduleId, this.#clock.now()));
+    if (schedule.seatMap === 'stored')
+      return (await this.#repo.storedSeats(scheduleId)).filter((s) => !taken.has(s.id)).map(storedSeatView);
     const seats: Seat[] = [];
     for (let n = 1; n <= schedule.seatCount; n++) {
       if (!taken.has(n)) seats.push(seatOf(schedule, n));
@@ -115,7 +146,17 @@ export class CatalogService {
   }
 }
 
-/** Every seat of a schedule exists, stored or not: seat ids are 1..seatCount. */
+export const storedSeatView = (s: StoredSeat): Seat => ({
+  id: s.id,
+  number: s.id,
+  grade: s.section,
+  price: s.price,
+  section: s.section,
+  row: s.row,
+  label: s.label,
+});
+
+/** Every seat of a tiered schedule exists, stored or not: seat ids are 1..seatCount. */
 export function seatOf(schedule: Schedule, seatId: number): Seat {
   if (!Number.isInteger(seatId) || seatId < 1 || seatId > schedule.seatCount) {
     throw new DomainError('SEAT_NOT_FOUND', `Seat ${seatId} does not exist in schedule ${schedule.id}`);

@@ -5,7 +5,15 @@ import { type CatalogRepository, CatalogService, seatOf } from '../../src/domain
 import { ManualClock } from '../../src/domain/clock.ts';
 import { seatPrice } from '../../src/domain/pricing.ts';
 
-const schedule = { id: 7, concertId: 1, startsAt: 0, seatCount: 100, basePrice: 50_000 };
+const schedule = {
+  id: 7,
+  concertId: 1,
+  startsAt: 0,
+  seatCount: 100,
+  basePrice: 50_000,
+  venue: 'KSPO Dome',
+  seatMap: 'tiered' as const,
+};
 
 test('seat tiers: front tenth VIP, next three tenths R, the rest S, all integers', () => {
   assert.equal(seatPrice(50_000, 1, 100), 150_000);

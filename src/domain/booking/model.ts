@@ -96,6 +96,8 @@ export interface BookingTx extends IdempotencyTx {
     to: ReservationStatus,
     now: number,
   ): Promise<boolean>;
+  /** A seat of a stored seat map, locked until the transaction ends; undefined when there is none. */
+  lockStoredSeat(scheduleId: number, seatId: number): Promise<{ price: number } | undefined>;
   /** False when the seat already has a claim (live or lapsed). */
   insertClaim(claim: SeatClaim): Promise<boolean>;
   findClaim(scheduleId: number, seatId: number): Promise<SeatClaim | undefined>;

@@ -48,22 +48,49 @@ export class ReservationService {
    */
   async hold(req: HoldRequest, seal?: Seal<Reservation>): Promise<Reservation> {
     const schedule = await this.#catalog.getSchedule(req.scheduleId);
-    const seat = seatOf(schedule, req.seatId);
+    const tiered = schedule.seatMap === 'tiered' ? seatOf(schedule, req.seatId) : undefined;
     const now = this.#clock.now();
+    const held = await this.#store.transaction(async (tx) => {
+      await this.#assertMayHoldMore(tx, req.userId, now);
+      // A stored seat's row is read and locked here, so an operator cannot remove or reprice it under the hold.
+      const price = tiered?.price ?? (await storedSeatPrice(tx, schedule.id, req.seatId));
+      const { reservation, claim, event } = this.#newHold(req, price, now);
+      if (
+        !(await tx.holdFreeSeat(claim, reservation, event)) &&
+        !(await this.#holdLapsedSeat(tx, claim, reservation, event, now))
+      )
+        return undefined;
+      await seal?.(tx, reservation);
+      return reservation;
+    });
+    if (!held) {
+      throw new DomainError(
+        'SEAT_ALREADY_RESERVED',
+        `Seat ${req.seatId} of schedule ${schedule.id} is already taken`,
+        {
+          scheduleId: schedule.id,
+          seatId: req.seatId,
+        },
+      );
+    }
+    return held;
+  }
+
+  #newHold(req: HoldRequest, price: number, now: number) {
     const reservation: Reservation = {
       id: newId(now),
       userId: req.userId,
-      scheduleId: schedule.id,
-      seatId: seat.id,
+      scheduleId: req.scheduleId,
+      seatId: req.seatId,
       status: 'HELD',
-      price: seat.price,
+      price,
       createdAt: now,
       expiresAt: now + this.#holdTtlMs,
       updatedAt: now,
     };
     const claim: SeatClaim = {
-      scheduleId: schedule.id,
-      seatId: seat.id,
+      scheduleId: req.scheduleId,
+      seatId: req.seatId,
       reservationId: reservation.id,
       userId: req.userId,
       status: 'HELD',
@@ -76,27 +103,7 @@ export class ReservationService {
       payload: eventPayload(reservation),
       createdAt: now,
     };
-    const held = await this.#store.transaction(async (tx) => {
-      await this.#assertMayHoldMore(tx, req.userId, now);
-      if (
-        !(await tx.holdFreeSeat(claim, reservation, event)) &&
-        !(await this.#holdLapsedSeat(tx, claim, reservation, event, now))
-      )
-        return false;
-      await seal?.(tx, reservation);
-      return true;
-    });
-    if (!held) {
-      throw new DomainError(
-        'SEAT_ALREADY_RESERVED',
-        `Seat ${seat.id} of schedule ${schedule.id} is already taken`,
-        {
-          scheduleId: schedule.id,
-          seatId: seat.id,
-        },
-      );
-    }
-    return reservation;
+    return { reservation, claim, event };
   }
 
   /** The reservation as its owner sees it; another user's is NOT_RESERVATION_OWNER. */
@@ -208,6 +215,13 @@ export class ReservationService {
 }
 
 const lapsed = (c: SeatClaim, now: number) => c.status === 'HELD' && c.expiresAt <= now;
+
+async function storedSeatPrice(tx: BookingTx, scheduleId: number, seatId: number): Promise<number> {
+  const seat = await tx.lockStoredSeat(scheduleId, seatId);
+  if (!seat)
+    throw new DomainError('SEAT_NOT_FOUND', `Seat ${seatId} does not exist in schedule ${scheduleId}`);
+  return seat.price;
+}
 
 /** Throws the code that says why a reservation is no longer a live hold. */
 export function assertHeld(r: Reservation, now: number): void {
