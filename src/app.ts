@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
@@ -6,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
-import { adminStatsRoutes } from './http/admin-stats.ts';
+import { ADMIN_PREFIX, adminRoutes } from './http/admin/routes.ts';
 import { catalogRoutes } from './http/catalog.ts';
 import { installErrorHandling, sendError } from './http/errors.ts';
 import { livenessRoutes, readinessRoutes } from './http/health.ts';
@@ -43,16 +42,6 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
   const sent = req.headers['x-request-id'];
   return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
-}
-
-/** TR_ADMIN_KEY, or a random key made now and logged once, so a fresh `npm start` can open /admin. */
-function operatorKey(config: Config, app: App): string {
-  if (config.adminKey) return config.adminKey;
-  const key = randomBytes(18).toString('base64url');
-  app.log.warn(
-    `TR_ADMIN_KEY is not set; the operator console at /admin takes this key until restart: ${key}`,
-  );
-  return key;
 }
 
 /** Builds the server without listening: tests inject requests, main.ts wires real dependencies. */
@@ -108,6 +97,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           accessKey: { type: 'apiKey', in: 'header', name: 'Authorization' },
           ...(services.identity.mode === 'jwt' ? { identityBearer: identityBearerScheme } : {}),
           ...(services.providerTopUps ? { providerSignature: providerSignatureScheme } : {}),
+          operatorKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An operator key from `ticketrush admin create-key` or POST /admin/api/keys',
+          },
         },
       },
     },
@@ -143,9 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     identity: services.identity.mode,
     demoUsers: config.demo.users,
   } as { services: AppServices });
-  await app.register(adminStatsRoutes, { services, adminKey: operatorKey(config, app) } as {
-    services: AppServices;
-  });
+  // Operator routes (the console's live figures included) need an operator key.
+  await app.register(adminRoutes, { services, prefix: ADMIN_PREFIX });
   await app.register(
     metricsPlugin({
       metrics: services.metrics,

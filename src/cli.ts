@@ -15,6 +15,7 @@ Commands:
   loadtest [options]    Replay the seed's load scenarios (ticketrush loadtest --help)
   report <result.json>  Re-render a load-test result as console table and HTML
   compare <a> <b>       Per-endpoint differences between two load-test results
+  admin <subcommand>    Operator keys: create-key --name N, revoke-key --name N|--id ID, list-keys
 
 Settings (environment variables):
 ${settings.map((s) => `  ${s.name.padEnd(36)} ${s.description}${s.fallback === '' ? '' : ` (default ${s.fallback})`}`).join('\n')}
@@ -76,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
       return migrate();
     case 'seed':
       return seed();
+    case 'admin':
+      return (await import('./operator-cli.ts')).adminCommand(rest);
     case 'loadtest':
     case 'report':
     case 'compare':

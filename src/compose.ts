@@ -1,12 +1,18 @@
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { auditRepository } from './db/audit-repository.ts';
 import { bookingRepository } from './db/booking-repository.ts';
+import { catalogAdminRepository } from './db/catalog-admin-repository.ts';
 import { catalogRepository } from './db/catalog-repository.ts';
 import { createDatabase, type Database } from './db/database.ts';
 import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { operatorKeyRepository } from './db/operator-key-repository.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
 import { dataNotFromSeed, progressPrinter, seedDemoData } from './db/seed.ts';
+import { AuditLog } from './domain/admin/audit.ts';
+import { CatalogAdmin } from './domain/admin/catalog-admin.ts';
+import { OperatorKeys } from './domain/admin/operator-keys.ts';
 import type { BookingStore } from './domain/booking/model.ts';
 import { PaymentService } from './domain/booking/payments.ts';
 import { PointsService } from './domain/booking/points.ts';
@@ -87,6 +93,10 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
         'payment committed, but freeing the waiting-room slot failed; it lapses by itself',
       ),
   });
+  // Catalog changes made here drop this process's schedule copies at once; other processes' copies age out.
+  const admin = adminServices(database, clock, () => booking.catalog.forgetSchedules());
+  const bootstrapKey = config.adminBootstrapKey.reveal() || config.adminKey.reveal();
+  if (bootstrapKey) await admin.operatorKeys.ensureBootstrap(bootstrapKey);
   const relay = outboxRelayOf(parts, database);
   const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
   onPoolWait = (seconds, cls) => operability.poolWait(seconds, cls);
@@ -95,6 +105,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     clock,
     database,
     ...booking,
+    ...admin,
     waitingRoom,
     admissionGate: admissionGate(waitingRoom),
     identity: identityOf(parts),
@@ -242,6 +253,15 @@ export function bookingServices(deps: BookingDeps) {
       afterPaidFailed: deps.afterPaidFailed,
     }),
     idempotency: new IdempotencyService(idempotencyRepository(database), clock),
+  };
+}
+
+/** What the /admin/api routes use: operator keys, catalog changes, the audit log. */
+export function adminServices(database: Database, clock: Clock, afterCatalogChange?: () => void) {
+  return {
+    operatorKeys: new OperatorKeys(operatorKeyRepository(database), clock),
+    catalogAdmin: new CatalogAdmin(catalogAdminRepository(database), clock, afterCatalogChange),
+    auditLog: new AuditLog(auditRepository(database.db)),
   };
 }
 

@@ -42,8 +42,10 @@ export interface Config {
   holdTtlSeconds: number;
   /** Most seats one user may hold at once. */
   maxHoldsPerUser: number;
-  /** The operator console's key; empty: a random one is made at start and logged. */
-  adminKey: string;
+  /** The operator console's key (the older name of adminBootstrapKey); used when that is empty. */
+  adminKey: Secret;
+  /** An operator key made valid at start (stored hashed under the name `bootstrap`); '' for none. Never logged. */
+  adminBootstrapKey: Secret;
   workers: number;
   http: {
     requestTimeoutMs: number;
@@ -211,6 +213,12 @@ const internalPort: Parser<InternalPort> = {
   expected: 'auto, main or a port from 0 to 65535',
   parse: (raw) => (raw === 'auto' || raw === 'main' ? raw : integer(0, 65535).parse(raw)),
 };
+/** An operator key: printable, no spaces, `min` to 256 characters; a refusal names its length only. */
+const operatorKeyOf = (min: number): Parser<Secret> => ({
+  expected: `${min} to 256 printable characters without spaces`,
+  parse: (raw) => (raw.length >= min && /^[\x21-\x7e]{1,256}$/.test(raw) ? new Secret(raw) : undefined),
+  shown: (raw) => `${raw.length} characters`,
+});
 
 const setting = <T>(name: string, parser: Parser<T>, fallback: T, description: string): Setting<T> => ({
   name,
@@ -357,9 +365,15 @@ const table: SettingsOf<Config> = {
   ),
   adminKey: setting(
     'TR_ADMIN_KEY',
-    text((v) => v === '' || /^[\x21-\x7e]{16,256}$/.test(v), '16 to 256 printable characters without spaces'),
-    '',
-    'Operator key for /admin (until operator keys land); unset: a random key is made at start and logged',
+    operatorKeyOf(16),
+    new Secret(''),
+    'Older name of TR_ADMIN_BOOTSTRAP_KEY (16-256 printable characters), used when that one is unset',
+  ),
+  adminBootstrapKey: setting(
+    'TR_ADMIN_BOOTSTRAP_KEY',
+    operatorKeyOf(32),
+    new Secret(''),
+    'Operator key valid from start, stored hashed under the name bootstrap (32-256 printable characters)',
   ),
   workers: setting(
     'TR_WORKERS',

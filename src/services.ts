@@ -1,4 +1,7 @@
 import type { Database } from './db/database.ts';
+import type { AuditLog } from './domain/admin/audit.ts';
+import type { CatalogAdmin } from './domain/admin/catalog-admin.ts';
+import type { OperatorKeys } from './domain/admin/operator-keys.ts';
 import type { ResponseWindow } from './domain/admission-controller.ts';
 import type { BookingStore } from './domain/booking/model.ts';
 import type { PaymentService } from './domain/booking/payments.ts';
@@ -31,6 +34,10 @@ export interface AppServices {
   waitingRoom: WaitingRoom;
   /** Who may call the booking routes: holders of a key the waiting room admitted. */
   admissionGate: AdmissionGate;
+  /** Operators' credentials, their catalog changes and the audit log of both (the /admin/api routes). */
+  operatorKeys: OperatorKeys;
+  catalogAdmin: CatalogAdmin;
+  auditLog: AuditLog;
   readiness: DependencyCheck[];
   metrics: Metrics;
   /** The overload guard reads its verdict on every request. */

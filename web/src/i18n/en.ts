@@ -97,7 +97,8 @@ export const en = {
   'admin.title': 'Operator console',
   'admin.signIn': 'Sign in',
   'admin.key': 'Operator key',
-  'admin.keyHelp': 'The key set in TR_ADMIN_KEY (or printed at start when it is unset).',
+  'admin.keyHelp':
+    'An operator key: from `ticketrush admin create-key`, or the one set in TR_ADMIN_BOOTSTRAP_KEY.',
   'admin.signOut': 'Sign out',
   'admin.badKey': 'That key was not accepted.',
   'admin.dashboard': 'Live dashboard',

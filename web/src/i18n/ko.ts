@@ -98,7 +98,8 @@ export const ko: Messages = {
   'admin.title': '운영자 콘솔',
   'admin.signIn': '로그인',
   'admin.key': '운영자 키',
-  'admin.keyHelp': 'TR_ADMIN_KEY에 설정한 키(설정하지 않았으면 시작할 때 출력된 키)입니다.',
+  'admin.keyHelp':
+    '`ticketrush admin create-key`로 만든 운영자 키 또는 TR_ADMIN_BOOTSTRAP_KEY에 설정한 키입니다.',
   'admin.signOut': '로그아웃',
   'admin.badKey': '받아들여지지 않는 키입니다.',
   'admin.dashboard': '실시간 현황',
