@@ -20,11 +20,14 @@ const Schedule = Type.Object({
 });
 
 const Seat = Type.Object({
-  id: Type.Integer({ description: 'Seat id, unique within the schedule (1..seatCount)' }),
+  id: Type.Integer({ description: 'Seat id, unique within the schedule (1..seatCount on the demo)' }),
   seatId: Type.Integer({ description: 'Same as id, under the name the seed client uses' }),
   number: Type.Integer(),
-  grade: Type.String(),
+  grade: Type.String({ description: "VIP, R or S on the demo's seats; the section on an entered seat map" }),
   price: Type.Integer({ description: 'Price in points' }),
+  section: Type.Optional(Type.String({ description: 'Where the seat is (seat maps entered by operators)' })),
+  row: Type.Optional(Type.String()),
+  label: Type.Optional(Type.String()),
 });
 
 const ConcertParams = Type.Object({ concertId: Id('Concert id') });
