@@ -117,7 +117,11 @@ describe('TR_IDENTITY=jwt with an HS256 shared secret', () => {
 
   test('OpenAPI: every /api route declares its security; token issue needs the identity bearer', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApi;
-    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['accessKey', 'identityBearer']);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), [
+      'accessKey',
+      'identityBearer',
+      'operatorKey',
+    ]);
     assert.deepEqual(unsecuredApiRoutes(doc), []);
     assert.deepEqual(doc.paths['/api/users/{userId}/token']?.post?.security, [{ identityBearer: [] }]);
     assert.deepEqual(doc.paths['/api/users/{userId}/token']?.get?.security, [{ accessKey: [] }]);
@@ -210,7 +214,7 @@ describe('TR_IDENTITY=none (the demo default)', () => {
 
   test('OpenAPI: only token issue is public', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApi;
-    assert.deepEqual(Object.keys(doc.components.securitySchemes), ['accessKey']);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['accessKey', 'operatorKey']);
     assert.deepEqual(unsecuredApiRoutes(doc), ['POST /api/users/{userId}/token']);
   });
 });
