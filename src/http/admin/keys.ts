@@ -24,7 +24,14 @@ export const operatorKeyRoutes: RoutePlugin<'operatorKeys'> = async (app, { serv
       schema: {
         summary: 'Create an operator key; its secret is in this answer only',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100, description: 'Unique, e.g. who holds it' }) },
+          {
+            name: Type.String({
+              minLength: 1,
+              maxLength: 100,
+              pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$',
+              description: 'Unique, e.g. who holds it: letters, digits, _ . @ -',
+            }),
+          },
           { additionalProperties: false },
         ),
         response: {
@@ -48,7 +55,9 @@ export const operatorKeyRoutes: RoutePlugin<'operatorKeys'> = async (app, { serv
     {
       schema: {
         summary: 'Revoke an operator key; requests with it get 403 OPERATOR_KEY_REVOKED from now on',
-        params: Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 36 }) }),
+        params: Type.Object({
+          keyId: Type.String({ minLength: 1, maxLength: 36, pattern: '^[0-9a-fA-F-]+$' }),
+        }),
         response: { 200: OperatorKeyView, ...errorResponses },
       },
     },

@@ -6,8 +6,10 @@ import { SEAT_MAP_LIMITS } from '../../domain/admin/seat-map.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { Id } from '../schemas.ts';
 
+/** Printable text: a control character (NUL above all, which PostgreSQL refuses) is a 400. */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$';
 const Text = (maxLength: number, description?: string) =>
-  Type.String({ minLength: 1, maxLength, description });
+  Type.String({ minLength: 1, maxLength, pattern: NO_CONTROL_CHARACTERS, description });
 const Time = (description: string) => Type.String({ format: 'date-time', description });
 export const Price = Type.Integer({
   minimum: 0,

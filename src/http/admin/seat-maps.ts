@@ -4,6 +4,7 @@ import type { RoutePlugin } from '../plugin.ts';
 import { errorResponses } from '../schemas.ts';
 import { operatorOf } from './auth.ts';
 import {
+  NO_CONTROL_CHARACTERS,
   Price,
   Schedule,
   ScheduleParams,
@@ -132,7 +133,11 @@ export const seatMapRoutes: RoutePlugin<'catalogAdmin'> = async (app, { services
           'Set the price of every seat of a section (all or none: 409 SEAT_IN_USE if one is held or sold)',
         params: Type.Object({
           scheduleId: ScheduleParams.properties.scheduleId,
-          section: Type.String({ minLength: 1, maxLength: SEAT_MAP_LIMITS.section }),
+          section: Type.String({
+            minLength: 1,
+            maxLength: SEAT_MAP_LIMITS.section,
+            pattern: NO_CONTROL_CHARACTERS,
+          }),
         }),
         body: Type.Object({ price: Price }, { additionalProperties: false }),
         response: {
