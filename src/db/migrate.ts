@@ -2,21 +2,21 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import type { Database } from './database.ts';
 import { initialSchema } from './migrations/0001-initial.ts';
 import { idempotencyExactKeys } from './migrations/0002-idempotency-exact-keys.ts';
-import { catalogAdminSchema } from './migrations/0003-catalog-admin.ts';
 import { seatClaimsByUser } from './migrations/0003-seat-claims-by-user.ts';
 import { outboxRelayLease } from './migrations/0004-outbox-relay-lease.ts';
 import { demoSeedMark } from './migrations/0005-demo-seed-mark.ts';
 import { providerTopUps } from './migrations/0006-provider-top-ups.ts';
+import { catalogAdminSchema } from './migrations/0007-catalog-admin.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
     '0001-initial': initialSchema(database.capabilities),
     '0002-idempotency-exact-keys': idempotencyExactKeys(database.capabilities),
-    '0003-catalog-admin': catalogAdminSchema(database.capabilities),
     '0003-seat-claims-by-user': seatClaimsByUser,
     '0004-outbox-relay-lease': outboxRelayLease,
     '0005-demo-seed-mark': demoSeedMark,
     '0006-provider-top-ups': providerTopUps(database.capabilities),
+    '0007-catalog-admin': catalogAdminSchema(database.capabilities),
   };
 }
 
@@ -25,8 +25,6 @@ export async function migrateToLatest(database: Database): Promise<string[]> {
   const migrator = new Migrator({
     db: database.db as unknown as Kysely<unknown>,
     provider: { getMigrations: async () => migrationsFor(database) },
-    // Branches number their migrations independently; one merged later may sort before one already applied.
-    allowUnorderedMigrations: true,
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
