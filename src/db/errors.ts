@@ -1,4 +1,5 @@
 import { DomainError } from '../domain/errors.ts';
+import { SOCKET_ERROR_CODES } from '../socket-errors.ts';
 
 /** Recognises driver errors across node:sqlite, pg and mysql2, so callers can speak in domain terms. */
 interface DriverError {
@@ -62,17 +63,6 @@ export function busyIfPoolTimeout<E>(err: E): E | DomainError {
   });
 }
 
-/** Socket failures: nothing listens, the peer went away, or the network does not answer. */
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
 /**
  * PostgreSQL's connection_exception class (08...), admin_shutdown, crash_shutdown, cannot_connect_now
  * (57P01..57P03), and mysql2's lost or killed connections and server shutdown.
@@ -96,7 +86,8 @@ const DRIVER_MESSAGES =
  */
 export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
   const e = asDriver(err);
-  if (e.code && (SOCKET_CODES.has(e.code) || DRIVER_CODES.has(e.code) || /^08/.test(e.code))) return true;
+  if (e.code && (SOCKET_ERROR_CODES.has(e.code) || DRIVER_CODES.has(e.code) || /^08/.test(e.code)))
+    return true;
   if (DRIVER_MESSAGES.test(e.message ?? '')) return true;
   if (depth >= 3) return false;
   // Wrapped (pg-pool's connection timeout) or aggregated (one attempt per address of a host name).

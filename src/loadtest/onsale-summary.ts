@@ -1,5 +1,5 @@
 import { type EtaAccuracy, etaAccuracy, type FlowMetricsSnapshot } from './flow-metrics.ts';
-import type { TimelinePoint } from './result.ts';
+import type { TimelinePoint } from './timeline-point.ts';
 import type { OnsalePlan } from './worker-plan.ts';
 
 /** The server's gauge of users in line, scraped each second; the runner's own count when it is absent. */

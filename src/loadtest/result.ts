@@ -3,7 +3,10 @@ import type { OnsaleResult } from './onsale-summary.ts';
 import type { OutcomeCounts } from './outcomes.ts';
 import type { Funnel } from './recorder.ts';
 import type { Profile } from './stages.ts';
+import type { TimelinePoint } from './timeline-point.ts';
 import type { WorkerHealth } from './worker-plan.ts';
+
+export type { TimelinePoint };
 
 export interface EndpointResult extends LatencySummary {
   route: string;
@@ -15,18 +18,6 @@ export interface EndpointResult extends LatencySummary {
   failureRate: number;
   /** Encoded HDR histogram (µs), so results can be merged and compared exactly later. */
   histogram: string;
-}
-
-export interface TimelinePoint {
-  second: number;
-  vus: number;
-  rps: number;
-  p95Ms: number;
-  p99Ms: number;
-  failures: number;
-  business: number;
-  flowsCompleted: number;
-  server?: Record<string, number>;
 }
 
 export interface ThresholdResult {

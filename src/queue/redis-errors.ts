@@ -1,4 +1,5 @@
 import { DomainError } from '../domain/errors.ts';
+import { SOCKET_ERROR_CODES } from '../socket-errors.ts';
 
 /** Replies of a Redis that is there but cannot serve yet: loading its data after a restart, failing over. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
@@ -7,22 +8,13 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY
 const CONNECTION_MESSAGE =
   /Connection is closed|Command timed out|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/i;
 
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 /** Redis cannot be reached or cannot serve right now; ioredis keeps reconnecting on its own. */
 export function isRedisUnavailable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: string; code?: string; message?: string };
   return (
     e.name === 'MaxRetriesPerRequestError' ||
-    (e.code !== undefined && SOCKET_CODES.has(e.code)) ||
+    (e.code !== undefined && SOCKET_ERROR_CODES.has(e.code)) ||
     CONNECTION_MESSAGE.test(e.message ?? '') ||
     TRANSIENT_REPLY.test(e.message ?? '')
   );

@@ -1,18 +1,9 @@
+import type { SaleSample } from '../../../src/observability/sale-sample.ts';
 import { api } from '../lib/api.ts';
 import { clockTime, errorText, numberText, t } from '../lib/i18n.ts';
 
-interface Sample {
-  at: number;
-  waiting: number;
-  active: number;
-  admitPerSecond: number;
-  measuredAdmitPerSecond: number | null;
-  holds: number;
-  sold: number;
-  revenue: number;
-  bookingP95Ms: number | null;
-  errorPercent: number;
-}
+type Sample = SaleSample;
+
 interface Stats {
   intervalMs: number;
   windowMs: number;
