@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { serverAvailable, serverUrls, testWhere } from '../support/backends.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import {
   axe,
@@ -151,31 +151,32 @@ for (const backend of backends) {
       };
     }
 
-    test('the home page and a concert are meaningful HTML, in Korean from the browser language', {
-      skip: !backend.full,
-    }, async () => {
-      const { context, page, problems } = await fanPage('ko-KR');
-      await page.goto(`${server.url}/`);
-      assert.equal(await page.getAttribute('html', 'lang'), 'ko');
-      assert.equal(await page.textContent('h1'), '공연');
-      await scan(page, 'home (ko)');
-      await shot(page, 'home-ko');
-      await page.fill('#user-id', '50');
-      await page.click('#user-form button[type=submit]');
-      await page.getByText('데모 사용자 50번입니다.').waitFor();
-      await page.click('.concerts a >> nth=0');
-      await page.waitForURL(/\/concerts\/1$/);
-      assert.match((await page.textContent('.schedules')) ?? '', /석 중 \d+석 남음/);
-      await scan(page, 'concert (ko)');
-      // The switch is a link; the choice sticks for later pages.
-      await page.click('nav.lang a[lang=en]');
-      await page.waitForURL(/lang=en/);
-      assert.equal(await page.getAttribute('html', 'lang'), 'en');
-      await page.goto(`${server.url}/`);
-      assert.equal(await page.textContent('h1'), 'Concerts');
-      assert.deepEqual(problems, []);
-      await context.close();
-    });
+    testWhere(backend.full)(
+      'the home page and a concert are meaningful HTML, in Korean from the browser language',
+      async () => {
+        const { context, page, problems } = await fanPage('ko-KR');
+        await page.goto(`${server.url}/`);
+        assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+        assert.equal(await page.textContent('h1'), '공연');
+        await scan(page, 'home (ko)');
+        await shot(page, 'home-ko');
+        await page.fill('#user-id', '50');
+        await page.click('#user-form button[type=submit]');
+        await page.getByText('데모 사용자 50번입니다.').waitFor();
+        await page.click('.concerts a >> nth=0');
+        await page.waitForURL(/\/concerts\/1$/);
+        assert.match((await page.textContent('.schedules')) ?? '', /석 중 \d+석 남음/);
+        await scan(page, 'concert (ko)');
+        // The switch is a link; the choice sticks for later pages.
+        await page.click('nav.lang a[lang=en]');
+        await page.waitForURL(/lang=en/);
+        assert.equal(await page.getAttribute('html', 'lang'), 'en');
+        await page.goto(`${server.url}/`);
+        assert.equal(await page.textContent('h1'), 'Concerts');
+        assert.deepEqual(problems, []);
+        await context.close();
+      },
+    );
 
     test('a fan waits in a slowed line, keeps the place across a reload, is admitted, holds, tops up, pays and sees the ticket', async () => {
       const ahead = lineAhead(Array.from({ length: 14 }, (_, i) => 201 + i));
@@ -328,32 +329,33 @@ for (const backend of backends) {
       await Promise.all([a.context.close(), b.context.close()]);
     });
 
-    test('the operator console: a wrong key is refused, the right one shows live charts; controls without an API are unavailable', {
-      skip: !backend.full,
-    }, async () => {
-      const { context, page, problems } = await fanPage('en-GB');
-      await page.goto(`${server.url}/admin`);
-      await scan(page, 'operator sign-in');
-      await page.fill('#key', 'not-the-key-at-all');
-      await page.click('#signin button');
-      await page.getByText('That key was not accepted.').waitFor();
-      await page.fill('#key', server.adminKey);
-      await page.click('#signin button');
-      await page.waitForSelector('#dashboard:not([hidden])');
-      // Figures come from the server: seats sold by the earlier tests show up.
-      await page.waitForFunction(() => Number(document.getElementById('value-sold')?.textContent) >= 1);
-      assert.ok(Number((await page.textContent('#value-revenue'))?.replace(/\D/g, '')) > 0);
-      await page.waitForFunction(() => document.querySelectorAll('#chart-waiting polyline').length === 1);
-      // A few samples, so the screenshot shows lines.
-      await page.waitForTimeout(4500);
-      // The seat-map import has its route now; the sales controls do not yet.
-      assert.equal(await page.locator('[data-control]:disabled').count(), 5);
-      assert.equal(await page.locator('[data-control="import"]').isEnabled(), true);
-      assert.match((await page.textContent('#controls-note')) ?? '', /no sales API yet/);
-      await scan(page, 'operator dashboard');
-      await shot(page, 'operator-console');
-      assert.deepEqual(problems, []);
-      await context.close();
-    });
+    testWhere(backend.full)(
+      'the operator console: a wrong key is refused, the right one shows live charts; controls without an API are unavailable',
+      async () => {
+        const { context, page, problems } = await fanPage('en-GB');
+        await page.goto(`${server.url}/admin`);
+        await scan(page, 'operator sign-in');
+        await page.fill('#key', 'not-the-key-at-all');
+        await page.click('#signin button');
+        await page.getByText('That key was not accepted.').waitFor();
+        await page.fill('#key', server.adminKey);
+        await page.click('#signin button');
+        await page.waitForSelector('#dashboard:not([hidden])');
+        // Figures come from the server: seats sold by the earlier tests show up.
+        await page.waitForFunction(() => Number(document.getElementById('value-sold')?.textContent) >= 1);
+        assert.ok(Number((await page.textContent('#value-revenue'))?.replace(/\D/g, '')) > 0);
+        await page.waitForFunction(() => document.querySelectorAll('#chart-waiting polyline').length === 1);
+        // A few samples, so the screenshot shows lines.
+        await page.waitForTimeout(4500);
+        // The seat-map import has its route now; the sales controls do not yet.
+        assert.equal(await page.locator('[data-control]:disabled').count(), 5);
+        assert.equal(await page.locator('[data-control="import"]').isEnabled(), true);
+        assert.match((await page.textContent('#controls-note')) ?? '', /no sales API yet/);
+        await scan(page, 'operator dashboard');
+        await shot(page, 'operator-console');
+        assert.deepEqual(problems, []);
+        await context.close();
+      },
+    );
   });
 }
