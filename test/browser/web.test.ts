@@ -347,9 +347,8 @@ for (const backend of backends) {
         await page.waitForFunction(() => document.querySelectorAll('#chart-waiting polyline').length === 1);
         // A few samples, so the screenshot shows lines.
         await page.waitForTimeout(4500);
-        // The seat-map import has its route now; the sales controls do not yet.
-        assert.equal(await page.locator('[data-control]:disabled').count(), 5);
-        assert.equal(await page.locator('[data-control="import"]').isEnabled(), true);
+        // No control has a form in the console yet: the seat-map import is an admin API call, the sales API is to come.
+        assert.equal(await page.locator('[data-control]:disabled').count(), 6);
         assert.match((await page.textContent('#controls-note')) ?? '', /no sales API yet/);
         await scan(page, 'operator dashboard');
         await shot(page, 'operator-console');

@@ -119,7 +119,8 @@ export const en = {
   'admin.setCap': 'Set cap',
   'admin.close': 'Close the sale',
   'admin.import': 'Import a seat map',
-  'admin.unavailable': 'Not available: this server has no sales API yet.',
+  'admin.unavailable':
+    'Not available: this server has no sales API yet, and seat maps are imported through the admin API (docs/admin-api.md).',
   'admin.stale': 'The server did not answer; showing the last figures.',
   'admin.updated': 'Updated at {time}.',
 } as const;

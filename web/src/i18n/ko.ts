@@ -120,7 +120,8 @@ export const ko: Messages = {
   'admin.setCap': '최대 인원 설정',
   'admin.close': '판매 종료',
   'admin.import': '좌석 배치도 가져오기',
-  'admin.unavailable': '사용할 수 없음: 이 서버에는 아직 판매 API가 없습니다.',
+  'admin.unavailable':
+    '사용할 수 없음: 이 서버에는 아직 판매 API가 없으며, 좌석 배치도는 관리자 API(docs/admin-api.md)로 가져옵니다.',
   'admin.stale': '서버가 응답하지 않아 마지막 수치를 보여 줍니다.',
   'admin.updated': '{time}에 갱신함.',
 };

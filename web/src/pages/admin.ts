@@ -2,6 +2,9 @@ import type { SaleSample } from '../../../src/observability/sale-sample.ts';
 import { api } from '../lib/api.ts';
 import { clockTime, errorText, numberText, t } from '../lib/i18n.ts';
 
+/** Controls this console has a form for; none yet (the seat-map import is through the admin API for now). */
+const CONSOLE_FORMS = new Set<string>();
+
 type Sample = SaleSample;
 
 interface Stats {
@@ -75,7 +78,9 @@ function render(stats: Stats): void {
   status.textContent = t('admin.updated', { time: clockTime() });
   let all = true;
   for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-control]'))) {
-    const available = stats.controls[b.dataset.control ?? ''] === true;
+    const control = b.dataset.control ?? '';
+    // A button works only when the server has the route and this page has the form behind it.
+    const available = stats.controls[control] === true && CONSOLE_FORMS.has(control);
     b.disabled = !available;
     all &&= available;
   }
