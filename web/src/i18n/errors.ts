@@ -1,9 +1,9 @@
 import type { ErrorCode } from '../../../src/domain/errors.ts';
 
 /**
- * Every code the API can answer, plus what the page itself meets (no network, an unknown code).
- * Codes of routes not on this server yet (identity, operator keys, seat maps) are listed too, so a newer
- * server never shows a bare code.
+ * Every code the API can answer (the domain's, plus those the HTTP layer answers itself), and what the page
+ * itself meets (no network, an unknown code). Codes of the sales API to come are listed too, so a newer server
+ * never shows a bare code.
  */
 export type ClientErrorCode =
   | ErrorCode
@@ -12,17 +12,6 @@ export type ClientErrorCode =
   | 'URI_TOO_LONG'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'IDENTITY_REQUIRED'
-  | 'IDENTITY_INVALID'
-  | 'IDENTITY_NOT_THIS_USER'
-  | 'IDENTITY_UNAVAILABLE'
-  | 'RATE_LIMITED'
-  | 'OPERATOR_KEY_REQUIRED'
-  | 'OPERATOR_KEY_INVALID'
-  | 'OPERATOR_KEY_REVOKED'
-  | 'SEAT_IN_USE'
-  | 'SEAT_MAP_INVALID'
-  | 'SEAT_MAP_NOT_EDITABLE'
   | 'SOLD_OUT'
   | 'SALE_CLOSED'
   | 'NETWORK'
