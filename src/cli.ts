@@ -16,6 +16,7 @@ Commands:
   report <result.json>  Re-render a load-test result as console table and HTML
   compare <a> <b>       Per-endpoint differences between two load-test results
   admin <subcommand>    Operator keys: create-key --name N, revoke-key --name N|--id ID, list-keys
+  verify-draw <source>  Check a sale's published draw (a URL or a saved JSON file) against its commitment
 
 Settings (environment variables):
 ${settings.map((s) => `  ${s.name.padEnd(36)} ${s.description}${s.fallback === '' ? '' : ` (default ${s.fallback})`}`).join('\n')}
@@ -79,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       return seed();
     case 'admin':
       return (await import('./operator-cli.ts')).adminCommand(rest);
+    case 'verify-draw':
+      return (await import('./verify-draw-cli.ts')).verifyDrawCommand(rest);
     case 'loadtest':
     case 'report':
     case 'compare':
