@@ -18,6 +18,7 @@ import { providerCallbackRoutes, providerSignatureScheme } from './http/provider
 import { queueRoutes } from './http/queue.ts';
 import { registerRateLimiting } from './http/rate-limit.ts';
 import { reservationRoutes } from './http/reservations.ts';
+import { saleRoutes } from './http/sales.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { buildRequestValidator } from './http/validation.ts';
 import { webRoutes } from './http/web/routes.ts';
@@ -132,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(paymentRoutes, { services });
   if (services.providerTopUps) await app.register(providerCallbackRoutes, { services });
   await app.register(queueRoutes, { services });
+  await app.register(saleRoutes, { services });
   await app.register(webRoutes, {
     services,
     identity: services.identity.mode,

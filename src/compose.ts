@@ -9,6 +9,7 @@ import { idempotencyRepository } from './db/idempotency-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { operatorKeyRepository } from './db/operator-key-repository.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
+import { salesRepository } from './db/sales-repository.ts';
 import { dataNotFromSeed, progressPrinter, seedDemoData } from './db/seed.ts';
 import { AuditLog } from './domain/admin/audit.ts';
 import { CatalogAdmin } from './domain/admin/catalog-admin.ts';
@@ -22,19 +23,25 @@ import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
 import { anyoneMayNameAnyUser, type IdentityGate, verifiedIdentityGate } from './domain/identity.ts';
+import type { QueueStore } from './domain/queue-store.ts';
+import { DEFAULT_SALE_ID, type SaleSettings } from './domain/sales/model.ts';
+import { type SaleLine, SaleRooms } from './domain/sales/sale-rooms.ts';
+import { SalesService } from './domain/sales/sales.ts';
 import { WaitingRoom } from './domain/waiting-room.ts';
 import { createPublisher } from './events/create-publisher.ts';
 import { NatsEventPublisher } from './events/nats-bus.ts';
 import { OutboxRelay } from './events/outbox-relay.ts';
-import { admissionGate } from './http/queue.ts';
 import type { TokenIssueLimits } from './http/rate-limit.ts';
+import { saleAdmissionGate } from './http/sale-gate.ts';
 import { JwtIdentityVerifier, type JwtKeySource } from './identity/jwt-verifier.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOperability, type Operability } from './observability/operability.ts';
 import { type DependencyCheck, pressureReadiness } from './observability/readiness.ts';
-import { createQueueStore } from './queue/create-store.ts';
+import { createQueueStore, storeSettingsOf } from './queue/create-store.ts';
+import { MemoryQueueStore } from './queue/memory-store.ts';
+import { RedisQueueStore } from './queue/redis-store.ts';
 import type { AppServices } from './services.ts';
 
 /** Published events stay in the outbox this long (for inspection and replays), then a minutely purge deletes them. */
@@ -78,14 +85,17 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   let onPoolWait = (seconds: number, cls?: string) => metrics.poolWait(seconds, cls);
   const database = await openDatabase(parts, (seconds, cls) => onPoolWait(seconds, cls));
   if (opts.prepareDatabase) await prepareDatabase(database, config, opts.log ?? (() => {}));
-  const waitingRoom = waitingRoomOf(parts);
+  const defaultLine = waitingRoomOf(parts);
+  const waitingRoom = defaultLine.room;
+  const salesService = new SalesService(salesRepository(database), clock, saleDefaultsOf(config));
+  const saleRooms = saleRoomsOf(parts, salesService, defaultLine);
   const booking = bookingServices({
     database,
     clock,
     holdTtlSeconds: config.holdTtlSeconds,
     maxHoldsPerUser: config.maxHoldsPerUser,
     afterPaid: async (userId) => {
-      await waitingRoom.releaseUser(userId);
+      await Promise.all([waitingRoom.releaseUser(userId), saleRooms.releaseUser(userId)]);
     },
     afterPaidFailed: (err, userId) =>
       logger.warn(
@@ -107,7 +117,9 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     ...booking,
     ...admin,
     waitingRoom,
-    admissionGate: admissionGate(waitingRoom),
+    sales: salesService,
+    saleRooms,
+    admissionGate: saleAdmissionGate(saleRooms),
     identity: identityOf(parts),
     providerTopUps: providerTopUpsOf(parts, booking.bookingStore),
     tokenIssueLimits: tokenIssueLimitsOf(parts),
@@ -159,7 +171,7 @@ async function prepareDatabase(
 }
 
 /** Admission runs in the store (one Lua script on Redis), so any number of processes may tick. */
-function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): WaitingRoom {
+function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): SaleLine {
   const store = createQueueStore(config.queue, config.queueSettings, {
     hashTag: config.queueName,
     maxWaiting: config.maxWaiting,
@@ -174,7 +186,74 @@ function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): Waiti
   readiness.push({ name: 'queue', check: () => store.ping() });
   life.onStart(() => waitingRoom.start());
   life.onClose(() => waitingRoom.stop());
-  return waitingRoom;
+  return { store, room: waitingRoom };
+}
+
+/** What a sale follows unless an operator set otherwise: the configured waiting room. */
+function saleDefaultsOf(config: Config): SaleSettings {
+  return {
+    admitPerSecond: config.queueSettings.admitPerSecond,
+    maxActive: config.queueSettings.maxActive,
+    minWindow: Math.max(1, Math.ceil(config.queueSettings.maxActive * 0.02)),
+    maxWindow: config.queueSettings.maxActive,
+    overbook: config.saleOverbook,
+    paused: false,
+  };
+}
+
+/**
+ * One waiting room per sale. On Redis every sale's keys share one client and sit under their own hash tag
+ * (`<TR_QUEUE_NAME>:sale:<id>`), so each sale's room is one Redis Cluster hash slot; the default sale is the
+ * server's waiting room.
+ */
+function saleRoomsOf(
+  { config, clock, logger, life }: Parts,
+  sales: SalesService,
+  defaultLine: SaleLine,
+): SaleRooms {
+  let redis: Redis | undefined;
+  const open = (saleId: number): SaleLine => {
+    if (saleId === DEFAULT_SALE_ID) return defaultLine;
+    const settings = storeSettingsOf(config.queueSettings, config.maxWaiting);
+    const hashTag = `${config.queueName}:sale:${saleId}`;
+    let store: QueueStore;
+    if (config.queue === 'memory') store = new MemoryQueueStore(settings);
+    else {
+      redis ??= sharedRedis(config.queue);
+      store = new RedisQueueStore({ redis, settings, hashTag });
+    }
+    const room = new WaitingRoom({
+      store,
+      clock,
+      settings: config.queueSettings,
+      onTickError: (err) => logger.warn({ err, saleId }, 'admission tick failed'),
+    });
+    return { store, room };
+  };
+  const saleRooms = new SaleRooms({
+    sales,
+    clock,
+    open,
+    onError: (err, saleId) => logger.warn({ err, saleId }, 'sale step failed'),
+  });
+  life.onStart(() => saleRooms.start());
+  life.onClose(async () => {
+    await saleRooms.close();
+    if (redis) await redis.quit().catch(() => redis?.disconnect());
+  });
+  return saleRooms;
+}
+
+/** The queue store's fail-fast policy: during an outage a command gives up within a quarter of a second. */
+function sharedRedis(url: string): Redis {
+  const redis = new Redis(url, {
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 50, 250),
+    commandTimeout: 2000,
+  });
+  redis.on('error', () => {});
+  return redis;
 }
 
 /** With TR_IDENTITY=jwt only the holder of a user's login JWT may take that user's place in line. */

@@ -42,6 +42,8 @@ export interface Config {
   holdTtlSeconds: number;
   /** Most seats one user may hold at once. */
   maxHoldsPerUser: number;
+  /** A sale admits at most ceil((free + held seats) x this) users at once, unless its operator set otherwise. */
+  saleOverbook: number;
   /** The operator console's key (the older name of adminBootstrapKey); used when that is empty. */
   adminKey: Secret;
   /** An operator key made valid at start (stored hashed under the name `bootstrap`); '' for none. Never logged. */
@@ -129,6 +131,15 @@ const integer = (min: number, max: number): Parser<number> => ({
   expected: `an integer from ${min} to ${max}`,
   parse: (raw) => {
     if (!/^-?\d+$/.test(raw.trim())) return undefined;
+    const n = Number(raw);
+    return n >= min && n <= max ? n : undefined;
+  },
+});
+
+const decimal = (min: number, max: number): Parser<number> => ({
+  expected: `a number from ${min} to ${max}`,
+  parse: (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw.trim())) return undefined;
     const n = Number(raw);
     return n >= min && n <= max ? n : undefined;
   },
@@ -362,6 +373,12 @@ const table: SettingsOf<Config> = {
     integer(1, 1000),
     4,
     'Most seats one user may hold at once (unpaid); more is 409 HOLD_LIMIT_REACHED',
+  ),
+  saleOverbook: setting(
+    'TR_SALE_OVERBOOK',
+    decimal(1, 100),
+    1.5,
+    'A sale admits at most ceil((free + held seats) x this) users at once (the default of a sale’s overbook)',
   ),
   adminKey: setting(
     'TR_ADMIN_KEY',

@@ -12,6 +12,8 @@ import type { CatalogService } from './domain/catalog.ts';
 import type { Clock } from './domain/clock.ts';
 import type { IdempotencyService } from './domain/idempotency.ts';
 import type { IdentityGate } from './domain/identity.ts';
+import type { SaleRooms } from './domain/sales/sale-rooms.ts';
+import type { SalesService } from './domain/sales/sales.ts';
 import type { WaitingRoom } from './domain/waiting-room.ts';
 import type { AdmissionGate } from './http/guard.ts';
 import type { TokenIssueLimits } from './http/rate-limit.ts';
@@ -31,7 +33,11 @@ export interface AppServices {
   providerTopUps: ProviderTopUps | undefined;
   payments: PaymentService;
   idempotency: IdempotencyService;
+  /** The default sale's waiting room (the seed's /api/users/:userId/token routes). */
   waitingRoom: WaitingRoom;
+  /** Sales as stored, and every sale's waiting room. */
+  sales: SalesService;
+  saleRooms: SaleRooms;
   /** Who may call the booking routes: holders of a key the waiting room admitted. */
   admissionGate: AdmissionGate;
   /** Operators' credentials, their catalog changes and the audit log of both (the /admin/api routes). */

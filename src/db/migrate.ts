@@ -7,6 +7,7 @@ import { outboxRelayLease } from './migrations/0004-outbox-relay-lease.ts';
 import { demoSeedMark } from './migrations/0005-demo-seed-mark.ts';
 import { providerTopUps } from './migrations/0006-provider-top-ups.ts';
 import { catalogAdminSchema } from './migrations/0007-catalog-admin.ts';
+import { salesSchema } from './migrations/0008-sales.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -17,6 +18,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0005-demo-seed-mark': demoSeedMark,
     '0006-provider-top-ups': providerTopUps(database.capabilities),
     '0007-catalog-admin': catalogAdminSchema(database.capabilities),
+    '0008-sales': salesSchema,
   };
 }
 

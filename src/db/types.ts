@@ -159,6 +159,34 @@ export interface DemoSeedTable {
   seeded_at: number;
 }
 
+export interface SalesTable {
+  id: number;
+  name: string;
+  /** 1: every schedule (the default sale); 0: those in sale_schedules. */
+  all_schedules: number;
+  opens_at: number | null;
+  /** Secret until drawn_at. */
+  draw_seed: string;
+  draw_commitment: string;
+  drawn_at: number | null;
+  /** What an operator set of SaleSettings; the rest follows the configuration. */
+  settings_json: string;
+  created_at: number;
+  closed_at: number | null;
+}
+
+export interface SaleSchedulesTable {
+  sale_id: number;
+  schedule_id: number;
+}
+
+/** A sale's drawn order: place 1 is first in line. */
+export interface SaleDrawsTable {
+  sale_id: number;
+  place: number;
+  user_id: number;
+}
+
 export interface Tables {
   users: UsersTable;
   concerts: ConcertsTable;
@@ -176,4 +204,7 @@ export interface Tables {
   seats: SeatsTable;
   operator_keys: OperatorKeysTable;
   audit_log: AuditLogTable;
+  sales: SalesTable;
+  sale_schedules: SaleSchedulesTable;
+  sale_draws: SaleDrawsTable;
 }

@@ -2,8 +2,17 @@ import { randomBytes } from 'node:crypto';
 
 /** The waiting-room port: every method is one atomic state change (or one consistent read). */
 export interface QueueStore {
-  /** Enters the line, or keeps the user's place and rotates the key (the previous key stays valid for the grace period). */
-  issue(userId: number, accessKey: string, now: number, heartbeat: HeartbeatPolicy): Promise<QueueEntry>;
+  /**
+   * Enters the line, or keeps the user's place and rotates the key (the previous key stays valid for the grace
+   * period). With `prequeue`, a waiter is also an entrant of the draw, unless the draw was already claimed.
+   */
+  issue(
+    userId: number,
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+    prequeue?: boolean,
+  ): Promise<QueueEntry>;
   /**
    * The state of the key's holder; for a waiter it also records the poll, pushing back the idle deadline.
    * With `userId` the key must belong to that user. Throws TOKEN_INVALID, TOKEN_NOT_YOURS or TOKEN_EXPIRED.
@@ -29,12 +38,41 @@ export interface QueueStore {
    */
   writeControl(version: number, next: ControlValues, now: number): Promise<ControlWrite>;
   counts(): Promise<QueueCounts>;
+  /** The sale's live controls every process follows; undefined until first written. */
+  readSaleControl(): Promise<SaleControl | undefined>;
+  writeSaleControl(control: SaleControl): Promise<void>;
+  /**
+   * Claims the draw for `leaseMs` (one process at a time): from then on nobody new becomes an entrant. Returns
+   * the entrants still waiting, or why not claimed: another process holds the claim, or the draw was applied.
+   */
+  claimDraw(now: number, leaseMs: number): Promise<DrawClaim>;
+  /** Puts the drawn users, in `order`, ahead of everyone else waiting; once (false when already applied). */
+  applyDraw(order: number[]): Promise<boolean>;
+  drawApplied(): Promise<boolean>;
+  /** Users who joined the pre-queue (entrants of the draw to come). */
+  prequeued(): Promise<number>;
   /** Resolves when the store answers; for /health/ready. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type QueueState = 'waiting' | 'active';
+
+/** A sale's settings and whether it is closed, as every process reads them from the store. */
+export interface SaleControl {
+  admitPerSecond: number;
+  maxActive: number;
+  minWindow: number;
+  maxWindow: number;
+  overbook: number;
+  paused: boolean;
+  closed: boolean;
+}
+
+export type DrawClaim =
+  | { outcome: 'claimed'; entrants: number[] }
+  | { outcome: 'held-elsewhere' }
+  | { outcome: 'applied' };
 
 export interface QueueEntry {
   userId: number;

@@ -81,6 +81,9 @@ export class WaitingRoom {
   readonly #clock: Clock;
   readonly #settings: WaitingRoomSettings;
   #admitPerSecond: number;
+  #maxActive: number;
+  /** Before a sale's opening, waiters keep their place until this time (plus the idle timeout) without polling. */
+  #holdPlacesUntil = 0;
   #governed = false;
   #occupancy: Occupancy;
   #lastAdmissionAt: number;
@@ -101,6 +104,7 @@ export class WaitingRoom {
     this.#clock = deps.clock;
     this.#settings = deps.settings;
     this.#admitPerSecond = deps.settings.admitPerSecond;
+    this.#maxActive = deps.settings.maxActive;
     this.#occupancy = {
       active: 0,
       waiting: 0,
@@ -111,10 +115,11 @@ export class WaitingRoom {
     this.#onTickError = deps.onTickError ?? (() => {});
   }
 
-  async issueToken(userId: number): Promise<QueueTicket> {
+  /** With `prequeue` (before a sale's opening) the user is also an entrant of the sale's draw. */
+  async issueToken(userId: number, prequeue = false): Promise<QueueTicket> {
     const accessKey = newAccessKey();
     const heartbeat = this.#heartbeat();
-    const entry = await this.#store.issue(userId, accessKey, this.#clock.now(), heartbeat);
+    const entry = await this.#store.issue(userId, accessKey, this.#clock.now(), heartbeat, prequeue);
     return { accessKey, ...this.#ticketOf(entry, heartbeat) };
   }
 
@@ -153,7 +158,7 @@ export class WaitingRoom {
   async tick(now = this.#clock.now()): Promise<{ admitted: number; evicted: number; expired: number }> {
     const outcome = await this.#store.admit(now, {
       ratePerSecond: this.#admitPerSecond,
-      maxActive: this.#settings.maxActive,
+      maxActive: this.#maxActive,
       maxBurstMs: MAX_BURST_MS,
       governed: this.#governed,
     });
@@ -205,6 +210,17 @@ export class WaitingRoom {
   stop(): void {
     clearInterval(this.#ticker);
     this.#ticker = undefined;
+  }
+
+  /** The cap on users active at once from the next step on (0 stops admission; expiries go on). */
+  setMaxActive(maxActive: number): void {
+    if (!(maxActive >= 0)) throw new RangeError(`the cap must be 0 or more, got ${maxActive}`);
+    this.#maxActive = maxActive;
+  }
+
+  /** Waiters keep their place without polling until `at` (a sale's opening), then the usual idle rules apply. */
+  holdPlacesUntil(at: number): void {
+    this.#holdPlacesUntil = at;
   }
 
   /** The rate used when not governed by the shared control. */
@@ -266,7 +282,8 @@ export class WaitingRoom {
       msPerPosition: (1000 * POLL_SHARE_OF_ETA) / this.#rate(),
       minPollMs: MIN_POLL_MS,
       maxPollMs: MAX_POLL_MS,
-      idleFloorMs: this.#settings.idleTimeoutSeconds * 1000,
+      idleFloorMs:
+        this.#settings.idleTimeoutSeconds * 1000 + Math.max(0, this.#holdPlacesUntil - this.#clock.now()),
       idleFactor: IDLE_FACTOR,
     };
   }

@@ -5,6 +5,7 @@ import {
   type AdmitOutcome,
   type ControlValues,
   type ControlWrite,
+  type DrawClaim,
   type HeartbeatPolicy,
   IDLE_SLACK_MS,
   idleDeadline,
@@ -15,6 +16,7 @@ import {
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
   refreshedIdleDeadline,
+  type SaleControl,
 } from '../domain/queue-store.ts';
 import { ArrivalLine } from './arrival-line.ts';
 import { storeError } from './store-errors.ts';
@@ -45,7 +47,11 @@ export class MemoryQueueStore implements QueueStore {
   /** Retired keys in retirement order, forgotten after RETIRED_KEY_MEMORY_MS. */
   #retired: Array<[forgetAt: number, key: string]> = [];
   #retiredHead = 0;
-  readonly #line = new ArrivalLine();
+  #line = new ArrivalLine();
+  /** The draw's entrants: users who joined before the opening. */
+  readonly #pre = new Set<number>();
+  #draw: { state: 'open' } | { state: 'claimed'; until: number } | { state: 'applied' } = { state: 'open' };
+  #saleControl: SaleControl | undefined;
   /** Active users in admission order, which is also the order of their absolute ends (one TTL for all). */
   readonly #active = new Map<number, number>();
   /** Active users in order of their last idle-deadline write, which is also the order of those deadlines. */
@@ -67,6 +73,7 @@ export class MemoryQueueStore implements QueueStore {
     accessKey: string,
     now: number,
     heartbeat: HeartbeatPolicy,
+    prequeue = false,
   ): Promise<QueueEntry> {
     let holder = this.#holders.get(userId);
     if (holder && lapsed(holder, now)) {
@@ -104,6 +111,7 @@ export class MemoryQueueStore implements QueueStore {
       this.#holders.set(userId, holder);
     }
     this.#keyOwners.set(accessKey, userId);
+    if (prequeue && holder.state === 'waiting' && this.#draw.state === 'open') this.#pre.add(userId);
     return this.#entry(userId, holder, now, heartbeat);
   }
 
@@ -232,6 +240,48 @@ export class MemoryQueueStore implements QueueStore {
       evictedTotal: this.#evictedTotal,
       expiredTotal: this.#expiredTotal,
     };
+  }
+
+  async readSaleControl(): Promise<SaleControl | undefined> {
+    return this.#saleControl && { ...this.#saleControl };
+  }
+
+  async writeSaleControl(control: SaleControl): Promise<void> {
+    this.#saleControl = { ...control };
+  }
+
+  async claimDraw(now: number, leaseMs: number): Promise<DrawClaim> {
+    const draw = this.#draw;
+    if (draw.state === 'applied') return { outcome: 'applied' };
+    if (draw.state === 'claimed' && draw.until > now) return { outcome: 'held-elsewhere' };
+    this.#draw = { state: 'claimed', until: now + leaseMs };
+    const entrants = [...this.#pre].filter((userId) => this.#holders.get(userId)?.state === 'waiting');
+    return { outcome: 'claimed', entrants };
+  }
+
+  async applyDraw(order: number[]): Promise<boolean> {
+    if (this.#draw.state === 'applied') return false;
+    this.#draw = { state: 'applied' };
+    // The drawn go first in the drawn order, then everyone else in arrival order.
+    const rest = this.#line.front(this.#line.size).map(([, userId]) => userId);
+    const line = new ArrivalLine();
+    const placed = new Set<number>();
+    for (const userId of [...order, ...rest]) {
+      const holder = this.#holders.get(userId);
+      if (holder?.state !== 'waiting' || placed.has(userId)) continue;
+      placed.add(userId);
+      holder.seq = line.push(userId);
+    }
+    this.#line = line;
+    return true;
+  }
+
+  async drawApplied(): Promise<boolean> {
+    return this.#draw.state === 'applied';
+  }
+
+  async prequeued(): Promise<number> {
+    return this.#pre.size;
   }
 
   async ping(): Promise<void> {}

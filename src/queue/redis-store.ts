@@ -7,6 +7,7 @@ import {
   type AdmitOutcome,
   type ControlValues,
   type ControlWrite,
+  type DrawClaim,
   type HeartbeatPolicy,
   IDLE_SLACK_MS,
   idleDeadline,
@@ -16,6 +17,7 @@ import {
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
+  type SaleControl,
 } from '../domain/queue-store.ts';
 import { queueUnavailableIfDown } from './redis-errors.ts';
 import { storeError } from './store-errors.ts';
@@ -30,16 +32,30 @@ interface QueueCommands {
   queueRelease(...args: Array<string | number>): Promise<Reply>;
   queueLeave(...args: Array<string | number>): Promise<Reply>;
   queueControl(...args: Array<string | number>): Promise<string[]>;
+  queueClaimDraw(...args: Array<string | number>): Promise<number[]>;
+  queueApplyDraw(...args: Array<string | number>): Promise<number>;
 }
 
 const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
-  ['queueIssue', 'issue-5.lua', 5],
+  ['queueIssue', 'issue-6.lua', 6],
   ['queueStatus', 'status-3.lua', 3],
   ['queueAdmit', 'admit-4.lua', 4],
   ['queueRelease', 'release-1.lua', 1],
   ['queueLeave', 'leave-3.lua', 3],
   ['queueControl', 'control-1.lua', 1],
+  ['queueClaimDraw', 'claim-draw-3.lua', 3],
+  ['queueApplyDraw', 'apply-draw-2.lua', 2],
 ];
+
+const SALE_CONTROL_FIELDS = [
+  'admitPerSecond',
+  'maxActive',
+  'minWindow',
+  'maxWindow',
+  'overbook',
+  'paused',
+  'closed',
+] as const;
 
 const CONTROL_FIELDS = ['ctlWindow', 'ctlRate', 'ctlVersion', 'ctlChangedAt', 'ctlCutAt'] as const;
 
@@ -65,7 +81,15 @@ export class RedisQueueStore implements QueueStore {
   readonly #redis: Redis & QueueCommands;
   readonly #ownsClient: boolean;
   readonly #settings: QueueStoreSettings;
-  readonly #keys: { waiting: string; idle: string; active: string; seq: string; stats: string };
+  readonly #keys: {
+    waiting: string;
+    idle: string;
+    active: string;
+    seq: string;
+    stats: string;
+    pre: string;
+    sale: string;
+  };
   /** Waiters whose key this process read from Redis lately, with the idle deadline then stored. */
   readonly #vouched = new Map<number, { key: string; until: number; idleUntil: number }>();
   /**
@@ -108,6 +132,8 @@ export class RedisQueueStore implements QueueStore {
       active: `${this.prefix}active`,
       seq: `${this.prefix}seq`,
       stats: `${this.prefix}stats`,
+      pre: `${this.prefix}pre`,
+      sale: `${this.prefix}sale`,
     };
   }
 
@@ -116,6 +142,7 @@ export class RedisQueueStore implements QueueStore {
     accessKey: string,
     now: number,
     heartbeat: HeartbeatPolicy,
+    prequeue = false,
   ): Promise<QueueEntry> {
     const k = this.#keys;
     const reply = await this.#redis
@@ -125,6 +152,7 @@ export class RedisQueueStore implements QueueStore {
         k.active,
         k.seq,
         k.stats,
+        k.pre,
         this.prefix,
         userId,
         accessKey,
@@ -136,6 +164,7 @@ export class RedisQueueStore implements QueueStore {
         this.#settings.activeIdleMs,
         ACTIVE_REFRESH_MS,
         this.#settings.maxWaiting ?? 0,
+        prequeue ? 1 : 0,
       )
       .catch(failClosed);
     return entryOf(reply);
@@ -305,6 +334,60 @@ export class RedisQueueStore implements QueueStore {
       evictedTotal: Number(totals[1] ?? 0),
       expiredTotal: Number(totals[2] ?? 0),
     };
+  }
+
+  async readSaleControl(): Promise<SaleControl | undefined> {
+    const f = await this.#redis.hmget(this.#keys.sale, ...SALE_CONTROL_FIELDS).catch(failClosed);
+    if (f.some((v) => v === null)) return undefined;
+    const [admitPerSecond, maxActive, minWindow, maxWindow, overbook] = f.slice(0, 5).map(Number);
+    return {
+      admitPerSecond,
+      maxActive,
+      minWindow,
+      maxWindow,
+      overbook,
+      paused: f[5] === '1',
+      closed: f[6] === '1',
+    };
+  }
+
+  async writeSaleControl(c: SaleControl): Promise<void> {
+    await this.#redis
+      .hset(this.#keys.sale, {
+        admitPerSecond: c.admitPerSecond,
+        maxActive: c.maxActive,
+        minWindow: c.minWindow,
+        maxWindow: c.maxWindow,
+        overbook: c.overbook,
+        paused: c.paused ? 1 : 0,
+        closed: c.closed ? 1 : 0,
+      })
+      .catch(failClosed);
+  }
+
+  async claimDraw(now: number, leaseMs: number): Promise<DrawClaim> {
+    const k = this.#keys;
+    const [outcome, ...entrants] = await this.#redis
+      .queueClaimDraw(k.stats, k.pre, k.waiting, now, leaseMs)
+      .catch(failClosed);
+    if (outcome === 2) return { outcome: 'applied' };
+    if (outcome === 0) return { outcome: 'held-elsewhere' };
+    return { outcome: 'claimed', entrants };
+  }
+
+  async applyDraw(order: number[]): Promise<boolean> {
+    const reply = await this.#redis
+      .queueApplyDraw(this.#keys.waiting, this.#keys.stats, ...order)
+      .catch(failClosed);
+    return reply === 1;
+  }
+
+  async drawApplied(): Promise<boolean> {
+    return (await this.#redis.hget(this.#keys.stats, 'drawState').catch(failClosed)) === 'applied';
+  }
+
+  async prequeued(): Promise<number> {
+    return this.#redis.scard(this.#keys.pre).catch(failClosed);
   }
 
   /** Deletes every key of this waiting room; for tests and benchmarks. */

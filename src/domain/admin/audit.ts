@@ -6,7 +6,7 @@ export interface Actor {
   name: string;
 }
 
-export type AuditEntityType = 'concert' | 'schedule' | 'seat' | 'seat-map' | 'operator-key';
+export type AuditEntityType = 'concert' | 'schedule' | 'seat' | 'seat-map' | 'operator-key' | 'sale';
 
 /** One change, written in the same transaction as the change itself. */
 export interface AuditRecord {

@@ -3,6 +3,7 @@ import { auditRoutes } from './audit.ts';
 import { OPERATOR_KEY_SCHEME, operatorAuth } from './auth.ts';
 import { adminConcertRoutes } from './concerts.ts';
 import { operatorKeyRoutes } from './keys.ts';
+import { adminSaleRoutes } from './sales.ts';
 import { adminScheduleRoutes } from './schedules.ts';
 import { seatMapRoutes } from './seat-maps.ts';
 import { adminStatsRoutes } from './stats.ts';
@@ -15,7 +16,15 @@ export const ADMIN_PREFIX = '/admin/api';
  * under the `admin` tag and the `operatorKey` security scheme.
  */
 export const adminRoutes: RoutePlugin<
-  'operatorKeys' | 'auditLog' | 'catalogAdmin' | 'waitingRoom' | 'database' | 'bookingResponses' | 'clock'
+  | 'operatorKeys'
+  | 'auditLog'
+  | 'catalogAdmin'
+  | 'waitingRoom'
+  | 'database'
+  | 'bookingResponses'
+  | 'clock'
+  | 'sales'
+  | 'saleRooms'
 > = async (app, { services }) => {
   app.addHook('onRoute', (route) => {
     route.schema ??= {};
@@ -28,4 +37,5 @@ export const adminRoutes: RoutePlugin<
   await app.register(adminScheduleRoutes, { services });
   await app.register(seatMapRoutes, { services });
   await app.register(adminStatsRoutes, { services });
+  await app.register(adminSaleRoutes, { services });
 };

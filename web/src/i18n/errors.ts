@@ -70,6 +70,9 @@ export const errorsEn: Record<ClientErrorCode, string> = {
   SEAT_MAP_NOT_EDITABLE: 'This seat map can no longer be edited.',
   SOLD_OUT: 'Sold out.',
   SALE_CLOSED: 'This sale is closed.',
+  SALE_SOLD_OUT: 'This sale is sold out.',
+  SALE_NOT_FOUND: 'This sale does not exist.',
+  SCHEDULE_NOT_IN_SALE: 'Your place in line is for another sale; this date is not part of it.',
   NETWORK: 'The server could not be reached. Check your connection.',
   UNKNOWN: 'Something went wrong. Try again.',
 };
@@ -127,6 +130,9 @@ export const errorsKo: Record<ClientErrorCode, string> = {
   SEAT_MAP_NOT_EDITABLE: '이 좌석 배치도는 더 이상 고칠 수 없습니다.',
   SOLD_OUT: '매진되었습니다.',
   SALE_CLOSED: '판매가 끝났습니다.',
+  SALE_SOLD_OUT: '이 판매는 매진되었습니다.',
+  SALE_NOT_FOUND: '존재하지 않는 판매입니다.',
+  SCHEDULE_NOT_IN_SALE: '대기 순번이 다른 판매의 것입니다. 이 회차는 포함되지 않습니다.',
   NETWORK: '서버에 연결할 수 없습니다. 인터넷 연결을 확인하세요.',
   UNKNOWN: '문제가 생겼습니다. 다시 시도하세요.',
 };

@@ -8,7 +8,8 @@
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
   KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
   KEYS[4] seq      arrival sequence counter
-  KEYS[5] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctl*
+  KEYS[5] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctl*, drawState
+  KEYS[6] pre      set of the draw's entrants (users who joined before the opening)
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] userId, ARGV[3] new access key, ARGV[4] now (ms)
   ARGV[5] grace ms, ARGV[6] retired-key memory ms
@@ -16,6 +17,7 @@
   ARGV[12] idle slack ms: deadlines are stored this much later, and rewritten only once passed
   ARGV[13] active idle ms, ARGV[14] active refresh ms (the active idle deadline's slack)
   ARGV[15] most users waiting (0: no cap): a newcomer beyond it is refused, users already in line are not
+  ARGV[16] 1 when joining before the opening: a waiter becomes an entrant, unless the draw is claimed already
 
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }, or -4 when the line is full
 ]]
@@ -76,6 +78,9 @@ redis.call('SET', prefix .. 'key:' .. accessKey, userId)
 
 if state == 'a' then
   return { tonumber(userId), 2, 0, tonumber(activeUntil) }
+end
+if ARGV[16] == '1' and not redis.call('HGET', KEYS[5], 'drawState') then
+  redis.call('SADD', KEYS[6], userId)
 end
 local position = redis.call('ZRANK', KEYS[1], userId) + 1
 local deadline = idleDeadline(position)

@@ -1,0 +1,439 @@
+import type { Clock } from '../clock.ts';
+import { DomainError } from '../errors.ts';
+import type { QueueStore, SaleControl } from '../queue-store.ts';
+import type { QueueTicket, WaitingRoom } from '../waiting-room.ts';
+import { drawOrder } from './draw.ts';
+import {
+  DEFAULT_SALE_ID,
+  type Sale,
+  type SaleCounters,
+  type SaleDraw,
+  type SaleInventory,
+  type SaleRecord,
+  type SaleStatus,
+} from './model.ts';
+import type { SalesService } from './sales.ts';
+
+/** One sale's waiting room in this process. */
+export interface SaleLine {
+  store: QueueStore;
+  room: WaitingRoom;
+}
+
+export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
+export type FanAdmission = 'ADMITTED' | 'MOVING' | 'STALLED' | 'PAUSED' | 'PREQUEUE' | 'SOLD_OUT' | 'CLOSED';
+
+/** The seed's ticket, with the sale's states (see docs/sales-api.md). `order` is 0 only for ACTIVE. */
+export interface SaleTicket {
+  accessKey?: string;
+  order: number;
+  status: FanStatus;
+  position: number;
+  etaSeconds: number | null;
+  admission: FanAdmission;
+  pollAfterMs: number;
+  /** Set while PREQUEUE. */
+  opensAt?: number;
+}
+
+/** Every process reads the controls from the store at least this often ("follows within a second"). */
+const CONTROL_REFRESH_MS = 500;
+/** Seat counts come from the database at most this often per sale and process, never per poll. */
+const INVENTORY_REFRESH_MS = 1000;
+/** Stored sale rows (schedules, draw) are read again this often. */
+const RECORD_REFRESH_MS = 5000;
+/** A process that claimed the draw and died is replaced after this. */
+const DRAW_LEASE_MS = 10_000;
+const TICK_MS = 250;
+/** The longest poll advice, for terminal answers. */
+const LONGEST_POLL_MS = 20_000;
+
+interface LineState extends SaleLine {
+  record: SaleRecord;
+  recordAt: number;
+  control: SaleControl;
+  controlAt: number;
+  inventory: SaleInventory | undefined;
+  inventoryAt: number;
+  drawApplied: boolean;
+  /** The refresh under way, which concurrent requests share. */
+  refreshing: Promise<void> | undefined;
+}
+
+/** A key names its sale: `<saleId>.<key>`; the default sale's keys are bare, as the seed's clients have them. */
+export function saleOfKey(accessKey: string | undefined): { saleId: number; key: string | undefined } {
+  if (accessKey === undefined) return { saleId: DEFAULT_SALE_ID, key: undefined };
+  const m = /^(\d{1,9})\.(.*)$/.exec(accessKey);
+  return m ? { saleId: Number(m[1]), key: m[2] } : { saleId: DEFAULT_SALE_ID, key: accessKey };
+}
+
+const keyOfSale = (saleId: number, key: string): string =>
+  saleId === DEFAULT_SALE_ID ? key : `${saleId}.${key}`;
+
+/**
+ * One waiting room per sale: builds each sale's line on first use (its own store keys), keeps every process on
+ * the controls in the store, holds admission until the draw is applied, and caps it by the inventory.
+ */
+export class SaleRooms {
+  readonly #sales: SalesService;
+  readonly #clock: Clock;
+  readonly #open: (saleId: number) => SaleLine;
+  readonly #lines = new Map<number, LineState>();
+  readonly #loading = new Map<number, Promise<LineState>>();
+  readonly #onError: (err: unknown, saleId: number) => void;
+  #ticker: NodeJS.Timeout | undefined;
+  #ticking = false;
+
+  constructor(deps: {
+    sales: SalesService;
+    clock: Clock;
+    /** Builds a sale's store and room (the default sale's is the server's waiting room). */
+    open: (saleId: number) => SaleLine;
+    onError?: (err: unknown, saleId: number) => void;
+  }) {
+    this.#sales = deps.sales;
+    this.#clock = deps.clock;
+    this.#open = deps.open;
+    this.#onError = deps.onError ?? (() => {});
+  }
+
+  /** A sale as operators see it, with its live status. */
+  async sale(saleId: number): Promise<Sale> {
+    const line = await this.#line(saleId);
+    return this.#view(line);
+  }
+
+  async sales(): Promise<Sale[]> {
+    const records = await this.#sales.list();
+    return Promise.all(records.map((r) => this.sale(r.id)));
+  }
+
+  async counters(saleId: number): Promise<SaleCounters> {
+    const line = await this.#line(saleId);
+    const [counts, prequeued, inventory] = await Promise.all([
+      line.room.counts(),
+      line.store.prequeued(),
+      this.#sales.inventory(line.record),
+    ]);
+    return {
+      waiting: counts.waiting,
+      prequeued,
+      active: counts.active,
+      admittedTotal: counts.admittedTotal,
+      holds: inventory.held,
+      sold: inventory.sold,
+      revenue: inventory.revenue,
+      admitPerSecond: counts.measuredAdmitPerSecond ?? counts.admitPerSecond,
+    };
+  }
+
+  async draw(saleId: number): Promise<SaleDraw> {
+    const line = await this.#line(saleId);
+    const order = line.record.drawnAt === null ? undefined : await this.#sales.drawOrder(saleId);
+    return {
+      saleId,
+      commitment: line.record.drawCommitment,
+      seed: order ? line.record.drawSeed : null,
+      entrants: order ? [...order].sort((a, b) => a - b) : null,
+      order: order ?? null,
+    };
+  }
+
+  /** After an operator's change: written to the store (every process follows) and applied here at once. */
+  async controlChanged(record: SaleRecord): Promise<void> {
+    const line = await this.#line(record.id);
+    line.record = record;
+    line.recordAt = this.#clock.now();
+    line.control = this.#controlOf(record);
+    line.controlAt = line.recordAt;
+    await line.store.writeSaleControl(line.control);
+    this.#limit(line);
+  }
+
+  async issue(saleId: number, userId: number): Promise<SaleTicket> {
+    const line = await this.#line(saleId);
+    const status = this.#status(line);
+    if (status === 'CLOSED') throw new DomainError('SALE_CLOSED', `Sale ${saleId} is closed`);
+    if (status === 'SOLD_OUT') throw new DomainError('SALE_SOLD_OUT', `Sale ${saleId} is sold out`);
+    const ticket = await line.room.issueToken(userId, status === 'SCHEDULED');
+    const fan = await this.#fanTicket(line, ticket);
+    return { ...fan, accessKey: ticket.accessKey && keyOfSale(saleId, ticket.accessKey) };
+  }
+
+  async poll(saleId: number, userId: number, accessKey: string | undefined): Promise<SaleTicket> {
+    const line = await this.#line(saleId);
+    const ticket = await line.room.poll(userId, this.#keyFor(saleId, accessKey));
+    return this.#fanTicket(line, ticket);
+  }
+
+  async leave(saleId: number, userId: number, accessKey: string | undefined) {
+    const line = await this.#line(saleId);
+    return line.room.leave(userId, this.#keyFor(saleId, accessKey));
+  }
+
+  /**
+   * The booking gate: the key's sale admitted its holder (that user, when named), and the schedule the request
+   * names (if any) is one of that sale's. Returns the key's holder.
+   */
+  async authorize(accessKey: string | undefined, userId?: number, scheduleId?: number): Promise<number> {
+    const { saleId, key } = saleOfKey(accessKey);
+    const line = await this.#line(saleId).catch((err) => {
+      throw isSaleMissing(err) ? new DomainError('TOKEN_INVALID', 'Unknown access key') : err;
+    });
+    let holder: number;
+    if (userId === undefined) holder = await line.room.authorizeAnyAdmitted(key);
+    else {
+      await line.room.authorizeAdmitted(userId, key);
+      holder = userId;
+    }
+    if (
+      scheduleId !== undefined &&
+      !line.record.allSchedules &&
+      !line.record.scheduleIds.includes(scheduleId)
+    )
+      throw new DomainError('SCHEDULE_NOT_IN_SALE', `Schedule ${scheduleId} is not part of sale ${saleId}`, {
+        saleId,
+      });
+    return holder;
+  }
+
+  /** Frees the user's slot in every sale this process runs (after a payment); seats counts are read again. */
+  async releaseUser(userId: number): Promise<void> {
+    await Promise.all(
+      [...this.#lines.values()].map(async (line) => {
+        line.inventoryAt = 0;
+        await line.room.releaseUser(userId);
+      }),
+    );
+  }
+
+  /** One step for every sale this process runs: controls, draw, inventory, then admission. */
+  async tick(): Promise<void> {
+    // A process steps the sales its users reach; admission lives in the store, so any process's step serves all.
+    for (const line of this.#lines.values()) {
+      try {
+        await this.#refresh(line, true);
+        this.#limit(line);
+        if (line.record.id !== DEFAULT_SALE_ID || !this.#defaultTicksItself) await line.room.tick();
+      } catch (err) {
+        this.#onError(err, line.record.id);
+      }
+    }
+  }
+
+  /** The default sale's room is the server's waiting room, which runs its own ticker. */
+  #defaultTicksItself = true;
+
+  start(intervalMs = TICK_MS): void {
+    if (this.#ticker) return;
+    this.#ticker = setInterval(() => {
+      if (this.#ticking) return;
+      this.#ticking = true;
+      this.tick()
+        .catch((err) => this.#onError(err, 0))
+        .finally(() => {
+          this.#ticking = false;
+        });
+    }, intervalMs);
+    this.#ticker.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  /** Tests drive the default room through this too, with a manual clock. */
+  tickDefaultToo(): void {
+    this.#defaultTicksItself = false;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await Promise.all(
+      [...this.#lines.values()]
+        .filter((l) => l.record.id !== DEFAULT_SALE_ID)
+        .map(async (l) => {
+          l.room.stop();
+          await l.store.close();
+        }),
+    );
+  }
+
+  #keyFor(saleId: number, accessKey: string | undefined): string | undefined {
+    const parsed = saleOfKey(accessKey);
+    if (parsed.key !== undefined && parsed.saleId !== saleId)
+      throw new DomainError('TOKEN_INVALID', `This key is for sale ${parsed.saleId}, not sale ${saleId}`);
+    return parsed.key;
+  }
+
+  async #line(saleId: number): Promise<LineState> {
+    const known = this.#lines.get(saleId);
+    if (known) {
+      if (this.#clock.now() - known.controlAt >= CONTROL_REFRESH_MS) {
+        await this.#refresh(known, false);
+        this.#limit(known);
+      }
+      return known;
+    }
+    let loading = this.#loading.get(saleId);
+    if (!loading) {
+      loading = this.#load(saleId).finally(() => this.#loading.delete(saleId));
+      this.#loading.set(saleId, loading);
+    }
+    return loading;
+  }
+
+  async #load(saleId: number): Promise<LineState> {
+    const record = await this.#sales.find(saleId);
+    const now = this.#clock.now();
+    const { store, room } = this.#open(saleId);
+    const line: LineState = {
+      store,
+      room,
+      record,
+      recordAt: now,
+      control: this.#controlOf(record),
+      controlAt: 0,
+      inventory: undefined,
+      inventoryAt: 0,
+      drawApplied: record.opensAt === null,
+      refreshing: undefined,
+    };
+    await this.#refresh(line, true);
+    this.#limit(line);
+    this.#lines.set(saleId, line);
+    return line;
+  }
+
+  #controlOf(record: SaleRecord): SaleControl {
+    return { ...this.#sales.settingsOf(record), closed: record.closedAt !== null };
+  }
+
+  /** Reads what other processes may have changed: controls (0.5 s), seat counts (1 s), the stored row (5 s). */
+  #refresh(line: LineState, withDraw: boolean): Promise<void> {
+    line.refreshing ??= this.#read(line, withDraw).finally(() => {
+      line.refreshing = undefined;
+    });
+    return line.refreshing;
+  }
+
+  async #read(line: LineState, withDraw: boolean): Promise<void> {
+    const now = this.#clock.now();
+    if (now - line.recordAt >= RECORD_REFRESH_MS) {
+      line.record = await this.#sales.find(line.record.id);
+      line.recordAt = now;
+    }
+    if (now - line.controlAt >= CONTROL_REFRESH_MS) {
+      const stored = await line.store.readSaleControl();
+      // A store that lost its keys (or a new one) gets the stored sale's controls again.
+      if (stored) line.control = stored;
+      else await line.store.writeSaleControl(line.control);
+      line.controlAt = now;
+    }
+    if (line.record.id !== DEFAULT_SALE_ID && now - line.inventoryAt >= INVENTORY_REFRESH_MS) {
+      line.inventory = await this.#sales.inventory(line.record);
+      line.inventoryAt = now;
+    }
+    if (withDraw && !line.drawApplied && line.record.opensAt !== null && now >= line.record.opensAt)
+      await this.#runDraw(line, now);
+  }
+
+  /**
+   * At the opening one process claims the draw in the store (so no-one new becomes an entrant), computes the
+   * order from the seed and the entrants still waiting, records it (the first record wins, and the seed is
+   * revealed), and puts the drawn ahead of everyone who came after the opening.
+   */
+  async #runDraw(line: LineState, now: number): Promise<void> {
+    const claim = await line.store.claimDraw(now, DRAW_LEASE_MS);
+    if (claim.outcome === 'held-elsewhere') return;
+    if (claim.outcome === 'claimed') {
+      const saleId = line.record.id;
+      const recorded = await this.#sales.drawOrder(saleId);
+      const order =
+        recorded ?? (await this.#sales.recordDraw(saleId, drawOrder(line.record.drawSeed, claim.entrants)));
+      await line.store.applyDraw(order);
+    }
+    line.drawApplied = true;
+    line.record = await this.#sales.find(line.record.id);
+    line.recordAt = now;
+  }
+
+  #soldOut(line: LineState): boolean {
+    const inv = line.inventory;
+    return inv !== undefined && inv.free + inv.held === 0;
+  }
+
+  #status(line: LineState): SaleStatus {
+    if (line.control.closed || line.record.closedAt !== null) return 'CLOSED';
+    if (line.record.opensAt !== null && this.#clock.now() < line.record.opensAt) return 'SCHEDULED';
+    if (this.#soldOut(line)) return 'SOLD_OUT';
+    if (line.control.paused) return 'PAUSED';
+    return 'OPEN';
+  }
+
+  /** The room's cap and rate from the controls, the draw and the inventory. */
+  #limit(line: LineState): void {
+    const c = line.control;
+    const status = this.#status(line);
+    const halted = status === 'CLOSED' || status === 'SCHEDULED' || status === 'PAUSED' || !line.drawApplied;
+    let cap = Math.min(c.maxActive, c.maxWindow);
+    if (line.inventory)
+      cap = Math.min(cap, Math.ceil((line.inventory.free + line.inventory.held) * c.overbook));
+    line.room.setMaxActive(halted ? 0 : cap);
+    line.room.setAdmitRate(c.admitPerSecond);
+    line.room.holdPlacesUntil(line.record.opensAt ?? 0);
+  }
+
+  #view(line: LineState): Sale {
+    const r = line.record;
+    const { closed: _closed, ...settings } = line.control;
+    return {
+      id: r.id,
+      name: r.name,
+      scheduleIds: r.scheduleIds,
+      opensAt: r.opensAt,
+      status: this.#status(line),
+      drawCommitment: r.drawCommitment,
+      drawSeed: r.drawnAt === null ? null : r.drawSeed,
+      settings,
+      createdAt: r.createdAt,
+      closedAt: r.closedAt,
+    };
+  }
+
+  async #fanTicket(line: LineState, ticket: QueueTicket): Promise<SaleTicket> {
+    const { accessKey: _key, ...t } = ticket;
+    if (t.status === 'ACTIVE') return t;
+    const last = Math.max(1, t.position);
+    const terminal = (status: 'SOLD_OUT' | 'CLOSED'): SaleTicket => ({
+      order: last,
+      status,
+      position: last,
+      etaSeconds: null,
+      admission: status,
+      pollAfterMs: LONGEST_POLL_MS,
+    });
+    const status = this.#status(line);
+    if (status === 'CLOSED') return terminal('CLOSED');
+    if (status === 'SOLD_OUT') return terminal('SOLD_OUT');
+    const opensAt = line.record.opensAt;
+    if (status === 'SCHEDULED' && opensAt !== null) {
+      const place = Math.max(1, await line.store.prequeued());
+      const untilOpening = opensAt - this.#clock.now();
+      return {
+        order: place,
+        status: 'PREQUEUE',
+        position: place,
+        etaSeconds: Math.ceil(untilOpening / 1000),
+        admission: 'PREQUEUE',
+        pollAfterMs: Math.max(1000, Math.min(t.pollAfterMs, untilOpening)),
+        opensAt,
+      };
+    }
+    if (status === 'PAUSED') return { ...t, etaSeconds: null, admission: 'PAUSED' };
+    return t;
+  }
+}
+
+const isSaleMissing = (err: unknown): boolean => err instanceof DomainError && err.code === 'SALE_NOT_FOUND';
