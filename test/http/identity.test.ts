@@ -122,8 +122,12 @@ describe('TR_IDENTITY=jwt with an HS256 shared secret', () => {
       'identityBearer',
       'operatorKey',
     ]);
-    assert.deepEqual(unsecuredApiRoutes(doc), []);
+    // What is on sale and the published draw are for anyone to read.
+    assert.deepEqual(unsecuredApiRoutes(doc), PUBLIC_SALE_READS);
     assert.deepEqual(doc.paths['/api/users/{userId}/token']?.post?.security, [{ identityBearer: [] }]);
+    assert.deepEqual(doc.paths['/api/sales/{saleId}/users/{userId}/token']?.post?.security, [
+      { identityBearer: [] },
+    ]);
     assert.deepEqual(doc.paths['/api/users/{userId}/token']?.get?.security, [{ accessKey: [] }]);
   });
 });
@@ -215,9 +219,18 @@ describe('TR_IDENTITY=none (the demo default)', () => {
   test('OpenAPI: only token issue is public', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as OpenApi;
     assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['accessKey', 'operatorKey']);
-    assert.deepEqual(unsecuredApiRoutes(doc), ['POST /api/users/{userId}/token']);
+    assert.deepEqual(
+      unsecuredApiRoutes(doc).sort(),
+      [
+        ...PUBLIC_SALE_READS,
+        'POST /api/sales/{saleId}/users/{userId}/token',
+        'POST /api/users/{userId}/token',
+      ].sort(),
+    );
   });
 });
+
+const PUBLIC_SALE_READS = ['GET /api/sales', 'GET /api/sales/{saleId}', 'GET /api/sales/{saleId}/draw'];
 
 interface OpenApi {
   paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;

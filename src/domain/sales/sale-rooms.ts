@@ -129,7 +129,8 @@ export class SaleRooms {
 
   async draw(saleId: number): Promise<SaleDraw> {
     const line = await this.#line(saleId);
-    const order = line.record.drawnAt === null ? undefined : await this.#sales.drawOrder(saleId);
+    // From the database, not this process's copy of the sale: another process may have drawn a moment ago.
+    const order = line.record.opensAt === null ? undefined : await this.#sales.drawOrder(saleId);
     return {
       saleId,
       commitment: line.record.drawCommitment,

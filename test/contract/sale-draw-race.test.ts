@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { createDatabase } from '../../src/db/database.ts';
+import { salesRepository } from '../../src/db/sales-repository.ts';
+import { seedDemoData } from '../../src/db/seed.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import type { QueueStore, QueueStoreSettings } from '../../src/domain/queue-store.ts';
+import { drawOrder, verifyDraw } from '../../src/domain/sales/draw.ts';
+import type { SaleSettings } from '../../src/domain/sales/model.ts';
+import { SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
+import { SalesService } from '../../src/domain/sales/sales.ts';
+import { WaitingRoom, type WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
+import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
+import { RedisQueueStore } from '../../src/queue/redis-store.ts';
+import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { createTestDatabase, DIALECTS, dialectAvailable } from '../support/databases.ts';
+
+const reachable = await Promise.all(DIALECTS.map(dialectAvailable));
+const redisUp = await serverAvailable('redis');
+
+const roomSettings: WaitingRoomSettings = {
+  admitPerSecond: 1000,
+  maxActive: 1000,
+  activeTtlSeconds: 600,
+  activeIdleSeconds: 60,
+  tokenGraceSeconds: 30,
+  idleTimeoutSeconds: 30,
+};
+const storeSettings: QueueStoreSettings = {
+  activeTtlMs: 600_000,
+  tokenGraceMs: 30_000,
+  activeIdleMs: 60_000,
+};
+const defaults: SaleSettings = {
+  admitPerSecond: 1000,
+  maxActive: 1000,
+  minWindow: 1,
+  maxWindow: 1000,
+  overbook: 1.5,
+  paused: false,
+};
+const actor = { id: null, name: 'test' };
+
+/** Two processes' handles on one sale's store: two Redis connections, or one memory store (one process). */
+const stores: Array<{ name: string; up: boolean; pair(): [QueueStore, QueueStore, () => Promise<void>] }> = [
+  {
+    name: 'memory',
+    up: true,
+    pair: () => {
+      const store = new MemoryQueueStore(storeSettings);
+      return [store, store, async () => {}];
+    },
+  },
+  {
+    name: 'redis',
+    up: redisUp,
+    pair: () => {
+      const hashTag = `draw-race-${randomBytes(6).toString('hex')}`;
+      const a = new RedisQueueStore({ redis: serverUrls.redis, settings: storeSettings, hashTag });
+      const b = new RedisQueueStore({ redis: serverUrls.redis, settings: storeSettings, hashTag });
+      return [
+        a,
+        b,
+        async () => {
+          await a.destroy();
+          await a.close();
+          await b.close();
+        },
+      ];
+    },
+  },
+];
+
+for (const [i, dialect] of DIALECTS.entries())
+  for (const backend of stores)
+    describe(`the draw at a sale's opening on ${dialect} with the ${backend.name} store`, {
+      skip: (!reachable[i] && `${dialect} not reachable`) || (!backend.up && `${backend.name} not reachable`),
+    }, () => {
+      test('two processes reach the opening at once: one draw is recorded and applied, the one the seed gives', async () => {
+        const testDb = await createTestDatabase(dialect);
+        // A second pool on the same database: the other process.
+        const other = createDatabase(testDb.url);
+        const [storeA, storeB, closeStores] = backend.pair();
+        try {
+          await seedDemoData(testDb.database.db, {
+            users: 50,
+            schedules: 2,
+            schedulesPerConcert: 2,
+            seatsPerSchedule: 10,
+          });
+          const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
+          const salesA = new SalesService(salesRepository(testDb.database), clock, defaults);
+          const salesB = new SalesService(salesRepository(other), clock, defaults);
+          const opensAt = clock.now() + 60_000;
+          const sale = await salesA.create({ name: 'race', scheduleIds: [1, 2], opensAt }, actor);
+          const roomsOf = (sales: SalesService, store: QueueStore) =>
+            new SaleRooms({
+              sales,
+              clock,
+              open: () => ({ store, room: new WaitingRoom({ store, clock, settings: roomSettings }) }),
+            });
+          const a = roomsOf(salesA, storeA);
+          const b = roomsOf(salesB, storeB);
+
+          // Entrants join through both processes before the opening.
+          const entrants = Array.from({ length: 40 }, (_, k) => k + 1);
+          await Promise.all(entrants.map((u) => (u % 2 ? a : b).issue(sale.id, u)));
+          clock.advance(60_000);
+          // Both processes step at the opening, concurrently, several times over.
+          await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]);
+          const late = await a.issue(sale.id, 41);
+          assert.equal(late.status, 'WAITING');
+
+          const draws = await Promise.all([a.draw(sale.id), b.draw(sale.id)]);
+          assert.deepEqual(draws[0], draws[1]);
+          const published = draws[0];
+          assert.deepEqual(published.entrants, entrants);
+          assert.deepEqual(published.order, drawOrder(sale.drawSeed, entrants));
+          assert.deepEqual(
+            verifyDraw({
+              commitment: published.commitment,
+              seed: published.seed!,
+              entrants: published.entrants!,
+              order: published.order!,
+            }),
+            { ok: true },
+          );
+          const rows = await testDb.database.db
+            .selectFrom('sale_draws')
+            .select('user_id')
+            .where('sale_id', '=', sale.id)
+            .execute();
+          assert.equal(rows.length, entrants.length, 'one order recorded, not two');
+          // A claim after the draw was applied says so, in either process.
+          assert.equal((await storeA.claimDraw(clock.now() + 60_000, 10_000)).outcome, 'applied');
+          assert.equal((await storeB.claimDraw(clock.now() + 60_000, 10_000)).outcome, 'applied');
+          assert.equal(await storeA.drawApplied(), true);
+          // 20 seats x overbook 1.5: the first 30 drawn are admitted, the rest wait, the late arrival last.
+          clock.advance(100);
+          await a.tick();
+          assert.equal((await storeA.counts()).admittedTotal, 30);
+          assert.equal((await a.poll(sale.id, 41, late.accessKey)).position, 11);
+        } finally {
+          await closeStores();
+          await other.close();
+          await testDb.drop();
+        }
+      });
+
+      test('concurrent claims of one draw: exactly one process gets it', async () => {
+        const [storeA, storeB, closeStores] = backend.pair();
+        try {
+          const claims = await Promise.all(
+            Array.from({ length: 20 }, (_, k) => (k % 2 ? storeA : storeB).claimDraw(1000, 10_000)),
+          );
+          assert.equal(claims.filter((c) => c.outcome === 'claimed').length, 1);
+          assert.equal(claims.filter((c) => c.outcome === 'held-elsewhere').length, 19);
+          // A lease that ran out is taken over; an applied draw is never claimed again.
+          assert.equal((await storeB.claimDraw(11_001, 10_000)).outcome, 'claimed');
+          assert.equal(await storeA.applyDraw([]), true);
+          assert.equal(await storeB.applyDraw([]), false);
+          assert.equal((await storeA.claimDraw(99_999, 10_000)).outcome, 'applied');
+        } finally {
+          await closeStores();
+        }
+      });
+    });
