@@ -227,6 +227,8 @@ export class SaleRooms {
 
   start(intervalMs = TICK_MS): void {
     if (this.#ticker) return;
+    // The default sale's controls (pause...) reach the server's waiting room even before its first booking.
+    this.#line(DEFAULT_SALE_ID).catch((err) => this.#onError(err, DEFAULT_SALE_ID));
     this.#ticker = setInterval(() => {
       if (this.#ticking) return;
       this.#ticking = true;
