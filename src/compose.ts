@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { auditRepository } from './db/audit-repository.ts';
 import { bookingRepository } from './db/booking-repository.ts';
@@ -41,6 +40,7 @@ import { createOperability, type Operability } from './observability/operability
 import { type DependencyCheck, pressureReadiness } from './observability/readiness.ts';
 import { createQueueStore, storeSettingsOf } from './queue/create-store.ts';
 import { MemoryQueueStore } from './queue/memory-store.ts';
+import { connectRedis, type RedisClient } from './queue/redis-connection.ts';
 import { RedisQueueStore } from './queue/redis-store.ts';
 import type { AppServices } from './services.ts';
 
@@ -211,7 +211,7 @@ function saleRoomsOf(
   sales: SalesService,
   defaultLine: SaleLine,
 ): SaleRooms {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const open = (saleId: number): SaleLine => {
     if (saleId === DEFAULT_SALE_ID) return defaultLine;
     const settings = storeSettingsOf(config.queueSettings, config.maxWaiting);
@@ -244,14 +244,9 @@ function saleRoomsOf(
   return saleRooms;
 }
 
-/** The queue store's fail-fast policy: during an outage a command gives up within a quarter of a second. */
-function sharedRedis(url: string): Redis {
-  const redis = new Redis(url, {
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(attempt * 50, 250),
-    commandTimeout: 2000,
-  });
+/** One client for every sale's room: the queue store's fail-fast policy, on a server or a cluster. */
+function sharedRedis(url: string): RedisClient {
+  const redis = connectRedis(url);
   redis.on('error', () => {});
   return redis;
 }
@@ -284,12 +279,7 @@ function tokenIssueLimitsOf({ config, life }: Parts): TokenIssueLimits {
   };
   if (config.queue === 'memory') return { ...limits, store: 'memory' };
   // The queue store's fail-fast policy: during an outage a check gives up within a quarter of a second.
-  const redis = new Redis(config.queue, {
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(attempt * 50, 250),
-    commandTimeout: 2000,
-  });
+  const redis = connectRedis(config.queue);
   // An outage skips the limits (skipOnError) and shows on /health/ready through the queue store, not as log floods.
   redis.on('error', () => {});
   life.onClose(async () => {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { WaitingRoomSettings } from './domain/waiting-room.ts';
 import { algorithmOfPublicKey } from './identity/jwt-verifier.ts';
 import { redactUrl } from './redact.ts';
+import { clusterSeeds } from './redis-url.ts';
 import { Secret } from './secret.ts';
 
 /** The environment, validated once at start-up; a bad value stops start-up with a one-line message naming it. */
@@ -272,9 +273,12 @@ const table: SettingsOf<Config> = {
   ),
   queue: setting(
     'TR_QUEUE',
-    text((v) => v === 'memory' || urlWith(['redis:', 'rediss:'])(v), 'memory or redis://host:port'),
+    text(
+      (v) => v === 'memory' || urlWith(['redis:', 'rediss:'])(v) || clusterSeeds(v) !== undefined,
+      'memory or redis://host:port (redis-cluster://host:port,host:port,... for a cluster)',
+    ),
     'memory',
-    'Waiting-room store: memory (one process) or redis://host:port',
+    'Waiting-room store: memory (one process), redis://host:port, or redis-cluster://host:port,host:port,... (seed nodes of a Redis Cluster; each room lives on the master of its hash tag)',
   ),
   queueName: setting(
     'TR_QUEUE_NAME',

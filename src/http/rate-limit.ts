@@ -1,7 +1,7 @@
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { DomainError } from '../domain/errors.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { PreHandler } from './guard.ts';
 
 /** Token-issue limits; counters live in Redis (shared by every process) when `@fastify/rate-limit` was given one. */
@@ -11,7 +11,7 @@ export interface TokenIssueLimits {
   /** Loopback callers skip the per-address limit: the demo's load test runs thousands of users from 127.0.0.1. */
   exemptLoopback: boolean;
   /** Redis keeps the counters across processes; memory counts inside this one. */
-  store: 'memory' | { redis: Redis; nameSpace: string };
+  store: 'memory' | { redis: RedisClient; nameSpace: string };
 }
 
 /** Registers `@fastify/rate-limit` for explicit limiters only (no route is limited unless it asks). */

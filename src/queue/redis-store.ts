@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import {
   ACTIVE_REFRESH_MS,
   type AdmissionControl,
@@ -19,6 +19,7 @@ import {
   RETIRED_KEY_MEMORY_MS,
   type SaleControl,
 } from '../domain/queue-store.ts';
+import { connectRedis, type RedisClient } from './redis-connection.ts';
 import { queueUnavailableIfDown } from './redis-errors.ts';
 import { storeError } from './store-errors.ts';
 
@@ -68,17 +69,20 @@ const MAX_VOUCHED = 200_000;
 const ADMIT_BATCH = 5000;
 
 export interface RedisQueueStoreOptions {
-  /** A redis:// URL, or a client this store may use (and will not close). */
-  redis: string | Redis;
+  /** A redis:// or redis-cluster:// URL, or a client this store may use (and will not close). */
+  redis: string | RedisClient;
   settings: QueueStoreSettings;
-  /** Hash tag shared by every key of one waiting room, so it works on Redis Cluster. */
+  /**
+   * Hash tag shared by every key of one waiting room: on Redis Cluster the room lives in one slot (scripts touch
+   * only that slot), and rooms with different tags spread over the masters.
+   */
   hashTag?: string;
 }
 
 /** The waiting room on Redis: one Lua script per state change, so any number of processes may share it. */
 export class RedisQueueStore implements QueueStore {
   readonly prefix: string;
-  readonly #redis: Redis & QueueCommands;
+  readonly #redis: RedisClient & QueueCommands;
   readonly #ownsClient: boolean;
   readonly #settings: QueueStoreSettings;
   readonly #keys: {
@@ -101,19 +105,7 @@ export class RedisQueueStore implements QueueStore {
 
   constructor(options: RedisQueueStoreOptions) {
     this.#ownsClient = typeof options.redis === 'string';
-    const redis =
-      typeof options.redis === 'string'
-        ? new Redis(options.redis, {
-            lazyConnect: false,
-            enableAutoPipelining: true,
-            // While Redis is away a request fails within a quarter of a second (503 QUEUE_UNAVAILABLE), never
-            // hangs: a queued command gives up at the next failed reconnect (at most 250 ms apart) or after 2 s,
-            // and a command cut off mid-flight is not sent again (a script must not run twice).
-            maxRetriesPerRequest: 0,
-            retryStrategy: (attempt) => Math.min(attempt * 50, 250),
-            commandTimeout: 2000,
-          })
-        : options.redis;
+    const redis = typeof options.redis === 'string' ? connectRedis(options.redis) : options.redis;
     // Connection errors surface where they matter (a failed request, /health/ready), not as ioredis's
     // "Unhandled error event" lines on stderr once per reconnect attempt.
     if (this.#ownsClient) redis.on('error', () => {});
@@ -122,10 +114,10 @@ export class RedisQueueStore implements QueueStore {
       const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
       redis.defineCommand(name, { lua, numberOfKeys });
     }
-    this.#redis = redis as Redis & QueueCommands;
+    this.#redis = redis as RedisClient & QueueCommands;
     this.#settings = options.settings;
     this.#vouchMs = Math.min(options.settings.tokenGraceMs, IDLE_SLACK_MS);
-    this.prefix = `tr:{${options.hashTag ?? 'q'}}:`;
+    this.prefix = `tr:{${hashTagOf(options.hashTag ?? 'q')}}:`;
     this.#keys = {
       waiting: `${this.prefix}waiting`,
       idle: `${this.prefix}idle`,
@@ -392,21 +384,36 @@ export class RedisQueueStore implements QueueStore {
 
   /** Deletes every key of this waiting room; for tests and benchmarks. */
   async destroy(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, found] = await this.#redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
-      if (found.length > 0) await this.#redis.unlink(...found);
-      cursor = next;
-    } while (cursor !== '0');
+    // SCAN walks one server: on a cluster, every master (the room's keys all sit on the one holding its slot).
+    const servers = this.#redis instanceof Cluster ? this.#redis.nodes('master') : [this.#redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, found] = await server.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+        if (found.length > 0) await this.#redis.unlink(...found);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   }
 
+  /** A read of this room's own key: on a cluster it reaches the master that holds the room, not any node. */
   async ping(): Promise<void> {
-    await this.#redis.ping();
+    await this.#redis.exists(this.#keys.seq);
   }
 
   async close(): Promise<void> {
     if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
+}
+
+/**
+ * Redis hashes only the text between the first `{` and the next `}`: a tag with a brace would cut it short, and an
+ * empty one would hash each whole key, scattering one room over the cluster.
+ */
+function hashTagOf(tag: string): string {
+  if (tag === '' || /[{}]/.test(tag))
+    throw new Error(`queue hash tag ${JSON.stringify(tag)}: no braces, not empty`);
+  return tag;
 }
 
 /** Every command's failure passes here: Redis away is a 503 QUEUE_UNAVAILABLE, so admission fails closed. */

@@ -14,6 +14,7 @@ import {
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { redisClusterFor } from '../support/redis-cluster.ts';
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
 const heartbeat: HeartbeatPolicy = {
@@ -42,26 +43,21 @@ interface Backend {
 }
 
 const redisUp = await serverAvailable('redis');
+/** Three masters of the suite's own: the same contract, each room on the master of its hash tag's slot. */
+const cluster = await redisClusterFor('queue contract on a redis cluster');
 const opened: Array<() => Promise<void>> = [];
 after(async () => {
   for (const close of opened) await close();
+  await cluster?.stop();
 });
 
-const backends: Backend[] = [
-  {
-    name: 'memory',
-    skip: false,
-    open: async () => {
-      const store = new MemoryQueueStore(settings);
-      return { store, peer: () => store };
-    },
-  },
-  {
-    name: 'redis',
-    skip: redisUp ? false : `redis not reachable at ${serverUrls.redis}`,
+function redisBackend(name: string, url: string, skip: string | false): Backend {
+  return {
+    name,
+    skip,
     open: async () => {
       const hashTag = `test-${randomBytes(6).toString('hex')}`;
-      const make = () => new RedisQueueStore({ redis: serverUrls.redis, settings, hashTag });
+      const make = () => new RedisQueueStore({ redis: url, settings, hashTag });
       const store = make();
       const peers: RedisQueueStore[] = [store];
       opened.push(async () => {
@@ -77,7 +73,24 @@ const backends: Backend[] = [
         },
       };
     },
+  };
+}
+
+const backends: Backend[] = [
+  {
+    name: 'memory',
+    skip: false,
+    open: async () => {
+      const store = new MemoryQueueStore(settings);
+      return { store, peer: () => store };
+    },
   },
+  redisBackend('redis', serverUrls.redis, redisUp ? false : `redis not reachable at ${serverUrls.redis}`),
+  redisBackend(
+    'redis cluster',
+    cluster?.url ?? '',
+    cluster ? false : 'redis-server or redis-cli not installed',
+  ),
 ];
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {

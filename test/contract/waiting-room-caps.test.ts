@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { DomainError } from '../../src/domain/errors.ts';
 import {
   type AdmitLimits,
@@ -12,8 +11,10 @@ import {
   RETIRED_KEY_MEMORY_MS,
 } from '../../src/domain/queue-store.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
+import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { redisClusterFor } from '../support/redis-cluster.ts';
 
 const GRACE_MS = 30_000;
 const settings: QueueStoreSettings = {
@@ -33,30 +34,33 @@ const T0 = Date.UTC(2026, 0, 1);
 const admitOne: AdmitLimits = { ratePerSecond: 1000, maxActive: 1, maxBurstMs: 60_000, governed: false };
 
 const redisUp = await serverAvailable('redis');
+const cluster = await redisClusterFor('waiting-room caps on a redis cluster');
 const closers: Array<() => Promise<void>> = [];
 after(async () => {
   for (const close of closers) await close();
+  await cluster?.stop();
 });
 
 /** Seconds to milliseconds of a Redis key's time to live: -1 for none, -2 for no key. */
 type Ttl = (accessKey: string) => Promise<number>;
 
-const backends: Array<{
+interface Backend {
   name: string;
   skip: string | false;
   open(): Promise<{ store: QueueStore; ttl?: Ttl }>;
-}> = [
-  { name: 'memory', skip: false, open: async () => ({ store: new MemoryQueueStore(settings) }) },
-  {
-    name: 'redis',
-    skip: redisUp ? false : `redis not reachable at ${serverUrls.redis}`,
+}
+
+function redisBackend(name: string, url: string, skip: string | false): Backend {
+  return {
+    name,
+    skip,
     open: async () => {
       const store = new RedisQueueStore({
-        redis: serverUrls.redis,
+        redis: url,
         settings,
         hashTag: `caps-${randomBytes(6).toString('hex')}`,
       });
-      const client = new Redis(serverUrls.redis);
+      const client = connectRedis(url);
       closers.push(async () => {
         await store.destroy();
         await store.close();
@@ -64,7 +68,17 @@ const backends: Array<{
       });
       return { store, ttl: (key) => client.pttl(`${store.prefix}key:${key}`) };
     },
-  },
+  };
+}
+
+const backends: Backend[] = [
+  { name: 'memory', skip: false, open: async () => ({ store: new MemoryQueueStore(settings) }) },
+  redisBackend('redis', serverUrls.redis, redisUp ? false : `redis not reachable at ${serverUrls.redis}`),
+  redisBackend(
+    'redis cluster',
+    cluster?.url ?? '',
+    cluster ? false : 'redis-server or redis-cli not installed',
+  ),
 ];
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<DomainError> {
@@ -139,7 +153,7 @@ for (const backend of backends)
       await rejectsWith(store.status(first, later, heartbeat, 8), 'TOKEN_INVALID');
     });
 
-    if (backend.name === 'redis')
+    if (backend.name.startsWith('redis'))
       test('keys of users who leave, pay or lapse all expire in Redis', async () => {
         const { store, ttl } = await backend.open();
         if (!ttl) return;

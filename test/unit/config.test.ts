@@ -18,6 +18,8 @@ test('server URLs are accepted for TR_DB, TR_QUEUE and TR_EVENTS', () => {
     TR_EVENTS: 'nats://127.0.0.1:4222',
   });
   assert.equal(c.db, 'postgres://u@h:5432/db');
+  const cluster = 'redis-cluster://127.0.0.1:7001,127.0.0.1:7002,[::1]:7003';
+  assert.equal(loadConfig({ TR_QUEUE: cluster }).queue, cluster);
   assert.equal(
     loadConfig({ TR_DB: 'mysql://root@127.0.0.1:3306/test' }).db,
     'mysql://root@127.0.0.1:3306/test',
@@ -30,6 +32,9 @@ test('a bad value stops start-up with one line naming the variable and what is e
     [{ PORT: '70000' }, /^PORT: /],
     [{ TR_DB: 'oracle://x' }, /^TR_DB: expected sqlite:<path>, postgres:/],
     [{ TR_QUEUE: 'kafka://x' }, /^TR_QUEUE: expected memory or redis:/],
+    [{ TR_QUEUE: 'redis-cluster://' }, /^TR_QUEUE: .*redis-cluster:/],
+    [{ TR_QUEUE: 'redis-cluster://127.0.0.1:7001,127.0.0.1' }, /^TR_QUEUE: /],
+    [{ TR_QUEUE: 'redis-cluster://127.0.0.1:7001,,127.0.0.1:7002' }, /^TR_QUEUE: /],
     [{ TR_EVENTS: 'amqp://x' }, /^TR_EVENTS: expected inprocess or nats:/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ TR_SEED_ON_START: 'maybe' }, /^TR_SEED_ON_START: expected true or false/],

@@ -12,6 +12,10 @@
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
+-- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
+if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
+  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
+end
 local now, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5])
 local userKey = prefix .. 'user:' .. userId
 local state, activeUntil, key, prevKey, prevUntil, idleUntil =

@@ -17,6 +17,10 @@
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
 local prefix, accessKey, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
+if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
+  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
+end
 
 -- A route that names the user reads that user's record straight away; the key index is read only to
 -- name what is wrong with a key that is not the user's current (or grace-period) one.

@@ -1,0 +1,39 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { clusterSeeds } from '../redis-url.ts';
+
+/** A single Redis server or a Redis Cluster: every command the waiting room sends exists on both. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The fail-fast policy every waiting-room connection shares: while Redis is away a request fails within a quarter
+ * of a second (503 QUEUE_UNAVAILABLE), never hangs: a queued command gives up at the next failed reconnect (at most
+ * 250 ms apart) or after 2 s, and a command cut off mid-flight is not sent again (a script must not run twice).
+ */
+const failFast: RedisOptions = {
+  enableAutoPipelining: true,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (attempt) => Math.min(attempt * 50, 250),
+  commandTimeout: 2000,
+};
+
+/**
+ * A client for a redis:// URL or a redis-cluster:// list of nodes. On a cluster each command goes to the master of
+ * its key's slot (every key of one waiting room shares a hash tag, so one room lives on one master); redirections
+ * during a failover or a resharding are followed, then a command fails like one to an absent server.
+ */
+export function connectRedis(url: string): RedisClient {
+  const seeds = clusterSeeds(url);
+  if (!seeds) return new Redis(url, failFast);
+  const { nodes, username, password } = seeds;
+  return new Cluster(nodes, {
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    // A failover or a moved slot is retried for about a second and a half (16 x 100 ms), then the command fails.
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 250),
+    redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 2000, username, password },
+  });
+}
