@@ -25,7 +25,7 @@ export function connectRedis(url: string): RedisClient {
   const seeds = clusterSeeds(url);
   if (!seeds) return new Redis(url, failFast);
   const { nodes, username, password } = seeds;
-  return new Cluster(nodes, {
+  const cluster = new Cluster(nodes, {
     enableAutoPipelining: true,
     scaleReads: 'master',
     // A failover or a moved slot is retried for about a second and a half (16 x 100 ms), then the command fails.
@@ -36,4 +36,9 @@ export function connectRedis(url: string): RedisClient {
     clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 250),
     redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 2000, username, password },
   });
+  // While no node answers, ioredis keeps commands in its offline queue with no time limit; give them up at each
+  // failed reconnect instead, as a single server's client does (its flushQueue is not in the typings).
+  const flushable = cluster as unknown as { flushQueue?: (err: Error) => void };
+  cluster.on('reconnecting', () => flushable.flushQueue?.(new Error('Connection is closed.')));
+  return cluster;
 }

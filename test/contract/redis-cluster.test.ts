@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
-import { type HeartbeatPolicy, newAccessKey, type QueueStoreSettings } from '../../src/domain/queue-store.ts';
+import { DomainError } from '../../src/domain/errors.ts';
+import {
+  type HeartbeatPolicy,
+  newAccessKey,
+  type QueueEntry,
+  type QueueStoreSettings,
+} from '../../src/domain/queue-store.ts';
 import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { makeTestApp } from '../support/app.ts';
@@ -34,6 +40,8 @@ async function slotOwners(client: Cluster): Promise<(slot: number) => number> {
 describe('waiting rooms on a redis cluster', { skip: cluster ? false : 'no redis cluster binaries' }, () => {
   const url = cluster?.url ?? '';
   const client = connectRedis(url) as Cluster;
+  // Failures show in the assertions; the outage test would otherwise print each failed slot refresh.
+  client.on('error', () => {});
   const stores: RedisQueueStore[] = [];
   after(async () => {
     for (const s of stores) {
@@ -143,5 +151,38 @@ describe('waiting rooms on a redis cluster', { skip: cluster ? false : 'no redis
       const room = new RedisQueueStore({ redis: client, settings, hashTag: 'sale-42' });
       await room.destroy();
     }
+  });
+
+  // Last: it stops the whole cluster.
+  test('with every master down a request fails at once (QUEUE_UNAVAILABLE), and works again once they are back', async () => {
+    const store = open('sale:7');
+    const key = newAccessKey();
+    await store.issue(1, key, T0, heartbeat);
+    await cluster?.stopNodes();
+    try {
+      // Twice: the second call is sent while ioredis is already reconnecting, which used to queue it forever.
+      for (const attempt of [1, 2]) {
+        const outcome = await Promise.race([
+          store.issue(2, newAccessKey(), T0, heartbeat).then(
+            () => 'answered',
+            (err: unknown) => (err instanceof DomainError ? err.code : String(err)),
+          ),
+          new Promise<string>((resolve) =>
+            setTimeout(() => resolve('still waiting after 5 s'), 5000).unref(),
+          ),
+        ]);
+        assert.equal(outcome, 'QUEUE_UNAVAILABLE', `attempt ${attempt}`);
+      }
+    } finally {
+      await cluster?.restart();
+    }
+    // The nodes kept no data (no persistence): the room starts empty, on the same client.
+    let entry: QueueEntry | undefined;
+    for (let i = 0; i < 50 && !entry; i++)
+      entry = await store.issue(3, newAccessKey(), T0, heartbeat).catch(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return undefined;
+      });
+    assert.equal(entry?.position, 1);
   });
 });

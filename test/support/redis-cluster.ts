@@ -123,6 +123,18 @@ export class RedisCluster {
     }
   }
 
+  /** Stops every node, keeping ports and data (nodes.conf): restart() brings the same cluster back. */
+  async stopNodes(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+
+  /** Starts stopped nodes again and waits until the cluster is whole. */
+  async restart(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(this.nodes.filter((n) => !n.running).map((n) => n.start(timeoutMs)));
+    await this.#untilConverged(deadline);
+  }
+
   /** Stops every node and removes their directories. */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.dispose()));
