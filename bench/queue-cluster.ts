@@ -126,6 +126,14 @@ async function masterCpuMs(cluster: Cluster): Promise<Map<number, number>> {
   return out;
 }
 
+/** Bytes the masters hold in memory, together. */
+async function usedMemory(cluster: Cluster): Promise<number> {
+  let bytes = 0;
+  for (const node of cluster.nodes('master'))
+    bytes += Number(/used_memory:(\d+)/.exec(await node.info('memory'))?.[1] ?? 0);
+  return bytes;
+}
+
 async function main(): Promise<void> {
   if (!binariesInstalled('bench:cluster', [binaries.redisServer, redisCliBinary])) return;
   const loadBefore = loadavg()
@@ -153,6 +161,7 @@ async function main(): Promise<void> {
         `${waiters} waiters per room; ${workers} load processes x ${inflight} in flight; ${rounds} rounds of ${seconds} s per phase`,
     );
 
+    const memoryBefore = await usedMemory(admin);
     // Fill every room with users 1..waiters (pipelined issue scripts), not measured.
     const filler = new Map(
       spread.map((tag) => [tag, new RedisQueueStore({ redis: admin, settings, hashTag: tag })]),
@@ -165,6 +174,10 @@ async function main(): Promise<void> {
       await Promise.all(batch);
     }
 
+    const bytesPerWaiter = ((await usedMemory(admin)) - memoryBefore) / (waiters * spread.length);
+    console.log(
+      `Redis memory per waiting user (INFO memory, used_memory over ${waiters * spread.length} waiters): ${bytesPerWaiter.toFixed(0)} bytes`,
+    );
     for (let w = 0; w < workers; w++) {
       const child = fork(new URL(import.meta.url), ['--worker', ...args], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
