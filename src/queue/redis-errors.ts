@@ -1,12 +1,15 @@
 import { DomainError } from '../domain/errors.ts';
 import { SOCKET_ERROR_CODES } from '../socket-errors.ts';
 
-/** Replies of a Redis that is there but cannot serve yet: loading its data after a restart, failing over. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+/**
+ * Replies of a Redis that is there but cannot serve yet: loading its data after a restart, failing over; on a
+ * cluster, a redirection still pointing at a master that is gone once the client stopped following it.
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|MOVED|ASK)\b/;
 
-/** ioredis's messages for a connection that is gone, not yet back, or too slow to answer. */
+/** ioredis's messages for a connection (or, on a cluster, every node or the slot map) gone or too slow to answer. */
 const CONNECTION_MESSAGE =
-  /Connection is closed|Command timed out|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/i;
+  /Connection is closed|Command timed out|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready/i;
 
 /** Redis cannot be reached or cannot serve right now; ioredis keeps reconnecting on its own. */
 export function isRedisUnavailable(err: unknown): boolean {

@@ -153,6 +153,36 @@ describe('waiting rooms on a redis cluster', { skip: cluster ? false : 'no redis
     }
   });
 
+  test('a master lost stops only the sales on it, with QUEUE_UNAVAILABLE; the others go on', async () => {
+    const ownerOf = await slotOwners(client);
+    const masterOf = async (tag: string) =>
+      ownerOf(Number(await client.call('CLUSTER', 'KEYSLOT', `tr:{${tag}}:waiting`)));
+    // Two sales of their own, on two different masters.
+    const lost = 'sale:1001';
+    let kept = 'sale:1002';
+    for (let id = 1003; (await masterOf(kept)) === (await masterOf(lost)); id++) kept = `sale:${id}`;
+    const onLost = open(lost);
+    const onKept = open(kept);
+    const lostKey = newAccessKey();
+    const keptKey = newAccessKey();
+    await onLost.issue(1, lostKey, T0, heartbeat);
+    await onKept.issue(1, keptKey, T0, heartbeat);
+    await cluster?.stopNodes([await masterOf(lost)]);
+    try {
+      for (const attempt of [1, 2, 3]) {
+        await assert.rejects(
+          onLost.status(lostKey, T0 + attempt, heartbeat, 1),
+          (err: unknown) => err instanceof DomainError && err.code === 'QUEUE_UNAVAILABLE',
+          `attempt ${attempt} on the lost master`,
+        );
+        assert.equal((await onKept.status(keptKey, T0 + attempt, heartbeat, 1)).position, 1);
+        assert.equal((await onKept.issue(10 + attempt, newAccessKey(), T0, heartbeat)).position, 1 + attempt);
+      }
+    } finally {
+      await cluster?.restart();
+    }
+  });
+
   // Last: it stops the whole cluster.
   test('with every master down a request fails at once (QUEUE_UNAVAILABLE), and works again once they are back', async () => {
     const store = open('sale:7');

@@ -58,6 +58,9 @@ export class RedisCluster {
               'nodes.conf',
               '--cluster-node-timeout',
               '5000',
+              // As docs/operations.md advises: a master lost stops its own rooms, not every sale on the cluster.
+              '--cluster-require-full-coverage',
+              'no',
             ],
           }),
           ready: /Ready to accept connections/,
@@ -123,9 +126,9 @@ export class RedisCluster {
     }
   }
 
-  /** Stops every node, keeping ports and data (nodes.conf): restart() brings the same cluster back. */
-  async stopNodes(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.stop()));
+  /** Stops nodes (every one by default), keeping ports and data (nodes.conf): restart() brings them back. */
+  async stopNodes(ports?: number[]): Promise<void> {
+    await Promise.all(this.nodes.filter((n) => !ports || ports.includes(n.port)).map((n) => n.stop()));
   }
 
   /** Starts stopped nodes again and waits until the cluster is whole. */

@@ -61,6 +61,12 @@ test('Redis away, as ioredis reports it, is 503 QUEUE_UNAVAILABLE; a script erro
     new Error("Stream isn't writeable and enableOfflineQueue options is false"),
     withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED'),
     new ReplyError('LOADING Redis is loading the dataset in memory'),
+    // Redis Cluster: a master gone (no replica took over yet), the whole cluster down or unreachable.
+    new ReplyError('MOVED 4774 127.0.0.1:7001'),
+    new ReplyError('CLUSTERDOWN The cluster is down'),
+    new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'),
+    new Error('None of startup nodes is available'),
+    new Error('Failed to refresh slots cache.'),
   ];
   for (const err of away) {
     assert.ok(isRedisUnavailable(err), err.message);
