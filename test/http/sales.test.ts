@@ -10,10 +10,14 @@ import { adminClient, adminEnv } from '../support/admin.ts';
 import { makeTestApp, type TestApp } from '../support/app.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { DIALECTS, dialectAvailable } from '../support/databases.ts';
+import { redisClusterFor } from '../support/redis-cluster.ts';
 
 // Every server is checked before any suite starts: a suite already running could starve the check's 1 s timeout.
 const reachable = await Promise.all(DIALECTS.map(dialectAvailable));
 const redisUp = await serverAvailable('redis');
+// Each sale's room on the master of its own hash tag: the draw and pre-queue scripts included.
+const cluster = await redisClusterFor('sales on a redis cluster');
+after(() => cluster?.stop());
 
 const stores: Array<[name: string, env: () => Record<string, string>, up: boolean]> = [
   ['memory', () => ({ TR_QUEUE: 'memory' }), true],
@@ -21,6 +25,11 @@ const stores: Array<[name: string, env: () => Record<string, string>, up: boolea
     'redis',
     () => ({ TR_QUEUE: serverUrls.redis, TR_QUEUE_NAME: `sales-${randomBytes(6).toString('hex')}` }),
     redisUp,
+  ],
+  [
+    'redis cluster',
+    () => ({ TR_QUEUE: cluster?.url ?? '', TR_QUEUE_NAME: `sales-${randomBytes(6).toString('hex')}` }),
+    cluster !== undefined,
   ],
 ];
 
