@@ -134,6 +134,45 @@ async function usedMemory(cluster: Cluster): Promise<number> {
   return bytes;
 }
 
+/**
+ * The opening of a sale with a pre-queue: claiming the draw (every entrant in one reply) and applying it (every
+ * entrant put in drawn order in one script), each one script on the sale's master, which serves nothing else
+ * meanwhile.
+ */
+async function measureDraw(admin: Cluster, tag: string): Promise<void> {
+  const store = new RedisQueueStore({ redis: admin, settings, hashTag: `${tag}:draw` });
+  const now = Date.now();
+  for (let from = 1; from <= waiters; from += 2000) {
+    const batch: Array<Promise<unknown>> = [];
+    for (let id = from; id < from + 2000 && id <= waiters; id++)
+      batch.push(store.issue(id, keyOf(id), now, heartbeat, true));
+    await Promise.all(batch);
+  }
+  const timed = async <T>(step: () => Promise<T>) => {
+    const before = await masterCpuMs(admin);
+    const t0 = performance.now();
+    const out = await step();
+    const ms = performance.now() - t0;
+    const after = await masterCpuMs(admin);
+    const cpuMs = [...after].reduce((n, [port, v]) => n + v - (before.get(port) ?? 0), 0);
+    return { out, ms, cpuMs };
+  };
+  const claim = await timed(() => store.claimDraw(Date.now(), 60_000));
+  const entrants = claim.out.outcome === 'claimed' ? claim.out.entrants : [];
+  // Any order does for the cost; reversed moves every entrant.
+  const apply = await timed(() => store.applyDraw([...entrants].reverse()));
+  console.log(`the opening's draw for ${entrants.length} pre-queued entrants in one room (one script each):`);
+  for (const [name, r] of [
+    ['claim (every entrant in one reply)', claim],
+    ['apply (every entrant put in drawn order)', apply],
+  ] as const)
+    console.log(
+      `  ${name}: ${r.ms.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms of the master's CPU, ` +
+        `${((r.cpuMs * 1000) / entrants.length).toFixed(1)} µs per entrant`,
+    );
+  await store.destroy();
+}
+
 async function main(): Promise<void> {
   if (!binariesInstalled('bench:cluster', [binaries.redisServer, redisCliBinary])) return;
   const loadBefore = loadavg()
@@ -268,6 +307,7 @@ async function main(): Promise<void> {
     console.log('one sale on one shard whose master has a whole core (1 s / Redis CPU per operation):');
     for (const op of ['issue', 'poll', 'script'] as const)
       console.log(`  ${OPS[op]}: ${(1e6 / summary(op, 1).usPerOp).toFixed(0)} per second`);
+    await measureDraw(admin, spread[0] as string);
     console.log(
       `load average before / after: ${loadBefore} / ${loadavg()
         .map((x) => x.toFixed(1))
