@@ -2,7 +2,8 @@
 // Starts its own 3-master cluster (as the test suite does), fills one room per master, then measures token issue
 // and poll against bare ZADD / ZRANK on the same shard, in the same run: one room (all load on one master) vs
 // three rooms on three masters. Besides throughput it reads each master's own CPU time (INFO cpu), so the cost per
-// operation on the shard is known even when this shared machine, not Redis, is what runs out.
+// operation on the shard is known even when this shared machine, not Redis, is what runs out. Last, the opening of
+// a sale with a pre-queue: claiming and applying the draw for all the room's entrants, each one script on its master.
 // Usage: node bench/queue-cluster.ts [seconds=3] [in-flight per worker=128] [rounds=3] [workers=2] [waiters per room=50000]
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
