@@ -79,14 +79,14 @@ export function catalogRepository(db: Db): CatalogRepository {
       return r ? toSchedule(r) : undefined;
     },
 
-    async takenSeatIds(scheduleId, now) {
+    async takenSeats(scheduleId, now) {
       const rows = await db
         .selectFrom('seat_claims')
-        .select('seat_id')
+        .select(['seat_id', 'status'])
         .where('schedule_id', '=', scheduleId)
         .where((w) => w.or([w('status', '=', 'SOLD'), w('expires_at', '>', now)]))
         .execute();
-      return rows.map((r) => Number(r.seat_id));
+      return rows.map((r) => ({ id: Number(r.seat_id), status: r.status === 'SOLD' ? 'SOLD' : 'HELD' }));
     },
 
     storedSeats: (scheduleId) => storedSeatsOf(db, scheduleId),

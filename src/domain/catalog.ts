@@ -41,14 +41,27 @@ export interface Seat {
   label?: string;
 }
 
+/** A seat someone holds (until its hold expires) or bought. */
+export interface TakenSeat {
+  id: number;
+  status: 'HELD' | 'SOLD';
+}
+
+/** A schedule's seats as a fan sees them: the free ones in full, the others by id and whether held or sold. */
+export interface SeatAvailability {
+  free: Seat[];
+  held: number[];
+  sold: number[];
+}
+
 /** What the catalog needs from storage; implemented in src/db/catalog-repository.ts. Only published rows are seen. */
 export interface CatalogRepository {
   listConcerts(afterId: number, limit: number): Promise<Concert[]>;
   findConcert(id: number): Promise<Concert | undefined>;
   listSchedulesWithAvailability(concertId: number, now: number): Promise<ScheduleWithAvailability[]>;
   findSchedule(id: number): Promise<Schedule | undefined>;
-  /** Seat ids held (unexpired) or sold in a schedule. */
-  takenSeatIds(scheduleId: number, now: number): Promise<number[]>;
+  /** Seats held (unexpired) or sold in a schedule. */
+  takenSeats(scheduleId: number, now: number): Promise<TakenSeat[]>;
   /** The seats of a stored seat map, in seat-id order. */
   storedSeats(scheduleId: number): Promise<StoredSeat[]>;
 }
@@ -134,15 +147,25 @@ export class CatalogService {
   }
 
   async availableSeats(concertId: number, scheduleId: number): Promise<Seat[]> {
+    return (await this.seatAvailability(concertId, scheduleId)).free;
+  }
+
+  async seatAvailability(concertId: number, scheduleId: number): Promise<SeatAvailability> {
     const schedule = await this.getSchedule(scheduleId, concertId);
-    const taken = new Set(await this.#repo.takenSeatIds(scheduleId, this.#clock.now()));
-    if (schedule.seatMap === 'stored')
-      return (await this.#repo.storedSeats(scheduleId)).filter((s) => !taken.has(s.id)).map(storedSeatView);
-    const seats: Seat[] = [];
-    for (let n = 1; n <= schedule.seatCount; n++) {
-      if (!taken.has(n)) seats.push(seatOf(schedule, n));
+    const claims = await this.#repo.takenSeats(scheduleId, this.#clock.now());
+    const taken = new Set(claims.map((c) => c.id));
+    const held = claims.filter((c) => c.status === 'HELD').map((c) => c.id);
+    const sold = claims.filter((c) => c.status === 'SOLD').map((c) => c.id);
+    const sorted = (ids: number[]) => ids.sort((a, b) => a - b);
+    if (schedule.seatMap === 'stored') {
+      const free = (await this.#repo.storedSeats(scheduleId)).filter((s) => !taken.has(s.id));
+      return { free: free.map(storedSeatView), held: sorted(held), sold: sorted(sold) };
     }
-    return seats;
+    const free: Seat[] = [];
+    for (let n = 1; n <= schedule.seatCount; n++) {
+      if (!taken.has(n)) free.push(seatOf(schedule, n));
+    }
+    return { free, held: sorted(held), sold: sorted(sold) };
   }
 }
 

@@ -119,16 +119,26 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
       schema: {
         tags: ['catalog'],
         security: accessKeySecurity,
-        summary: 'Seats of a schedule that are free to hold',
+        summary: 'Seats of a schedule that are free to hold, and which others are held or sold',
         params: ScheduleParams,
-        response: { 200: Type.Object({ seats: Type.Array(Seat) }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            seats: Type.Array(Seat, { description: 'The free seats' }),
+            held: Type.Array(Type.Integer(), {
+              description: 'Ids of seats someone holds now (free again if the hold ends unpaid)',
+            }),
+            sold: Type.Array(Type.Integer(), { description: 'Ids of seats sold' }),
+          }),
+          ...errorResponses,
+        },
       },
     },
-    async (req) => ({
-      seats: (await catalog.availableSeats(req.params.concertId, req.params.scheduleId)).map((s) => ({
-        ...s,
-        seatId: s.id,
-      })),
-    }),
+    async (req) => {
+      const { free, held, sold } = await catalog.seatAvailability(
+        req.params.concertId,
+        req.params.scheduleId,
+      );
+      return { seats: free.map((s) => ({ ...s, seatId: s.id })), held, sold };
+    },
   );
 };

@@ -323,11 +323,49 @@ for (const backend of backends) {
         loser.alert,
         loser.lang === 'ko' ? /방금 다른 분이 이 좌석을 잡았습니다/ : /someone else just took this seat/,
       );
-      await loser.page.waitForSelector('.seat[data-seat="7"][data-state=taken]');
+      await loser.page.waitForSelector('.seat[data-seat="7"][data-state=held]');
+      assert.match(
+        (await loser.page.getAttribute('.seat[data-seat="7"]', 'aria-label')) ?? '',
+        loser.lang === 'ko' ? /선점 중/ : /held by someone/,
+      );
       await shot(loser.page, 'race-lost');
+      // The winner pays: the loser's map turns the seat from held to sold by itself, without a reload.
+      const winner = ra.held ? a.page : b.page;
+      await winner.fill('#amount', '500000');
+      await winner.click('#topup button');
+      await winner.waitForFunction(() => /500/.test(document.getElementById('balance')?.textContent ?? ''));
+      await winner.click('#pay');
+      await winner.waitForSelector('#done:not([hidden])');
+      const navigations: string[] = [];
+      loser.page.on('framenavigated', (f) => navigations.push(f.url()));
+      await loser.page.waitForSelector('.seat[data-seat="7"][data-state=sold]', { timeout: 20_000 });
+      assert.deepEqual(navigations, [], 'the map updated in place');
       assert.deepEqual([...a.problems, ...b.problems], []);
       await Promise.all([a.context.close(), b.context.close()]);
     });
+
+    /** An operator call, as a script would make it (setting up what a test needs, never what it checks). */
+    async function operator<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${server.url}/admin/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.adminKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+      return (await res.json()) as T;
+    }
+
+    async function signedInConsole() {
+      const fan = await fanPage('en-GB');
+      await fan.page.goto(`${server.url}/admin`);
+      await fan.page.fill('#key', server.adminKey);
+      await fan.page.click('#signin button');
+      await fan.page.waitForSelector('#dashboard:not([hidden])');
+      return fan;
+    }
 
     testWhere(backend.full)(
       'the operator console: a wrong key is refused, the right one shows live charts; controls without an API are unavailable',
@@ -347,11 +385,114 @@ for (const backend of backends) {
         await page.waitForFunction(() => document.querySelectorAll('#chart-waiting polyline').length === 1);
         // A few samples, so the screenshot shows lines.
         await page.waitForTimeout(4500);
-        // No control has a form in the console yet: the seat-map import is an admin API call, the sales API is to come.
-        assert.equal(await page.locator('[data-control]:disabled').count(), 6);
-        assert.match((await page.textContent('#controls-note')) ?? '', /no sales API yet/);
+        const salesApi = await page.evaluate(async () => {
+          const res = await fetch('/admin/api/sales', {
+            headers: { authorization: `Bearer ${sessionStorage.getItem('tr.admin')}` },
+          });
+          return res.status !== 404;
+        });
+        // The seat-map import has its form; the sale controls work only where the server has the sales API.
+        assert.equal(await page.locator('button[data-control=import]:disabled').count(), 0);
+        assert.equal(await page.locator('#sale-controls:disabled').count(), salesApi ? 0 : 1);
+        assert.equal(await page.isVisible('#controls-note'), !salesApi);
         await scan(page, 'operator dashboard');
         await shot(page, 'operator-console');
+        assert.deepEqual(problems, []);
+        await context.close();
+      },
+    );
+
+    testWhere(backend.full)(
+      "the operator imports a seat map in the console: the server's refusals are listed, then JSON and CSV imports land",
+      async () => {
+        const concert = await operator<{ id: number }>('POST', '/concerts', {
+          title: 'Seat map night',
+          artist: 'The Importers',
+          venue: 'Hall B',
+        });
+        const schedule = await operator<{ id: number }>('POST', `/concerts/${concert.id}/schedules`, {
+          startsAt: '2031-05-01T19:00:00Z',
+        });
+        const { context, page, problems } = await signedInConsole();
+        await page.fill('#import-schedule', String(schedule.id));
+
+        // A CSV with two mistakes: nothing imported, each problem listed by line, focus on the explanation.
+        await page.check('#format-csv');
+        await page.fill(
+          '#import-text',
+          'section,row,label,price\nFloor,A,1,100\nFloor,A,1,100\nFloor,A,2,abc\n',
+        );
+        await page.click('#import-form button[type=submit]');
+        await page
+          .getByText(/The seat map could not be read\. Nothing was imported: \d+ problems?\./)
+          .waitFor();
+        const listed = await page.locator('#import-problems li').allTextContents();
+        assert.ok(
+          listed.some((p) => /^Line 3: .*already on line 2/.test(p)),
+          JSON.stringify(listed),
+        );
+        assert.ok(
+          listed.some((p) => /^Line 4: .*price/.test(p)),
+          JSON.stringify(listed),
+        );
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'import-result');
+        await scan(page, 'seat-map import refused');
+        await shot(page, 'operator-import-refused');
+
+        // JSON of the wrong shape: the schema's words; then a good JSON map.
+        await page.check('#format-json');
+        await page.fill('#import-text', '{"sections": []}');
+        await page.click('#import-form button[type=submit]');
+        await page
+          .getByText('Something in the request was not valid. Check the form and try again.')
+          .waitFor();
+        assert.match((await page.textContent('#import-problems')) ?? '', /sections/);
+        await page.fill(
+          '#import-text',
+          JSON.stringify({
+            sections: [
+              {
+                name: 'Floor',
+                price: 150000,
+                rows: [{ label: 'A', seats: ['1', '2', { label: '3', price: 170000 }] }],
+              },
+              { name: 'Balcony', rows: [{ label: '1', seats: [{ label: '1', price: 60000 }] }] },
+            ],
+          }),
+        );
+        await page.click('#import-form button[type=submit]');
+        await page
+          .getByText(
+            `Imported into schedule ${schedule.id}: 4 seats (4 added, 0 removed, 0 repriced, 0 unchanged).`,
+          )
+          .waitFor();
+        assert.equal(await page.locator('#import-problems li').count(), 0);
+
+        // The same map as a CSV file picked from disk, one seat repriced and one more added.
+        await page.setInputFiles('#import-file', {
+          name: 'seats.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from(
+            'section,row,label,price\nFloor,A,1,150000\nFloor,A,2,150000\nFloor,A,3,160000\n"Balcony",1,1,60000\nBalcony,1,2,60000\n',
+          ),
+        });
+        await page.waitForFunction(() => (document.getElementById('format-csv') as HTMLInputElement).checked);
+        await page.click('#import-form button[type=submit]');
+        await page
+          .getByText(
+            `Imported into schedule ${schedule.id}: 5 seats (1 added, 0 removed, 1 repriced, 3 unchanged).`,
+          )
+          .waitFor();
+        const stored = await operator<{ seats: Array<{ label: string; price: number }> }>(
+          'GET',
+          `/schedules/${schedule.id}/seats`,
+        );
+        assert.deepEqual(
+          stored.seats.map((s) => `${s.label}:${s.price}`),
+          ['1:150000', '2:150000', '3:160000', '1:60000', '2:60000'],
+        );
+        await scan(page, 'seat-map import');
+        await shot(page, 'operator-import');
         assert.deepEqual(problems, []);
         await context.close();
       },

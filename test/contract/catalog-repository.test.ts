@@ -120,8 +120,12 @@ for (const dialect of DIALECTS) {
           [4, 10],
         ],
       );
-      assert.deepEqual((await repo.takenSeatIds(2, NOW)).sort(), [1, 3]);
-      assert.deepEqual((await repo.takenSeatIds(2, NOW + 120_000)).sort(), [3]);
+      const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+      assert.deepEqual((await repo.takenSeats(2, NOW)).sort(byId), [
+        { id: 1, status: 'HELD' },
+        { id: 3, status: 'SOLD' },
+      ]);
+      assert.deepEqual(await repo.takenSeats(2, NOW + 120_000), [{ id: 3, status: 'SOLD' }]);
     });
 
     test('the schema refuses a second claim on the same seat', {

@@ -90,8 +90,9 @@ for (const [i, dialect] of DIALECTS.entries())
     test('available seats: all 10 with id, number and price, until one is claimed', async () => {
       const res = await get('/api/concerts/1/schedules/1/seats/available');
       assert.equal(res.statusCode, 200);
-      const { seats } = res.json();
+      const { seats, held, sold } = res.json();
       assert.equal(seats.length, 10);
+      assert.deepEqual([held, sold], [[], []]);
       assert.deepEqual(Object.keys(seats[0]).sort(), ['grade', 'id', 'number', 'price', 'seatId']);
       assert.ok(seats.every((s: { price: number }) => Number.isInteger(s.price) && s.price > 0));
 
@@ -106,14 +107,30 @@ for (const [i, dialect] of DIALECTS.entries())
           expires_at: t.clock.now() + 1000,
         })
         .execute();
-      const after = (await get('/api/concerts/1/schedules/1/seats/available')).json().seats;
-      assert.equal(after.length, 9);
-      assert.ok(!after.some((s: { id: number }) => s.id === 4));
+      await t.composition.services.database.db
+        .insertInto('seat_claims')
+        .values({
+          schedule_id: 1,
+          seat_id: 6,
+          reservation_id: 'y',
+          user_id: 2,
+          status: 'SOLD',
+          expires_at: t.clock.now() - 1,
+        })
+        .execute();
+      const body = (await get('/api/concerts/1/schedules/1/seats/available')).json();
+      const after = body.seats;
+      assert.equal(after.length, 8);
+      assert.ok(!after.some((s: { id: number }) => s.id === 4 || s.id === 6));
+      // Taken seats say whether they are held (may come free again) or sold.
+      assert.deepEqual([body.held, body.sold], [[4], [6]]);
       const counts = (await get('/api/concerts/1/schedules')).json().schedules;
-      assert.equal(counts[0].availableSeats, 9);
+      assert.equal(counts[0].availableSeats, 8);
 
       t.clock.advance(1001);
-      assert.equal((await get('/api/concerts/1/schedules/1/seats/available')).json().seats.length, 10);
+      const later = (await get('/api/concerts/1/schedules/1/seats/available')).json();
+      assert.equal(later.seats.length, 9);
+      assert.deepEqual([later.held, later.sold], [[], [6]]);
     });
 
     test("a schedule that is not the concert's is a 404", async () => {

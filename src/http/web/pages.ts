@@ -194,7 +194,7 @@ ${userPicker(c)}`,
 }
 
 export function bookPage(c: PageContext, show: ShowInfo | undefined): string {
-  const legend = (cls: string, key: 'book.free' | 'book.taken' | 'book.mine') =>
+  const legend = (cls: string, key: 'book.free' | 'book.held' | 'book.sold' | 'book.mine') =>
     `<li><span class="swatch ${cls}" aria-hidden="true"></span>${esc(c.t(key))}</li>`;
   return layout(c, {
     title: c.t('book.title'),
@@ -207,7 +207,7 @@ ${showLine(c, show)}
 <div class="book">
 <section aria-labelledby="map-heading" class="map-section">
 <h2 id="map-heading">${esc(c.t('book.map'))}</h2>
-<ul class="legend">${legend('free', 'book.free')}${legend('taken', 'book.taken')}${legend('mine', 'book.mine')}</ul>
+<ul class="legend">${legend('free', 'book.free')}${legend('held', 'book.held')}${legend('sold', 'book.sold')}${legend('mine', 'book.mine')}</ul>
 <div id="seats" class="seats" role="group" aria-labelledby="map-heading"></div>
 <p class="checked" id="map-updated"></p>
 </section>
@@ -242,8 +242,16 @@ export function mePage(c: PageContext): string {
 export function adminPage(c: PageContext): string {
   const chart = (id: string, key: Parameters<T>[0]) =>
     `<figure class="chart" id="chart-${id}"><figcaption><span class="label">${esc(c.t(key))}</span> <output class="value" id="value-${id}">–</output></figcaption><svg viewBox="0 0 300 80" role="img" aria-label="${esc(c.t(key))}" preserveAspectRatio="none"></svg></figure>`;
-  const control = (id: string, key: Parameters<T>[0]) =>
-    `<button type="button" data-control="${id}" disabled aria-describedby="controls-note">${esc(c.t(key))}</button>`;
+  const figure = (id: string, key: Parameters<T>[0]) =>
+    `<div><dt>${esc(c.t(key))}</dt><dd id="sale-${id}">–</dd></div>`;
+  const number = (
+    id: string,
+    key: Parameters<T>[0],
+    attrs: string,
+    control: string,
+    submit: Parameters<T>[0],
+  ) =>
+    `<form id="${id}-form" class="inline"><label for="${id}">${esc(c.t(key))}</label> <input id="${id}" name="${id}" type="number" required ${attrs}> <button type="submit" data-control="${control}">${esc(c.t(submit))}</button></form>`;
   return layout(c, {
     title: c.t('admin.title'),
     entry: 'admin',
@@ -272,9 +280,52 @@ ${chart('revenue', 'admin.revenue')}
 ${chart('p95', 'admin.p95')}
 ${chart('errors', 'admin.errors')}
 </div>
-<h2>${esc(c.t('admin.controls'))}</h2>
-<p class="controls">${control('pause', 'admin.pause')} ${control('resume', 'admin.resume')} ${control('rate', 'admin.setRate')} ${control('cap', 'admin.setCap')} ${control('close', 'admin.close')} ${control('import', 'admin.import')}</p>
-<p id="controls-note" class="help">${esc(c.t('admin.unavailable'))}</p>
+<section id="sale-section" class="box" aria-labelledby="sale-heading">
+<h2 id="sale-heading">${esc(c.t('admin.controls'))}</h2>
+<p id="controls-note" class="help" hidden>${esc(c.t('admin.noSalesApi'))}</p>
+<fieldset id="sale-controls" disabled>
+<legend class="visually-hidden">${esc(c.t('admin.controls'))}</legend>
+<p class="inline"><label for="sale">${esc(c.t('admin.sale'))}</label> <select id="sale" name="sale"></select></p>
+<dl class="figures" id="sale-figures" aria-label="${esc(c.t('admin.saleFigures'))}">
+${figure('status', 'admin.saleStatus')}
+${figure('waiting', 'admin.waiting')}
+${figure('prequeued', 'admin.prequeued')}
+${figure('active', 'admin.active')}
+${figure('admitted', 'admin.admitted')}
+${figure('holds', 'admin.holds')}
+${figure('sold', 'admin.sold')}
+${figure('revenue', 'admin.revenue')}
+${figure('rate', 'admin.rate')}
+</dl>
+<p class="controls"><button type="button" id="pause" data-control="pause">${esc(c.t('admin.pause'))}</button> <button type="button" id="resume" data-control="resume">${esc(c.t('admin.resume'))}</button></p>
+${number('rate', 'admin.rateLabel', 'min="0" step="any"', 'rate', 'admin.setRate')}
+${number('cap', 'admin.capLabel', 'min="1" step="1"', 'cap', 'admin.setCap')}
+<p class="controls"><button type="button" id="close" data-control="close" class="danger">${esc(c.t('admin.close'))}</button></p>
+<div id="close-confirm" class="confirm" role="group" aria-labelledby="close-question" hidden>
+<p id="close-question"></p>
+<p class="controls"><button type="button" id="close-yes" class="danger">${esc(c.t('admin.closeYes'))}</button> <button type="button" id="close-no">${esc(c.t('admin.closeNo'))}</button></p>
+</div>
+</fieldset>
+<p id="sale-result" class="result" role="status" tabindex="-1"></p>
+</section>
+<section id="import-section" class="box" aria-labelledby="import-heading">
+<h2 id="import-heading">${esc(c.t('admin.import'))}</h2>
+<form id="import-form" class="import">
+<p class="inline"><label for="import-schedule">${esc(c.t('admin.importSchedule'))}</label> <input id="import-schedule" name="schedule" type="number" min="1" step="1" required aria-describedby="import-schedule-help"></p>
+<p id="import-schedule-help" class="help">${esc(c.t('admin.importScheduleHelp'))}</p>
+<fieldset class="inline"><legend>${esc(c.t('admin.importFormat'))}</legend>
+<input type="radio" id="format-json" name="format" value="json" checked> <label for="format-json">JSON</label>
+<input type="radio" id="format-csv" name="format" value="csv"> <label for="format-csv">CSV</label>
+</fieldset>
+<p class="inline"><label for="import-file">${esc(c.t('admin.importFile'))}</label> <input id="import-file" name="file" type="file" accept=".json,.csv,application/json,text/csv"></p>
+<label for="import-text">${esc(c.t('admin.importText'))}</label>
+<textarea id="import-text" name="text" rows="8" required spellcheck="false" aria-describedby="import-help"></textarea>
+<p id="import-help" class="help">${esc(c.t('admin.importHelp'))}</p>
+<p><button type="submit" data-control="import">${esc(c.t('admin.importSubmit'))}</button></p>
+</form>
+<p id="import-result" class="result" role="status" tabindex="-1"></p>
+<ul id="import-problems" class="problems"></ul>
+</section>
 <p><button type="button" id="signout" class="link">${esc(c.t('admin.signOut'))}</button></p>
 </section>`,
   });

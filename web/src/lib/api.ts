@@ -1,12 +1,21 @@
 /** One call to the API: never throws; a failure carries the server's error code (or NETWORK) and its Retry-After. */
 export type ApiResult<T> =
   | { ok: true; status: number; data: T; retryAfterMs?: number }
-  | { ok: false; status: number; code: string; message: string; retryAfterMs?: number };
+  | {
+      ok: false;
+      status: number;
+      code: string;
+      message: string;
+      retryAfterMs?: number;
+      details?: Record<string, unknown>;
+    };
 
 export interface ApiOptions {
   /** The waiting room's access key, or an operator key. */
   key?: string;
   body?: unknown;
+  /** A body sent as it is (a CSV file) instead of JSON. */
+  text?: { type: string; body: string };
   /** Retry-safe writes: the same key replays the first answer. */
   idempotencyKey?: string;
 }
@@ -25,12 +34,13 @@ export async function api<T>(method: string, path: string, opts: ApiOptions = {}
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.text) headers['content-type'] = opts.text.type;
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.text ? opts.text.body : opts.body === undefined ? undefined : JSON.stringify(opts.body),
       cache: 'no-store',
       credentials: 'same-origin',
     });
@@ -40,13 +50,16 @@ export async function api<T>(method: string, path: string, opts: ApiOptions = {}
   const wait = retryAfterMs(res);
   const body = res.status === 204 ? undefined : await res.json().catch(() => undefined);
   if (res.ok) return { ok: true, status: res.status, data: body as T, retryAfterMs: wait };
-  const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const error = (
+    body as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined
+  )?.error;
   return {
     ok: false,
     status: res.status,
     code: error?.code ?? (res.status >= 500 ? 'INTERNAL' : 'UNKNOWN'),
     message: error?.message ?? res.statusText,
     retryAfterMs: wait,
+    details: error?.details,
   };
 }
 

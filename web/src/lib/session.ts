@@ -52,9 +52,12 @@ export function currentUser(): number | undefined {
 
 export const setUser = (id: number) => set('tr.user', String(id));
 
-export const keyOf = (user: number) => get(`tr.key.${user}`);
-export const saveKey = (user: number, key: string) => set(`tr.key.${user}`, key);
-export const dropKey = (user: number) => storage()?.removeItem(`tr.key.${user}`);
+/** The waiting-room key per user; a named sale's line has its own (saleId), the seed's default line none. */
+const keyName = (user: number, saleId?: number) =>
+  `tr.key.${user}${saleId === undefined ? '' : `.sale.${saleId}`}`;
+export const keyOf = (user: number, saleId?: number) => get(keyName(user, saleId));
+export const saveKey = (user: number, key: string, saleId?: number) => set(keyName(user, saleId), key);
+export const dropKey = (user: number, saleId?: number) => storage()?.removeItem(keyName(user, saleId));
 
 export interface KeptTicket {
   reservationId: string;

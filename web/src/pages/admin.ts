@@ -1,9 +1,12 @@
 import type { SaleSample } from '../../../src/observability/sale-sample.ts';
+import { saleControls } from '../console/sale-controls.ts';
+import { seatMapImport } from '../console/seat-map-import.ts';
 import { api } from '../lib/api.ts';
 import { clockTime, errorText, numberText, t } from '../lib/i18n.ts';
 
-/** Controls this console has a form for; none yet (the seat-map import is through the admin API for now). */
-const CONSOLE_FORMS = new Set<string>();
+/** Controls this console has a form for (web/src/console). */
+const CONSOLE_FORMS = new Set(['pause', 'resume', 'rate', 'cap', 'close', 'import']);
+const SALE_CONTROLS = ['pause', 'resume', 'rate', 'cap', 'close'];
 
 type Sample = SaleSample;
 
@@ -21,6 +24,9 @@ const signinError = $('signin-error');
 const dashboard = $('dashboard');
 const status = $('status');
 const KEY = 'tr.admin';
+const operatorKey = () => sessionStorage.getItem(KEY) ?? '';
+const sales = saleControls(operatorKey);
+seatMapImport(operatorKey);
 
 /** Each chart: its element id and how a sample gives its value (null: no data at that moment). */
 const charts: Array<[string, (s: Sample) => number | null]> = [
@@ -76,15 +82,14 @@ function render(stats: Stats): void {
     seconds: Math.round(stats.intervalMs / 1000),
   });
   status.textContent = t('admin.updated', { time: clockTime() });
-  let all = true;
   for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-control]'))) {
     const control = b.dataset.control ?? '';
     // A button works only when the server has the route and this page has the form behind it.
-    const available = stats.controls[control] === true && CONSOLE_FORMS.has(control);
-    b.disabled = !available;
-    all &&= available;
+    b.disabled = !(stats.controls[control] === true && CONSOLE_FORMS.has(control));
   }
-  $('controls-note').hidden = all;
+  const salesApi = SALE_CONTROLS.every((c) => stats.controls[c] === true);
+  $('controls-note').hidden = salesApi;
+  sales.available(salesApi);
 }
 
 async function poll(first = false): Promise<void> {
@@ -96,6 +101,7 @@ async function poll(first = false): Promise<void> {
     failures = 0;
     if (first) showDashboard();
     render(res.data);
+    await sales.refresh();
     timer = window.setTimeout(() => void poll(), res.data.intervalMs);
     return;
   }
@@ -119,6 +125,7 @@ function showDashboard(): void {
 function showSignIn(error = ''): void {
   window.clearTimeout(timer);
   samples = [];
+  sales.reset();
   dashboard.hidden = true;
   form.hidden = false;
   signinError.textContent = error;

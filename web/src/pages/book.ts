@@ -46,7 +46,12 @@ const MAP_REFRESH_MS = 5000;
 
 let schedule: Schedule | undefined;
 let free = new Map<number, Seat>();
+/** Taken by others: a held seat may come free again, a sold one will not. */
+let held = new Set<number>();
+let sold = new Set<number>();
 let mine = new Set<number>();
+/** The seat ids on the map, in order (free, held and sold together are every seat of the schedule). */
+let seatIds: number[] = [];
 let selected: number | undefined;
 let hold: Reservation | undefined;
 let paid = false;
@@ -78,15 +83,18 @@ function seatLabel(n: number): string {
   const seat = free.get(n);
   if (mine.has(n)) return t('book.seatMine', { n });
   if (seat) return t('book.seat', { n, grade: seat.grade, price: numberText(seat.price) });
-  return t('book.seatTaken', { n });
+  return t(sold.has(n) ? 'book.seatSold' : 'book.seatHeld', { n });
 }
+
+const stateOf = (n: number) => (mine.has(n) ? 'mine' : free.has(n) ? 'free' : sold.has(n) ? 'sold' : 'held');
 
 function renderMap(): void {
   if (!schedule) return;
   const buttons = el.seats.children;
-  if (buttons.length !== schedule.seatCount) {
+  if (el.seats.dataset.ids !== seatIds.join()) {
+    el.seats.dataset.ids = seatIds.join();
     el.seats.textContent = '';
-    for (let n = 1; n <= schedule.seatCount; n++) {
+    for (const n of seatIds) {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'seat';
@@ -97,7 +105,7 @@ function renderMap(): void {
   }
   for (const b of Array.from(buttons) as HTMLButtonElement[]) {
     const n = Number(b.dataset.seat);
-    const state = mine.has(n) ? 'mine' : free.has(n) ? 'free' : 'taken';
+    const state = stateOf(n);
     b.dataset.state = state;
     b.setAttribute('aria-label', seatLabel(n));
     b.setAttribute('aria-pressed', String(selected === n));
@@ -110,7 +118,7 @@ function renderMap(): void {
 async function refreshMap(): Promise<void> {
   if (!schedule || !key || !user) return;
   const [seats, reservations] = await Promise.all([
-    api<{ seats: Seat[] }>(
+    api<{ seats: Seat[]; held: number[]; sold: number[] }>(
       'GET',
       `/api/concerts/${schedule.concertId}/schedules/${schedule.id}/seats/available`,
       {
@@ -122,6 +130,9 @@ async function refreshMap(): Promise<void> {
   if (!seats.ok) return mapFailed(seats.code, seats.retryAfterMs);
   failures = 0;
   free = new Map(seats.data.seats.map((s) => [s.id, s]));
+  held = new Set(seats.data.held);
+  sold = new Set(seats.data.sold);
+  seatIds = [...new Set([...free.keys(), ...held, ...sold])].sort((a, b) => a - b);
   if (reservations.ok) {
     const here = reservations.data.reservations.filter((r) => r.concertScheduleId === schedule?.id);
     mine = new Set(here.filter((r) => r.status === 'CONFIRMED' || isLiveHold(r)).map((r) => r.seatId));
