@@ -107,10 +107,11 @@ export function homePage(c: PageContext, concerts: Concert[], nextCursor: string
     title: c.t('home.title'),
     entry: 'home',
     style: 'fan.css',
-    messages: ['user.'],
+    messages: ['user.', 'home.sale'],
     body: `<h1>${esc(c.t('home.title'))}</h1>
 <p>${esc(c.t('home.lead'))}</p>
 ${userPicker(c)}
+<section id="sales" hidden aria-labelledby="sales-heading"><h2 id="sales-heading">${esc(c.t('home.sales'))}</h2><ul id="sale-list" class="sales"></ul></section>
 ${concerts.length ? `<ul class="concerts">${items}</ul>${more}` : `<p>${esc(c.t('home.none'))}</p>`}`,
   });
 }

@@ -12,6 +12,13 @@ export const en = {
   'home.more': 'More concerts',
   'home.none': 'No concerts are on sale.',
   'home.venue': '{artist} at {venue}',
+  'home.sales': 'Sales',
+  'home.saleStatus.SCHEDULED': 'Opens {time}',
+  'home.saleStatus.OPEN': 'On sale now',
+  'home.saleStatus.PAUSED': 'Paused: you can join the line',
+  'home.saleStatus.SOLD_OUT': 'Sold out',
+  'home.saleStatus.CLOSED': 'Closed',
+  'home.saleJoin': 'Join the line for schedule {schedule}',
 
   'concert.dates': 'Dates',
   'concert.seatsLeft': '{free} of {total} seats left',
@@ -42,7 +49,7 @@ export const en = {
     'Nobody is being let in right now: every place is taken. The line moves again as people finish.',
   'wait.soldOut': 'Sold out. Every seat for this date is gone.',
   'wait.prequeue': 'Sales open in {time}. Your place in line is drawn at the opening.',
-  'wait.prequeued': '{n} people are in the pre-queue so far.',
+  'wait.prequeued': 'In the pre-queue so far: {n}.',
   'wait.opening': 'Sales are opening: your place in line is being drawn.',
   'wait.paused':
     'The organiser has paused admission. You keep your place; the line moves again when admission resumes.',

@@ -14,6 +14,13 @@ export const ko: Messages = {
   'home.more': '공연 더 보기',
   'home.none': '판매 중인 공연이 없습니다.',
   'home.venue': '{artist}, {venue}',
+  'home.sales': '판매',
+  'home.saleStatus.SCHEDULED': '{time} 시작',
+  'home.saleStatus.OPEN': '판매 중',
+  'home.saleStatus.PAUSED': '일시 정지: 대기열에 들어갈 수 있습니다',
+  'home.saleStatus.SOLD_OUT': '매진',
+  'home.saleStatus.CLOSED': '판매 종료',
+  'home.saleJoin': '{schedule}번 일정 대기열에 들어가기',
 
   'concert.dates': '날짜',
   'concert.seatsLeft': '{total}석 중 {free}석 남음',
