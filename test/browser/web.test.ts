@@ -368,7 +368,7 @@ for (const backend of backends) {
     }
 
     testWhere(backend.full)(
-      'the operator console: a wrong key is refused, the right one shows live charts; controls without an API are unavailable',
+      'the operator console: a wrong key is refused, the right one shows live charts; a control works where the server has its route',
       async () => {
         const { context, page, problems } = await fanPage('en-GB');
         await page.goto(`${server.url}/admin`);
