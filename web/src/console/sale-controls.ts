@@ -5,6 +5,8 @@ import { operatorSales, type Sale, type SaleWithCounters } from '../lib/sales-ap
 
 const $ = <E extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as E;
 const CHOSEN = 'tr.admin.sale';
+/** The list of sales is read again this often, so a sale created meanwhile shows up. */
+const LIST_EVERY_MS = 10_000;
 
 /**
  * The sale controls: choose a sale, see its figures, pause/resume, set its rate and cap, close it (after a
@@ -19,10 +21,11 @@ export function saleControls(operatorKey: () => string) {
   const confirm = $('close-confirm');
   const closeButton = $<HTMLButtonElement>('close');
   let on = false;
-  let listed = false;
+  let listedAt = 0;
   let sales: Sale[] = [];
   let shownFor: number | undefined;
   let busy = false;
+  const salesApi = () => operatorSales(operatorKey());
 
   const chosen = (): Sale | undefined => sales.find((s) => s.saleId === Number(select.value));
   const statusText = (s: Sale) => t(`admin.status.${s.status}` as MessageKey);
@@ -33,6 +36,12 @@ export function saleControls(operatorKey: () => string) {
   }
 
   function fillList(): void {
+    const ids = sales.map((s) => String(s.saleId));
+    // The same sales: only their texts change, so an operator using the list is not disturbed.
+    if (ids.join() === Array.from(select.options, (o) => o.value).join()) {
+      for (const sale of sales) update(sale);
+      return;
+    }
     const keep = select.value || sessionStorage.getItem(CHOSEN) || '';
     select.textContent = '';
     for (const s of sales) {
@@ -55,7 +64,7 @@ export function saleControls(operatorKey: () => string) {
         id: sale.saleId,
         status: statusText(sale),
       });
-    if (shownFor !== sale.saleId) {
+    if (String(sale.saleId) === select.value && shownFor !== sale.saleId) {
       shownFor = sale.saleId;
       rate.value = String(sale.settings.admitPerSecond);
       cap.value = String(sale.settings.maxActive);
@@ -80,11 +89,11 @@ export function saleControls(operatorKey: () => string) {
 
   async function refresh(): Promise<void> {
     if (!on) return;
-    const api = operatorSales(operatorKey());
-    if (!listed) {
+    const api = salesApi();
+    if (Date.now() - listedAt >= LIST_EVERY_MS) {
       const res = await api.list();
       if (!res.ok) return say(t('admin.notDone', { error: errorText(res.code) }), true);
-      listed = true;
+      listedAt = Date.now();
       sales = res.data.sales;
       fillList();
     }
@@ -116,21 +125,21 @@ export function saleControls(operatorKey: () => string) {
     await refresh();
   }
 
-  const sales$ = () => operatorSales(operatorKey());
-
   select.addEventListener('change', () => {
     sessionStorage.setItem(CHOSEN, select.value);
     void refresh();
   });
-  $('pause').addEventListener('click', () => act(sales$().pause, (s) => t('admin.paused', { name: s.name })));
+  $('pause').addEventListener('click', () =>
+    act(salesApi().pause, (s) => t('admin.paused', { name: s.name })),
+  );
   $('resume').addEventListener('click', () =>
-    act(sales$().resume, (s) => t('admin.resumed', { name: s.name })),
+    act(salesApi().resume, (s) => t('admin.resumed', { name: s.name })),
   );
   $('rate-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const admitPerSecond = Number(rate.value);
     void act(
-      (id) => sales$().settings(id, { admitPerSecond }),
+      (id) => salesApi().settings(id, { admitPerSecond }),
       (s) => t('admin.rateSet', { name: s.name, n: numberText(s.settings.admitPerSecond) }),
     );
   });
@@ -138,7 +147,7 @@ export function saleControls(operatorKey: () => string) {
     e.preventDefault();
     const maxActive = Number(cap.value);
     void act(
-      (id) => sales$().settings(id, { maxActive }),
+      (id) => salesApi().settings(id, { maxActive }),
       (s) => t('admin.capSet', { name: s.name, n: numberText(s.settings.maxActive) }),
     );
   });
@@ -158,7 +167,7 @@ export function saleControls(operatorKey: () => string) {
   $('close-no').addEventListener('click', endConfirm);
   $('close-yes').addEventListener('click', async () => {
     confirm.hidden = true;
-    await act(sales$().close, (s) => t('admin.closed', { name: s.name }));
+    await act(salesApi().close, (s) => t('admin.closed', { name: s.name }));
     closeButton.focus();
   });
   confirm.addEventListener('keydown', (e) => {
@@ -173,7 +182,7 @@ export function saleControls(operatorKey: () => string) {
     },
     refresh,
     reset(): void {
-      listed = false;
+      listedAt = 0;
       sales = [];
       shownFor = undefined;
       select.textContent = '';

@@ -1,4 +1,4 @@
-import { type ApiResult, api } from './api.ts';
+import { api } from './api.ts';
 
 /** The sales API's shapes (docs: the sales contract); the pages talk to sales only through this module. */
 export type SaleStatus = 'SCHEDULED' | 'OPEN' | 'PAUSED' | 'SOLD_OUT' | 'CLOSED';
@@ -46,7 +46,8 @@ export interface PublicSale {
 
 export type SettingsChange = Partial<Pick<SaleSettings, 'admitPerSecond' | 'maxActive'>>;
 
-const admin = (key: string) => ({
+/** The operator routes, signed with the operator key. */
+export const operatorSales = (key: string) => ({
   list: () => api<{ sales: Sale[] }>('GET', '/admin/api/sales', { key }),
   get: (saleId: number) => api<SaleWithCounters>('GET', `/admin/api/sales/${saleId}`, { key }),
   pause: (saleId: number) => api<Sale>('POST', `/admin/api/sales/${saleId}/pause`, { key }),
@@ -56,12 +57,7 @@ const admin = (key: string) => ({
     api<Sale>('PATCH', `/admin/api/sales/${saleId}/settings`, { key, body: change }),
 });
 
-export const operatorSales = admin;
-
 /** The waiting-room routes of one sale; saleId undefined is the seed's default sale routes. */
 export function ticketPath(saleId: number | undefined, user: number): string {
   return saleId === undefined ? `/api/users/${user}/token` : `/api/sales/${saleId}/users/${user}/token`;
 }
-
-export const publicSale = (saleId: number): Promise<ApiResult<PublicSale>> =>
-  api<PublicSale>('GET', `/api/sales/${saleId}`);
