@@ -497,5 +497,207 @@ for (const backend of backends) {
         await context.close();
       },
     );
+
+    /** A fan's API calls, as a script would make them (setting up a sold-out sale, never what a test checks). */
+    async function fanCall<T>(method: string, path: string, key: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          authorization: key,
+          'idempotency-key': randomBytes(8).toString('hex'),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+      return (await res.json()) as T;
+    }
+
+    interface SaleView {
+      saleId: number;
+      name: string;
+      status: string;
+      settings: { admitPerSecond: number; maxActive: number; paused: boolean };
+    }
+    const tag = backend.full ? 'embedded' : 'pg';
+
+    test('an operator pauses admission and the fan page shows it, then resumes; rate, cap and close from the console', async () => {
+      const sale = await operator<SaleView>('POST', '/sales', { name: `Pause ${tag}`, scheduleIds: [3] });
+      const op = await signedInConsole();
+      await op.page.waitForSelector('#sale-controls:not(:disabled)');
+      await op.page.waitForSelector(`#sale option[value="${sale.saleId}"]`, { state: 'attached' });
+      await op.page.selectOption('#sale', String(sale.saleId));
+      await op.page.waitForFunction(() => document.getElementById('sale-status')?.textContent === 'open');
+      await op.page.click('#pause');
+      await op.page.getByText(`“${sale.name}” is paused`).waitFor();
+      assert.equal(await op.page.evaluate(() => document.activeElement?.id), 'pause');
+      await op.page.waitForFunction(() => document.getElementById('sale-status')?.textContent === 'paused');
+
+      const fan = await fanPage('en-GB', 121);
+      await recordLiveRegions(fan.page);
+      await fan.page.goto(`${server.url}/wait?sale=${sale.saleId}&schedule=3`);
+      await fan.page.waitForFunction(() => document.getElementById('ticket')?.dataset.state === 'paused');
+      assert.match((await fan.page.textContent('#state')) ?? '', /The organiser has paused admission/);
+      assert.match((await fan.page.textContent('#position')) ?? '', /number \d+ in line/);
+      await fan.page.waitForFunction(() =>
+        (window as unknown as { __said: string[] }).__said.some((s) => /paused admission/.test(s)),
+      );
+      // The operator's figures count the fan waiting.
+      await op.page.waitForFunction(() => Number(document.getElementById('sale-waiting')?.textContent) >= 1);
+      if (backend.full) {
+        await scan(fan.page, 'waiting room, paused');
+        await scan(op.page, 'operator sale controls');
+      }
+      await shot(fan.page, 'waiting-paused');
+      await shot(op.page, 'operator-sale-controls');
+
+      await op.page.click('#resume');
+      await op.page.getByText(`“${sale.name}” lets people in again.`).waitFor();
+      await fan.page.waitForFunction(
+        () => document.getElementById('ticket')?.dataset.state === 'admitted',
+        null,
+        { timeout: 60_000 },
+      );
+      // The sale's key is the one the seat pages present: its seats show.
+      await fan.page.click('#continue');
+      await fan.page.waitForSelector('.seat[data-state=free]');
+
+      // Rate and cap: the server's answer is said, and stored.
+      await op.page.fill('#rate', '7');
+      await op.page.click('#rate-form button');
+      await op.page.getByText(`“${sale.name}” now lets in 7 per second.`).waitFor();
+      await op.page.fill('#cap', '40');
+      await op.page.click('#cap-form button');
+      await op.page.getByText(`“${sale.name}” now lets at most 40 choose seats at once.`).waitFor();
+      const stored = await operator<SaleView>('GET', `/sales/${sale.saleId}`);
+      assert.deepEqual([stored.settings.admitPerSecond, stored.settings.maxActive], [7, 40]);
+      // A refused value shows the catalog's sentence, not a code.
+      await op.page.fill('#rate', '0');
+      await op.page.click('#rate-form button');
+      await op.page.getByText(/Not done: Something in the request was not valid/).waitFor();
+
+      // Closing asks first; keeping it open changes nothing; then it closes and a new fan is told.
+      await op.page.click('#close');
+      assert.equal(await op.page.evaluate(() => document.activeElement?.id), 'close-no');
+      assert.match((await op.page.textContent('#close-question')) ?? '', /cannot be undone/);
+      await op.page.click('#close-no');
+      assert.equal((await operator<SaleView>('GET', `/sales/${sale.saleId}`)).status, 'OPEN');
+      await op.page.click('#close');
+      await op.page.click('#close-yes');
+      await op.page.getByText(`“${sale.name}” is closed.`).waitFor();
+      await op.page.waitForFunction(() => document.getElementById('sale-status')?.textContent === 'closed');
+      const late = await fanPage('ko-KR', 122);
+      await late.page.goto(`${server.url}/wait?sale=${sale.saleId}&schedule=3`);
+      await late.page.waitForFunction(() => document.getElementById('ticket')?.dataset.state === 'closed');
+      assert.match((await late.page.textContent('#position')) ?? '', /판매가 종료되었습니다/);
+      await shot(late.page, 'waiting-closed-ko');
+      assert.deepEqual([...op.problems, ...fan.problems, ...late.problems], []);
+      await Promise.all([op.context.close(), fan.context.close(), late.context.close()]);
+    });
+
+    test('a fan finds a sale on the home page, waits through the pre-queue countdown and is admitted at the opening', async () => {
+      const opensAt = new Date(Date.now() + 9000).toISOString();
+      const sale = await operator<SaleView>('POST', '/sales', {
+        name: `Opening ${tag}`,
+        scheduleIds: [4],
+        opensAt,
+      });
+      const fan = await fanPage('en-GB', 131);
+      await recordLiveRegions(fan.page);
+      await fan.page.goto(`${server.url}/`);
+      await fan.page.waitForSelector('#sales:not([hidden])');
+      await fan.page
+        .locator('#sale-list li', { hasText: sale.name })
+        .getByRole('link', { name: 'Join the line for schedule 4' })
+        .click();
+      await fan.page.waitForURL(new RegExp(`/wait\\?sale=${sale.saleId}&schedule=4`));
+      await fan.page.waitForFunction(() => document.getElementById('ticket')?.dataset.state === 'prequeue');
+      const secondsLeft = async () =>
+        Number(
+          /Sales open in (\d+) s/.exec((await fan.page.textContent('#position')) ?? '')?.[1] ?? Number.NaN,
+        );
+      const first = await secondsLeft();
+      assert.ok(first >= 1 && first <= 9, `countdown to the opening: ${first}`);
+      assert.match((await fan.page.textContent('#eta')) ?? '', /In the pre-queue so far: \d+\./);
+      // It counts down by itself between polls.
+      await fan.page.waitForFunction((s) => {
+        const m = /Sales open in (\d+) s/.exec(document.getElementById('position')?.textContent ?? '');
+        return m !== null && Number(m[1]) < s;
+      }, first);
+      assert.ok(
+        (await said(fan.page)).some((s) => /^Sales open in/.test(s)),
+        'the pre-queue was announced',
+      );
+      if (backend.full) await scan(fan.page, 'waiting room, pre-queue');
+      await shot(fan.page, 'waiting-prequeue');
+      await fan.page.waitForFunction(
+        () => document.getElementById('ticket')?.dataset.state === 'admitted',
+        null,
+        { timeout: 60_000 },
+      );
+      assert.ok(Date.now() >= Date.parse(opensAt), 'admitted only after the opening');
+      assert.deepEqual(fan.problems, []);
+      await fan.context.close();
+    });
+
+    test('the last seat of a sale is bought and the next fan is told it is sold out', async () => {
+      // A schedule with one seat, in a sale of its own.
+      const concert = await operator<{ id: number }>('POST', '/concerts', {
+        title: `One seat ${tag}`,
+        artist: 'Solo',
+        venue: 'Tiny room',
+      });
+      const schedule = await operator<{ id: number }>('POST', `/concerts/${concert.id}/schedules`, {
+        startsAt: '2031-06-01T19:00:00Z',
+      });
+      await operator('PUT', `/schedules/${schedule.id}/seat-map`, {
+        sections: [{ name: 'Floor', price: 1000, rows: [{ label: 'A', seats: ['1'] }] }],
+      });
+      await operator('POST', `/concerts/${concert.id}/publish`);
+      await operator('POST', `/schedules/${schedule.id}/publish`);
+      const sale = await operator<SaleView>('POST', '/sales', {
+        name: `Last seat ${tag}`,
+        scheduleIds: [schedule.id],
+      });
+      const buyer = 141;
+      const issued = await fetch(`${server.url}/api/sales/${sale.saleId}/users/${buyer}/token`, {
+        method: 'POST',
+      });
+      const { accessKey } = (await issued.json()) as { accessKey: string };
+      for (let i = 0; i < 60; i++) {
+        const t = await fanCall<{ status: string }>(
+          'GET',
+          `/api/sales/${sale.saleId}/users/${buyer}/token`,
+          accessKey,
+        );
+        if (t.status === 'ACTIVE') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const seats = await fanCall<{ seats: Array<{ id: number }> }>(
+        'GET',
+        `/api/concerts/${concert.id}/schedules/${schedule.id}/seats/available`,
+        accessKey,
+      );
+      await fanCall('POST', `/api/users/${buyer}/points/charge`, accessKey, { amount: 1000 });
+      const hold = await fanCall<{ reservationId: string }>('POST', '/api/reservations', accessKey, {
+        userId: buyer,
+        concertScheduleId: schedule.id,
+        seatId: seats.seats[0].id,
+      });
+      await fanCall('POST', '/api/payments', accessKey, { userId: buyer, reservationId: hold.reservationId });
+
+      const fan = await fanPage('en-GB', 142);
+      await recordLiveRegions(fan.page);
+      await fan.page.goto(`${server.url}/wait?sale=${sale.saleId}&schedule=${schedule.id}`);
+      await fan.page.waitForFunction(() => document.getElementById('ticket')?.dataset.state === 'sold-out');
+      assert.equal(await fan.page.textContent('#position'), 'Sold out. Every seat for this date is gone.');
+      await fan.page.waitForFunction(() =>
+        (window as unknown as { __said: string[] }).__said.some((s) => /^Sold out/.test(s)),
+      );
+      if (backend.full) await scan(fan.page, 'waiting room, sold out');
+      await shot(fan.page, 'waiting-sold-out');
+      assert.deepEqual(fan.problems, []);
+      await fan.context.close();
+    });
   });
 }
