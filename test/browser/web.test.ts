@@ -561,6 +561,15 @@ for (const backend of backends) {
       // The sale's key is the one the seat pages present: its seats show.
       await fan.page.click('#continue');
       await fan.page.waitForSelector('.seat[data-state=free]');
+      // When that turn ends (the fan leaves from another tab), the way back is to this sale's line.
+      const key = await fan.page.evaluate(() => localStorage.getItem('tr.key.121'));
+      const left = await fetch(`${server.url}/api/sales/${sale.saleId}/users/121/token`, {
+        method: 'DELETE',
+        headers: { authorization: key ?? '' },
+      });
+      assert.equal(left.status, 204);
+      await fan.page.waitForSelector('#alert a', { timeout: 20_000 });
+      assert.equal(await fan.page.getAttribute('#alert a', 'href'), `/wait?sale=${sale.saleId}&schedule=3`);
 
       // Rate and cap: the server's answer is said, and stored.
       await op.page.fill('#rate', '7');

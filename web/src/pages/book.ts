@@ -72,7 +72,9 @@ function turnEnded(): void {
   const p = document.createElement('span');
   p.textContent = `${t('book.notAdmitted')} `;
   const a = document.createElement('a');
-  a.href = `/wait?schedule=${scheduleId}`;
+  // A named sale's key starts with its sale id (`<saleId>.<key>`): back to that sale's line.
+  const sale = /^(\d+)\./.exec(key ?? '')?.[1];
+  a.href = `/wait?${sale ? `sale=${sale}&` : ''}schedule=${scheduleId}`;
   a.textContent = t('book.backToLine');
   el.alert.append(p, a);
   el.hold.hidden = true;
