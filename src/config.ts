@@ -37,7 +37,7 @@ export interface Config {
     seatsPerSchedule: number;
     startingPoints: number;
   };
-  queueSettings: WaitingRoomSettings;
+  queueSettings: Required<WaitingRoomSettings>;
   /** Most users waiting in line; a newcomer beyond it gets 503 QUEUE_FULL with Retry-After. */
   maxWaiting: number;
   holdTtlSeconds: number;
@@ -358,6 +358,12 @@ const table: SettingsOf<Config> = {
       integer(5, 3600),
       30,
       'Least time a waiting user may go without polling before losing the place',
+    ),
+    expectedSessionSeconds: setting(
+      'TR_EXPECTED_SESSION_SECONDS',
+      integer(1, 3600),
+      10,
+      'How long an admitted user is expected to hold a slot (pick to pay), for ETAs until departures are measured',
     ),
   },
   maxWaiting: setting(

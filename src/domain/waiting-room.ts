@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
+import { DrainForecast } from './eta.ts';
 import type {
   AdmissionControl,
   ControlValues,
@@ -20,6 +21,8 @@ export interface WaitingRoomSettings {
   activeIdleSeconds: number;
   tokenGraceSeconds: number;
   idleTimeoutSeconds: number;
+  /** How long an admitted user is expected to hold a slot, for ETAs until departures are measured. */
+  expectedSessionSeconds?: number;
 }
 
 /**
@@ -66,6 +69,8 @@ const TICK_MS = 250;
 const MAX_BURST_MS = 2000;
 /** Floor for the poll-advice divisor, so a stalled line gets the longest advice rather than a division by 0. */
 const MIN_RATE = 0.05;
+/** The ETA's assumption of how long an admitted user holds a slot, until departures are measured. */
+const DEFAULT_SESSION_SECONDS = 10;
 /** A full window with nobody admitted for this long is a stalled line. */
 const STALLED_AFTER_MS = 10_000;
 
@@ -89,6 +94,7 @@ export class WaitingRoom {
   #lastAdmissionAt: number;
   #samples: RateSample[] = [];
   #measuredRate: number | undefined;
+  readonly #drain: DrainForecast;
   #lastTick: { at: number; admittedTotal: number; waiting: number } | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -112,6 +118,9 @@ export class WaitingRoom {
       rate: deps.settings.admitPerSecond,
     };
     this.#lastAdmissionAt = deps.clock.now();
+    this.#drain = new DrainForecast({
+      priorSessionMs: (deps.settings.expectedSessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000,
+    });
     this.#onTickError = deps.onTickError ?? (() => {});
   }
 
@@ -167,6 +176,7 @@ export class WaitingRoom {
     if (this.#lastTick === undefined || outcome.admittedTotal > this.#lastTick.admittedTotal || waiting === 0)
       this.#lastAdmissionAt = now;
     this.#measure(now, outcome.admittedTotal, outcome.waiting);
+    this.#drain.observe({ at: now, ...outcome });
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
   }
 
@@ -299,11 +309,12 @@ export class WaitingRoom {
         pollAfterMs: MIN_POLL_MS,
       };
     const stalled = this.stalled();
+    const forecast = stalled ? undefined : this.#drain.etaSeconds(entry.position);
     return {
       order: entry.position,
       status: 'WAITING',
       position: entry.position,
-      etaSeconds: stalled ? null : Math.ceil(entry.position / this.#rate()),
+      etaSeconds: stalled ? null : Math.ceil(forecast ?? entry.position / this.#rate()),
       admission: stalled ? 'STALLED' : 'MOVING',
       pollAfterMs: pollAfterFor(entry.position, heartbeat),
     };

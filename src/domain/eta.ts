@@ -1,0 +1,233 @@
+/** What one admission step saw of the line (the store's totals are every process's). */
+export interface DrainStep {
+  at: number;
+  admittedTotal: number;
+  active: number;
+  waiting: number;
+  /** Waiters this step dropped from the line (idle). */
+  evicted: number;
+  /** The cap on users active at once in force (0: admission halted). */
+  window: number;
+  /** Admissions per second while the window has room. */
+  rate: number;
+}
+
+export interface DrainForecastOptions {
+  /** How long an admitted user is assumed to hold a slot until departures are measured. */
+  priorSessionMs: number;
+}
+
+interface Point {
+  at: number;
+  /** Cumulative admissions and departures (from the first step seen). */
+  admitted: number;
+  departed: number;
+}
+
+/** History kept: sessions longer than this are not measured (they still count as "at least this"). */
+const HISTORY_MS = 10 * 60_000;
+/** Departures needed before the measured session length replaces the prior. */
+const MIN_DEPARTURES = 20;
+/** Session lengths are averaged over the departures of this recent span. */
+const SESSION_SPAN_MS = 15_000;
+/** Forecast resolution, and how far ahead it is simulated before extrapolating at the last pace. */
+const STEP_MS = 500;
+const HORIZON_MS = 30 * 60_000;
+/** Sessions vary: a departure wave is spread over these shares of the mean session. */
+const SPREAD = [0.7, 0.85, 1, 1.15, 1.3];
+
+/**
+ * Forecasts how the line drains, from what the admission steps saw. Admission is limited by the rate budget
+ * until the active window is full, then by the rate slots free up. Slots free when admitted users leave: the
+ * cumulative departure curve follows the cumulative admission curve shifted by the mean session (the
+ * horizontal distance between the two curves, Little's law read on cumulative counts), so a window that
+ * filled in a burst frees in a burst one session later, and users admitted from now on free theirs one
+ * session after their own admission. Waiters dropped from the line (idle) move those behind them forward.
+ */
+export class DrainForecast {
+  readonly #priorSessionMs: number;
+  #points: Point[] = [];
+  #last: DrainStep | undefined;
+  #lineLossPerMs = 0;
+  /** Cumulative admissions from now, every STEP_MS; recomputed lazily after each step. */
+  #table: number[] | undefined;
+  #tableAt = 0;
+
+  constructor(opts: DrainForecastOptions) {
+    this.#priorSessionMs = opts.priorSessionMs;
+  }
+
+  observe(step: DrainStep): void {
+    const last = this.#last;
+    const prev = this.#points.at(-1);
+    if (!last || !prev) {
+      // Users already active count as admitted now: they leave one session from now, as far as is known.
+      this.#points.push({ at: step.at, admitted: step.active, departed: 0 });
+    } else if (step.at >= last.at) {
+      const admitted = Math.max(0, step.admittedTotal - last.admittedTotal);
+      const departed = Math.max(0, last.active + admitted - step.active);
+      const point = { at: step.at, admitted: prev.admitted + admitted, departed: prev.departed + departed };
+      if (step.at === prev.at) this.#points[this.#points.length - 1] = point;
+      else this.#points.push(point);
+      const spanMs = step.at - last.at;
+      if (spanMs > 0 && last.waiting > 0) {
+        // Losses per waiter and ms, smoothed over about ten seconds of steps.
+        const loss = step.evicted / last.waiting / spanMs;
+        const w = Math.min(1, spanMs / 10_000);
+        this.#lineLossPerMs = this.#lineLossPerMs * (1 - w) + loss * w;
+      }
+    }
+    this.#last = step;
+    const cutoff = step.at - HISTORY_MS;
+    let drop = 0;
+    while (drop < this.#points.length - 2 && this.#points[drop + 1].at < cutoff) drop++;
+    if (drop) this.#points.splice(0, drop);
+    this.#table = undefined;
+  }
+
+  /**
+   * The mean time an admitted user holds a slot: measured once enough users left, else the prior (or the age
+   * of the oldest admission still active, when that is longer: nobody left, so sessions last at least that).
+   */
+  sessionMs(): number {
+    const pts = this.#points;
+    const now = this.#last?.at ?? 0;
+    const last = pts.at(-1);
+    if (!last || last.admitted === 0) return this.#priorSessionMs;
+    // Nobody left yet: sessions last at least as long as the oldest admission still active.
+    const floor = Math.max(this.#priorSessionMs, now - this.#admittedAt(last.departed));
+    if (last.departed < MIN_DEPARTURES) return floor;
+    // Mean horizontal distance between the curves over the recent departures.
+    let sum = 0;
+    let n = 0;
+    for (let i = pts.length - 1; i > 0 && pts[i].at >= now - SESSION_SPAN_MS; i--) {
+      const gone = pts[i].departed - pts[i - 1].departed;
+      if (gone <= 0) continue;
+      sum += gone * (pts[i].at - this.#admittedAt(pts[i].departed - gone / 2));
+      n += gone;
+    }
+    if (n > 0) this.#measuredSession = sum / n;
+    const measured = this.#measuredSession ?? floor;
+    // The first departures are the quickest users: until a whole window has left, the prior keeps a say.
+    const trust = Math.min(1, last.departed / Math.max(MIN_DEPARTURES, this.#last?.window ?? 0));
+    return trust * measured + (1 - trust) * floor;
+  }
+
+  #measuredSession: number | undefined;
+
+  /** Seconds until the user at `position` (1-based) is admitted; undefined when admission is halted. */
+  etaSeconds(position: number): number | undefined {
+    const last = this.#last;
+    if (!last) return undefined;
+    if (last.window <= 0 || last.rate <= 0) return undefined;
+    const table = this.#forecast();
+    const loss = this.#lineLossPerMs;
+    // Losses ahead move the user forward: the places ahead shrink at the line's loss rate.
+    const needed = (i: number) => position * Math.exp(-loss * i * STEP_MS);
+    const n = table.length - 1;
+    if (table[n] >= needed(n)) {
+      // table rises and needed falls: the first step where they cross, by bisection.
+      let lo = 0;
+      let hi = n;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (table[mid] >= needed(mid)) hi = mid;
+        else lo = mid;
+      }
+      const gap = table[hi] - table[lo];
+      const within = gap > 0 ? Math.min(1, Math.max(0, (needed(hi) - table[lo]) / gap)) : 1;
+      return ((lo + within) * STEP_MS) / 1000;
+    }
+    // Past the horizon: the pace of the last simulated quarter.
+    const q = Math.floor(n * 0.75);
+    const pace = (table[n] - table[q]) / ((n - q) * STEP_MS);
+    if (!(pace > 0)) return undefined;
+    return (n * STEP_MS + (position - table[n]) / pace) / 1000;
+  }
+
+  /** Cumulative admissions at i x STEP_MS from the last step, simulated until the whole line is in. */
+  #forecast(): number[] {
+    const last = this.#last as DrainStep;
+    if (this.#table && this.#tableAt === last.at) return this.#table;
+    const session = this.sessionMs();
+    const now = last.at;
+    const base = this.#points.at(-1) as Point;
+    // Admissions simulated from now: cumulative, from base.admitted on.
+    const future: number[] = [base.admitted];
+    const admittedBy = (t: number): number => {
+      if (t <= now) return this.#admittedBy(t);
+      const i = (t - now) / STEP_MS;
+      const lo = Math.floor(i);
+      if (lo >= future.length - 1) return future[future.length - 1];
+      return future[lo] + (future[lo + 1] - future[lo]) * (i - lo);
+    };
+    const departedBy = (t: number): number => {
+      let sum = 0;
+      for (const share of SPREAD) sum += admittedBy(t - session * share);
+      return sum / SPREAD.length;
+    };
+    const table = [0];
+    let active = last.active;
+    let credit = 0;
+    // Users the curves say should have left but have not (slow or idle) leave over the coming stretch.
+    const overdue = Math.max(0, departedBy(now) - base.departed);
+    const overdueMs = Math.max(STEP_MS, session * 0.3);
+    let departedSoFar = departedBy(now);
+    const line = last.waiting;
+    const steps = HORIZON_MS / STEP_MS;
+    for (let k = 1; k <= steps; k++) {
+      const t = now + k * STEP_MS;
+      const departedThen = Math.max(departedSoFar, departedBy(t));
+      const late = k * STEP_MS <= overdueMs ? (overdue * STEP_MS) / overdueMs : 0;
+      active = Math.max(0, active - (departedThen - departedSoFar) - late);
+      departedSoFar = departedThen;
+      credit += (last.rate * STEP_MS) / 1000;
+      const admit = Math.max(0, Math.min(credit, last.window - active));
+      credit = Math.min(credit - admit, last.rate); // an unused budget does not pile up (a second's worth)
+      active += admit;
+      table.push(table[k - 1] + admit);
+      future.push(future[k - 1] + admit);
+      if (table[k] >= line + 1 && k * STEP_MS >= session * 2) break;
+    }
+    this.#table = table;
+    this.#tableAt = last.at;
+    return table;
+  }
+
+  /** Cumulative admissions at time t, from the history (linear between steps). */
+  #admittedBy(t: number): number {
+    const pts = this.#points;
+    if (!pts.length || t <= pts[0].at) return pts[0]?.admitted ?? 0;
+    let lo = 0;
+    let hi = pts.length - 1;
+    if (t >= pts[hi].at) return pts[hi].admitted;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (pts[mid].at <= t) lo = mid;
+      else hi = mid;
+    }
+    const a = pts[lo];
+    const b = pts[hi];
+    return a.admitted + ((b.admitted - a.admitted) * (t - a.at)) / (b.at - a.at);
+  }
+
+  /** When cumulative admissions reached `count` (the first time). */
+  #admittedAt(count: number): number {
+    const pts = this.#points;
+    if (!pts.length) return 0;
+    let lo = 0;
+    let hi = pts.length - 1;
+    if (pts[hi].admitted < count) return pts[hi].at;
+    if (pts[0].admitted >= count) return pts[0].at;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (pts[mid].admitted < count) lo = mid;
+      else hi = mid;
+    }
+    const a = pts[lo];
+    const b = pts[hi];
+    return b.admitted === a.admitted
+      ? b.at
+      : a.at + ((b.at - a.at) * (count - a.admitted)) / (b.admitted - a.admitted);
+  }
+}

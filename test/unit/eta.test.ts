@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { DrainForecast, type DrainStep } from '../../src/domain/eta.ts';
+
+const TICK_MS = 250;
+
+/** A deterministic PRNG, so the simulated crowd is the same on every run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Crowd {
+  /** Users joining per tick, for this many ticks. */
+  joinPerTick: number;
+  joinTicks: number;
+  window: number;
+  rate: number;
+  /** Session length of an admitted user, uniform in [min, max] ms. */
+  sessionMs: [number, number];
+  /** Share of waiters that stop polling and are dropped (idle), per tick. */
+  lossPerTick?: number;
+  /** What the forecast assumes before departures are measured (the crowd's mean session: 10 s). */
+  priorSessionMs?: number;
+}
+
+/**
+ * A line on a manual clock, admitted like the stores do (rate budget, active window), with admitted users
+ * leaving after their session. Each joiner is told an ETA at once; returns |told - waited| / waited per user.
+ */
+function simulate(
+  crowd: Crowd,
+  tell: (forecast: DrainForecast, position: number, measuredRate: number | undefined) => number | undefined,
+): { error: number; joinedAt: number }[] {
+  const clock = new ManualClock();
+  const start = clock.now();
+  const random = prng(7);
+  const forecast = new DrainForecast({ priorSessionMs: crowd.priorSessionMs ?? 10_000 });
+  const line: { told: number; joinedAt: number }[] = [];
+  const active: number[] = [];
+  const errors: { error: number; joinedAt: number }[] = [];
+  let admittedTotal = 0;
+  let credit = 0;
+  let tick = 0;
+  const recent: number[] = [];
+  while (tick < crowd.joinTicks || line.length > 0) {
+    const now = clock.now();
+    for (let i = active.length - 1; i >= 0; i--) if (active[i] <= now) active.splice(i, 1);
+    let evicted = 0;
+    if (crowd.lossPerTick)
+      for (let i = line.length - 1; i >= 0; i--)
+        if (random() < crowd.lossPerTick) {
+          line.splice(i, 1);
+          evicted++;
+        }
+    credit += (crowd.rate * TICK_MS) / 1000;
+    let admitted = 0;
+    while (credit >= 1 && active.length < crowd.window && line.length > 0) {
+      credit--;
+      const user = line.shift() as { told: number; joinedAt: number };
+      const waited = (now - user.joinedAt) / 1000;
+      if (waited >= 1)
+        errors.push({ error: Math.abs(user.told - waited) / waited, joinedAt: user.joinedAt - start });
+      const [lo, hi] = crowd.sessionMs;
+      active.push(now + lo + random() * (hi - lo));
+      admitted++;
+    }
+    credit = Math.min(credit, crowd.rate);
+    admittedTotal += admitted;
+    recent.push(admitted);
+    if (recent.length > 240) recent.shift();
+    const step: DrainStep = {
+      at: now,
+      admittedTotal,
+      active: active.length,
+      waiting: line.length,
+      evicted,
+      window: crowd.window,
+      rate: crowd.rate,
+    };
+    forecast.observe(step);
+    const measured =
+      tick >= 8 ? (recent.reduce((a, b) => a + b, 0) * 1000) / (recent.length * TICK_MS) : undefined;
+    if (tick < crowd.joinTicks)
+      for (let j = 0; j < crowd.joinPerTick; j++) {
+        const told = tell(forecast, line.length + 1, measured) ?? 0;
+        line.push({ told, joinedAt: now });
+      }
+    clock.advance(TICK_MS);
+    tick++;
+  }
+  return errors;
+}
+
+const p90 = (samples: { error: number }[]) => {
+  const sorted = samples.map((s) => s.error).sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length * 0.9) - 1];
+};
+
+const spike: Crowd = {
+  joinPerTick: 60,
+  joinTicks: 80,
+  window: 600,
+  rate: 200,
+  sessionMs: [6000, 14_000],
+};
+
+const honest = (f: DrainForecast, position: number) => f.etaSeconds(position);
+/** The estimator this replaced: the place over the admission rate measured lately (the budget before that). */
+const naive = (_f: DrainForecast, position: number, measured: number | undefined) =>
+  position / Math.max(0.05, measured ?? spike.rate);
+
+test('with room in the window the line drains at the rate budget', () => {
+  const f = new DrainForecast({ priorSessionMs: 15_000 });
+  f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 100, evicted: 0, window: 1000, rate: 50 });
+  assert.ok(Math.abs((f.etaSeconds(100) ?? 0) - 2) < 0.05, `${f.etaSeconds(100)}`);
+  assert.ok(Math.abs((f.etaSeconds(500) ?? 0) - 10) < 0.05, `${f.etaSeconds(500)}`);
+});
+
+test('a full window frees one session after it filled: a burst filled at once frees at once', () => {
+  const f = new DrainForecast({ priorSessionMs: 10_000 });
+  // 100 admitted at once (the window), nobody left yet: slots free around 10 s, the prior session.
+  f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 300, evicted: 0, window: 100, rate: 1000 });
+  f.observe({ at: 250, admittedTotal: 100, active: 100, waiting: 200, evicted: 0, window: 100, rate: 1000 });
+  const first = f.etaSeconds(50) ?? 0;
+  const second = f.etaSeconds(150) ?? 0;
+  assert.ok(
+    Math.abs(first - 9.75) < 1,
+    `the middle of the next hundred, one session after the burst: ${first}`,
+  );
+  assert.ok(Math.abs(second - 19.75) < 2, `the hundred after, one more session: ${second}`);
+});
+
+test('nobody has left: sessions last at least as long as the oldest admission still active', () => {
+  const f = new DrainForecast({ priorSessionMs: 5000 });
+  f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 200, evicted: 0, window: 100, rate: 1000 });
+  f.observe({ at: 250, admittedTotal: 100, active: 100, waiting: 100, evicted: 0, window: 100, rate: 1000 });
+  f.observe({
+    at: 20_000,
+    admittedTotal: 100,
+    active: 100,
+    waiting: 100,
+    evicted: 0,
+    window: 100,
+    rate: 1000,
+  });
+  assert.ok(f.sessionMs() >= 19_750, `${f.sessionMs()}`);
+});
+
+test('measured sessions replace the prior (Little’s law on the cumulative curves)', () => {
+  const f = new DrainForecast({ priorSessionMs: 60_000 });
+  // 10 admitted a second, each leaving 8 s later.
+  for (let s = 0; s <= 30; s++)
+    f.observe({
+      at: s * 1000,
+      admittedTotal: 10 * s,
+      active: 10 * Math.min(s, 8),
+      waiting: 1000,
+      evicted: 0,
+      window: 80,
+      rate: 10,
+    });
+  assert.ok(Math.abs(f.sessionMs() - 8000) < 600, `${f.sessionMs()}`);
+  // Full window of 80, each slot held 8 s: 10 a second.
+  const eta = f.etaSeconds(200) ?? 0;
+  assert.ok(Math.abs(eta - 20) < 2, `${eta}`);
+});
+
+test('halted admission (a window of 0) has no ETA', () => {
+  const f = new DrainForecast({ priorSessionMs: 15_000 });
+  f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 10, evicted: 0, window: 0, rate: 50 });
+  assert.equal(f.etaSeconds(1), undefined);
+});
+
+test('waiters dropped from the line move the ones behind them forward', () => {
+  const f = new DrainForecast({ priorSessionMs: 15_000 });
+  const g = new DrainForecast({ priorSessionMs: 15_000 });
+  for (let s = 0; s <= 20; s++) {
+    const step = { at: s * 1000, admittedTotal: 0, active: 0, waiting: 1000, window: 1000, rate: 10 };
+    f.observe({ ...step, evicted: 0 });
+    g.observe({ ...step, evicted: 20 });
+  }
+  const kept = f.etaSeconds(1000) ?? 0;
+  const dropped = g.etaSeconds(1000) ?? 0;
+  assert.ok(Math.abs(kept - 100) < 1, `${kept}`);
+  assert.ok(dropped < kept * 0.8, `2 % of the line leaves each second: ${dropped} < ${kept}`);
+});
+
+test('a simulated on-sale spike: the first ETA told is within 20 % of the wait for 90 % of users', () => {
+  const errors = simulate(spike, honest);
+  assert.ok(errors.length > 3000, `${errors.length} users waited`);
+  assert.ok(p90(errors) <= 0.2, `p90 |error| ${p90(errors)}`);
+  // The estimator it replaced misses by far on the same crowd (so this simulation can tell them apart).
+  const before = simulate(spike, naive);
+  assert.ok(p90(before) > 0.4, `p90 |error| of position / measured rate: ${p90(before)}`);
+});
+
+test('a prior 50 % too long misleads the first joiners only: once a window has left, ETAs are within 20 %', () => {
+  const errors = simulate({ ...spike, priorSessionMs: 15_000 }, honest);
+  const first = errors.filter((e) => e.joinedAt < 6000);
+  const later = errors.filter((e) => e.joinedAt >= 12_000);
+  assert.ok(p90(first) > 0.3, `p90 |error| of the first joiners ${p90(first)}`);
+  assert.ok(p90(later) <= 0.2, `p90 |error| of joiners after 12 s ${p90(later)}`);
+});
+
+test('a simulated spike with waiters giving up: still within 20 % for 90 % of users', () => {
+  const errors = simulate({ ...spike, lossPerTick: 0.002 }, honest);
+  assert.ok(p90(errors) <= 0.2, `p90 |error| ${p90(errors)}`);
+});
