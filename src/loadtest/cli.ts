@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { renderCompare } from './compare.ts';
 import { type EmbeddedServer, startEmbeddedServer } from './embedded-server.ts';
+import { createOnsaleSale, newOperatorKey } from './onsale-sale.ts';
 import { LOADTEST_HELP, type LoadtestOptions, parseLoadtestArgs } from './options.ts';
 import { renderConsole } from './report-console.ts';
 import { renderHtml } from './report-html.ts';
@@ -54,9 +55,17 @@ export async function loadtestCommand(argv: string[]): Promise<number> {
     return 0;
   }
   let server: EmbeddedServer | undefined;
+  const withSale = options.onsale?.saleOpensInMs !== undefined;
+  if (withSale && !options.target) options.adminKey = newOperatorKey();
+  if (withSale && !options.adminKey) {
+    console.error('ticketrush loadtest: --sale-opens-in needs --admin-key or TR_ADMIN_BOOTSTRAP_KEY');
+    return 2;
+  }
   if (!options.target) {
     try {
-      server = await startEmbeddedServer();
+      server = await startEmbeddedServer(
+        withSale ? { TR_ADMIN_BOOTSTRAP_KEY: options.adminKey as string } : {},
+      );
     } catch (err) {
       console.error(`ticketrush loadtest: could not start the embedded server: ${(err as Error).message}`);
       return 2;
@@ -64,6 +73,24 @@ export async function loadtestCommand(argv: string[]): Promise<number> {
     console.error(`started embedded ticketrush at ${server.url}`);
   }
   try {
+    if (withSale && options.onsale) {
+      const target = server?.url ?? (options.target as string);
+      const { saleSchedules, saleOpensInMs } = options.onsale;
+      try {
+        options.onsale.sale = await createOnsaleSale(
+          target,
+          options.adminKey as string,
+          saleSchedules,
+          saleOpensInMs as number,
+        );
+      } catch (err) {
+        console.error(`ticketrush loadtest: could not create the sale: ${(err as Error).message}`);
+        return 2;
+      }
+      console.error(
+        `created sale ${options.onsale.sale.saleId}, opening ${new Date(options.onsale.sale.opensAtEpochMs).toISOString()}`,
+      );
+    }
     const result = await runLoad(await runOptionsOf(options, server));
     return await reportRun(result, options);
   } finally {

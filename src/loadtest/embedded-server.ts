@@ -17,7 +17,7 @@ const READY_TIMEOUT_MS = 180_000; // the first start migrates and fills the demo
 const STOP_TIMEOUT_MS = 20_000; // the server forces its own exit after 15 s of draining
 
 /** Starts `ticketrush serve` on a free loopback port and resolves once /health/ready answers 200. */
-export async function startEmbeddedServer(): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(extraEnv: Record<string, string> = {}): Promise<EmbeddedServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, SERVE, {
@@ -30,6 +30,7 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
       TR_INTERNAL_PORT: 'main',
       TR_WORKERS: '1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: it stops once, when told by this process, not twice on Ctrl+C.

@@ -13,6 +13,12 @@ export interface FlowMetricsSnapshot {
   /** Per admitted user who waited: the first etaSeconds told, and the wait it stood for (s). */
   etaToldS: number[];
   waitedS: number[];
+  /** Beside each sample: when the user joined (s from the start) and the place they were told it at. */
+  etaJoinS: number[];
+  etaPosition: number[];
+  /** Users a sale told SOLD_OUT or CLOSED while they waited, and how many of them had been told an ETA. */
+  endedInLine: number;
+  endedInLineTold: number;
   /** Per second of the run: queue requests (issue + poll), most VUs waiting, purchases. */
   polls: number[];
   waiting: number[];
@@ -58,6 +64,10 @@ export class FlowMetrics {
     this.snap = {
       etaToldS: [],
       waitedS: [],
+      etaJoinS: [],
+      etaPosition: [],
+      endedInLine: 0,
+      endedInLineTold: 0,
       polls: [],
       waiting: [],
       purchases: [],
@@ -85,9 +95,17 @@ export class FlowMetrics {
     bump(this.snap.polls, this.second(epochMs));
   }
 
-  etaSample(toldS: number, waitedS: number): void {
+  etaSample(toldS: number, waitedS: number, joinedAtEpochMs: number, position: number): void {
     this.snap.etaToldS.push(toldS);
     this.snap.waitedS.push(waitedS);
+    this.snap.etaJoinS.push(Math.round((joinedAtEpochMs - this.startedAt) / 100) / 10);
+    this.snap.etaPosition.push(position);
+  }
+
+  /** A waiter the sale turned away (SOLD_OUT, CLOSED); `told`: it had been told an ETA. */
+  endedInLine(told: boolean): void {
+    this.snap.endedInLine++;
+    if (told) this.snap.endedInLineTold++;
   }
 
   purchase(epochMs: number): void {

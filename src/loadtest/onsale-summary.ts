@@ -17,6 +17,22 @@ export interface PollsAtCrowd {
   pollsPerUserSecond: number;
 }
 
+/** ETA accuracy of the users who joined within one stretch of the run. */
+export interface EtaByJoin {
+  fromS: number;
+  toS: number;
+  samples: number;
+  meanPosition: number;
+  meanToldS: number;
+  meanWaitedS: number;
+  signedP50: number;
+  absP90: number;
+}
+
+/** At most this many per-user ETA samples are kept in the result (evenly spread over the admitted). */
+const MAX_ETA_SAMPLES = 5000;
+const ETA_JOIN_BUCKETS = 10;
+
 export interface OnsaleSecond {
   second: number;
   polls: number;
@@ -27,6 +43,15 @@ export interface OnsaleSecond {
 export interface OnsaleResult {
   plan: OnsalePlan & { saleSeats: number };
   eta: EtaAccuracy;
+  /** The ETA's error by join time: where in the spike it misses. */
+  etaByJoin: EtaByJoin[];
+  /** Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s]. */
+  etaSamples: [number, number, number, number][];
+  /** Waiters a sale answered SOLD_OUT or CLOSED (no seat for them), and how many had been told an ETA. */
+  endedInLine: number;
+  endedInLineTold: number;
+  /** With --sale-opens-in: the sale created and when it opened, s from the start. */
+  sale?: { saleId: number; opensAtS: number };
   purchases: { total: number; perSecondMean: number; perSecondPeak: number; firstS: number; lastS: number };
   /** Seconds from the start until every sale schedule had been found without a free seat; null: never. */
   soldOutAtS: number | null;
@@ -112,12 +137,25 @@ export function summarizeOnsale(
       )
     : 0;
   const rssPeak = snapshots.length ? Math.max(...snapshots.map((s) => s.memory.rssPeakBytes)) : 0;
+  const told = snapshots.flatMap((s) => s.etaToldS);
+  const waited = snapshots.flatMap((s) => s.waitedS);
+  const joined = snapshots.flatMap((s) => s.etaJoinS);
+  const places = snapshots.flatMap((s) => s.etaPosition);
   return {
     plan: { ...plan, saleSeats: plan.saleSchedules * plan.seatsPerSchedule },
-    eta: etaAccuracy(
-      snapshots.flatMap((s) => s.etaToldS),
-      snapshots.flatMap((s) => s.waitedS),
-    ),
+    eta: etaAccuracy(told, waited),
+    etaByJoin: etaByJoin(joined, places, told, waited),
+    etaSamples: etaSamplesOf(joined, places, told, waited),
+    endedInLine: snapshots.reduce((sum, s) => sum + s.endedInLine, 0),
+    endedInLineTold: snapshots.reduce((sum, s) => sum + s.endedInLineTold, 0),
+    ...(plan.sale
+      ? {
+          sale: {
+            saleId: plan.sale.saleId,
+            opensAtS: Math.round((plan.sale.opensAtEpochMs - startAtEpochMs) / 100) / 10,
+          },
+        }
+      : {}),
     purchases: purchasesOf(perSecond),
     soldOutAtS: allGone ? Math.round((Math.max(...soldOut.values()) - startAtEpochMs) / 100) / 10 : null,
     schedulesFoundSoldOut: soldOut.size,
@@ -141,6 +179,49 @@ export function summarizeOnsale(
           : Math.round((generatorCpuPercent / (generatorCpuPercent + serverCpu)) * 1000) / 1000,
     },
   };
+}
+
+function etaByJoin(joined: number[], places: number[], told: number[], waited: number[]): EtaByJoin[] {
+  if (!joined.length) return [];
+  const last = Math.max(...joined);
+  const width = Math.max(1, Math.ceil(last / ETA_JOIN_BUCKETS));
+  const rows: EtaByJoin[] = [];
+  for (let from = 0; from <= last; from += width) {
+    const idx = joined.flatMap((j, i) => (j >= from && j < from + width ? [i] : []));
+    if (!idx.length) continue;
+    const acc = etaAccuracy(
+      idx.map((i) => told[i]),
+      idx.map((i) => waited[i]),
+    );
+    const mean = (xs: number[]) =>
+      Math.round((idx.reduce((sum, i) => sum + xs[i], 0) / idx.length) * 10) / 10;
+    rows.push({
+      fromS: from,
+      toS: from + width,
+      samples: idx.length,
+      meanPosition: mean(places),
+      meanToldS: mean(told),
+      meanWaitedS: mean(waited),
+      signedP50: acc.signedP50,
+      absP90: acc.absP90,
+    });
+  }
+  return rows;
+}
+
+function etaSamplesOf(
+  joined: number[],
+  places: number[],
+  told: number[],
+  waited: number[],
+): [number, number, number, number][] {
+  const stride = Math.max(1, joined.length / MAX_ETA_SAMPLES);
+  const out: [number, number, number, number][] = [];
+  for (let k = 0; Math.floor(k) < joined.length; k += stride) {
+    const i = Math.floor(k);
+    out.push([joined[i], places[i], told[i], Math.round(waited[i] * 10) / 10]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
 }
 
 function purchasesOf(perSecond: OnsaleSecond[]): OnsaleResult['purchases'] {

@@ -23,6 +23,8 @@ interface Fan {
   /** The first etaSeconds told (-1: none yet) and when the answer carrying it arrived. */
   etaS: number;
   toldAt: number;
+  /** The place in line that first ETA came with. */
+  toldPos: number;
   /** When the last answer that still said "wait" arrived. */
   lastWaitingAt: number;
   polls: number;
@@ -41,6 +43,15 @@ interface Fan {
 
 /** Leaving the line: not a seed route, so not among the seed's ROUTES. */
 const LEAVE_ROUTE = 'DELETE /api/users/:userId/token';
+/** A sale's own line (--sale-opens-in): the sales API's fan routes. */
+const SALE_ROUTES = {
+  issueToken: 'POST /api/sales/:saleId/users/:userId/token',
+  pollToken: 'GET /api/sales/:saleId/users/:userId/token',
+  leave: 'DELETE /api/sales/:saleId/users/:userId/token',
+};
+/** A sale's answers that end the wait: no seat will come. */
+const TERMINAL_STATUSES = new Set(['SOLD_OUT', 'CLOSED']);
+const SALE_OVER_CODES = new Set(['SALE_SOLD_OUT', 'SALE_CLOSED']);
 
 /** Codes a sale answers with once a schedule has no seat left (the seats list may also just be empty). */
 const SOLD_OUT_CODES = new Set(['SOLD_OUT', 'SCHEDULE_SOLD_OUT']);
@@ -129,6 +140,7 @@ export class OnsaleArrivals {
       key: '',
       etaS: -1,
       toldAt: 0,
+      toldPos: 0,
       lastWaitingAt: 0,
       polls: 0,
       scheduleId: 0,
@@ -178,11 +190,23 @@ export class OnsaleArrivals {
     if (run.active === 0 && run.stopping) this.whenSettled?.();
   }
 
+  /** The seed's token route, or the sale's when the run created one. */
+  private tokenPath(userId: number): string {
+    const sale = this.sale.sale;
+    return sale ? `/api/sales/${sale.saleId}/users/${userId}/token` : `/api/users/${userId}/token`;
+  }
+
   private async issue(fan: Fan): Promise<void> {
-    const path = `/api/users/${fan.userId}/token`;
+    const path = this.tokenPath(fan.userId);
     const body = { userId: fan.userId };
-    const a = await this.client.call(ROUTES.issueToken, 'POST', path, { body, intendedAt: fan.due });
+    const route = this.sale.sale ? SALE_ROUTES.issueToken : ROUTES.issueToken;
+    const a = await this.client.call(route, 'POST', path, { body, intendedAt: fan.due });
     const key = a.json?.accessKey;
+    const code = codeOf(a);
+    if (code && SALE_OVER_CODES.has(code)) {
+      this.metrics.turnedAway();
+      return this.end(fan, 'completed');
+    }
     if (!a.ok || typeof key !== 'string') return this.refused(fan, a, 'issue');
     this.run.recorder.funnel.issued++;
     fan.key = key;
@@ -194,13 +218,19 @@ export class OnsaleArrivals {
   private queueAnswer(fan: Fan, a: Answer): void {
     const order = a.json?.order;
     const eta = a.json?.etaSeconds;
+    const status = a.json?.status;
     if (order === 0) {
       this.metrics.waitingNow--;
       this.run.recorder.admitted(a.endAt - fan.joinedAt);
       if (fan.etaS >= 0) {
         // Admission happened between the last "wait" and this answer: the middle of that span.
         const admittedAt = (fan.lastWaitingAt + a.endAt) / 2;
-        this.metrics.etaSample(fan.etaS, (admittedAt - fan.toldAt) / 1000);
+        this.metrics.etaSample(
+          fan.etaS,
+          (admittedAt - fan.toldAt) / 1000,
+          performance.timeOrigin + fan.joinedAt,
+          fan.toldPos,
+        );
       }
       fan.step = 'concerts';
       fan.due = a.endAt;
@@ -211,9 +241,16 @@ export class OnsaleArrivals {
       this.end(fan, 'aborted');
       return;
     }
-    if (fan.etaS < 0 && typeof eta === 'number' && eta >= 0) {
+    if (typeof status === 'string' && TERMINAL_STATUSES.has(status)) {
+      this.metrics.endedInLine(fan.etaS >= 0);
+      this.end(fan, 'completed');
+      return;
+    }
+    // A pre-queue's etaSeconds counts down to the opening; the first forecast of admission comes after the draw.
+    if (fan.etaS < 0 && typeof eta === 'number' && eta >= 0 && status !== 'PREQUEUE') {
       fan.etaS = eta;
       fan.toldAt = a.endAt;
+      fan.toldPos = typeof order === 'number' ? order : 0;
     }
     fan.lastWaitingAt = a.endAt;
     const hint = a.json?.pollAfterMs;
@@ -245,8 +282,9 @@ export class OnsaleArrivals {
 
   private async poll(fan: Fan): Promise<void> {
     fan.polls++;
-    const path = `/api/users/${fan.userId}/token`;
-    const a = await this.client.call(ROUTES.pollToken, 'GET', path, { auth: fan.key, intendedAt: fan.due });
+    const path = this.tokenPath(fan.userId);
+    const route = this.sale.sale ? SALE_ROUTES.pollToken : ROUTES.pollToken;
+    const a = await this.client.call(route, 'GET', path, { auth: fan.key, intendedAt: fan.due });
     this.metrics.queueRequest(epochNow());
     if (!a.ok) return this.refused(fan, a, 'poll');
     this.queueAnswer(fan, a);
@@ -380,11 +418,14 @@ export class OnsaleArrivals {
       this.end(fan, 'completed');
       return;
     }
-    const path = `/api/users/${fan.userId}/token`;
+    const path = this.tokenPath(fan.userId);
     this.guarded(
       fan,
       this.client
-        .call(LEAVE_ROUTE, 'DELETE', path, { auth: fan.key, intendedAt: performance.now() })
+        .call(this.sale.sale ? SALE_ROUTES.leave : LEAVE_ROUTE, 'DELETE', path, {
+          auth: fan.key,
+          intendedAt: performance.now(),
+        })
         .then(() => this.end(fan, 'completed')),
     );
   }

@@ -23,6 +23,11 @@ Usage: ticketrush loadtest [options]
   --connections N        onsale: connections to the target over all workers (default 512)
   --leave                onsale: fans who give up without a seat (sold out, seats lost) leave the line
                          with DELETE /api/users/:userId/token, freeing their slot at once
+  --sale-opens-in D      onsale: create a sale of those schedules through the admin API, opening D after
+                         its creation: fans join it (/api/sales/:saleId/...), pre-queue until the
+                         opening and are ordered by the draw; the operator key is --admin-key or
+                         TR_ADMIN_BOOTSTRAP_KEY (the embedded server gets a fresh one)
+  --admin-key KEY        operator key for --sale-opens-in against a --target
   --stages LIST          instead of a profile: '30s:100,1m:500,10s:0' (duration:target)
   --executor NAME        ramping-vus (closed model, default) | ramping-arrival-rate (open model)
   --target URL           server with the seed's API (default: start ticketrush embedded)
@@ -73,6 +78,8 @@ const FLAGS = {
   'seats-per-schedule': { type: 'string' },
   connections: { type: 'string' },
   leave: { type: 'boolean', default: false },
+  'sale-opens-in': { type: 'string' },
+  'admin-key': { type: 'string' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
@@ -100,6 +107,8 @@ export interface LoadtestOptions {
   out?: string;
   html?: string;
   quiet: boolean;
+  /** --sale-opens-in against a --target: the operator key (--admin-key or TR_ADMIN_BOOTSTRAP_KEY). */
+  adminKey?: string;
 }
 
 /** The options of `argv`, or 'help'; throws a one-line message naming the flag at fault. */
@@ -162,6 +171,7 @@ function readOnsale(values: Flags): OnsalePlan {
     seatsPerSchedule,
     connections: Math.floor(positiveNumber('connections', values.connections, 512, 1)),
     leave: values.leave,
+    ...(values['sale-opens-in'] ? { saleOpensInMs: parseDuration(values['sale-opens-in']) } : {}),
   };
 }
 
@@ -183,6 +193,7 @@ function asOnsale(options: LoadtestOptions, values: Flags): LoadtestOptions {
       maxPolls: values['max-polls'] ? options.flow.maxPolls : 10_000,
     },
     onsale,
+    adminKey: values['admin-key'] ?? (process.env.TR_ADMIN_BOOTSTRAP_KEY || undefined),
   };
 }
 

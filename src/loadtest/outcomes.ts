@@ -44,6 +44,9 @@ export const BUSINESS_CODES = new Set([
   'RESERVATION_EXPIRED',
   'RESERVATION_NOT_HELD',
   'ALREADY_PAID',
+  // A sale's crowd joining after it sold out or closed (the answer to "can I still get in").
+  'SALE_SOLD_OUT',
+  'SALE_CLOSED',
 ]);
 
 /**

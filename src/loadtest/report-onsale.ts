@@ -31,6 +31,20 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
         `${pct(o.eta.within20)} within 20% (${o.eta.samples} users who waited); goal p90 <= 20%: ${o.eta.goalMet ? 'met' : 'NOT met'}`,
     ],
     [
+      'ETA by join time',
+      (o.etaByJoin ?? [])
+        .map(
+          (r) =>
+            `${r.fromS}-${r.toS} s: n ${r.samples}, place ${Math.round(r.meanPosition)}, told ${r.meanToldS} s / waited ${r.meanWaitedS} s, signed p50 ${signedPct(r.signedP50)}, |error| p90 ${pct(r.absP90)}`,
+        )
+        .join('; '),
+    ],
+    [
+      'sold out in line',
+      `${o.endedInLine ?? 0} waiters answered SOLD_OUT/CLOSED (${o.endedInLineTold ?? 0} of them had been told an ETA)` +
+        (o.sale ? `; sale ${o.sale.saleId} opened at ${o.sale.opensAtS} s (pre-queue and draw)` : ''),
+    ],
+    [
       'purchases',
       `${o.purchases.total} paid; ${o.purchases.perSecondMean}/s mean from ${o.purchases.firstS} s to ${o.purchases.lastS} s, peak ${o.purchases.perSecondPeak}/s`,
     ],

@@ -18,6 +18,10 @@ export interface OnsalePlan {
   connections: number;
   /** Admitted fans who give up without a seat leave the line (DELETE their token), freeing the slot at once. */
   leave: boolean;
+  /** With --sale-opens-in: the sale the runner created through the admin API, and when it opens (epoch ms). */
+  sale?: { saleId: number; opensAtEpochMs: number };
+  /** --sale-opens-in, before the sale exists: how long after the start it opens (ms). */
+  saleOpensInMs?: number;
 }
 
 /** Everything one worker needs; plain data so it crosses a worker boundary. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etaAccuracy } from '../../src/loadtest/flow-metrics.ts';
+import { createOnsaleSale } from '../../src/loadtest/onsale-sale.ts';
 import { pollsByCrowd } from '../../src/loadtest/onsale-summary.ts';
 import { parseLoadtestArgs } from '../../src/loadtest/options.ts';
 import { renderConsole } from '../../src/loadtest/report-console.ts';
@@ -167,6 +168,43 @@ test('ETA accuracy on a stub that tells 1 s and admits after 2 s: every user wai
   assert.ok(eta.signedP90 <= -0.45, `told too little: signed p90 ${eta.signedP90}`);
   assert.ok(eta.absP50 >= 0.45, `|error| p50 ${eta.absP50}`);
   assert.equal(eta.goalMet, false);
+});
+
+test('a sale created through the admin API: the crowd pre-queues, the ETA counts from after the opening, and SOLD_OUT ends the wait', async () => {
+  const opensInMs = 1500;
+  await assert.rejects(createOnsaleSale(stub.url, 'wrong-key', 3, opensInMs), /401/);
+  const sale = await createOnsaleSale(stub.url, 'operator-key', 3, opensInMs);
+  assert.equal(sale.saleId, 7);
+  assert.deepEqual(stub.salesCreated.at(-1)?.scheduleIds, [1, 2, 3]);
+  stub.counts.clear();
+  stub.options = {
+    admitAfterMs: 2500,
+    etaSeconds: 42,
+    pollAfterMs: 100,
+    prequeueUntil: sale.opensAtEpochMs,
+    soldOutAfter: 4,
+    wallet: 5000,
+  };
+  const run = onsaleRun(['--users', '10', '--join-within', '500ms']);
+  assert.ok(run.onsale);
+  run.onsale.sale = sale;
+  const result = await runLoad(run);
+  const o = result.onsale;
+  assert.ok(o);
+  assert.equal(stub.counts.get('seed token') ?? 0, 0, 'the fans used the sale’s routes only');
+  assert.ok((stub.counts.get('sale token') ?? 0) >= 20);
+  assert.ok(result.endpoints.some((e) => e.route === 'GET /api/sales/:saleId/users/:userId/token'));
+  assert.equal(result.flows.funnel.admitted, 4, 'four admitted before the sale sold out');
+  assert.equal(o.endedInLine, 6, 'the six others were told SOLD_OUT and stopped waiting');
+  assert.equal(o.eta.samples, 4);
+  // The countdown to the opening (2 s at most) is not taken for an ETA of admission: the line's 42 s is.
+  assert.deepEqual(
+    o.etaSamples.map(([, , told]) => told),
+    [42, 42, 42, 42],
+  );
+  assert.equal(o.sale?.saleId, 7);
+  assert.equal(result.totals.failures, 0);
+  assert.equal(result.flows.funnel.completed, 10);
 });
 
 test('ETA accuracy: relative errors, their percentiles, and the 20 % goal', () => {

@@ -20,6 +20,10 @@ export interface StubOptions {
   refuseIssues?: number;
   /** Every wallet starts with this many points; charges add, payments take the price or fail (default: no wallets). */
   wallet?: number;
+  /** A sale's line (/api/sales/:saleId/...): pre-queued until this epoch ms (PREQUEUE, a countdown ETA). */
+  prequeueUntil?: number;
+  /** A sale's line: after this many admissions, everyone still waiting is told SOLD_OUT. */
+  soldOutAfter?: number;
 }
 
 export interface Stub {
@@ -29,6 +33,8 @@ export interface Stub {
   counts: Map<string, number>;
   /** Tokens issued, by user id. */
   issuedTo: Map<number, number>;
+  /** Sales created through POST /admin/api/sales (operator key 'operator-key'). */
+  salesCreated: { scheduleIds: number[]; opensAt: string }[];
   close(): Promise<void>;
 }
 
@@ -47,6 +53,9 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
   const PRICE = 1000;
   const balanceOf = (userId: number) => wallets.get(userId) ?? state.options.wallet ?? 5000;
   let nextReservation = 1;
+  let admissions = 0;
+  const admittedKeys = new Set<string>();
+  const salesCreated: { scheduleIds: number[]; opensAt: string }[] = [];
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -71,8 +80,40 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     const url = req.url ?? '/';
     const body = raw ? JSON.parse(raw) : {};
     let m: RegExpExecArray | null;
-    m = /^\/api\/users\/(\d+)\/token$/.exec(url);
+    if (url === '/admin/api/sales' && req.method === 'POST') {
+      if (req.headers.authorization !== 'Bearer operator-key') return error(res, 401, 'ADMIN_KEY_INVALID');
+      salesCreated.push({ scheduleIds: body.scheduleIds, opensAt: body.opensAt });
+      return send(res, 201, { saleId: 7, opensAt: body.opensAt, status: 'SCHEDULED' });
+    }
+    const sale = /^\/api\/sales\/7(\/users\/\d+\/token)$/.exec(url);
+    m = /^\/api\/users\/(\d+)\/token$/.exec(sale ? `/api${sale[1]}` : url);
     if (m) {
+      count(sale ? 'sale token' : 'seed token');
+      const key0 = `key-${m[1]}`;
+      if (sale && req.method !== 'DELETE' && (req.method === 'POST' || req.headers.authorization === key0)) {
+        const opensAt = options.prequeueUntil ?? 0;
+        if (Date.now() < opensAt && req.method === 'POST') issuedAt.set(key0, Date.now());
+        if (Date.now() < opensAt)
+          return send(res, 200, {
+            accessKey: key0,
+            order: issuedAt.size + 1,
+            status: 'PREQUEUE',
+            position: issuedAt.size + 1,
+            etaSeconds: Math.ceil((opensAt - Date.now()) / 1000),
+            admission: 'PREQUEUE',
+            pollAfterMs: Math.max(20, Math.min(options.pollAfterMs ?? 50, opensAt - Date.now())),
+            opensAt: new Date(opensAt).toISOString(),
+          });
+        if (!admittedKeys.has(key0) && admissions >= (options.soldOutAfter ?? Number.POSITIVE_INFINITY))
+          return send(res, 200, {
+            order: 3,
+            status: 'SOLD_OUT',
+            position: 3,
+            etaSeconds: null,
+            admission: 'SOLD_OUT',
+            pollAfterMs: 20_000,
+          });
+      }
       const key = `key-${m[1]}`;
       const pollAfterMs = options.pollAfterMs ?? 50;
       const admitAfter = options.admitAfterMs;
@@ -116,6 +157,10 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
           ? seen >= (options.pollsToAdmit ?? 0)
           : Date.now() >= (issuedAt.get(key) ?? 0) + admitAfter;
       const order = admitted ? 0 : Math.max(1, 5 - seen);
+      if (admitted && !admittedKeys.has(key)) {
+        admittedKeys.add(key);
+        admissions++;
+      }
       return send(res, 200, {
         accessKey: key,
         order,
@@ -215,9 +260,13 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     },
     set options(next: StubOptions) {
       state.options = next;
+      // A sale's admissions count from the options that set it up.
+      admissions = 0;
+      admittedKeys.clear();
     },
     counts,
     issuedTo,
+    salesCreated,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
