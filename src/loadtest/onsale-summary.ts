@@ -32,6 +32,7 @@ export interface EtaByJoin {
 /** At most this many per-user ETA samples are kept in the result (evenly spread over the admitted). */
 const MAX_ETA_SAMPLES = 5000;
 const ETA_JOIN_BUCKETS = 10;
+const LONG_WAIT_S = 5;
 
 export interface OnsaleSecond {
   second: number;
@@ -43,6 +44,11 @@ export interface OnsaleSecond {
 export interface OnsaleResult {
   plan: OnsalePlan & { saleSeats: number };
   eta: EtaAccuracy;
+  /**
+   * The same over users who waited at least LONG_WAIT_S: an ETA is whole seconds and admission is seen only
+   * at polls a second or more apart, so sub-second waits cannot be within 20 % whatever the forecast.
+   */
+  etaLongWaits: EtaAccuracy & { minWaitS: number };
   /** The ETA's error by join time: where in the spike it misses. */
   etaByJoin: EtaByJoin[];
   /** Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s]. */
@@ -144,6 +150,13 @@ export function summarizeOnsale(
   return {
     plan: { ...plan, saleSeats: plan.saleSchedules * plan.seatsPerSchedule },
     eta: etaAccuracy(told, waited),
+    etaLongWaits: {
+      ...etaAccuracy(
+        told.filter((_, i) => waited[i] >= LONG_WAIT_S),
+        waited.filter((w) => w >= LONG_WAIT_S),
+      ),
+      minWaitS: LONG_WAIT_S,
+    },
     etaByJoin: etaByJoin(joined, places, told, waited),
     etaSamples: etaSamplesOf(joined, places, told, waited),
     endedInLine: snapshots.reduce((sum, s) => sum + s.endedInLine, 0),

@@ -31,6 +31,14 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
         `${pct(o.eta.within20)} within 20% (${o.eta.samples} users who waited); goal p90 <= 20%: ${o.eta.goalMet ? 'met' : 'NOT met'}`,
     ],
     [
+      'ETA, long waits',
+      o.etaLongWaits
+        ? `users who waited >= ${o.etaLongWaits.minWaitS} s: |error|/wait p50 ${pct(o.etaLongWaits.absP50)}, p90 ${pct(o.etaLongWaits.absP90)}; ` +
+          `signed p10 ${signedPct(o.etaLongWaits.signedP10)}, p50 ${signedPct(o.etaLongWaits.signedP50)}, p90 ${signedPct(o.etaLongWaits.signedP90)}; ` +
+          `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)`
+        : 'not measured',
+    ],
+    [
       'ETA by join time',
       (o.etaByJoin ?? [])
         .map(
