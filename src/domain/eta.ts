@@ -35,6 +35,9 @@ const STEP_MS = 500;
 const HORIZON_MS = 30 * 60_000;
 /** Sessions vary: a departure wave is spread over these shares of the mean session. */
 const SPREAD = [0.7, 0.85, 1, 1.15, 1.3];
+/** The admissions the budget really yields are measured over this span, once it holds MIN_RATE_SPAN_MS of steps. */
+const RATE_SPAN_MS = 5000;
+const MIN_RATE_SPAN_MS = 2000;
 
 /**
  * Forecasts how the line drains, from what the admission steps saw. Admission is limited by the rate budget
@@ -49,6 +52,8 @@ export class DrainForecast {
   #points: Point[] = [];
   #last: DrainStep | undefined;
   #lineLossPerMs = 0;
+  /** Steps whose admissions the budget limited (people waiting, room in the window): what it really yields. */
+  #budgetSteps: { at: number; spanMs: number; admitted: number }[] = [];
   /** Cumulative admissions from now, every STEP_MS; recomputed lazily after each step. */
   #table: number[] | undefined;
   #tableAt = 0;
@@ -70,6 +75,8 @@ export class DrainForecast {
       if (step.at === prev.at) this.#points[this.#points.length - 1] = point;
       else this.#points.push(point);
       const spanMs = step.at - last.at;
+      if (spanMs > 0 && step.waiting > 0 && step.active < step.window && step.window > 0)
+        this.#budgetSteps.push({ at: step.at, spanMs, admitted });
       if (spanMs > 0 && last.waiting > 0) {
         // Losses per waiter and ms, smoothed over about ten seconds of steps.
         const loss = step.evicted / last.waiting / spanMs;
@@ -82,6 +89,8 @@ export class DrainForecast {
     let drop = 0;
     while (drop < this.#points.length - 2 && this.#points[drop + 1].at < cutoff) drop++;
     if (drop) this.#points.splice(0, drop);
+    while (this.#budgetSteps.length && this.#budgetSteps[0].at < step.at - RATE_SPAN_MS)
+      this.#budgetSteps.shift();
     this.#table = undefined;
   }
 
@@ -114,6 +123,22 @@ export class DrainForecast {
   }
 
   #measuredSession: number | undefined;
+
+  /**
+   * Admissions per second while the window has room: the budget, or less when steps run late or short (a busy
+   * process, a store that answers slowly), as measured over the last seconds.
+   */
+  admitRate(): number {
+    const budget = this.#last?.rate ?? 0;
+    let spanMs = 0;
+    let admitted = 0;
+    for (const s of this.#budgetSteps) {
+      spanMs += s.spanMs;
+      admitted += s.admitted;
+    }
+    if (spanMs < MIN_RATE_SPAN_MS) return budget;
+    return Math.min(budget, Math.max((admitted * 1000) / spanMs, budget * 0.05));
+  }
 
   /** Seconds until the user at `position` (1-based) is admitted; undefined when admission is halted. */
   etaSeconds(position: number): number | undefined {
@@ -169,6 +194,7 @@ export class DrainForecast {
     const table = [0];
     let active = last.active;
     let credit = 0;
+    const rate = this.admitRate();
     // Users the curves say should have left but have not (slow or idle) leave over the coming stretch.
     const overdue = Math.max(0, departedBy(now) - base.departed);
     const overdueMs = Math.max(STEP_MS, session * 0.3);
@@ -181,9 +207,9 @@ export class DrainForecast {
       const late = k * STEP_MS <= overdueMs ? (overdue * STEP_MS) / overdueMs : 0;
       active = Math.max(0, active - (departedThen - departedSoFar) - late);
       departedSoFar = departedThen;
-      credit += (last.rate * STEP_MS) / 1000;
+      credit += (rate * STEP_MS) / 1000;
       const admit = Math.max(0, Math.min(credit, last.window - active));
-      credit = Math.min(credit - admit, last.rate); // an unused budget does not pile up (a second's worth)
+      credit = Math.min(credit - admit, rate); // an unused budget does not pile up (a second's worth)
       active += admit;
       table.push(table[k - 1] + admit);
       future.push(future[k - 1] + admit);

@@ -170,6 +170,23 @@ test('measured sessions replace the prior (Little’s law on the cumulative curv
   assert.ok(Math.abs(eta - 20) < 2, `${eta}`);
 });
 
+test('a budget the steps do not deliver (a busy process) is not promised: the rate achieved is', () => {
+  const f = new DrainForecast({ priorSessionMs: 10_000 });
+  // 100 a second allowed, 40 a second admitted although the window has room.
+  for (let s = 0; s <= 6; s++)
+    f.observe({
+      at: s * 1000,
+      admittedTotal: 40 * s,
+      active: 0,
+      waiting: 5000,
+      evicted: 0,
+      window: 1000,
+      rate: 100,
+    });
+  assert.ok(Math.abs(f.admitRate() - 40) < 1, `${f.admitRate()}`);
+  assert.ok(Math.abs((f.etaSeconds(400) ?? 0) - 10) < 0.5, `${f.etaSeconds(400)}`);
+});
+
 test('halted admission (a window of 0) has no ETA', () => {
   const f = new DrainForecast({ priorSessionMs: 15_000 });
   f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 10, evicted: 0, window: 0, rate: 50 });
@@ -180,7 +197,8 @@ test('waiters dropped from the line move the ones behind them forward', () => {
   const f = new DrainForecast({ priorSessionMs: 15_000 });
   const g = new DrainForecast({ priorSessionMs: 15_000 });
   for (let s = 0; s <= 20; s++) {
-    const step = { at: s * 1000, admittedTotal: 0, active: 0, waiting: 1000, window: 1000, rate: 10 };
+    // 10 admitted a second, each leaving at once: the budget is the only limit.
+    const step = { at: s * 1000, admittedTotal: 10 * s, active: 0, waiting: 1000, window: 1000, rate: 10 };
     f.observe({ ...step, evicted: 0 });
     g.observe({ ...step, evicted: 20 });
   }
