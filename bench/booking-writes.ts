@@ -22,12 +22,19 @@ const seatsPerSchedule = 100;
 const users = Number(process.env.BENCH_USERS ?? 20);
 
 let roundTrips = 0;
+// Statements a pg client writes in pipeline mode in one go are one round trip.
+const pipelineCounted = new WeakSet<object>();
 for (const proto of [pg.Client.prototype, mysql.Connection.prototype] as {
   query: (...args: unknown[]) => unknown;
 }[]) {
   const query = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    roundTrips++;
+  proto.query = function (this: { pipeline?: boolean }, ...args: unknown[]) {
+    if (this.pipeline !== true) roundTrips++;
+    else if (!pipelineCounted.has(this)) {
+      roundTrips++;
+      pipelineCounted.add(this);
+      queueMicrotask(() => pipelineCounted.delete(this));
+    }
     return query.apply(this, args);
   };
 }

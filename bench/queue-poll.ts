@@ -1,13 +1,17 @@
-// Throughput of the waiting-room poll route on Redis against a bare Fastify route doing one ZRANK on the
-// same Redis, same load, same run. Usage: node bench/queue-poll.ts [waiters] [seconds] [connections] [rounds]
-// (BENCH_CPU_PROF=1 writes a CPU profile of the server process to /tmp/qprof.)
+// The waiting room on Redis as the crowd grows: at each size, in one run, the poll route against a bare Fastify
+// route doing one ZRANK, and the token issue route against a bare route doing one ZADD, on the same Redis, under
+// the same load; then each route's throughput against its own figure at the first size.
+// Usage: node bench/queue-poll.ts [sizes, e.g. 1000,100000,1000000] [seconds] [connections] [rounds]
+// Every size gets a waiting room of its own (its own key prefix), filled by pipelined token issues and deleted
+// after. BENCH_WHOLE_APP=1 also measures the poll in the whole app (it seeds one SQLite user per waiter:
+// slow past 100,000). BENCH_CPU_PROF=1 writes a CPU profile of the server process to /tmp/qprof.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../src/app.ts';
 import { compose } from '../src/compose.ts';
@@ -22,11 +26,12 @@ import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--serve');
-const waiters = Number(args[0] ?? 10_000);
+const sizes = (args[0] ?? '1000,100000,1000000').split(',').map(Number);
 const seconds = Number(args[1] ?? 3);
 const connections = Number(args[2] ?? 64);
-/** Rounds alternate the two targets, so drifting background load hits both alike. */
+/** Rounds alternate the targets, so drifting background load hits all alike. */
 const rounds = Number(args[3] ?? 3);
+const wholeApp = process.env.BENCH_WHOLE_APP === '1';
 const settings = {
   admitPerSecond: 200,
   maxActive: 2000,
@@ -35,23 +40,46 @@ const settings = {
   tokenGraceSeconds: 30,
   idleTimeoutSeconds: 300,
 };
+/** Token issues in flight while a room is filled (ioredis pipelines them). */
+const FILL_IN_FLIGHT = 2000;
 
-interface Ready {
+type FromDriver = { fill: number } | { trim: true } | { counts: true } | { clear: true } | { stop: true };
+
+interface Filled {
   barePort: number;
   pollPort: number;
-  appPort: number;
-  keys: string[];
-  appKeys: string[];
+  appPort?: number;
+  /** A file with one access key per line, user 1 first. */
+  keysFile: string;
+  appKeysFile?: string;
+  fillSeconds: number;
+  redisBytes: number;
+}
+
+const redisBytes = async (redis: Redis) =>
+  Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+
+async function issueAll(room: WaitingRoom, users: number): Promise<string[]> {
+  const keys: string[] = new Array(users);
+  for (let from = 1; from <= users; from += FILL_IN_FLIGHT) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(FILL_IN_FLIGHT, users - from + 1) }, (_, i) => room.issueToken(from + i)),
+    );
+    batch.forEach((t, i) => {
+      keys[from + i - 1] = t.accessKey!;
+    });
+  }
+  return keys;
 }
 
 /** The whole ticketrush app as `serve` builds it (metrics, overload guard, request ids), on the same Redis. */
-async function fullApp(hashTag: string) {
+async function fullApp(hashTag: string, users: number) {
   const dir = mkdtempSync(join(tmpdir(), 'tr-bench-'));
   const config = loadConfig({
     TR_DB: `sqlite:${join(dir, 'ticketrush.db')}`,
     TR_QUEUE: serverUrls.redis,
     TR_QUEUE_NAME: `${hashTag}-app`,
-    TR_DEMO_USERS: String(waiters),
+    TR_DEMO_USERS: String(users),
     TR_DEMO_SCHEDULES: '10',
     TR_ADMIT_ADAPTIVE: 'false',
     TR_ADMIT_PER_SECOND: '1',
@@ -60,14 +88,7 @@ async function fullApp(hashTag: string) {
   const composition = await compose(config, { prepareDatabase: true });
   const app = await buildApp({ config, services: composition.services });
   composition.start();
-  const room = composition.services.waitingRoom;
-  const keys: string[] = [];
-  for (let from = 1; from <= waiters; from += 1000) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(1000, waiters - from + 1) }, (_, i) => room.issueToken(from + i)),
-    );
-    for (const t of batch) keys.push(t.accessKey!);
-  }
+  const keys = await issueAll(composition.services.waitingRoom, users);
   return {
     app,
     keys,
@@ -79,10 +100,9 @@ async function fullApp(hashTag: string) {
   };
 }
 
-/** The servers run in a child process, so the load generator does not steal their CPU. */
-async function serve(): Promise<void> {
+/** One waiting room of `users` waiters, with the routes measured against it. */
+async function room(redis: Redis, users: number, dir: string) {
   const hashTag = `bench-${randomBytes(6).toString('hex')}`;
-  const redis = new Redis(serverUrls.redis, { enableAutoPipelining: true });
   const store = new RedisQueueStore({
     redis,
     settings: {
@@ -93,19 +113,30 @@ async function serve(): Promise<void> {
     hashTag,
   });
   const waitingRoom = new WaitingRoom({ store, clock: systemClock, settings });
-  const keys: string[] = [];
-  for (let from = 1; from <= waiters; from += 1000) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(1000, waiters - from + 1) }, (_, i) => waitingRoom.issueToken(from + i)),
-    );
-    for (const t of batch) keys.push(t.accessKey!);
+  const started = performance.now();
+  const keys = await issueAll(waitingRoom, users);
+  // The bare routes' own line, as long as the room's; its scores are 1..users, newcomers come after.
+  const bareLine = `${store.prefix}bare-line`;
+  for (let from = 1; from <= users; from += 10_000) {
+    const members: Array<number | string> = [];
+    for (let u = from; u < Math.min(from + 10_000, users + 1); u++) members.push(u, String(u));
+    await redis.zadd(bareLine, ...members);
   }
+  const fillSeconds = (performance.now() - started) / 1000;
+  const keysFile = join(dir, `keys-${users}`);
+  writeFileSync(keysFile, keys.join('\n'));
+  keys.length = 0;
 
-  const bare = Fastify();
   const waitingKey = `${store.prefix}waiting`;
+  let bareSeq = users;
+  const bare = Fastify();
   bare.get<{ Params: { userId: string } }>('/bare/:userId', async (req) => {
     const rank = await redis.zrank(waitingKey, req.params.userId);
     return { order: rank === null ? 0 : rank + 1 };
+  });
+  bare.post<{ Params: { userId: string } }>('/bare/:userId', async (req) => {
+    await redis.zadd(bareLine, ++bareSeq, req.params.userId);
+    return { ok: true };
   });
   const poll = Fastify();
   installErrorHandling(poll);
@@ -119,27 +150,107 @@ async function serve(): Promise<void> {
   await poll.register(queueRoutes, {
     services: { waitingRoom, identity: anyoneMayNameAnyUser, tokenIssueLimits },
   });
-  const full = await fullApp(hashTag);
-  await bare.listen({ host: '127.0.0.1', port: 0 });
-  await poll.listen({ host: '127.0.0.1', port: 0 });
-  await full.app.listen({ host: '127.0.0.1', port: 0 });
-  const portOf = (app: { server: { address(): unknown } }) => (app.server.address() as { port: number }).port;
-  process.send?.({
+  const full = wholeApp ? await fullApp(hashTag, users) : undefined;
+  let appKeysFile: string | undefined;
+  if (full) {
+    appKeysFile = join(dir, `app-keys-${users}`);
+    writeFileSync(appKeysFile, full.keys.join('\n'));
+    full.keys.length = 0;
+  }
+  const servers: FastifyInstance[] = [bare, poll, ...(full ? [full.app] : [])];
+  for (const s of servers) await s.listen({ host: '127.0.0.1', port: 0 });
+  const portOf = (app: FastifyInstance) => (app.server.address() as { port: number }).port;
+  const filled: Filled = {
     barePort: portOf(bare),
     pollPort: portOf(poll),
-    appPort: portOf(full.app),
-    keys,
-    appKeys: full.keys,
-  } satisfies Ready);
-  process.once('message', async () => {
-    await bare.close();
-    await poll.close();
-    await full.close();
-    await store.destroy();
-    redis.disconnect();
-    process.exit(0);
-  });
+    appPort: full ? portOf(full.app) : undefined,
+    keysFile,
+    appKeysFile,
+    fillSeconds,
+    redisBytes: await redisBytes(redis),
+  };
+  return {
+    filled,
+    /** Takes the newcomers of a token-issue round out of both lines, so the next round sees `users` again. */
+    async trim() {
+      for (;;) {
+        const newcomers = await redis.zrangebyscore(waitingKey, `(${users}`, '+inf', 'LIMIT', 0, 10_000);
+        if (newcomers.length === 0) break;
+        await redis.zrem(waitingKey, ...newcomers);
+        await redis.zrem(`${store.prefix}idle`, ...newcomers);
+      }
+      await redis.zremrangebyscore(bareLine, `(${users}`, '+inf');
+    },
+    async clear() {
+      for (const s of servers) await s.close();
+      await full?.close();
+      await store.destroy();
+      rmSync(keysFile, { force: true });
+      if (appKeysFile) rmSync(appKeysFile, { force: true });
+    },
+  };
 }
+
+/** The servers run in a child process, so the load generator does not steal their CPU. */
+async function serve(): Promise<void> {
+  const redis = new Redis(serverUrls.redis, { enableAutoPipelining: true });
+  // Commands this process sent, by name: what a poll costs Redis, without the noise of other clients.
+  const sent: Record<string, number> = {};
+  const sendCommand = redis.sendCommand.bind(redis);
+  redis.sendCommand = (command, ...rest) => {
+    sent[command.name] = (sent[command.name] ?? 0) + 1;
+    return sendCommand(command, ...rest);
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'tr-bench-keys-'));
+  let current: Awaited<ReturnType<typeof room>> | undefined;
+  const clear = async () => {
+    await current?.clear();
+    current = undefined;
+  };
+  // An interrupted run still deletes its room.
+  process.once('SIGINT', () => void clear().finally(() => process.exit(130)));
+  process.on('message', async (m: FromDriver) => {
+    if ('fill' in m) {
+      current = await room(redis, m.fill, dir);
+      process.send?.(current.filled);
+    } else if ('trim' in m) {
+      await current?.trim();
+      process.send?.('trimmed');
+    } else if ('counts' in m) {
+      process.send?.(sent);
+    } else if ('clear' in m) {
+      await clear();
+      process.send?.('cleared');
+    } else {
+      await clear();
+      rmSync(dir, { recursive: true, force: true });
+      redis.disconnect();
+      process.exit(0);
+    }
+  });
+  process.send?.('ready');
+}
+
+type Result = Awaited<ReturnType<typeof autocannon>>;
+
+interface Measured {
+  size: number;
+  fillSeconds: number;
+  redisMb: number;
+  bare: Result[];
+  poll: Result[];
+  bareAdd: Result[];
+  issue: Result[];
+  app: Result[];
+  /** Redis commands the server process sent per poll of the poll route, by name. */
+  commandsPerPoll: Record<string, number>;
+}
+
+const throughput = (rs: Result[]) =>
+  rs.reduce((n, r) => n + r.requests.total, 0) / rs.reduce((n, r) => n + r.duration, 0);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const failures = (rs: Result[]) => rs.reduce((n, r) => n + r.non2xx + r.errors, 0);
 
 async function drive(): Promise<void> {
   const url = new URL(serverUrls.redis);
@@ -151,104 +262,202 @@ async function drive(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/qprof'] : [],
   });
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as Ready));
-    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
-  });
-  const pick = () => 1 + Math.floor(Math.random() * waiters);
-  const load = (
-    port: number,
-    setup: (req: { path?: string; headers?: Record<string, string> }) => void,
-    duration = seconds,
-  ) =>
-    autocannon({
-      url: `http://127.0.0.1:${port}`,
-      connections,
-      duration,
-      requests: [
-        {
-          setupRequest: (req) => {
-            setup(req);
-            return req;
-          },
-        },
-      ],
-    });
-  const bareLoad = (duration?: number) =>
-    load(
-      ready.barePort,
-      (req) => {
-        req.path = `/bare/${pick()}`;
-      },
-      duration,
-    );
-  const pollLoad = (duration?: number) =>
-    load(
-      ready.pollPort,
-      (req) => {
-        const userId = pick();
-        req.path = `/api/users/${userId}/token`;
-        req.headers = { authorization: ready.keys[userId - 1] };
-      },
-      duration,
-    );
-
-  const appLoad = (duration?: number) =>
-    load(
-      ready.appPort,
-      (req) => {
-        const userId = pick();
-        req.path = `/api/users/${userId}/token`;
-        req.headers = { authorization: ready.appKeys[userId - 1] };
-      },
-      duration,
-    );
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`))),
+  );
+  const ask = <T>(m: FromDriver | undefined) => {
+    const answer = new Promise<T>((resolve) => child.once('message', (a) => resolve(a as T)));
+    if (m) child.send(m);
+    return Promise.race([answer, exited]);
+  };
+  await ask<string>(undefined);
+  process.once('SIGINT', () => child.kill('SIGINT'));
 
   console.log(
-    `bench:queue: ${waiters} waiting users on Redis ${serverUrls.redis}; ${connections} connections; ` +
-      `${rounds} alternating rounds of ${seconds} s per target`,
+    `bench:queue: waiting rooms of ${sizes.join(', ')} users on Redis ${serverUrls.redis}; ${connections} connections; ` +
+      `${rounds} alternating rounds of ${seconds} s per target; load average ${loadAverage()}`,
   );
-  // Warm-up: JIT, connection pools and the script cache, not measured.
-  await bareLoad(2);
-  await pollLoad(2);
-  await appLoad(2);
-  type Result = Awaited<ReturnType<typeof autocannon>>;
-  const bare: Result[] = [];
-  const poll: Result[] = [];
-  const full: Result[] = [];
-  for (let r = 0; r < rounds; r++) {
-    bare.push(await bareLoad());
-    poll.push(await pollLoad());
-    full.push(await appLoad());
+  const measured: Measured[] = [];
+  try {
+    for (const size of sizes) {
+      const filled = await ask<Filled>({ fill: size });
+      const keys = readFileSync(filled.keysFile, 'utf8').split('\n');
+      const appKeys = filled.appKeysFile ? readFileSync(filled.appKeysFile, 'utf8').split('\n') : [];
+      const pick = () => 1 + Math.floor(Math.random() * size);
+      let newcomer = size;
+      const load = (
+        port: number,
+        setup: (req: { method?: string; path?: string; headers?: Record<string, string> }) => void,
+        duration = seconds,
+      ) =>
+        autocannon({
+          url: `http://127.0.0.1:${port}`,
+          connections,
+          duration,
+          requests: [
+            {
+              setupRequest: (req) => {
+                setup(req);
+                return req;
+              },
+            },
+          ],
+        });
+      const targets = {
+        bare: (d?: number) =>
+          load(
+            filled.barePort,
+            (req) => {
+              req.path = `/bare/${pick()}`;
+            },
+            d,
+          ),
+        poll: (d?: number) =>
+          load(
+            filled.pollPort,
+            (req) => {
+              const userId = pick();
+              req.path = `/api/users/${userId}/token`;
+              req.headers = { authorization: keys[userId - 1] };
+            },
+            d,
+          ),
+        bareAdd: (d?: number) =>
+          load(
+            filled.barePort,
+            (req) => {
+              req.method = 'POST';
+              req.path = `/bare/${++newcomer}`;
+            },
+            d,
+          ),
+        issue: (d?: number) =>
+          load(
+            filled.pollPort,
+            (req) => {
+              req.method = 'POST';
+              req.path = `/api/users/${++newcomer}/token`;
+            },
+            d,
+          ),
+        app: (d?: number) =>
+          load(
+            filled.appPort ?? 0,
+            (req) => {
+              const userId = pick();
+              req.path = `/api/users/${userId}/token`;
+              req.headers = { authorization: appKeys[userId - 1] };
+            },
+            d,
+          ),
+      };
+      const m: Measured = {
+        size,
+        fillSeconds: filled.fillSeconds,
+        redisMb: filled.redisBytes / 2 ** 20,
+        bare: [],
+        poll: [],
+        bareAdd: [],
+        issue: [],
+        app: [],
+        commandsPerPoll: {},
+      };
+      // Warm-up: JIT, connection pools and the script cache, not measured.
+      await targets.bare(1);
+      await targets.poll(1);
+      await targets.bareAdd(1);
+      await targets.issue(1);
+      await ask({ trim: true });
+      let polls = 0;
+      const commands: Record<string, number> = {};
+      for (let r = 0; r < rounds; r++) {
+        m.bare.push(await targets.bare());
+        const before = await ask<Record<string, number>>({ counts: true });
+        const p = await targets.poll();
+        const after = await ask<Record<string, number>>({ counts: true });
+        for (const name of new Set([...Object.keys(before), ...Object.keys(after)]))
+          commands[name] = (commands[name] ?? 0) + (after[name] ?? 0) - (before[name] ?? 0);
+        polls += p.requests.total;
+        m.poll.push(p);
+        m.bareAdd.push(await targets.bareAdd());
+        m.issue.push(await targets.issue());
+        await ask({ trim: true });
+        if (filled.appPort) m.app.push(await targets.app());
+      }
+      for (const [name, n] of Object.entries(commands)) m.commandsPerPoll[name] = n / polls;
+      measured.push(m);
+      keys.length = 0;
+      await ask({ clear: true });
+      report(measured);
+    }
+  } finally {
+    child.send({ stop: true } satisfies FromDriver);
+    await exited.catch(() => {});
   }
-  const throughput = (rs: Result[]) =>
-    rs.reduce((n, r) => n + r.requests.total, 0) / rs.reduce((n, r) => n + r.duration, 0);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const row = (name: string, rs: Result[]) =>
-    console.log(
-      `${name.padEnd(30)} ${throughput(rs).toFixed(0).padStart(7)} req/s   ` +
-        `p50 ${String(median(rs.map((r) => r.latency.p50))).padStart(3)} ms   ` +
-        `p99 ${String(median(rs.map((r) => r.latency.p99))).padStart(3)} ms (median of rounds)   ` +
-        `non-2xx ${rs.reduce((n, r) => n + r.non2xx, 0)}   errors ${rs.reduce((n, r) => n + r.errors, 0)}   ` +
-        `rounds ${rs.map((r) => r.requests.average.toFixed(0)).join('/')}`,
-    );
-  row('bare Fastify + one ZRANK', bare);
-  row('GET /api/users/:userId/token', poll);
-  row('  ... in the whole app', full);
-  const ratio = throughput(poll) / throughput(bare);
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+/** The table so far: printed after every size, so a long run shows its figures as they come. */
+function report(measured: Measured[]): void {
+  const first = measured[0];
+  const ofFirst = (m: Measured, pick: (m: Measured) => Result[]) =>
+    pct(throughput(pick(m)) / throughput(pick(first)));
   // Each round runs the targets back to back, so a round's ratio is the least disturbed by drifting load.
-  const perRound = (rs: Result[]) => rs.map((r, i) => r.requests.total / bare[i].requests.total);
-  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const perRound = (rs: Result[], base: Result[]) =>
+    median(rs.map((r, i) => r.requests.total / base[i].requests.total));
+  console.log(`\nafter ${measured.at(-1)!.size} users (load average ${loadAverage()}):`);
+  // "vs first" compares throughputs measured minutes apart; "drift-free" compares each size's ratio to its bare
+  // route, measured in the same rounds, with the first size's: drift of this shared machine cancels out.
   console.log(
-    `ratio poll/bare: ${pct(ratio)} overall, median of rounds ${pct(median(perRound(poll)))} ` +
-      `(rounds ${perRound(poll).map(pct).join(', ')}; target >= 70 %)`,
+    'waiting    fill s  Redis MB | bare ZRANK/s   poll/s  poll/bare  vs first  drift-free  p99 ms |' +
+      ' bare ZADD/s  issue/s  issue/bare  vs first  drift-free  p99 ms | failures',
   );
+  for (const m of measured) {
+    const poll = perRound(m.poll, m.bare);
+    const issue = perRound(m.issue, m.bareAdd);
+    console.log(
+      `${String(m.size).padStart(9)} ${m.fillSeconds.toFixed(1).padStart(7)} ${m.redisMb.toFixed(0).padStart(9)} |` +
+        ` ${throughput(m.bare).toFixed(0).padStart(12)} ${throughput(m.poll).toFixed(0).padStart(8)}` +
+        ` ${pct(poll).padStart(10)} ${ofFirst(m, (x) => x.poll).padStart(9)}` +
+        ` ${pct(poll / perRound(first.poll, first.bare)).padStart(11)}` +
+        ` ${String(median(m.poll.map((r) => r.latency.p99))).padStart(7)} |` +
+        ` ${throughput(m.bareAdd).toFixed(0).padStart(11)} ${throughput(m.issue).toFixed(0).padStart(8)}` +
+        ` ${pct(issue).padStart(11)} ${ofFirst(m, (x) => x.issue).padStart(9)}` +
+        ` ${pct(issue / perRound(first.issue, first.bareAdd)).padStart(11)}` +
+        ` ${String(median(m.issue.map((r) => r.latency.p99))).padStart(7)} |` +
+        ` ${failures([...m.bare, ...m.poll, ...m.bareAdd, ...m.issue, ...m.app])}`,
+    );
+  }
   console.log(
-    `ratio whole app/bare: ${pct(throughput(full) / throughput(bare))} overall, median of rounds ${pct(median(perRound(full)))} ` +
-      '(the route plus metrics, overload guard, request ids and the background ticker)',
+    'Redis commands per poll: ' +
+      measured
+        .map(
+          (m) =>
+            `${m.size}: ` +
+            Object.entries(m.commandsPerPoll)
+              .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+              .join(', '),
+        )
+        .join('; '),
   );
-  child.send('stop');
-  await new Promise((resolve) => child.once('exit', resolve));
+  if (measured.some((m) => m.app.length > 0)) {
+    console.log(
+      'whole app poll/bare (metrics, overload guard, request ids, background ticker): ' +
+        measured.map((m) => `${m.size}: ${pct(perRound(m.app, m.bare))}`).join(', '),
+    );
+  }
+  const last = measured.at(-1)!;
+  if (measured.length > 1) {
+    console.log(
+      `goal: poll at ${last.size} >= 85 % of poll at ${first.size}: ${ofFirst(last, (x) => x.poll)} ` +
+        `(drift-free ${pct(perRound(last.poll, last.bare) / perRound(first.poll, first.bare))}); ` +
+        `issue: ${ofFirst(last, (x) => x.issue)} ` +
+        `(drift-free ${pct(perRound(last.issue, last.bareAdd) / perRound(first.issue, first.bareAdd))})`,
+    );
+  }
 }
 
 if (process.argv.includes('--serve')) await serve();

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type {
   BookingStore,
   BookingTx,
+  LimitedHold,
+  LimitedHoldOutcome,
   Reservation,
   ReservationStatus,
   SeatClaim,
@@ -10,6 +12,7 @@ import { BoundedMap } from '../domain/bounded-map.ts';
 import {
   claimRow,
   holdFreeSeatIn,
+  holdFreeSeatWithinLimit,
   ledgerRow,
   payForHold,
   payForHoldIn,
@@ -195,6 +198,15 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
   };
 }
 
+/** The hold's steps one statement at a time, where a transaction cannot travel in one round trip. */
+async function holdWithinLimitStepwise(tx: BookingTx, h: LimitedHold): Promise<LimitedHoldOutcome> {
+  const { userId } = h.reservation;
+  if (!(await tx.lockUser(userId))) return { status: 'no_user' };
+  const held = await tx.liveHoldsOf(userId, h.now);
+  if (held >= h.maxHolds) return { status: 'limit', held };
+  return (await tx.holdFreeSeat(h.claim, h.reservation, h.event)) ? { status: 'held' } : { status: 'taken' };
+}
+
 /** Holds remembered per process: enough for the time between a hold and its payment. */
 const REMEMBERED_HOLDS = 20_000;
 
@@ -211,6 +223,16 @@ export function bookingRepository(database: Database): BookingStore {
       });
       for (const r of held) heldHere.set(r.id, r);
       return result;
+    },
+
+    async holdFreeSeatWithinLimit(h) {
+      const { capabilities } = database;
+      const outcome =
+        capabilities.pipelining || capabilities.statementBatches
+          ? await holdFreeSeatWithinLimit(database, h)
+          : await inTransaction(database, (trx) => holdWithinLimitStepwise(bookingTx(database, trx, []), h));
+      if (outcome.status === 'held') heldHere.set(h.reservation.id, h.reservation);
+      return outcome;
     },
 
     findClaim: (scheduleId, seatId) => findClaim(db, scheduleId, seatId),

@@ -8,6 +8,8 @@ import type {
   BookingEvent,
   HoldPayment,
   LedgerEntry,
+  LimitedHold,
+  LimitedHoldOutcome,
   Payment,
   PaymentOutcome,
   Reservation,
@@ -59,9 +61,90 @@ const paymentRow = (p: Payment) => ({
 type Row = Record<string, string | number | null>;
 
 /** `INSERT INTO table (columns) SELECT values <source>`: the row is written once per row of the source. */
-function insertFrom(table: string, row: Row, source: RawBuilder<unknown>): RawBuilder<unknown> {
+function insertFrom(
+  table: string,
+  row: Row,
+  source: RawBuilder<unknown>,
+  verb: 'insert' | 'insert ignore' = 'insert',
+): RawBuilder<unknown> {
   const columns = sql.join(Object.keys(row).map((c) => sql.ref(c)));
-  return sql`insert into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
+  return sql`${sql.raw(verb)} into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
+}
+
+/**
+ * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `pipelining` or `statementBatches`): the
+ * user's row is locked by one statement, so the count of live holds in the next one, made after the lock
+ * was granted, sees every hold committed before it.
+ */
+export async function holdFreeSeatWithinLimit(
+  database: Database,
+  h: LimitedHold,
+): Promise<LimitedHoldOutcome> {
+  const { user, held, claimed } = database.capabilities.dataModifyingCte
+    ? await holdInOnePipeline(database, h)
+    : await holdInOneBatch(database, h);
+  if (!user) return { status: 'no_user' };
+  if (claimed) return { status: 'held' };
+  return held >= h.maxHolds ? { status: 'limit', held } : { status: 'taken' };
+}
+
+interface LimitedHoldRow {
+  user: boolean;
+  held: number;
+  claimed: boolean;
+}
+
+async function holdInOnePipeline(database: Database, h: LimitedHold): Promise<LimitedHoldRow> {
+  const { db } = database;
+  const { userId } = h.reservation;
+  const claimInsert = insertFrom(
+    'seat_claims',
+    claimRow(h.claim),
+    sql`where (select n from live) < ${h.maxHolds} and exists (select 1 from users where id = ${userId})
+      on conflict do nothing returning reservation_id`,
+  );
+  const [locked, counted] = await inOneRoundTrip(database, [
+    prepared('lock_user', sql`select id from users where id = ${userId} for update`).compile(db),
+    prepared(
+      'hold_free_seat_within_limit',
+      sql`with live as (
+          select count(*) as n from seat_claims
+          where user_id = ${userId} and status = 'HELD' and expires_at > ${h.now}
+        ), claim as (${claimInsert}),
+        reservation as (${insertFrom('reservations', reservationRow(h.reservation), sql`from claim`)}),
+        event as (${insertFrom('outbox', outboxRow(h.event), sql`from claim`)})
+        select (select n from live) as held, (select count(*) from claim) as claimed`,
+    ).compile(db),
+  ]);
+  const row = (counted as { held: number | string; claimed: number | string }[])[0];
+  return {
+    user: (locked as unknown[]).length > 0,
+    held: Number(row.held),
+    claimed: Number(row.claimed) > 0,
+  };
+}
+
+async function holdInOneBatch(database: Database, h: LimitedHold): Promise<LimitedHoldRow> {
+  const { db } = database;
+  const { userId } = h.reservation;
+  // Each insert is written only when the statement before it wrote its row (ROW_COUNT() is the previous one's).
+  const ifPreviousWrote = sql`from dual where row_count() > 0`;
+  const results = await inOneRoundTrip(database, [
+    sql`select count(*) into @hold_user from users where id = ${userId} for update`.compile(db),
+    sql`select count(*) into @hold_live from seat_claims
+        where user_id = ${userId} and status = 'HELD' and expires_at > ${h.now}`.compile(db),
+    insertFrom(
+      'seat_claims',
+      claimRow(h.claim),
+      sql`from dual where @hold_user > 0 and @hold_live < ${h.maxHolds}`,
+      'insert ignore',
+    ).compile(db),
+    insertFrom('reservations', reservationRow(h.reservation), ifPreviousWrote).compile(db),
+    insertFrom('outbox', outboxRow(h.event), ifPreviousWrote).compile(db),
+    sql`select @hold_user as user, @hold_live as held, row_count() as claimed`.compile(db),
+  ]);
+  const row = (results.at(-1) as { user: number; held: number; claimed: number }[])[0];
+  return { user: Number(row.user) > 0, held: Number(row.held), claimed: Number(row.claimed) > 0 };
 }
 
 /**
@@ -162,27 +245,32 @@ async function payInOneBatch(database: Database, p: HoldPayment): Promise<Paymen
   const { db } = database;
   const { reservationId: id, userId, amount } = p.payment;
   const { now } = p;
-  const ifPaid = sql`from dual where @paid`;
+  // Each insert is written only when the statement before it wrote (ROW_COUNT() is the previous one's).
+  const ifPreviousWrote = sql`from dual where row_count() > 0`;
   const results = await inOneRoundTrip(database, [
     // One statement decides: the three rows change together, or none does.
     sql`update reservations r
         join seat_claims c on c.reservation_id = r.id
         join point_wallets w on w.user_id = r.user_id
       set r.status = 'CONFIRMED', r.updated_at = ${now}, c.status = 'SOLD',
-        w.balance = w.balance - ${amount}, w.updated_at = ${now}
+        w.balance = (@paid_balance := w.balance - ${amount}), w.updated_at = ${now}
       where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
         and c.status = 'HELD' and c.expires_at > ${now} and w.balance >= ${amount}`.compile(db),
-    sql`set @paid = row_count() > 0`.compile(db),
-    insertFrom('payments', paymentRow(p.payment), ifPaid).compile(db),
-    insertFrom('point_ledger', ledgerRow(p.ledger), ifPaid).compile(db),
-    insertFrom('outbox', outboxRow(p.event), ifPaid).compile(db),
-    sql`select @paid as paid,
-        exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
-          where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
-            and c.status = 'HELD' and c.expires_at > ${now}) as held,
-        (select balance from point_wallets where user_id = ${userId}) as balance`.compile(db),
+    insertFrom('payments', paymentRow(p.payment), ifPreviousWrote).compile(db),
+    insertFrom('point_ledger', ledgerRow(p.ledger), ifPreviousWrote).compile(db),
+    insertFrom('outbox', outboxRow(p.event), ifPreviousWrote).compile(db),
+    // @paid_balance is this batch's only when the update wrote; a refusal is read below.
+    sql`select row_count() > 0 as paid, @paid_balance as balance`.compile(db),
   ]);
-  return outcomeOf((results.at(-1) as OutcomeRow[])[0]);
+  const row = (results.at(-1) as OutcomeRow[])[0];
+  if (Number(row.paid)) return { status: 'paid', balance: Number(row.balance) };
+  // A refusal changed nothing, so why it was refused is read after it: rare, and off the hot path.
+  const { rows } = await sql<OutcomeRow>`select 0 as paid,
+      exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
+        where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
+          and c.status = 'HELD' and c.expires_at > ${now}) as held,
+      (select balance from point_wallets where user_id = ${userId}) as balance`.execute(db);
+  return outcomeOf(rows[0]);
 }
 
 class PaymentRefused extends Error {

@@ -39,6 +39,11 @@ export interface DialectCapabilities {
   dataModifyingCte: boolean;
   /** Several `;`-separated statements, parameters included, travel in one round trip (mysql2 multipleStatements). */
   statementBatches: boolean;
+  /**
+   * Several statements, each with its own parameters, are written without waiting for the answer to the one
+   * before and answered in order: a transaction travels in one round trip (pg pipeline mode).
+   */
+  pipelining: boolean;
   /** UPDATE a JOIN b SET a.x = ..., b.y = ...: one statement changes rows of several tables (MySQL, MariaDB). */
   multiTableUpdate: boolean;
   /**
@@ -57,6 +62,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'integer', autoIncrement: true },
     dataModifyingCte: false,
     statementBatches: false,
+    pipelining: false,
     multiTableUpdate: false,
     bytewiseVarchar: true,
   },
@@ -67,6 +73,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'bigserial', autoIncrement: false },
     dataModifyingCte: true,
     statementBatches: false,
+    pipelining: true,
     multiTableUpdate: false,
     bytewiseVarchar: true,
   },
@@ -77,6 +84,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'bigint', autoIncrement: true },
     dataModifyingCte: false,
     statementBatches: true,
+    pipelining: false,
     multiTableUpdate: true,
     bytewiseVarchar: false,
   },

@@ -2,6 +2,7 @@ import { CompiledQuery, type InsertQueryBuilder, sql, type TransactionBuilder } 
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
 import { isRetryableConflict, retryLaterIfUnavailable } from './errors.ts';
+import { pipelined } from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
 const MAX_ATTEMPTS = 5;
@@ -24,9 +25,11 @@ export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>
 
 /**
  * Runs statements as one READ COMMITTED transaction sent in a single round trip (needs the
- * `statementBatches` capability), retried like inTransaction; resolves each statement's result, in order.
+ * `statementBatches` or `pipelining` capability), retried like inTransaction; resolves each statement's
+ * result, in order (rows, or a batch's status for a statement without rows).
  */
 export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
+  if (!database.capabilities.statementBatches) return inOnePipeline(database, compiled);
   const batch = CompiledQuery.raw(
     [
       'set transaction isolation level read committed',
@@ -46,6 +49,22 @@ export function inOneRoundTrip(database: Database, compiled: readonly CompiledQu
         await sql`rollback`.execute(conn).catch(() => {});
         throw err;
       }
+    }),
+  );
+}
+
+/** A failed statement aborts the transaction, so the statements after it fail and its COMMIT rolls back. */
+function inOnePipeline(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
+  if (!database.capabilities.pipelining) throw new Error(`${database.dialect} sends one statement at a time`);
+  const transaction = [
+    CompiledQuery.raw('begin isolation level read committed'),
+    ...compiled,
+    CompiledQuery.raw('commit'),
+  ];
+  return retryingConflicts(() =>
+    database.db.connection().execute(async (conn) => {
+      const { rows } = await conn.executeQuery(pipelined(transaction));
+      return (rows as unknown[]).slice(1, -1);
     }),
   );
 }

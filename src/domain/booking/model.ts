@@ -129,8 +129,33 @@ export type PaymentOutcome =
   | { status: 'short'; balance: number }
   | { status: 'not_held' };
 
+/** A hold of a seat whose price is known, with the most live holds its user may have (this one not counted). */
+export interface LimitedHold {
+  claim: SeatClaim;
+  reservation: Reservation;
+  event: BookingEvent;
+  maxHolds: number;
+  now: number;
+}
+
+/**
+ * Held; refused because the user already holds `held` live seats or does not exist; or not written because
+ * the seat has a claim (live, or lapsed and waiting to be taken over).
+ */
+export type LimitedHoldOutcome =
+  | { status: 'held' }
+  | { status: 'limit'; held: number }
+  | { status: 'no_user' }
+  | { status: 'taken' };
+
 export interface BookingStore {
   transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;
+  /**
+   * All or none, with one user's holds decided one at a time: the claim, reservation and event are written
+   * when the seat has no claim and the user holds fewer than `maxHolds` live seats; in as few round trips
+   * as the store allows.
+   */
+  holdFreeSeatWithinLimit(h: LimitedHold): Promise<LimitedHoldOutcome>;
   findClaim(scheduleId: number, seatId: number): Promise<SeatClaim | undefined>;
   /**
    * The reservation as it was held: owner, seat, price and expiry, which never change. Its status may

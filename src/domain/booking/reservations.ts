@@ -50,6 +50,19 @@ export class ReservationService {
     const schedule = await this.#catalog.getSchedule(req.scheduleId);
     const tiered = schedule.seatMap === 'tiered' ? seatOf(schedule, req.seatId) : undefined;
     const now = this.#clock.now();
+    // A tiered seat's price needs no read: a free seat is held in one call to the store, the common case.
+    // A taken seat goes on to the transaction below, which takes over a claim that has lapsed.
+    if (tiered && !seal) {
+      const fresh = this.#newHold(req, tiered.price, now);
+      const outcome = await this.#store.holdFreeSeatWithinLimit({
+        ...fresh,
+        maxHolds: this.#maxHoldsPerUser,
+        now,
+      });
+      if (outcome.status === 'held') return fresh.reservation;
+      if (outcome.status === 'no_user') throw userNotFound(req.userId);
+      if (outcome.status === 'limit') throw this.#holdLimitReached(outcome.held);
+    }
     const held = await this.#store.transaction(async (tx) => {
       await this.#assertMayHoldMore(tx, req.userId, now);
       // A stored seat's row is read and locked here, so an operator cannot remove or reprice it under the hold.
@@ -186,16 +199,17 @@ export class ReservationService {
 
   /** Under the user's lock, so concurrent holds of one user are counted one after another. */
   async #assertMayHoldMore(tx: BookingTx, userId: number, now: number): Promise<void> {
-    if (!(await tx.lockUser(userId)))
-      throw new DomainError('USER_NOT_FOUND', `User ${userId} does not exist`);
+    if (!(await tx.lockUser(userId))) throw userNotFound(userId);
     const held = await tx.liveHoldsOf(userId, now);
-    if (held >= this.#maxHoldsPerUser) {
-      throw new DomainError(
-        'HOLD_LIMIT_REACHED',
-        `A user may hold at most ${this.#maxHoldsPerUser} seats at once; pay for or release one first`,
-        { limit: this.#maxHoldsPerUser, held },
-      );
-    }
+    if (held >= this.#maxHoldsPerUser) throw this.#holdLimitReached(held);
+  }
+
+  #holdLimitReached(held: number): DomainError {
+    return new DomainError(
+      'HOLD_LIMIT_REACHED',
+      `A user may hold at most ${this.#maxHoldsPerUser} seats at once; pay for or release one first`,
+      { limit: this.#maxHoldsPerUser, held },
+    );
   }
 
   async #markExpired(tx: BookingTx, reservationId: string, now: number): Promise<boolean> {
@@ -213,6 +227,8 @@ export class ReservationService {
     return true;
   }
 }
+
+const userNotFound = (userId: number) => new DomainError('USER_NOT_FOUND', `User ${userId} does not exist`);
 
 const lapsed = (c: SeatClaim, now: number) => c.status === 'HELD' && c.expiresAt <= now;
 
