@@ -438,6 +438,7 @@ function report(measured: Measured[]): void {
           (m) =>
             `${m.size}: ` +
             Object.entries(m.commandsPerPoll)
+              .filter(([, n]) => n >= 0.005)
               .map(([name, n]) => `${name} ${n.toFixed(2)}`)
               .join(', '),
         )
