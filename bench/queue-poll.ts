@@ -59,9 +59,12 @@ interface Filled {
 const redisBytes = async (redis: Redis) =>
   Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
 
+/** Set on SIGINT: a fill stops at its next batch. */
+let stopping = false;
+
 async function issueAll(room: WaitingRoom, users: number): Promise<string[]> {
   const keys: string[] = new Array(users);
-  for (let from = 1; from <= users; from += FILL_IN_FLIGHT) {
+  for (let from = 1; from <= users && !stopping; from += FILL_IN_FLIGHT) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(FILL_IN_FLIGHT, users - from + 1) }, (_, i) => room.issueToken(from + i)),
     );
@@ -100,6 +103,9 @@ async function fullApp(hashTag: string, users: number) {
   };
 }
 
+/** The room being filled, so an interrupted fill still deletes what it wrote. */
+let filling: RedisQueueStore | undefined;
+
 /** One waiting room of `users` waiters, with the routes measured against it. */
 async function room(redis: Redis, users: number, dir: string) {
   const hashTag = `bench-${randomBytes(6).toString('hex')}`;
@@ -112,9 +118,11 @@ async function room(redis: Redis, users: number, dir: string) {
     },
     hashTag,
   });
+  filling = store;
   const waitingRoom = new WaitingRoom({ store, clock: systemClock, settings });
   const started = performance.now();
   const keys = await issueAll(waitingRoom, users);
+  if (stopping) throw new Error('interrupted');
   // The bare routes' own line, as long as the room's; its scores are 1..users, newcomers come after.
   const bareLine = `${store.prefix}bare-line`;
   for (let from = 1; from <= users; from += 10_000) {
@@ -123,6 +131,7 @@ async function room(redis: Redis, users: number, dir: string) {
     await redis.zadd(bareLine, ...members);
   }
   const fillSeconds = (performance.now() - started) / 1000;
+  filling = undefined;
   const keysFile = join(dir, `keys-${users}`);
   writeFileSync(keysFile, keys.join('\n'));
   keys.length = 0;
@@ -208,10 +217,20 @@ async function serve(): Promise<void> {
     current = undefined;
   };
   // An interrupted run still deletes its room.
-  process.once('SIGINT', () => void clear().finally(() => process.exit(130)));
+  let making: Promise<unknown> = Promise.resolve();
+  process.once('SIGINT', () => {
+    stopping = true;
+    void making.then(() => Promise.all([clear(), filling?.destroy()])).finally(() => process.exit(130));
+  });
   process.on('message', async (m: FromDriver) => {
     if ('fill' in m) {
-      current = await room(redis, m.fill, dir);
+      const next = room(redis, m.fill, dir);
+      making = next.catch(() => {});
+      try {
+        current = await next;
+      } catch {
+        return; // interrupted: the SIGINT handler deletes what was written
+      }
       process.send?.(current.filled);
     } else if ('trim' in m) {
       await current?.trim();
@@ -271,7 +290,10 @@ async function drive(): Promise<void> {
     return Promise.race([answer, exited]);
   };
   await ask<string>(undefined);
-  process.once('SIGINT', () => child.kill('SIGINT'));
+  process.once('SIGINT', () => {
+    child.kill('SIGINT');
+    child.once('exit', () => process.exit(130));
+  });
 
   console.log(
     `bench:queue: waiting rooms of ${sizes.join(', ')} users on Redis ${serverUrls.redis}; ${connections} connections; ` +
