@@ -57,8 +57,12 @@ export class PreparingPgClient extends pg.Client {
       // Corked, the statements leave in one write: a system call per statement costs more than the statement.
       const { stream } = mode.connection;
       stream.cork();
-      const sent = statements.map((s) => this.query(s.sql, [...s.parameters]) as Promise<pg.QueryResult>);
-      stream.uncork();
+      let sent: Promise<pg.QueryResult>[];
+      try {
+        sent = statements.map((s) => this.query(s.sql, [...s.parameters]) as Promise<pg.QueryResult>);
+      } finally {
+        stream.uncork();
+      }
       const answers = await Promise.allSettled(sent);
       const failed = answers.find((a) => a.status === 'rejected');
       if (failed) throw failed.reason;
