@@ -273,7 +273,11 @@ export class SaleRooms {
   async #line(saleId: number): Promise<LineState> {
     const known = this.#lines.get(saleId);
     if (known) {
-      if (this.#clock.now() - known.controlAt >= CONTROL_REFRESH_MS) {
+      const now = this.#clock.now();
+      const stale =
+        now - known.controlAt >= CONTROL_REFRESH_MS ||
+        (known.record.id !== DEFAULT_SALE_ID && now - known.inventoryAt >= INVENTORY_REFRESH_MS);
+      if (stale) {
         await this.#refresh(known, false);
         this.#limit(known);
       }
