@@ -110,6 +110,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const relay = outboxRelayOf(parts, database);
   const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
   onPoolWait = (seconds, cls) => operability.poolWait(seconds, cls);
+  metrics.observe({ sales: () => saleRooms.seriesForMetrics() });
   scheduleHousekeeping(parts, database, booking);
   const services: AppServices = {
     clock,

@@ -3,6 +3,7 @@ import { ACQUIRE_CLASSES, type AcquireQueueStats } from '../db/acquire-queue.ts'
 import type { PoolStats } from '../db/database.ts';
 import type { RetryStats } from '../db/transaction.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
+import type { SaleCounters } from '../domain/sales/model.ts';
 import type { PressureStats } from './pressure-monitor.ts';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -24,7 +25,22 @@ export interface MetricSources {
   pressure?: () => PressureStats;
   /** Transaction retries after deadlocks and serialization failures, counted since the process started. */
   transactionRetries?: () => RetryStats;
+  /** Counters per sale, a bounded set of labels (the source folds the rest into `other`). */
+  sales?: () => MaybePromise<Array<{ sale: string; counters: SaleCounters }>>;
 }
+
+const SALE_SERIES: Array<[field: keyof SaleCounters, help: string]> = [
+  ['waiting', "Users waiting in the sale's line"],
+  ['prequeued', "Users who joined the sale's pre-queue (entrants of its draw)"],
+  ['active', 'Users of the sale admitted and active'],
+  ['admittedTotal', 'Users the sale admitted in all'],
+  ['holds', "Seats of the sale's schedules held now"],
+  ['sold', "Seats of the sale's schedules sold"],
+  ['revenue', "Points paid for seats of the sale's schedules"],
+  ['admitPerSecond', "The sale's admission rate (measured over the last minute, else the configured one)"],
+];
+
+const snakeCase = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 export type BookingStep = 'hold' | 'payment';
 
@@ -166,6 +182,21 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
       },
     });
   queueTotal('admissions', 'admittedTotal', 'Users admitted from the waiting room');
+
+  const sales = sharedRead(() => sources.sales?.());
+  for (const [field, help] of SALE_SERIES)
+    new Gauge({
+      name: `${prefix}sale_${snakeCase(field)}`,
+      help: `${help}; label sale: a sale id, or other for sales beyond the most recent open ones`,
+      labelNames: ['sale'] as const,
+      registers: [registry],
+      async collect() {
+        const series = await sales();
+        if (!series) return;
+        this.reset();
+        for (const { sale, counters } of series) this.set({ sale }, counters[field]);
+      },
+    });
   queueTotal('evictions', 'evictedTotal', 'Waiting users dropped for not polling');
   queueTotal('expiries', 'expiredTotal', 'Admitted users whose active time ran out');
 

@@ -201,6 +201,12 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.equal(counters.holds, 1);
         assert.equal(watched.json().drawSeed, draw.seed);
 
+        // The same counters as Prometheus series labelled by sale.
+        const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+        assert.match(metrics, new RegExp(`^ticketrush_sale_holds\\{sale="${saleId}"\\} 1$`, 'm'));
+        assert.match(metrics, new RegExp(`^ticketrush_sale_prequeued\\{sale="${saleId}"\\} 5$`, 'm'));
+        assert.match(metrics, new RegExp(`^ticketrush_sale_admitted_total\\{sale="${saleId}"\\} 3$`, 'm'));
+
         // Every change is in the audit log with before and after.
         const audit = (await admin('GET', `/audit?entity=sale:${saleId}`)).json().entries;
         assert.deepEqual(
@@ -224,6 +230,23 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.equal(refused.statusCode, 409);
         assert.equal(refused.json().error.code, 'SALE_CLOSED');
         assert.equal((await admin('POST', `/sales/${saleId}/resume`)).statusCode, 409);
+      });
+
+      test('metrics name the default sale and the 10 most recent open sales; the others are summed as other', async () => {
+        const created: number[] = [];
+        for (let k = 0; k < 13; k++) {
+          const r = await admin('POST', '/sales', { name: `s${k}`, scheduleIds: [(k % 12) + 1] });
+          assert.equal(r.statusCode, 201, r.body);
+          created.push(r.json().saleId);
+          // A fan's visit makes this process run the sale.
+          assert.equal((await fan('GET', `/api/sales/${r.json().saleId}`)).statusCode, 200);
+        }
+        // A scrape reuses what the sources answered within the last 250 ms (the first test scraped too).
+        await new Promise((r) => setTimeout(r, 300));
+        const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+        const labels = [...metrics.matchAll(/^ticketrush_sale_waiting\{sale="([^"]+)"\}/gm)].map((m) => m[1]);
+        const newest = created.slice(-10).map(String);
+        assert.deepEqual(labels.sort(), ['1', ...newest, 'other'].sort());
       });
 
       test('operator routes need an operator key; unknown sales and schedules are 404', async () => {

@@ -45,6 +45,8 @@ const RECORD_REFRESH_MS = 5000;
 /** A process that claimed the draw and died is replaced after this. */
 const DRAW_LEASE_MS = 10_000;
 const TICK_MS = 250;
+/** Sales with a metric series of their own, besides the default sale; the others are summed as `other`. */
+const METRIC_SALES = 10;
 /** The longest poll advice, for terminal answers. */
 const LONGEST_POLL_MS = 20_000;
 
@@ -125,6 +127,25 @@ export class SaleRooms {
       revenue: inventory.revenue,
       admitPerSecond: counts.measuredAdmitPerSecond ?? counts.admitPerSecond,
     };
+  }
+
+  /**
+   * Counters for metrics, a bounded set of series: the default sale and the `limit` most recent sales still open
+   * that this process runs, each under its id; every other sale it runs is summed under `other`.
+   */
+  async seriesForMetrics(limit = METRIC_SALES): Promise<Array<{ sale: string; counters: SaleCounters }>> {
+    const lines = [...this.#lines.values()].sort((a, b) => b.record.id - a.record.id);
+    const open = lines.filter((l) => l.record.id !== DEFAULT_SALE_ID && this.#status(l) !== 'CLOSED');
+    const named = new Set([DEFAULT_SALE_ID, ...open.slice(0, limit).map((l) => l.record.id)]);
+    const series: Array<{ sale: string; counters: SaleCounters }> = [];
+    let other: SaleCounters | undefined;
+    for (const line of lines) {
+      const counters = await this.counters(line.record.id);
+      if (named.has(line.record.id)) series.push({ sale: String(line.record.id), counters });
+      else other = other ? sumCounters(other, counters) : counters;
+    }
+    if (other) series.push({ sale: 'other', counters: other });
+    return series;
   }
 
   async draw(saleId: number): Promise<SaleDraw> {
@@ -441,6 +462,12 @@ export class SaleRooms {
     if (status === 'PAUSED') return { ...t, etaSeconds: null, admission: 'PAUSED' };
     return t;
   }
+}
+
+function sumCounters(a: SaleCounters, b: SaleCounters): SaleCounters {
+  const sum = { ...a };
+  for (const k of Object.keys(b) as Array<keyof SaleCounters>) sum[k] += b[k];
+  return sum;
 }
 
 const isSaleMissing = (err: unknown): boolean => err instanceof DomainError && err.code === 'SALE_NOT_FOUND';
