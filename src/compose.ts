@@ -22,7 +22,7 @@ import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
 import { anyoneMayNameAnyUser, type IdentityGate, verifiedIdentityGate } from './domain/identity.ts';
-import type { QueueStore } from './domain/queue-store.ts';
+import type { QueueStore, SaleControl } from './domain/queue-store.ts';
 import { DEFAULT_SALE_ID, type SaleSettings } from './domain/sales/model.ts';
 import { type SaleLine, SaleRooms } from './domain/sales/sale-rooms.ts';
 import { SalesService } from './domain/sales/sales.ts';
@@ -88,7 +88,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const defaultLine = waitingRoomOf(parts);
   const waitingRoom = defaultLine.room;
   const salesService = new SalesService(salesRepository(database), clock, saleDefaultsOf(config));
-  const saleRooms = saleRoomsOf(parts, salesService, defaultLine);
+  let followDefaultSale = (_control: SaleControl) => {};
+  const saleRooms = saleRoomsOf(parts, salesService, defaultLine, (control) => followDefaultSale(control));
   const booking = bookingServices({
     database,
     clock,
@@ -110,6 +111,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const relay = outboxRelayOf(parts, database);
   const operability = operabilityOf(parts, { database, waitingRoom, relay, metrics });
   onPoolWait = (seconds, cls) => operability.poolWait(seconds, cls);
+  followDefaultSale = (control) =>
+    operability.admission.setWindowBounds(control.minWindow, control.maxWindow);
   metrics.observe({ sales: () => saleRooms.seriesForMetrics() });
   scheduleHousekeeping(parts, database, booking);
   const services: AppServices = {
@@ -211,6 +214,7 @@ function saleRoomsOf(
   { config, clock, logger, life }: Parts,
   sales: SalesService,
   defaultLine: SaleLine,
+  onDefaultControl: (control: SaleControl) => void,
 ): SaleRooms {
   let redis: RedisClient | undefined;
   const open = (saleId: number): SaleLine => {
@@ -236,6 +240,7 @@ function saleRoomsOf(
     clock,
     open,
     onError: (err, saleId) => logger.warn({ err, saleId }, 'sale step failed'),
+    onDefaultControl,
   });
   life.onStart(() => saleRooms.start());
   life.onClose(async () => {

@@ -128,6 +128,14 @@ export class AdaptiveAdmission {
     this.#lastChangeAt = deps.clock.now();
   }
 
+  /** The window's bounds from now on (an operator's minWindow/maxWindow); the next step clamps to them. */
+  setWindowBounds(minWindow: number, maxWindow: number): void {
+    if (!(minWindow >= 1 && maxWindow >= minWindow))
+      throw new RangeError(`window bounds must satisfy 1 <= min <= max, got ${minWindow}..${maxWindow}`);
+    this.#minWindow = minWindow;
+    this.#settings.maxWindow = maxWindow;
+  }
+
   get adaptive(): boolean {
     return this.#settings.adaptive;
   }

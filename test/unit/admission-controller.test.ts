@@ -268,6 +268,21 @@ describe('AdaptiveAdmission', () => {
     assert.equal(await r.waitingRoom.readControl(), undefined);
   });
 
+  test("an operator's window bounds are where the next step clamps the shared window", async () => {
+    const r = room();
+    await r.controller.step();
+    r.controller.setWindowBounds(300, 400);
+    r.clock.advance(2000);
+    const changes = await r.controller.step();
+    assert.equal(changes.find((ch) => ch.knob === 'window')?.signal, 'clamp');
+    assert.equal((await r.waitingRoom.readControl())?.window, 400);
+    r.controller.setWindowBounds(600, 1000);
+    r.clock.advance(2000);
+    await r.controller.step();
+    assert.equal((await r.waitingRoom.readControl())?.window, 600);
+    assert.throws(() => r.controller.setWindowBounds(10, 5), RangeError);
+  });
+
   test('bounds must make sense', () => {
     assert.throws(
       () =>

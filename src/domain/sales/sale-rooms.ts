@@ -83,6 +83,7 @@ export class SaleRooms {
   readonly #lines = new Map<number, LineState>();
   readonly #loading = new Map<number, Promise<LineState>>();
   readonly #onError: (err: unknown, saleId: number) => void;
+  readonly #onDefaultControl: (control: SaleControl) => void;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
 
@@ -92,7 +93,10 @@ export class SaleRooms {
     /** Builds a sale's store and room (the default sale's is the server's waiting room). */
     open: (saleId: number) => SaleLine;
     onError?: (err: unknown, saleId: number) => void;
+    /** The default sale's controls, whenever read: its adaptive admission takes minWindow and maxWindow. */
+    onDefaultControl?: (control: SaleControl) => void;
   }) {
+    this.#onDefaultControl = deps.onDefaultControl ?? (() => {});
     this.#sales = deps.sales;
     this.#clock = deps.clock;
     this.#open = deps.open;
@@ -403,6 +407,7 @@ export class SaleRooms {
   /** The room's cap and rate from the controls, the draw and the inventory. */
   #limit(line: LineState): void {
     const c = line.control;
+    if (line.record.id === DEFAULT_SALE_ID) this.#onDefaultControl(c);
     const status = this.#status(line);
     const halted = status === 'CLOSED' || status === 'SCHEDULED' || status === 'PAUSED' || !line.drawApplied;
     let cap = Math.min(c.maxActive, c.maxWindow);
