@@ -387,8 +387,8 @@ const table: SettingsOf<Config> = {
   saleOverbook: setting(
     'TR_SALE_OVERBOOK',
     decimal(1, 100),
-    1.5,
-    'A sale admits at most ceil((free + held seats) x this) users at once (the default of a sale’s overbook)',
+    1.25,
+    'A sale admits at most ceil((free + held seats) x this) users at once (a sale’s default overbook; bench/sale-overbook.ts)',
   ),
   adminKey: setting(
     'TR_ADMIN_KEY',

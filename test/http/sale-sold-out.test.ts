@@ -170,7 +170,7 @@ for (const [storeName, storeEnv, storeUp] of stores)
       assert.equal(watched.counters.revenue, SEATS * 1000);
       // Admission stays shut: more steps admit nobody, and a newcomer is refused at once.
       const admitted = watched.counters.admittedTotal;
-      assert.ok(admitted <= Math.ceil(SEATS * 1.5) + SEATS, `admitted ${admitted}`);
+      assert.ok(admitted <= Math.ceil(SEATS * 1.25) + SEATS, `admitted ${admitted}`);
       for (let k = 0; k < 5; k++) {
         t.clock.advance(1000);
         await rooms.tick();
