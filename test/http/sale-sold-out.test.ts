@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { adminClient, adminEnv } from '../support/admin.ts';
 import { makeTestApp, type TestApp } from '../support/app.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { dropQueueKeys } from '../support/redis-keys.ts';
 
 const USERS = 5000;
 const SEATS = 100;
@@ -45,7 +46,11 @@ for (const [storeName, storeEnv, storeUp] of stores)
         TR_TOKEN_RATE_PER_IP: '0',
       });
     });
-    after(async () => t?.close());
+    after(async () => {
+      await t?.close();
+      // The Redis keys of this app's rooms go too, so runs leave nothing behind.
+      if (t && t.config.queue === serverUrls.redis) await dropQueueKeys(t.config.queueName);
+    });
     const admin = adminClient(() => t);
 
     test('every seat is sold, the rest see SOLD_OUT at their first poll after the last sale, nobody is admitted after it', async () => {
@@ -179,6 +184,28 @@ for (const [storeName, storeEnv, storeUp] of stores)
       const late = await t.app.inject({ method: 'POST', url: `/api/sales/${saleId}/users/1/token` });
       assert.equal(late.statusCode, 409);
       assert.equal(late.json().error.code, 'SALE_SOLD_OUT');
+      // Seats coming back (here: the operator adds two) reopen the sale within a second: the first fan still in
+      // line (told SOLD_OUT, not yet gone for idling) is admitted again, and joining is possible again.
+      const more = await admin('PUT', `/schedules/${schedule.id}/seat-map`, {
+        sections: [{ name: 'Floor', price: 1000, rows: [{ label: 'A', seats: [...seats, '101', '102'] }] }],
+      });
+      assert.equal(more.statusCode, 200, more.body);
+      const waiter = fans.find((f) => f.done === 'sold-out')!;
+      const rejoin = () =>
+        t.app.inject({ method: 'POST', url: `/api/sales/${saleId}/users/${waiter.userId}/token` });
+      assert.equal(
+        (await rejoin()).statusCode,
+        409,
+        'seat counts are read at most once a second, not per request',
+      );
+      t.clock.advance(1000);
+      await rooms.tick();
+      assert.equal((await admin('GET', `/sales/${saleId}`)).json().status, 'OPEN');
+      t.clock.advance(1000);
+      await rooms.tick();
+      const back = await rejoin();
+      assert.equal(back.statusCode, 200, back.body);
+      assert.equal(back.json().status, 'ACTIVE');
       console.log(
         `# ${storeName}: ${USERS} fans, ${SEATS} seats: ${admitted} admitted in all, ${counts['gave-up'] ?? 0} admitted too late for a seat`,
       );

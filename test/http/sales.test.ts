@@ -11,6 +11,7 @@ import { makeTestApp, type TestApp } from '../support/app.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { DIALECTS, dialectAvailable } from '../support/databases.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
+import { dropQueueKeys } from '../support/redis-keys.ts';
 
 // Every server is checked before any suite starts: a suite already running could starve the check's 1 s timeout.
 const reachable = await Promise.all(DIALECTS.map(dialectAvailable));
@@ -46,7 +47,11 @@ for (const [i, dialect] of DIALECTS.entries())
       before(async () => {
         t = await makeTestApp(dialect, { ...adminEnv, ...storeEnv(), TR_ADMIT_ADAPTIVE: 'false' });
       });
-      after(async () => t?.close());
+      after(async () => {
+        await t?.close();
+        // The Redis keys of this app's rooms go too, so runs leave nothing behind.
+        if (t && t.config.queue === serverUrls.redis) await dropQueueKeys(t.config.queueName);
+      });
       const admin = adminClient(() => t);
       const fan = (method: 'GET' | 'POST', url: string, key?: string) =>
         t.app.inject({ method, url, headers: key ? { authorization: key } : {} });
