@@ -23,6 +23,9 @@ const Status = Type.Unsafe<Sale['status']>({
 export const PublicSale = Type.Object({
   saleId: Type.Integer(),
   name: Type.String(),
+  allSchedules: Type.Boolean({
+    description: 'Covers every schedule, present and future; scheduleIds is then empty',
+  }),
   scheduleIds: Type.Array(Type.Integer()),
   opensAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   status: Status,
@@ -32,6 +35,7 @@ export const PublicSale = Type.Object({
 export const publicSaleView = (s: Sale) => ({
   saleId: s.id,
   name: s.name,
+  allSchedules: s.allSchedules,
   scheduleIds: s.scheduleIds,
   opensAt: iso(s.opensAt),
   status: s.status,

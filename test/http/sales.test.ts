@@ -90,11 +90,17 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.equal(sale.drawSeed, null);
         assert.match(sale.drawCommitment, /^[0-9a-f]{64}$/);
         assert.deepEqual(sale.scheduleIds, [schedule.id]);
+        assert.equal(sale.allSchedules, false);
         assert.equal(sale.settings.maxActive, 1);
         const saleId: number = sale.saleId;
         assert.ok(saleId > 1, 'sale 1 is the default sale');
 
         const listed = (await fan('GET', '/api/sales')).json().sales;
+        // The default sale covers every schedule without listing them (the demo has 99,999).
+        assert.deepEqual(
+          { allSchedules: listed[0].allSchedules, scheduleIds: listed[0].scheduleIds },
+          { allSchedules: true, scheduleIds: [] },
+        );
         assert.deepEqual(
           listed.map((s: { saleId: number }) => s.saleId),
           [1, saleId],
@@ -206,7 +212,8 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.equal(counters.holds, 1);
         assert.equal(watched.json().drawSeed, draw.seed);
 
-        // The same counters as Prometheus series labelled by sale.
+        // The same counters as Prometheus series labelled by sale (their seat counts are up to a second old).
+        t.clock.advance(1000);
         const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
         assert.match(metrics, new RegExp(`^ticketrush_sale_holds\\{sale="${saleId}"\\} 1$`, 'm'));
         assert.match(metrics, new RegExp(`^ticketrush_sale_prequeued\\{sale="${saleId}"\\} 5$`, 'm'));

@@ -22,7 +22,7 @@ export type SaleStatus = 'SCHEDULED' | 'OPEN' | 'PAUSED' | 'SOLD_OUT' | 'CLOSED'
 export interface SaleRecord {
   id: number;
   name: string;
-  /** Every schedule (the default sale): scheduleIds lists those that exist now. */
+  /** Every schedule, present and future (the default sale): scheduleIds is then empty. */
   allSchedules: boolean;
   scheduleIds: number[];
   opensAt: number | null;
@@ -40,6 +40,8 @@ export interface SaleRecord {
 export interface Sale {
   id: number;
   name: string;
+  /** Every schedule, present and future; scheduleIds is then empty. */
+  allSchedules: boolean;
   scheduleIds: number[];
   opensAt: number | null;
   status: SaleStatus;

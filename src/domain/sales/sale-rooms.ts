@@ -114,12 +114,13 @@ export class SaleRooms {
     return Promise.all(records.map((r) => this.sale(r.id)));
   }
 
-  async counters(saleId: number): Promise<SaleCounters> {
+  /** Live counters; `cached` takes seat counts up to a second old (metrics scrapes), so no scrape scans per call. */
+  async counters(saleId: number, cached = false): Promise<SaleCounters> {
     const line = await this.#line(saleId);
     const [counts, prequeued, inventory] = await Promise.all([
       line.room.counts(),
       line.store.prequeued(),
-      this.#sales.inventory(line.record),
+      cached ? this.#inventory(line) : this.#sales.inventory(line.record),
     ]);
     return {
       waiting: counts.waiting,
@@ -144,12 +145,22 @@ export class SaleRooms {
     const series: Array<{ sale: string; counters: SaleCounters }> = [];
     let other: SaleCounters | undefined;
     for (const line of lines) {
-      const counters = await this.counters(line.record.id);
+      const counters = await this.counters(line.record.id, true);
       if (named.has(line.record.id)) series.push({ sale: String(line.record.id), counters });
       else other = other ? sumCounters(other, counters) : counters;
     }
     if (other) series.push({ sale: 'other', counters: other });
     return series;
+  }
+
+  /** Seat counts at most INVENTORY_REFRESH_MS old. */
+  async #inventory(line: LineState): Promise<SaleInventory> {
+    const now = this.#clock.now();
+    if (line.inventory === undefined || now - line.inventoryAt >= INVENTORY_REFRESH_MS) {
+      line.inventory = await this.#sales.inventory(line.record);
+      line.inventoryAt = now;
+    }
+    return line.inventory;
   }
 
   async draw(saleId: number): Promise<SaleDraw> {
@@ -424,6 +435,7 @@ export class SaleRooms {
     return {
       id: r.id,
       name: r.name,
+      allSchedules: r.allSchedules,
       scheduleIds: r.scheduleIds,
       opensAt: r.opensAt,
       status: this.#status(line),

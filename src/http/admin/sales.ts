@@ -28,6 +28,9 @@ const Settings = Type.Object({
 const saleFields = {
   saleId: Type.Integer(),
   name: Type.String(),
+  allSchedules: Type.Boolean({
+    description: 'Covers every schedule, present and future; scheduleIds is then empty',
+  }),
   scheduleIds: Type.Array(Type.Integer()),
   opensAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   status: Type.Unsafe<Sale['status']>({
@@ -60,6 +63,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export const saleView = (s: Sale) => ({
   saleId: s.id,
   name: s.name,
+  allSchedules: s.allSchedules,
   scheduleIds: s.scheduleIds,
   opensAt: iso(s.opensAt),
   status: s.status,

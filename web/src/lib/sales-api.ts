@@ -15,6 +15,8 @@ export interface SaleSettings {
 export interface Sale {
   saleId: number;
   name: string;
+  /** Every schedule, present and future; scheduleIds is then empty. */
+  allSchedules: boolean;
   scheduleIds: number[];
   opensAt: string | null;
   status: SaleStatus;
@@ -39,6 +41,8 @@ export type SaleWithCounters = Sale & { counters: SaleCounters };
 export interface PublicSale {
   saleId: number;
   name: string;
+  /** Every schedule, present and future; scheduleIds is then empty. */
+  allSchedules: boolean;
   scheduleIds: number[];
   opensAt: string | null;
   status: SaleStatus;
