@@ -1,5 +1,4 @@
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -20,6 +19,7 @@ import { registerRateLimiting } from './http/rate-limit.ts';
 import { reservationRoutes } from './http/reservations.ts';
 import { saleRoutes } from './http/sales.ts';
 import { ErrorResponse } from './http/schemas.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { buildRequestValidator } from './http/validation.ts';
 import { webRoutes } from './http/web/routes.ts';
 import type { AppServices } from './services.ts';
@@ -70,12 +70,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
   // Answers are JSON: nothing may be framed, run or loaded from them. /docs sets its own policy below.
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-  });
+  await app.register(
+    securityHeaders({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
+    }),
+  );
   if (config.corsOrigins.length > 0)
     await app.register(fastifyCors, {
       origin: config.corsOrigins,
