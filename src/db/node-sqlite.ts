@@ -6,22 +6,24 @@ type Param = null | number | bigint | string | Uint8Array;
 /** Adapts Node's built-in node:sqlite to the shape Kysely's SqliteDialect expects. */
 export function openNodeSqlite(path: string): SqliteDatabase {
   const db = new DatabaseSync(path);
-  const cache = new Map<string, StatementSync>();
-  const prepare = (sql: string): StatementSync => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
+  // Whether a statement returns rows is asked once: columns() builds a descriptor per column on every call.
+  const cache = new Map<string, { stmt: StatementSync; reader: boolean }>();
+  const prepare = (sql: string): { stmt: StatementSync; reader: boolean } => {
+    let entry = cache.get(sql);
+    if (!entry) {
+      const stmt = db.prepare(sql);
+      entry = { stmt, reader: stmt.columns().length > 0 };
       if (cache.size > 500) cache.clear();
-      cache.set(sql, stmt);
+      cache.set(sql, entry);
     }
-    return stmt;
+    return entry;
   };
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {
-      const stmt = prepare(sql);
+      const { stmt, reader } = prepare(sql);
       return {
-        reader: stmt.columns().length > 0,
+        reader,
         all: (params: ReadonlyArray<unknown>) => stmt.all(...(params as Param[])) as unknown[],
         run: (params: ReadonlyArray<unknown>) => {
           const r = stmt.run(...(params as Param[]));

@@ -146,6 +146,20 @@ export class CatalogService {
     this.#schedules.clear();
   }
 
+  /** The schedule and how many of its seats are free, counted without building the seat list. */
+  async scheduleWithAvailability(scheduleId: number): Promise<ScheduleWithAvailability> {
+    const schedule = await this.getSchedule(scheduleId);
+    const taken = new Set(await this.#repo.takenSeatIds(scheduleId, this.#clock.now()));
+    let free = 0;
+    if (schedule.seatMap === 'stored') {
+      for (const seat of await this.#repo.storedSeats(scheduleId)) if (!taken.has(seat.id)) free++;
+    } else {
+      free = schedule.seatCount;
+      for (const id of taken) if (Number.isInteger(id) && id >= 1 && id <= schedule.seatCount) free--;
+    }
+    return { ...schedule, availableSeats: free };
+  }
+
   async availableSeats(concertId: number, scheduleId: number): Promise<Seat[]> {
     return (await this.seatAvailability(concertId, scheduleId)).free;
   }

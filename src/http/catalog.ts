@@ -105,11 +105,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
         response: { 200: Schedule, ...errorResponses },
       },
     },
-    async (req) => {
-      const s = await catalog.getSchedule(req.params.scheduleId);
-      const free = (await catalog.availableSeats(s.concertId, s.id)).length;
-      return scheduleView({ ...s, availableSeats: free });
-    },
+    async (req) => scheduleView(await catalog.scheduleWithAvailability(req.params.scheduleId)),
   );
 
   app.get(

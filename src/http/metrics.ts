@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { ResponseWindow } from '../domain/admission-controller.ts';
 import { isDomainError } from '../domain/errors.ts';
 import type { BookingStep, Metrics } from '../observability/metrics.ts';
@@ -46,17 +46,22 @@ export function metricsPlugin(opts: MetricsPluginOptions): AppHooks {
     app.addHook('onError', async (request: FastifyRequest, _reply: FastifyReply, err: FastifyError) => {
       if (isDomainError(err)) errorCodes.set(request, err.code);
     });
-    app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      const status = reply.statusCode;
-      const ms = reply.elapsedTime;
-      metrics.observeRequest(request.method, route, status, ms / 1000);
-      // The admission controller hears only requests the gate let through, timed from there.
-      const handlerMs = window && isBookingRoute(route) ? msSinceAdmitted(request) : undefined;
-      if (handlerMs !== undefined) window?.record(status, handlerMs);
-      const step = bookingRoutes[`${request.method} ${route}`];
-      if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
-    });
+    // Callback style: this runs on every response, and an async hook costs a promise and a microtask each.
+    app.addHook(
+      'onResponse',
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+        const route = request.routeOptions.url ?? 'unmatched';
+        const status = reply.statusCode;
+        const ms = reply.elapsedTime;
+        metrics.observeRequest(request.method, route, status, ms / 1000);
+        // The admission controller hears only requests the gate let through, timed from there.
+        const handlerMs = window && isBookingRoute(route) ? msSinceAdmitted(request) : undefined;
+        if (handlerMs !== undefined) window?.record(status, handlerMs);
+        const step = bookingRoutes[`${request.method} ${route}`];
+        if (step) metrics.bookingOutcome(step, outcomeOf(status, errorCodes.get(request)));
+        done();
+      },
+    );
     if (opts.expose !== false) await app.register(metricsRoute(metrics));
   };
   return appWide(plugin, 'ticketrush-metrics');
