@@ -1,4 +1,5 @@
 import type { CatalogRepository, Concert, Schedule, SeatMapKind } from '../domain/catalog.ts';
+import { compiledRead } from './compiled-read.ts';
 import type { Db } from './database.ts';
 import { storedSeatsOf } from './seats.ts';
 
@@ -34,40 +35,56 @@ function publishedSchedules(db: Db) {
 }
 
 export function catalogRepository(db: Db): CatalogRepository {
+  // The reads every fan makes, compiled once (see compiledRead); their builders never branch on the arguments.
+  const concertsAfter = compiledRead(db, (afterId: number, limit: number) =>
+    db
+      .selectFrom('concerts')
+      .select(['id', 'title', 'artist', 'venue'])
+      .where('id', '>', afterId)
+      .where('published', '=', 1)
+      .orderBy('id')
+      .limit(limit),
+  );
+  const concertById = compiledRead(db, (id: number) =>
+    db
+      .selectFrom('concerts')
+      .select(['id', 'title', 'artist', 'venue'])
+      .where('id', '=', id)
+      .where('published', '=', 1),
+  );
+  const schedulesOfConcert = compiledRead(db, (concertId: number, now: number) =>
+    publishedSchedules(db)
+      .select((eb) =>
+        eb
+          .selectFrom('seat_claims as c')
+          .select((e) => e.fn.countAll().as('n'))
+          .whereRef('c.schedule_id', '=', 's.id')
+          .where((w) => w.or([w('c.status', '=', 'SOLD'), w('c.expires_at', '>', now)]))
+          .as('taken'),
+      )
+      .where('s.concert_id', '=', concertId)
+      .orderBy('s.id'),
+  );
+  const scheduleById = compiledRead(db, (id: number) => publishedSchedules(db).where('s.id', '=', id));
+  const claimsOf = compiledRead(db, (scheduleId: number, now: number) =>
+    db
+      .selectFrom('seat_claims')
+      .select(['seat_id', 'status'])
+      .where('schedule_id', '=', scheduleId)
+      .where((w) => w.or([w('status', '=', 'SOLD'), w('expires_at', '>', now)])),
+  );
+
   return {
     async listConcerts(afterId, limit) {
-      return db
-        .selectFrom('concerts')
-        .select(['id', 'title', 'artist', 'venue'])
-        .where('id', '>', afterId)
-        .where('published', '=', 1)
-        .orderBy('id')
-        .limit(limit)
-        .execute() as Promise<Concert[]>;
+      return (await concertsAfter(afterId, limit)) as Concert[];
     },
 
     async findConcert(id) {
-      return db
-        .selectFrom('concerts')
-        .select(['id', 'title', 'artist', 'venue'])
-        .where('id', '=', id)
-        .where('published', '=', 1)
-        .executeTakeFirst();
+      return (await concertById(id))[0];
     },
 
     async listSchedulesWithAvailability(concertId, now) {
-      const rows = await publishedSchedules(db)
-        .select((eb) =>
-          eb
-            .selectFrom('seat_claims as c')
-            .select((e) => e.fn.countAll().as('n'))
-            .whereRef('c.schedule_id', '=', 's.id')
-            .where((w) => w.or([w('c.status', '=', 'SOLD'), w('c.expires_at', '>', now)]))
-            .as('taken'),
-        )
-        .where('s.concert_id', '=', concertId)
-        .orderBy('s.id')
-        .execute();
+      const rows = await schedulesOfConcert(concertId, now);
       return rows.map((r) => {
         const s = toSchedule(r);
         return { ...s, availableSeats: Math.max(0, s.seatCount - Number(r.taken ?? 0)) };
@@ -75,17 +92,12 @@ export function catalogRepository(db: Db): CatalogRepository {
     },
 
     async findSchedule(id) {
-      const r = await publishedSchedules(db).where('s.id', '=', id).executeTakeFirst();
+      const r = (await scheduleById(id))[0];
       return r ? toSchedule(r) : undefined;
     },
 
     async takenSeats(scheduleId, now) {
-      const rows = await db
-        .selectFrom('seat_claims')
-        .select(['seat_id', 'status'])
-        .where('schedule_id', '=', scheduleId)
-        .where((w) => w.or([w('status', '=', 'SOLD'), w('expires_at', '>', now)]))
-        .execute();
+      const rows = await claimsOf(scheduleId, now);
       return rows.map((r) => ({ id: Number(r.seat_id), status: r.status === 'SOLD' ? 'SOLD' : 'HELD' }));
     },
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { catalogRepository } from '../../src/db/catalog-repository.ts';
+import { compiledRead } from '../../src/db/compiled-read.ts';
 import { seedDemoData } from '../../src/db/seed.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -126,6 +127,32 @@ for (const dialect of DIALECTS) {
         { id: 3, status: 'SOLD' },
       ]);
       assert.deepEqual(await repo.takenSeats(2, NOW + 120_000), [{ id: 3, status: 'SOLD' }]);
+    });
+
+    test('a read compiled once binds each call its own values; one it cannot template is built every call', {
+      skip: !available && `${dialect} not reachable`,
+    }, async () => {
+      const db = t.database.db;
+      const ids = (rows: Array<{ id: number }>) => rows.map((r) => Number(r.id));
+      const between = compiledRead(db, (from: number, to: number) =>
+        db.selectFrom('concerts').select('id').where('id', '>=', from).where('id', '<=', to).orderBy('id'),
+      );
+      assert.deepEqual(ids(await between(1, 2)), [1, 2]);
+      assert.deepEqual(ids(await between(2, 3)), [2, 3]);
+      assert.deepEqual(ids(await between(3, 1)), []);
+      const twice = compiledRead(db, (id: number) =>
+        db.selectFrom('concerts').select('id').where('id', '>=', id).where('id', '<=', id),
+      );
+      assert.deepEqual(ids(await twice(2)), [2]);
+      assert.deepEqual(ids(await twice(3)), [3]);
+      const computed = compiledRead(db, (id: number) =>
+        db
+          .selectFrom('concerts')
+          .select('id')
+          .where('id', '=', id + 1),
+      );
+      assert.deepEqual(ids(await computed(1)), [2]);
+      assert.deepEqual(ids(await computed(2)), [3]);
     });
 
     test('the schema refuses a second claim on the same seat', {
