@@ -1,4 +1,10 @@
-import type { CatalogRepository, Concert, Schedule, SeatMapKind } from '../domain/catalog.ts';
+import type {
+  CatalogRepository,
+  Concert,
+  Schedule,
+  ScheduleWithAvailability,
+  SeatMapKind,
+} from '../domain/catalog.ts';
 import { compiledRead } from './compiled-read.ts';
 import type { Db } from './database.ts';
 import { storedSeatsOf } from './seats.ts';
@@ -22,6 +28,11 @@ const toSchedule = (r: ScheduleRow): Schedule => ({
   venue: r.venue,
   seatMap: r.seat_map as SeatMapKind,
 });
+
+const withAvailability = (r: ScheduleRow & { taken: unknown }): ScheduleWithAvailability => {
+  const s = toSchedule(r);
+  return { ...s, availableSeats: Math.max(0, s.seatCount - Number(r.taken ?? 0)) };
+};
 
 /** Schedules fans may see: published, of a published concert; the venue falls back to the concert's. */
 function publishedSchedules(db: Db) {
@@ -52,18 +63,20 @@ export function catalogRepository(db: Db): CatalogRepository {
       .where('id', '=', id)
       .where('published', '=', 1),
   );
+  const withTakenCount = (now: number) =>
+    publishedSchedules(db).select((eb) =>
+      eb
+        .selectFrom('seat_claims as c')
+        .select((e) => e.fn.countAll().as('n'))
+        .whereRef('c.schedule_id', '=', 's.id')
+        .where((w) => w.or([w('c.status', '=', 'SOLD'), w('c.expires_at', '>', now)]))
+        .as('taken'),
+    );
   const schedulesOfConcert = compiledRead(db, (concertId: number, now: number) =>
-    publishedSchedules(db)
-      .select((eb) =>
-        eb
-          .selectFrom('seat_claims as c')
-          .select((e) => e.fn.countAll().as('n'))
-          .whereRef('c.schedule_id', '=', 's.id')
-          .where((w) => w.or([w('c.status', '=', 'SOLD'), w('c.expires_at', '>', now)]))
-          .as('taken'),
-      )
-      .where('s.concert_id', '=', concertId)
-      .orderBy('s.id'),
+    withTakenCount(now).where('s.concert_id', '=', concertId).orderBy('s.id'),
+  );
+  const scheduleWithTakenCount = compiledRead(db, (id: number, now: number) =>
+    withTakenCount(now).where('s.id', '=', id),
   );
   const scheduleById = compiledRead(db, (id: number) => publishedSchedules(db).where('s.id', '=', id));
   const claimsOf = compiledRead(db, (scheduleId: number, now: number) =>
@@ -84,11 +97,12 @@ export function catalogRepository(db: Db): CatalogRepository {
     },
 
     async listSchedulesWithAvailability(concertId, now) {
-      const rows = await schedulesOfConcert(concertId, now);
-      return rows.map((r) => {
-        const s = toSchedule(r);
-        return { ...s, availableSeats: Math.max(0, s.seatCount - Number(r.taken ?? 0)) };
-      });
+      return (await schedulesOfConcert(concertId, now)).map(withAvailability);
+    },
+
+    async findScheduleWithAvailability(id, now) {
+      const r = (await scheduleWithTakenCount(id, now))[0];
+      return r ? withAvailability(r) : undefined;
     },
 
     async findSchedule(id) {

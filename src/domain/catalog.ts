@@ -60,6 +60,8 @@ export interface CatalogRepository {
   findConcert(id: number): Promise<Concert | undefined>;
   listSchedulesWithAvailability(concertId: number, now: number): Promise<ScheduleWithAvailability[]>;
   findSchedule(id: number): Promise<Schedule | undefined>;
+  /** One schedule with its free-seat count, counted as the list counts it; one read. */
+  findScheduleWithAvailability(id: number, now: number): Promise<ScheduleWithAvailability | undefined>;
   /** Seats held (unexpired) or sold in a schedule. */
   takenSeats(scheduleId: number, now: number): Promise<TakenSeat[]>;
   /** The seats of a stored seat map, in seat-id order. */
@@ -146,18 +148,11 @@ export class CatalogService {
     this.#schedules.clear();
   }
 
-  /** The schedule and how many of its seats are free, counted without building the seat list. */
+  /** The schedule and how many of its seats are free (held or sold ones are not), in one read. */
   async scheduleWithAvailability(scheduleId: number): Promise<ScheduleWithAvailability> {
-    const schedule = await this.getSchedule(scheduleId);
-    const taken = new Set(await this.#repo.takenSeatIds(scheduleId, this.#clock.now()));
-    let free = 0;
-    if (schedule.seatMap === 'stored') {
-      for (const seat of await this.#repo.storedSeats(scheduleId)) if (!taken.has(seat.id)) free++;
-    } else {
-      free = schedule.seatCount;
-      for (const id of taken) if (Number.isInteger(id) && id >= 1 && id <= schedule.seatCount) free--;
-    }
-    return { ...schedule, availableSeats: free };
+    const schedule = await this.#repo.findScheduleWithAvailability(scheduleId, this.#clock.now());
+    if (!schedule) throw new DomainError('SCHEDULE_NOT_FOUND', `Schedule ${scheduleId} does not exist`);
+    return schedule;
   }
 
   async availableSeats(concertId: number, scheduleId: number): Promise<Seat[]> {

@@ -121,6 +121,9 @@ for (const dialect of DIALECTS) {
           [4, 10],
         ],
       );
+      assert.equal((await repo.findScheduleWithAvailability(2, NOW))?.availableSeats, 8);
+      assert.equal((await repo.findScheduleWithAvailability(2, NOW + 120_000))?.availableSeats, 9);
+      assert.equal((await repo.findScheduleWithAvailability(999, NOW))?.availableSeats, undefined);
       const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
       assert.deepEqual((await repo.takenSeats(2, NOW)).sort(byId), [
         { id: 1, status: 'HELD' },

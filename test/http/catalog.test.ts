@@ -126,11 +126,13 @@ for (const [i, dialect] of DIALECTS.entries())
       assert.deepEqual([body.held, body.sold], [[4], [6]]);
       const counts = (await get('/api/concerts/1/schedules')).json().schedules;
       assert.equal(counts[0].availableSeats, 8);
+      assert.equal((await get('/api/schedules/1')).json().availableSeats, 8);
 
       t.clock.advance(1001);
       const later = (await get('/api/concerts/1/schedules/1/seats/available')).json();
       assert.equal(later.seats.length, 9);
       assert.deepEqual([later.held, later.sold], [[], [6]]);
+      assert.equal((await get('/api/schedules/1')).json().availableSeats, 9);
     });
 
     test("a schedule that is not the concert's is a 404", async () => {

@@ -52,31 +52,6 @@ test('a schedule is read once however many holds ask at once; an unknown one is 
   await assert.rejects(catalog.getSchedule(7, 2), { code: 'SCHEDULE_NOT_FOUND' });
 });
 
-test("a schedule's free-seat count is the length of its free-seat list, tiered and stored", async () => {
-  const stored = { ...schedule, id: 8, seatCount: 3, seatMap: 'stored' as const };
-  const storedSeats = [11, 12, 13].map((id) => ({
-    id,
-    section: 'A',
-    row: '1',
-    label: `A1-${id}`,
-    price: 10,
-  }));
-  const taken: Record<number, number[]> = { 7: [1, 5, 100], 8: [12] };
-  const repo = {
-    findSchedule: async (id: number) => (id === 7 ? schedule : stored),
-    takenSeatIds: async (id: number) => taken[id],
-    storedSeats: async () => storedSeats,
-  } as unknown as CatalogRepository;
-  const catalog = new CatalogService(repo, new ManualClock());
-  for (const id of [7, 8]) {
-    const counted = await catalog.scheduleWithAvailability(id);
-    const listed = await catalog.availableSeats(counted.concertId, id);
-    assert.equal(counted.availableSeats, listed.length, `schedule ${id}`);
-  }
-  assert.equal((await catalog.scheduleWithAvailability(7)).availableSeats, 97);
-  assert.equal((await catalog.scheduleWithAvailability(8)).availableSeats, 2);
-});
-
 test('a bounded map forgets its oldest entry when full', () => {
   const m = new BoundedMap<number, string>(2);
   m.set(1, 'a').set(2, 'b').set(2, 'B').set(3, 'c');
