@@ -133,6 +133,9 @@ describe('GET /metrics', () => {
     assert.doesNotMatch(body, /route="\/api\/reservations\/1"/, 'ids never become labels');
     assert.match(body, /process_resident_memory_bytes \d+/);
     assert.match(body, /nodejs_eventloop_lag_seconds /);
+    // Open handles by type come from the resource names; no scrape walks every connection's handle object.
+    assert.match(body, /nodejs_active_resources_total \d+/);
+    assert.doesNotMatch(body, /nodejs_active_handles/);
     assert.match(body, /ticketrush_admit_rate_per_second 42/);
     assert.match(body, /ticketrush_overload_level\{level="ok"\} 1/);
     assert.equal(
