@@ -8,9 +8,9 @@ import { accessKeyOf } from './queue.ts';
 import { tokenIssueLimiters } from './rate-limit.ts';
 import { ErrorResponse, errorResponses, Id } from './schemas.ts';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-const SaleParams = Type.Object({ saleId: Id('Sale id') });
+export const SaleParams = Type.Object({ saleId: Id('Sale id') });
 const SaleUserParams = Type.Object({ saleId: Id('Sale id'), userId: Id('User id') });
 
 const Status = Type.Unsafe<Sale['status']>({

@@ -5,42 +5,24 @@ import { createDatabase } from '../../src/db/database.ts';
 import { salesRepository } from '../../src/db/sales-repository.ts';
 import { seedDemoData } from '../../src/db/seed.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
-import type { QueueStore, QueueStoreSettings } from '../../src/domain/queue-store.ts';
+import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { drawOrder, verifyDraw } from '../../src/domain/sales/draw.ts';
-import type { SaleSettings } from '../../src/domain/sales/model.ts';
 import { SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
 import { SalesService } from '../../src/domain/sales/sales.ts';
-import { WaitingRoom, type WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
+import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable } from '../support/databases.ts';
+import {
+  testActor as actor,
+  saleDefaults as defaults,
+  roomSettings,
+  storeSettings,
+} from '../support/sale-fixtures.ts';
 
 const reachable = await Promise.all(DIALECTS.map(dialectAvailable));
 const redisUp = await serverAvailable('redis');
-
-const roomSettings: WaitingRoomSettings = {
-  admitPerSecond: 1000,
-  maxActive: 1000,
-  activeTtlSeconds: 600,
-  activeIdleSeconds: 60,
-  tokenGraceSeconds: 30,
-  idleTimeoutSeconds: 30,
-};
-const storeSettings: QueueStoreSettings = {
-  activeTtlMs: 600_000,
-  tokenGraceMs: 30_000,
-  activeIdleMs: 60_000,
-};
-const defaults: SaleSettings = {
-  admitPerSecond: 1000,
-  maxActive: 1000,
-  minWindow: 1,
-  maxWindow: 1000,
-  overbook: 1.5,
-  paused: false,
-};
-const actor = { id: null, name: 'test' };
 
 /** Two processes' handles on one sale's store: two Redis connections, or one memory store (one process). */
 const stores: Array<{ name: string; up: boolean; pair(): [QueueStore, QueueStore, () => Promise<void>] }> = [

@@ -2,11 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Sale, SaleCounters } from '../../domain/sales/model.ts';
 import type { RoutePlugin } from '../plugin.ts';
+import { iso, PublicSale, publicSaleView, SaleParams } from '../sales.ts';
 import { errorResponses, Id } from '../schemas.ts';
 import { operatorOf } from './auth.ts';
 import { epochOf, NO_CONTROL_CHARACTERS } from './schemas.ts';
-
-const SaleParams = Type.Object({ saleId: Id('Sale id') });
 
 const Rate = Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Admissions per second' });
 const Cap = (description: string) => Type.Integer({ minimum: 1, maximum: 10_000_000, description });
@@ -26,18 +25,7 @@ const Settings = Type.Object({
 });
 
 const saleFields = {
-  saleId: Type.Integer(),
-  name: Type.String(),
-  allSchedules: Type.Boolean({
-    description: 'Covers every schedule, present and future; scheduleIds is then empty',
-  }),
-  scheduleIds: Type.Array(Type.Integer()),
-  opensAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  status: Type.Unsafe<Sale['status']>({
-    type: 'string',
-    enum: ['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED'],
-  }),
-  drawCommitment: Type.String(),
+  ...PublicSale.properties,
   drawSeed: Type.Union([Type.String(), Type.Null()], { description: 'Revealed once the draw was applied' }),
   settings: Settings,
   createdAt: Type.String({ format: 'date-time' }),
@@ -58,16 +46,8 @@ const Counters = Type.Object({
 
 const SaleWithCounters = Type.Object({ ...saleFields, counters: Counters });
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
 export const saleView = (s: Sale) => ({
-  saleId: s.id,
-  name: s.name,
-  allSchedules: s.allSchedules,
-  scheduleIds: s.scheduleIds,
-  opensAt: iso(s.opensAt),
-  status: s.status,
-  drawCommitment: s.drawCommitment,
+  ...publicSaleView(s),
   drawSeed: s.drawSeed,
   settings: s.settings,
   createdAt: new Date(s.createdAt).toISOString(),
