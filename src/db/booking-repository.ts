@@ -198,13 +198,30 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
   };
 }
 
-/** The hold's steps one statement at a time, where a transaction cannot travel in one round trip. */
-async function holdWithinLimitStepwise(tx: BookingTx, h: LimitedHold): Promise<LimitedHoldOutcome> {
-  const { userId } = h.reservation;
-  if (!(await tx.lockUser(userId))) return { status: 'no_user' };
-  const held = await tx.liveHoldsOf(userId, h.now);
-  if (held >= h.maxHolds) return { status: 'limit', held };
-  return (await tx.holdFreeSeat(h.claim, h.reservation, h.event)) ? { status: 'held' } : { status: 'taken' };
+/** Rolls back a hold whose idempotency claim went to another request. */
+class Superseded extends Error {}
+
+/**
+ * The hold's steps one statement at a time, where a transaction cannot travel in one round trip; with an
+ * idempotency answer, stored in the same transaction (or the hold rolled back when the claim was lost).
+ */
+async function holdWithinLimitStepwise(database: Database, h: LimitedHold): Promise<LimitedHoldOutcome> {
+  try {
+    return await inTransaction(database, async (trx) => {
+      const tx = bookingTx(database, trx, []);
+      const { userId } = h.reservation;
+      if (!(await tx.lockUser(userId))) return { status: 'no_user' };
+      const held = await tx.liveHoldsOf(userId, h.now);
+      if (held >= h.maxHolds) return { status: 'limit', held };
+      if (!(await tx.holdFreeSeat(h.claim, h.reservation, h.event))) return { status: 'taken' };
+      if (h.answer && !(await tx.completeIdempotencyKey(h.answer.claim, h.answer.outcome)))
+        throw new Superseded();
+      return { status: 'held' };
+    });
+  } catch (err) {
+    if (err instanceof Superseded) return { status: 'superseded' };
+    throw err;
+  }
 }
 
 /** Holds remembered per process: enough for the time between a hold and its payment. */
@@ -230,7 +247,7 @@ export function bookingRepository(database: Database): BookingStore {
       const outcome =
         capabilities.pipelining || capabilities.statementBatches
           ? await holdFreeSeatWithinLimit(database, h)
-          : await inTransaction(database, (trx) => holdWithinLimitStepwise(bookingTx(database, trx, []), h));
+          : await holdWithinLimitStepwise(database, h);
       if (outcome.status === 'held') heldHere.set(h.reservation.id, h.reservation);
       return outcome;
     },

@@ -18,6 +18,7 @@ import type {
 import type { Database, Db } from './database.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
+import { statementTemplate } from './statement-template.ts';
 import { inOneRoundTrip, inTransaction, skippingDuplicate } from './transaction.ts';
 
 export const claimRow = (c: SeatClaim) => ({
@@ -71,18 +72,51 @@ function insertFrom(
   return sql`${sql.raw(verb)} into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
 }
 
+/** A hold's values as its statements bind them: rows as written, the key's answer as stored. */
+interface HoldValues {
+  userId: number;
+  now: number;
+  maxHolds: number;
+  claim: Row;
+  reservation: Row;
+  event: Row;
+  key: { scope: string; key: string; claimedAt: number; response: string };
+}
+
+function holdValues(h: LimitedHold): HoldValues {
+  const claim = h.answer?.claim;
+  return {
+    userId: h.reservation.userId,
+    now: h.now,
+    maxHolds: h.maxHolds,
+    claim: claimRow(h.claim),
+    reservation: reservationRow(h.reservation),
+    event: outboxRow(h.event),
+    key: {
+      scope: claim?.scope ?? '',
+      key: claim?.key ?? '',
+      claimedAt: claim?.claimedAt ?? 0,
+      response: h.answer ? JSON.stringify(h.answer.outcome) : '',
+    },
+  };
+}
+
 /**
  * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `pipelining` or `statementBatches`): the
  * user's row is locked by one statement, so the count of live holds in the next one, made after the lock
- * was granted, sees every hold committed before it.
+ * was granted, sees every hold committed before it. With an idempotency answer, the key's row is locked too,
+ * the hold is written only while the claim is this request's, and the answer is stored with it.
  */
 export async function holdFreeSeatWithinLimit(
   database: Database,
   h: LimitedHold,
 ): Promise<LimitedHoldOutcome> {
-  const { user, held, claimed } = database.capabilities.dataModifyingCte
-    ? await holdInOnePipeline(database, h)
-    : await holdInOneBatch(database, h);
+  const v = holdValues(h);
+  const keyed = h.answer !== undefined;
+  const { user, key, held, claimed } = database.capabilities.dataModifyingCte
+    ? await holdInOnePipeline(database, v, keyed)
+    : await holdInOneBatch(database, v, keyed);
+  if (!key) return { status: 'superseded' };
   if (!user) return { status: 'no_user' };
   if (claimed) return { status: 'held' };
   return held >= h.maxHolds ? { status: 'limit', held } : { status: 'taken' };
@@ -90,61 +124,120 @@ export async function holdFreeSeatWithinLimit(
 
 interface LimitedHoldRow {
   user: boolean;
+  /** The idempotency claim is still this request's (always true without one). */
+  key: boolean;
   held: number;
   claimed: boolean;
 }
 
-async function holdInOnePipeline(database: Database, h: LimitedHold): Promise<LimitedHoldRow> {
-  const { db } = database;
-  const { userId } = h.reservation;
-  const claimInsert = insertFrom(
-    'seat_claims',
-    claimRow(h.claim),
-    sql`where (select n from live) < ${h.maxHolds} and exists (select 1 from users where id = ${userId})
-      on conflict do nothing returning reservation_id`,
-  );
-  const [locked, counted] = await inOneRoundTrip(database, [
-    prepared('lock_user', sql`select id from users where id = ${userId} for update`).compile(db),
-    prepared(
-      'hold_free_seat_within_limit',
+const lockUser = statementTemplate((v: HoldValues) =>
+  prepared('lock_user', sql`select id from users where id = ${v.userId} for update`),
+);
+
+/** The idempotency claim is still this request's: pending, and claimed when this request claimed it. */
+const keyStillOurs = (v: HoldValues) =>
+  sql`scope = ${v.key.scope} and idem_key = ${v.key.key} and status_code = 0 and created_at = ${v.key.claimedAt}`;
+
+/** The claim's row, locked: the hold and its answer are written only while it is still this request's. */
+const lockKey = statementTemplate((v: HoldValues) =>
+  prepared('lock_idempotency_key', sql`select 1 from idempotency_keys where ${keyStillOurs(v)} for update`),
+);
+
+/** The answer stored as IdempotencyTx.completeIdempotencyKey stores it (status_code 1: complete). */
+const storeAnswer = (v: HoldValues, when: RawBuilder<unknown>) =>
+  sql`update idempotency_keys set status_code = 1, response = ${v.key.response}
+    where ${keyStillOurs(v)} and ${when}`;
+
+const holdInOneStatement = (keyed: boolean) =>
+  statementTemplate((v: HoldValues) => {
+    const ours = keyed ? sql`and exists (select 1 from idempotency_keys where ${keyStillOurs(v)})` : sql``;
+    const claimInsert = insertFrom(
+      'seat_claims',
+      v.claim,
+      sql`where (select n from live) < ${v.maxHolds} and exists (select 1 from users where id = ${v.userId})
+        ${ours} on conflict do nothing returning reservation_id`,
+    );
+    const answer = keyed ? sql`, answer as (${storeAnswer(v, sql`exists (select 1 from claim)`)})` : sql``;
+    return prepared(
+      keyed ? 'hold_free_seat_within_limit_keyed' : 'hold_free_seat_within_limit',
       sql`with live as (
           select count(*) as n from seat_claims
-          where user_id = ${userId} and status = 'HELD' and expires_at > ${h.now}
+          where user_id = ${v.userId} and status = 'HELD' and expires_at > ${v.now}
         ), claim as (${claimInsert}),
-        reservation as (${insertFrom('reservations', reservationRow(h.reservation), sql`from claim`)}),
-        event as (${insertFrom('outbox', outboxRow(h.event), sql`from claim`)})
+        reservation as (${insertFrom('reservations', v.reservation, sql`from claim`)}),
+        event as (${insertFrom('outbox', v.event, sql`from claim`)})${answer}
         select (select n from live) as held, (select count(*) from claim) as claimed`,
-    ).compile(db),
-  ]);
-  const row = (counted as { held: number | string; claimed: number | string }[])[0];
+    );
+  });
+const holdStatement = { plain: holdInOneStatement(false), keyed: holdInOneStatement(true) };
+
+async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
+  const { db } = database;
+  const statements = [lockUser(db, v)];
+  if (keyed) statements.push(lockKey(db, v));
+  statements.push((keyed ? holdStatement.keyed : holdStatement.plain)(db, v));
+  const results = await inOneRoundTrip(database, statements);
+  const row = (results.at(-1) as { held: number | string; claimed: number | string }[])[0];
   return {
-    user: (locked as unknown[]).length > 0,
+    user: (results[0] as unknown[]).length > 0,
+    key: !keyed || (results[1] as unknown[]).length > 0,
     held: Number(row.held),
     claimed: Number(row.claimed) > 0,
   };
 }
 
-async function holdInOneBatch(database: Database, h: LimitedHold): Promise<LimitedHoldRow> {
-  const { db } = database;
-  const { userId } = h.reservation;
-  // Each insert is written only when the statement before it wrote its row (ROW_COUNT() is the previous one's).
-  const ifPreviousWrote = sql`from dual where row_count() > 0`;
-  const results = await inOneRoundTrip(database, [
-    sql`select count(*) into @hold_user from users where id = ${userId} for update`.compile(db),
-    sql`select count(*) into @hold_live from seat_claims
-        where user_id = ${userId} and status = 'HELD' and expires_at > ${h.now}`.compile(db),
+// In a batch, each insert is written only when the statement before it wrote its row (ROW_COUNT() is the
+// previous one's), and the key's answer only when the event was.
+const ifPreviousWrote = sql`from dual where row_count() > 0`;
+const holdBatch = (keyed: boolean) => [
+  statementTemplate(
+    (v: HoldValues) => sql`select count(*) into @hold_user from users where id = ${v.userId} for update`,
+  ),
+  ...(keyed
+    ? [
+        statementTemplate(
+          (v: HoldValues) =>
+            sql`select count(*) into @hold_key from idempotency_keys where ${keyStillOurs(v)} for update`,
+        ),
+      ]
+    : []),
+  statementTemplate(
+    (v: HoldValues) => sql`select count(*) into @hold_live from seat_claims
+      where user_id = ${v.userId} and status = 'HELD' and expires_at > ${v.now}`,
+  ),
+  statementTemplate((v: HoldValues) =>
     insertFrom(
       'seat_claims',
-      claimRow(h.claim),
-      sql`from dual where @hold_user > 0 and @hold_live < ${h.maxHolds}`,
+      v.claim,
+      sql`from dual where @hold_user > 0 and ${sql.raw(keyed ? '@hold_key > 0 and' : '')} @hold_live < ${v.maxHolds}`,
       'insert ignore',
-    ).compile(db),
-    insertFrom('reservations', reservationRow(h.reservation), ifPreviousWrote).compile(db),
-    insertFrom('outbox', outboxRow(h.event), ifPreviousWrote).compile(db),
-    sql`select @hold_user as user, @hold_live as held, row_count() as claimed`.compile(db),
-  ]);
-  const row = (results.at(-1) as { user: number; held: number; claimed: number }[])[0];
-  return { user: Number(row.user) > 0, held: Number(row.held), claimed: Number(row.claimed) > 0 };
+    ),
+  ),
+  statementTemplate((v: HoldValues) => insertFrom('reservations', v.reservation, ifPreviousWrote)),
+  statementTemplate((v: HoldValues) => insertFrom('outbox', v.event, ifPreviousWrote)),
+  ...(keyed ? [statementTemplate((v: HoldValues) => storeAnswer(v, sql`row_count() > 0`))] : []),
+  statementTemplate(
+    () =>
+      sql`select @hold_user as user, ${sql.raw(keyed ? '@hold_key' : '1')} as keyed, @hold_live as held,
+        row_count() as claimed`,
+  ),
+];
+const holdBatches = { plain: holdBatch(false), keyed: holdBatch(true) };
+
+async function holdInOneBatch(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
+  const { db } = database;
+  const batch = keyed ? holdBatches.keyed : holdBatches.plain;
+  const results = await inOneRoundTrip(
+    database,
+    batch.map((statement) => statement(db, v)),
+  );
+  const row = (results.at(-1) as { user: number; keyed: number; held: number; claimed: number }[])[0];
+  return {
+    user: Number(row.user) > 0,
+    key: Number(row.keyed) > 0,
+    held: Number(row.held),
+    claimed: Number(row.claimed) > 0,
+  };
 }
 
 /**
@@ -212,59 +305,90 @@ function outcomeOf(row: OutcomeRow | undefined): PaymentOutcome {
   return Number(row?.held ?? 0) ? { status: 'short', balance } : { status: 'not_held' };
 }
 
-async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome> {
-  const { reservationId: id, userId, amount } = p.payment;
-  const { now } = p;
-  // `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold.
-  const statement = sql<OutcomeRow>`with held as materialized (
+/** A payment's values as its statements bind them: rows as written. */
+interface PayValues {
+  id: string;
+  userId: number;
+  amount: number;
+  now: number;
+  payment: Row;
+  ledger: Row;
+  event: Row;
+}
+
+const payValues = (p: HoldPayment): PayValues => ({
+  id: p.payment.reservationId,
+  userId: p.payment.userId,
+  amount: p.payment.amount,
+  now: p.now,
+  payment: paymentRow(p.payment),
+  ledger: ledgerRow(p.ledger),
+  event: outboxRow(p.event),
+});
+
+// `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold.
+const payStatement = statementTemplate((v: PayValues) =>
+  prepared(
+    'pay_for_hold',
+    sql`with held as materialized (
       select r.id from reservations r join seat_claims c on c.reservation_id = r.id
-      where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
-        and c.status = 'HELD' and c.expires_at > ${now}
+      where r.id = ${v.id} and r.user_id = ${v.userId} and r.status = 'HELD'
+        and c.status = 'HELD' and c.expires_at > ${v.now}
       for update
     ), debit as (
-      update point_wallets set balance = balance - ${amount}, updated_at = ${now}
-      where user_id = ${userId} and balance >= ${amount} and exists (select 1 from held)
+      update point_wallets set balance = balance - ${v.amount}, updated_at = ${v.now}
+      where user_id = ${v.userId} and balance >= ${v.amount} and exists (select 1 from held)
       returning balance
     ), sold as (
       update seat_claims set status = 'SOLD'
-      where reservation_id = ${id} and status = 'HELD' and exists (select 1 from debit)
+      where reservation_id = ${v.id} and status = 'HELD' and exists (select 1 from debit)
     ), confirmed as (
-      update reservations set status = 'CONFIRMED', updated_at = ${now}
-      where id = ${id} and status = 'HELD' and exists (select 1 from debit)
-    ), payment as (${insertFrom('payments', paymentRow(p.payment), sql`from debit`)}),
-    ledger as (${insertFrom('point_ledger', ledgerRow(p.ledger), sql`from debit`)}),
-    event as (${insertFrom('outbox', outboxRow(p.event), sql`from debit`)}),
-    wallet as (select balance from point_wallets where user_id = ${userId} for update)
+      update reservations set status = 'CONFIRMED', updated_at = ${v.now}
+      where id = ${v.id} and status = 'HELD' and exists (select 1 from debit)
+    ), payment as (${insertFrom('payments', v.payment, sql`from debit`)}),
+    ledger as (${insertFrom('point_ledger', v.ledger, sql`from debit`)}),
+    event as (${insertFrom('outbox', v.event, sql`from debit`)}),
+    wallet as (select balance from point_wallets where user_id = ${v.userId} for update)
     select exists (select 1 from debit) as paid, exists (select 1 from held) as held,
-      coalesce((select balance from debit), (select balance from wallet)) as balance`;
-  const { rows } = await prepared('pay_for_hold', statement).execute(db);
+      coalesce((select balance from debit), (select balance from wallet)) as balance`,
+  ),
+);
+
+async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome> {
+  const { rows } = await db.executeQuery<OutcomeRow>(payStatement(db, payValues(p)));
   return outcomeOf(rows[0]);
 }
 
-async function payInOneBatch(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
-  const { db } = database;
-  const { reservationId: id, userId, amount } = p.payment;
-  const { now } = p;
-  // Each insert is written only when the statement before it wrote (ROW_COUNT() is the previous one's).
-  const ifPreviousWrote = sql`from dual where row_count() > 0`;
-  const results = await inOneRoundTrip(database, [
-    // One statement decides: the three rows change together, or none does.
-    sql`update reservations r
+// Each insert is written only when the statement before it wrote (ROW_COUNT() is the previous one's).
+const payBatch = [
+  // One statement decides: the three rows change together, or none does.
+  statementTemplate(
+    (v: PayValues) => sql`update reservations r
         join seat_claims c on c.reservation_id = r.id
         join point_wallets w on w.user_id = r.user_id
-      set r.status = 'CONFIRMED', r.updated_at = ${now}, c.status = 'SOLD',
-        w.balance = (@paid_balance := w.balance - ${amount}), w.updated_at = ${now}
-      where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
-        and c.status = 'HELD' and c.expires_at > ${now} and w.balance >= ${amount}`.compile(db),
-    insertFrom('payments', paymentRow(p.payment), ifPreviousWrote).compile(db),
-    insertFrom('point_ledger', ledgerRow(p.ledger), ifPreviousWrote).compile(db),
-    insertFrom('outbox', outboxRow(p.event), ifPreviousWrote).compile(db),
-    // @paid_balance is this batch's only when the update wrote; a refusal is read below.
-    sql`select row_count() > 0 as paid, @paid_balance as balance`.compile(db),
-  ]);
+      set r.status = 'CONFIRMED', r.updated_at = ${v.now}, c.status = 'SOLD',
+        w.balance = (@paid_balance := w.balance - ${v.amount}), w.updated_at = ${v.now}
+      where r.id = ${v.id} and r.user_id = ${v.userId} and r.status = 'HELD'
+        and c.status = 'HELD' and c.expires_at > ${v.now} and w.balance >= ${v.amount}`,
+  ),
+  statementTemplate((v: PayValues) => insertFrom('payments', v.payment, ifPreviousWrote)),
+  statementTemplate((v: PayValues) => insertFrom('point_ledger', v.ledger, ifPreviousWrote)),
+  statementTemplate((v: PayValues) => insertFrom('outbox', v.event, ifPreviousWrote)),
+  // @paid_balance is this batch's only when the update wrote; a refusal is read below.
+  statementTemplate(() => sql`select row_count() > 0 as paid, @paid_balance as balance`),
+];
+
+async function payInOneBatch(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { db } = database;
+  const v = payValues(p);
+  const results = await inOneRoundTrip(
+    database,
+    payBatch.map((statement) => statement(db, v)),
+  );
   const row = (results.at(-1) as OutcomeRow[])[0];
   if (Number(row.paid)) return { status: 'paid', balance: Number(row.balance) };
   // A refusal changed nothing, so why it was refused is read after it: rare, and off the hot path.
+  const { id, userId, now } = v;
   const { rows } = await sql<OutcomeRow>`select 0 as paid,
       exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
         where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'

@@ -51,6 +51,8 @@ export interface DialectCapabilities {
    * trailing spaces: keys that must match exactly are varbinary there.
    */
   bytewiseVarchar: boolean;
+  /** Index names are per table, so DROP INDEX names the table (MySQL, MariaDB); elsewhere per schema. */
+  indexNamesPerTable: boolean;
 }
 
 export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
@@ -65,6 +67,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     pipelining: false,
     multiTableUpdate: false,
     bytewiseVarchar: true,
+    indexNamesPerTable: false,
   },
   postgres: {
     isolationLevels: true,
@@ -76,6 +79,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     pipelining: true,
     multiTableUpdate: false,
     bytewiseVarchar: true,
+    indexNamesPerTable: false,
   },
   mysql: {
     isolationLevels: true,
@@ -87,6 +91,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     pipelining: false,
     multiTableUpdate: true,
     bytewiseVarchar: false,
+    indexNamesPerTable: true,
   },
 };
 

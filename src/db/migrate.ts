@@ -8,6 +8,7 @@ import { demoSeedMark } from './migrations/0005-demo-seed-mark.ts';
 import { providerTopUps } from './migrations/0006-provider-top-ups.ts';
 import { catalogAdminSchema } from './migrations/0007-catalog-admin.ts';
 import { salesSchema } from './migrations/0008-sales.ts';
+import { liveHoldsByUser } from './migrations/0009-live-holds-by-user.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -19,6 +20,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0006-provider-top-ups': providerTopUps(database.capabilities),
     '0007-catalog-admin': catalogAdminSchema(database.capabilities),
     '0008-sales': salesSchema,
+    '0009-live-holds-by-user': liveHoldsByUser(database.capabilities),
   };
 }
 

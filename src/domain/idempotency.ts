@@ -40,7 +40,21 @@ export interface IdempotencyTx {
  * Given to the work: it calls seal with its answer inside its transaction, so the answer commits with the
  * work or not at all, and a key can never say "still running" about work that is done.
  */
-export type Seal<T> = (tx: IdempotencyTx, value: T) => Promise<void>;
+export interface Seal<T> {
+  (tx: IdempotencyTx, value: T): Promise<void>;
+  /**
+   * The same answer for a store that writes it in the work's own statement, under the claim and only while
+   * the claim is still this request's; the work calls `written` once that committed.
+   */
+  answer(value: T): KeyAnswer;
+}
+
+/** What a store writes to complete a claim along with the work (as IdempotencyTx.completeIdempotencyKey). */
+export interface KeyAnswer {
+  claim: IdempotencyClaim;
+  outcome: IdempotentOutcome;
+  written(): void;
+}
 
 /** Storage for idempotency keys; implemented in src/db/idempotency-repository.ts. */
 export interface IdempotencyStore {
@@ -110,11 +124,22 @@ export class IdempotencyService {
     if (begun.state === 'in_progress') throw inProgress();
     const { claim } = begun;
     let sealed = false;
-    const seal: Seal<T> = async (tx, value) => {
-      // Refusing rolls the work back: the key went to a newer request.
-      if (!(await tx.completeIdempotencyKey(claim, { ok: true, value }))) throw inProgress();
-      sealed = true;
-    };
+    const seal: Seal<T> = Object.assign(
+      async (tx: IdempotencyTx, value: T) => {
+        // Refusing rolls the work back: the key went to a newer request.
+        if (!(await tx.completeIdempotencyKey(claim, { ok: true, value }))) throw inProgress();
+        sealed = true;
+      },
+      {
+        answer: (value: T): KeyAnswer => ({
+          claim,
+          outcome: { ok: true, value },
+          written: () => {
+            sealed = true;
+          },
+        }),
+      },
+    );
     let value: T;
     try {
       value = await work(seal);
@@ -149,7 +174,8 @@ export class IdempotencyService {
   }
 }
 
-const inProgress = () =>
+/** The key is held by a request still running, or went to a newer one while this one worked. */
+export const inProgress = () =>
   new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', {
     retryAfterSeconds: 1,
   });

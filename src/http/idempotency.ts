@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
 import type {
   IdempotencyService,
+  IdempotencyTx,
   IdempotentOutcome,
   IdempotentRequest,
   Seal,
@@ -65,9 +66,13 @@ export async function idempotent<D, V>(
   if (stored) return sendOutcome(reply, stored, true) as never;
   const request = idempotentRequest(req, scope);
   if (request === undefined) return view(await work());
-  const { outcome, replayed } = await service.run<V>(request, async (sealView) =>
-    view(await work((tx, done) => sealView(tx, view(done)))),
-  );
+  const { outcome, replayed } = await service.run<V>(request, async (sealView) => {
+    // The view is what is stored, however the work stores it.
+    const seal: Seal<D> = Object.assign((tx: IdempotencyTx, done: D) => sealView(tx, view(done)), {
+      answer: (done: D) => sealView.answer(view(done)),
+    });
+    return view(await work(seal));
+  });
   return sendOutcome(reply, outcome, replayed) as never;
 }
 

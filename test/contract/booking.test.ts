@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { bookingRepository } from '../../src/db/booking-repository.ts';
 import { idempotencyRepository } from '../../src/db/idempotency-repository.ts';
+import type { Reservation } from '../../src/domain/booking/model.ts';
 import { PaymentService } from '../../src/domain/booking/payments.ts';
 import { ReservationService } from '../../src/domain/booking/reservations.ts';
 import { DomainError } from '../../src/domain/errors.ts';
@@ -11,6 +12,7 @@ import {
   type IdempotentRequest,
   type Seal,
 } from '../../src/domain/idempotency.ts';
+import { newId } from '../../src/domain/ids.ts';
 import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -440,6 +442,120 @@ for (const dialect of DIALECTS) {
         const r = await b.idempotency.run(request('charge:17', key), async () => assert.fail('ran twice'));
         assert.deepEqual(r, { outcome: { ok: true, value: i + 1 }, replayed: true }, JSON.stringify(key));
       }
+    });
+
+    test('a hold under an idempotency key is written with its answer in one go, and replays it', {
+      skip,
+    }, async () => {
+      let runs = 0;
+      const work = (seal: Seal<Reservation>) => {
+        runs++;
+        return b.reservations.hold({ userId: 60, scheduleId: 40, seatId: 1 }, seal);
+      };
+      const first = await b.idempotency.run(request('hold:60', 'k'), work);
+      assert.equal(first.replayed, false);
+      assert.ok(first.outcome.ok);
+      const held = first.outcome.value as Reservation;
+      const stored = await t.database.db
+        .selectFrom('idempotency_keys')
+        .select(['status_code', 'response'])
+        .where('scope', '=', 'hold:60')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(stored.status_code), 1, 'complete, written with the hold');
+      assert.deepEqual(JSON.parse(stored.response), { ok: true, value: held });
+      const again = await b.idempotency.run(request('hold:60', 'k'), work);
+      assert.deepEqual(again, { outcome: { ok: true, value: held }, replayed: true });
+      assert.equal(runs, 1);
+      assert.equal((await b.store.findClaim(40, 1))?.reservationId, held.id);
+      assert.deepEqual(await events(held.id), ['reservation.held']);
+      // A refusal is stored as the answer too: the seat is another user's now.
+      const refused = (seal: Seal<Reservation>) =>
+        b.reservations.hold({ userId: 61, scheduleId: 40, seatId: 1 }, seal);
+      await assert.rejects(b.idempotency.run(request('hold:61', 'k'), refused), {
+        code: 'SEAT_ALREADY_RESERVED',
+      });
+      const replayedRefusal = await b.idempotency.run(request('hold:61', 'k'), refused);
+      assert.equal(replayedRefusal.replayed, true);
+      assert.equal(
+        replayedRefusal.outcome.ok ? 'ok' : replayedRefusal.outcome.error.code,
+        'SEAT_ALREADY_RESERVED',
+      );
+    });
+
+    test('concurrent holds under one idempotency key hold the seat once and all see that hold', {
+      skip,
+    }, async () => {
+      const work = (seal: Seal<Reservation>) =>
+        b.reservations.hold({ userId: 62, scheduleId: 41, seatId: 5 }, seal);
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => b.idempotency.run(request('hold:62', 'same'), work)),
+      );
+      const ids = new Set<string>();
+      for (const r of results) {
+        if (r.status === 'rejected') assert.equal(codeOf(r), 'IDEMPOTENCY_IN_PROGRESS');
+        else if (r.value.outcome.ok) ids.add((r.value.outcome.value as Reservation).id);
+        else assert.fail(`refused: ${r.value.outcome.error.code}`);
+      }
+      assert.equal(ids.size, 1, 'one hold, the same answer for every request that got one');
+      const rows = await t.database.db
+        .selectFrom('reservations')
+        .select('id')
+        .where('schedule_id', '=', 41)
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [...ids],
+      );
+    });
+
+    test('a hold whose idempotency claim went to another request writes nothing', { skip }, async () => {
+      const now = b.clock.now();
+      const store = idempotencyRepository(t.database);
+      const begun = await store.begin(request('hold:63', 'k'), now, now + IDEMPOTENCY_TTL_MS, 0);
+      assert.equal(begun.state, 'new');
+      if (begun.state !== 'new') return;
+      const lost = { ...begun.claim, claimedAt: begun.claim.claimedAt - 1 };
+      const reservation: Reservation = {
+        id: newId(now),
+        userId: 63,
+        scheduleId: 42,
+        seatId: 9,
+        status: 'HELD',
+        price: 100,
+        createdAt: now,
+        expiresAt: now + 60_000,
+        updatedAt: now,
+      };
+      const outcome = await b.store.holdFreeSeatWithinLimit({
+        reservation,
+        claim: {
+          scheduleId: 42,
+          seatId: 9,
+          reservationId: reservation.id,
+          userId: 63,
+          status: 'HELD',
+          expiresAt: reservation.expiresAt,
+        },
+        event: {
+          eventId: newId(now),
+          aggregateId: reservation.id,
+          type: 'reservation.held',
+          payload: {},
+          createdAt: now,
+        },
+        maxHolds: MAX_HOLDS_PER_USER,
+        now,
+        answer: { claim: lost, outcome: { ok: true, value: 'lost' } },
+      });
+      assert.deepEqual(outcome, { status: 'superseded' });
+      assert.equal(await b.store.findClaim(42, 9), undefined);
+      assert.equal(await b.store.findReservation(reservation.id), undefined);
+      assert.deepEqual(await events(reservation.id), []);
+      assert.equal(
+        await store.complete(begun.claim, { ok: true, value: 'mine' }),
+        true,
+        'the claim is untouched',
+      );
     });
 
     test('a stored answer is given before the gate only for the same request from the same caller', {

@@ -1,4 +1,4 @@
-import type { IdempotencyTx } from '../idempotency.ts';
+import type { IdempotencyClaim, IdempotencyTx, IdempotentOutcome } from '../idempotency.ts';
 
 /** What a reservation is to a client: HELD until paid, released or lapsed. */
 export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED';
@@ -136,17 +136,24 @@ export interface LimitedHold {
   event: BookingEvent;
   maxHolds: number;
   now: number;
+  /**
+   * The idempotency key's answer, written with the hold, and the hold written only while the claim is still
+   * this request's (pending, claimed at `claimedAt`); else `superseded`, and nothing written.
+   */
+  answer?: { claim: IdempotencyClaim; outcome: IdempotentOutcome };
 }
 
 /**
  * Held; refused because the user already holds `held` live seats or does not exist; or not written because
- * the seat has a claim (live, or lapsed and waiting to be taken over).
+ * the seat has a claim (live, or lapsed and waiting to be taken over), or because the idempotency claim went to
+ * another request.
  */
 export type LimitedHoldOutcome =
   | { status: 'held' }
   | { status: 'limit'; held: number }
   | { status: 'no_user' }
-  | { status: 'taken' };
+  | { status: 'taken' }
+  | { status: 'superseded' };
 
 export interface BookingStore {
   transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;

@@ -2,7 +2,7 @@ import type { CatalogService } from '../catalog.ts';
 import { seatOf } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
-import type { Seal } from '../idempotency.ts';
+import { inProgress, type Seal } from '../idempotency.ts';
 import { newId } from '../ids.ts';
 import {
   type BookingEvent,
@@ -50,16 +50,23 @@ export class ReservationService {
     const schedule = await this.#catalog.getSchedule(req.scheduleId);
     const tiered = schedule.seatMap === 'tiered' ? seatOf(schedule, req.seatId) : undefined;
     const now = this.#clock.now();
-    // A tiered seat's price needs no read: a free seat is held in one call to the store, the common case.
-    // A taken seat goes on to the transaction below, which takes over a claim that has lapsed.
-    if (tiered && !seal) {
+    // A tiered seat's price needs no read: a free seat is held in one call to the store, the common case,
+    // which also stores the idempotency key's answer. A taken seat goes on to the transaction below, which
+    // takes over a claim that has lapsed.
+    if (tiered) {
       const fresh = this.#newHold(req, tiered.price, now);
+      const answer = seal?.answer(fresh.reservation);
       const outcome = await this.#store.holdFreeSeatWithinLimit({
         ...fresh,
         maxHolds: this.#maxHoldsPerUser,
         now,
+        ...(answer && { answer: { claim: answer.claim, outcome: answer.outcome } }),
       });
-      if (outcome.status === 'held') return fresh.reservation;
+      if (outcome.status === 'held') {
+        answer?.written();
+        return fresh.reservation;
+      }
+      if (outcome.status === 'superseded') throw inProgress();
       if (outcome.status === 'no_user') throw userNotFound(req.userId);
       if (outcome.status === 'limit') throw this.#holdLimitReached(outcome.held);
     }
