@@ -1,6 +1,7 @@
 // Database write throughput of holds and payments on each dialect, against a bare single-row INSERT
 // at the same pool size and concurrency, measured round by round in the same run, after a warm-up.
-// Also counts client round trips per operation (statements sent, BEGIN/COMMIT included).
+// Also counts client round trips per operation (statements sent, BEGIN/COMMIT included). Holds are measured
+// twice: bare, and under an Idempotency-Key as the web checkout sends them (the key's claim is one more trip).
 // Usage: node bench/booking-writes.ts [count] [concurrency] [rounds] [dialects, e.g. postgres,mysql]
 import { sql } from 'kysely';
 import mysql from 'mysql2';
@@ -8,6 +9,8 @@ import pg from 'pg';
 import { prepared } from '../src/db/prepared-statements.ts';
 import { seedDemoData } from '../src/db/seed.ts';
 import { retryStats } from '../src/db/transaction.ts';
+import type { Reservation } from '../src/domain/booking/model.ts';
+import type { Seal } from '../src/domain/idempotency.ts';
 import { newId } from '../src/domain/ids.ts';
 import { serverAvailable } from '../test/support/backends.ts';
 import { bookingOn } from '../test/support/booking.ts';
@@ -82,10 +85,10 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
   const t = await createTestDatabase(dialect, pool);
   try {
     const warmUp = Math.max(100, Math.floor(count / 10));
-    const schedulesPerRound = Math.ceil(count / seatsPerSchedule);
+    const schedulesPerRound = 2 * Math.ceil(count / seatsPerSchedule);
     await seedDemoData(t.database.db, {
       users,
-      schedules: 1 + Math.ceil(warmUp / seatsPerSchedule) + schedulesPerRound * rounds,
+      schedules: 1 + 2 * Math.ceil(warmUp / seatsPerSchedule) + schedulesPerRound * rounds,
       schedulesPerConcert: 50,
       seatsPerSchedule,
     });
@@ -100,7 +103,8 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
     // weighs on both sides of the ratio alike.
     const round = async (n: number) => {
       const schedule0 = firstSchedule;
-      firstSchedule += Math.ceil(n / seatsPerSchedule);
+      const keyedSchedule0 = schedule0 + Math.ceil(n / seatsPerSchedule);
+      firstSchedule += 2 * Math.ceil(n / seatsPerSchedule);
       const baseline = (k: number) =>
         timed(k, (i) =>
           // Marked like the booking statements, so both sides of the ratio get the same driver help.
@@ -119,6 +123,21 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         });
         held.push({ id: r.id, userId: r.userId, price: r.price });
       });
+      const keyedHolds = await timed(n, async (i) => {
+        const userId = (i % users) + 1;
+        const req = {
+          userId,
+          scheduleId: keyedSchedule0 + Math.floor(i / seatsPerSchedule),
+          seatId: (i % seatsPerSchedule) + 1,
+        };
+        const { outcome } = await b.idempotency.run(
+          { scope: `hold:${userId}`, key: newId(), requestHash: JSON.stringify(req) },
+          (seal: Seal<Reservation>) => b.reservations.hold(req, seal),
+        );
+        if (!outcome.ok) throw new Error(outcome.error.code);
+        const r = outcome.value as Reservation;
+        held.push({ id: r.id, userId: r.userId, price: r.price });
+      });
       const owed = new Map<number, number>();
       for (const h of held) owed.set(h.userId, (owed.get(h.userId) ?? 0) + h.price);
       for (const [userId, amount] of owed) {
@@ -132,6 +151,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         baseline: n / seconds,
         baselineCpu: (before.cpuMicros + after.cpuMicros) / 2,
         holds,
+        keyedHolds,
         payments,
       };
     };
@@ -140,26 +160,33 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
     const retriesBefore = retryStats.retries;
     console.log(`\n${dialect}`);
     console.log(
-      'round   bare ins/s   holds/s  ratio  trips   payments/s  ratio  trips   client cpu us/op: bare hold pay',
+      'round   bare ins/s   holds/s  ratio  trips  keyed holds/s  ratio  trips   payments/s  ratio  trips' +
+        '   client cpu us/op: bare hold keyed pay',
     );
     const holdRatios: number[] = [];
+    const keyedRatios: number[] = [];
     const paymentRatios: number[] = [];
     for (let k = 1; k <= rounds; k++) {
-      const { baseline, baselineCpu, holds, payments } = await round(count);
+      const { baseline, baselineCpu, holds, keyedHolds, payments } = await round(count);
       const h = holds.perSecond / baseline;
+      const kh = keyedHolds.perSecond / baseline;
+      keyedRatios.push(kh);
       const p = payments.perSecond / baseline;
       holdRatios.push(h);
       paymentRatios.push(p);
       const trips = (m: Measured) => (dialect === 'sqlite' ? '    -' : fixed(m.roundTrips, 5, 1));
       console.log(
         `${String(k).padStart(5)} ${fixed(baseline, 12)} ${fixed(holds.perSecond, 9)} ${fixed(h, 5, 2)}x` +
-          ` ${trips(holds)} ${fixed(payments.perSecond, 12)} ${fixed(p, 5, 2)}x ${trips(payments)}` +
-          ` ${fixed(baselineCpu, 26)} ${fixed(holds.cpuMicros, 4)} ${fixed(payments.cpuMicros, 4)}`,
+          ` ${trips(holds)} ${fixed(keyedHolds.perSecond, 14)} ${fixed(kh, 5, 2)}x ${trips(keyedHolds)}` +
+          ` ${fixed(payments.perSecond, 12)} ${fixed(p, 5, 2)}x ${trips(payments)}` +
+          ` ${fixed(baselineCpu, 26)} ${fixed(holds.cpuMicros, 4)} ${fixed(keyedHolds.cpuMicros, 5)}` +
+          ` ${fixed(payments.cpuMicros, 4)}`,
       );
     }
     console.log(`conflict retries: ${retryStats.retries - retriesBefore}`);
     console.log(
-      `median of rounds: hold ${median(holdRatios).toFixed(2)}x, payment ${median(paymentRatios).toFixed(2)}x of a bare insert`,
+      `median of rounds: hold ${median(holdRatios).toFixed(2)}x, keyed hold ${median(keyedRatios).toFixed(2)}x, ` +
+        `payment ${median(paymentRatios).toFixed(2)}x of a bare insert`,
     );
   } finally {
     await t.drop();
