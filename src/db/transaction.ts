@@ -53,14 +53,17 @@ export function inOneRoundTrip(database: Database, compiled: readonly CompiledQu
   );
 }
 
+// Marked as prepared-statements.ts marks them: the server parses BEGIN and COMMIT once per connection too.
+const BEGIN_READ_COMMITTED = CompiledQuery.raw(
+  '/* prepared begin_rc */ begin isolation level read committed',
+  [],
+);
+const COMMIT = CompiledQuery.raw('/* prepared commit */ commit', []);
+
 /** A failed statement aborts the transaction, so the statements after it fail and its COMMIT rolls back. */
 function inOnePipeline(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
   if (!database.capabilities.pipelining) throw new Error(`${database.dialect} sends one statement at a time`);
-  const transaction = [
-    CompiledQuery.raw('begin isolation level read committed'),
-    ...compiled,
-    CompiledQuery.raw('commit'),
-  ];
+  const transaction = [BEGIN_READ_COMMITTED, ...compiled, COMMIT];
   return retryingConflicts(() =>
     database.db.connection().execute(async (conn) => {
       const { rows } = await conn.executeQuery(pipelined(transaction));
