@@ -186,23 +186,24 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
   };
 }
 
-// In a batch, each insert is written only when the statement before it wrote its row (ROW_COUNT() is the
-// previous one's), and the key's answer only when the event was.
+// In a batch, the locks and the count answer with their values and keep them in variables for the claim's
+// insert; each insert after it is written only when the statement before it wrote its row (ROW_COUNT() is the
+// previous one's), and the key's answer only when the event was. Each write answers with its row count.
 const ifPreviousWrote = sql`from dual where row_count() > 0`;
 const holdBatch = (keyed: boolean) => [
   statementTemplate(
-    (v: HoldValues) => sql`select count(*) into @hold_user from users where id = ${v.userId} for update`,
+    (v: HoldValues) => sql`select (@hold_user := count(*)) as n from users where id = ${v.userId} for update`,
   ),
   ...(keyed
     ? [
         statementTemplate(
           (v: HoldValues) =>
-            sql`select count(*) into @hold_key from idempotency_keys where ${keyStillOurs(v)} for update`,
+            sql`select (@hold_key := count(*)) as n from idempotency_keys where ${keyStillOurs(v)} for update`,
         ),
       ]
     : []),
   statementTemplate(
-    (v: HoldValues) => sql`select count(*) into @hold_live from seat_claims
+    (v: HoldValues) => sql`select (@hold_live := count(*)) as n from seat_claims
       where user_id = ${v.userId} and status = 'HELD' and expires_at > ${v.now}`,
   ),
   statementTemplate((v: HoldValues) =>
@@ -216,11 +217,6 @@ const holdBatch = (keyed: boolean) => [
   statementTemplate((v: HoldValues) => insertFrom('reservations', v.reservation, ifPreviousWrote)),
   statementTemplate((v: HoldValues) => insertFrom('outbox', v.event, ifPreviousWrote)),
   ...(keyed ? [statementTemplate((v: HoldValues) => storeAnswer(v, sql`row_count() > 0`))] : []),
-  statementTemplate(
-    () =>
-      sql`select @hold_user as user, ${sql.raw(keyed ? '@hold_key' : '1')} as keyed, @hold_live as held,
-        row_count() as claimed`,
-  ),
 ];
 const holdBatches = { plain: holdBatch(false), keyed: holdBatch(true) };
 
@@ -231,12 +227,13 @@ async function holdInOneBatch(database: Database, v: HoldValues, keyed: boolean)
     database,
     batch.map((statement) => statement(db, v)),
   );
-  const row = (results.at(-1) as { user: number; keyed: number; held: number; claimed: number }[])[0];
+  const count = (i: number) => Number((results[i] as { n: number | string }[])[0].n);
+  const claim = results[keyed ? 3 : 2] as { affectedRows: number };
   return {
-    user: Number(row.user) > 0,
-    key: Number(row.keyed) > 0,
-    held: Number(row.held),
-    claimed: Number(row.claimed) > 0,
+    user: count(0) > 0,
+    key: !keyed || count(1) > 0,
+    held: count(keyed ? 2 : 1),
+    claimed: claim.affectedRows > 0,
   };
 }
 

@@ -240,7 +240,14 @@ function createMysql(url: string, opts: PoolOptions): Database {
   boundMysqlPool(pool, { acquireTimeoutMs: opts.acquireTimeoutMs });
   // mysql2 listens once per connection, to drop it from the pool; a second error would be unhandled.
   const onConnectionError = opts.onConnectionError ?? (() => {});
-  pool.on('connection', (connection) => connection.on('error', onConnectionError));
+  pool.on('connection', (connection) => {
+    connection.on('error', onConnectionError);
+    // Sent before anything else on the connection. A transaction sent as one batch (inOneRoundTrip) relies on
+    // it, so it needs no statement to set its isolation; MariaDB's default is REPEATABLE READ.
+    connection.query('set session transaction isolation level read committed', (err: Error | null) => {
+      if (err) onConnectionError(err);
+    });
+  });
   const acquireQueue = acquireQueueFor(opts.max, opts);
   const db = new Kysely<Tables>({ dialect: queuedDialect(new MysqlDialect({ pool }), acquireQueue) });
   const internals = pool as unknown as MysqlPoolInternals;

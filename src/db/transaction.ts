@@ -30,20 +30,16 @@ export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>
  */
 export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
   if (!database.capabilities.statementBatches) return inOnePipeline(database, compiled);
+  // READ COMMITTED without a statement of its own: every session of the pool is (createMysql, database.ts).
   const batch = CompiledQuery.raw(
-    [
-      'set transaction isolation level read committed',
-      'start transaction',
-      ...compiled.map((c) => c.sql),
-      'commit',
-    ].join(';\n'),
+    ['start transaction', ...compiled.map((c) => c.sql), 'commit'].join(';\n'),
     compiled.flatMap((c) => c.parameters),
   );
   return retryingConflicts(() =>
     database.db.connection().execute(async (conn) => {
       try {
         const { rows } = await conn.executeQuery(batch);
-        return (rows as unknown[]).slice(2, -1);
+        return (rows as unknown[]).slice(1, -1);
       } catch (err) {
         // The server stops at the failing statement and leaves the transaction open on this connection.
         await sql`rollback`.execute(conn).catch(() => {});
