@@ -38,6 +38,16 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
       assert.deepEqual(await ids(), [1]);
     });
 
+    test('the transaction is READ COMMITTED', { skip }, async () => {
+      const { db } = t.database;
+      const level =
+        dialect === 'mysql'
+          ? sql`select @@session.tx_isolation as level`
+          : sql`select current_setting('transaction_isolation') as level`;
+      const [rows] = (await inOneRoundTrip(t.database, [level.compile(db)])) as { level: string }[][];
+      assert.equal(rows[0].level.toLowerCase().replace('-', ' '), 'read committed');
+    });
+
     test('a failing statement rolls back those before it and fails the whole trip', { skip }, async () => {
       const { db } = t.database;
       await assert.rejects(
