@@ -12,6 +12,8 @@ export interface Answer {
   endAt: number;
   /** The Retry-After header in seconds, when the answer had one. */
   retryAfterS?: number;
+  /** The run was cut while this request was in flight: no answer, and not recorded. */
+  cut?: boolean;
 }
 
 export interface CallOptions {
@@ -39,6 +41,9 @@ export class LoadClient {
   private readonly epochOffset = performance.timeOrigin;
   /** Whether a key belongs to a flow whose user id another running flow drew too (its 401s are counted apart). */
   sharedKey: (key: string) => boolean = () => false;
+  /** Requests in flight or queued when the run was cut (not recorded: the run ended them, not the target). */
+  cutRequests = 0;
+  private cutting = false;
 
   constructor(target: string, connections: number, timeoutMs: number, recorder: Recorder) {
     this.pool = new Pool(target, {
@@ -69,6 +74,10 @@ export class LoadClient {
       headers,
       opts.body === undefined ? undefined : JSON.stringify(opts.body),
     );
+    if (raw.error && this.cutting) {
+      this.cutRequests++;
+      return { ok: false, status: 0, json: undefined, endAt: performance.now(), cut: true };
+    }
     let json: unknown;
     let outcome: Outcome;
     const status = raw.status;
@@ -152,5 +161,11 @@ export class LoadClient {
 
   close(): Promise<void> {
     return this.pool.destroy();
+  }
+
+  /** Ends every request in flight or queued at once, unrecorded: the run was halted and must report now. */
+  cut(): Promise<void> {
+    this.cutting = true;
+    return this.pool.destroy().catch(() => undefined);
   }
 }

@@ -33,6 +33,8 @@ interface Executor {
   inFlight(): number;
   /** Resolves when every flow started has ended. */
   settled(): Promise<unknown>;
+  /** Stops the executor's own timers, whether or not its flows settled. */
+  close(): void;
 }
 
 interface Vu {
@@ -69,6 +71,8 @@ class RampingVus implements Executor {
   settled(): Promise<unknown> {
     return Promise.all(this.vus.map((v) => v.done));
   }
+
+  close(): void {}
 
   /** Adds VUs up to `want`; beyond it the newest retire, each after the flow it is in. */
   private resize(want: number): void {
@@ -129,6 +133,8 @@ class RampingArrivalRate implements Executor {
     return Promise.all(this.running);
   }
 
+  close(): void {}
+
   /** False when the run was halted during the wait. */
   private async waitFor(due: number): Promise<boolean> {
     const wait = due - performance.now();
@@ -151,14 +157,29 @@ class RampingArrivalRate implements Executor {
   }
 }
 
-/** After the ramp: no new flows; those running get the graceful stop, then are cut. */
-async function drain(run: WorkerRun, executor: Executor): Promise<void> {
+/** After a halt, flows get this long to end on their own; then their requests are cut and the worker reports. */
+export const SETTLE_AFTER_HALT_MS = 2000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * After the ramp: no new flows; those running get the graceful stop, then are cut. A halted run (a cap, the
+ * graceful stop) waits only SETTLE_AFTER_HALT_MS for answers in flight, then cuts them: a loaded target must
+ * not keep the worker from reporting what it measured.
+ */
+async function drain(run: WorkerRun, executor: Executor, client: LoadClient): Promise<void> {
   run.stop();
-  const graceful = setTimeout(() => run.halt(), run.plan.gracefulStopMs);
+  const graceful = setTimeout(() => run.halt('graceful-stop'), run.plan.gracefulStopMs);
   const watch = setInterval(() => {
     run.recorder.vus = executor.inFlight();
   }, 100);
-  await executor.settled();
+  const settled = executor.settled();
+  await Promise.race([settled, run.whenHalted.then(() => delay(SETTLE_AFTER_HALT_MS))]);
+  if (run.halted) {
+    await client.cut();
+    await Promise.race([settled, delay(SETTLE_AFTER_HALT_MS)]);
+  }
+  executor.close();
   clearTimeout(graceful);
   clearInterval(watch);
   run.recorder.vus = 0;
@@ -174,14 +195,54 @@ function connectionsFor(plan: WorkerPlan): number {
   return Math.max(1, peak);
 }
 
-/** Runs one worker's part of the load; `emit` receives ticks each second and a final summary. */
-export async function runWorkerPlan(plan: WorkerPlan, emit: (message: WorkerMessage) => void): Promise<void> {
+/**
+ * Runs one worker's part of the load; `emit` receives ticks each second and one final summary. When
+ * `reportNow` resolves (the runner's hard limit), the run is halted, its requests cut, and the summary of
+ * what was measured so far is sent at once.
+ */
+export async function runWorkerPlan(
+  plan: WorkerPlan,
+  emit: (message: WorkerMessage) => void,
+  reportNow?: Promise<void>,
+): Promise<void> {
   const recorder = new Recorder(plan.startAtEpochMs);
   const client = new LoadClient(plan.target, connectionsFor(plan), plan.timeoutMs, recorder);
   const health = new HealthProbe();
   const run = new WorkerRun(plan, recorder, client);
   const stopHousekeeping = startHousekeeping(run, emit);
   let executor: Executor | undefined;
+  let reported = false;
+  const report = () => {
+    if (reported) return;
+    reported = true;
+    health.stopLoop();
+    const flows = executor instanceof OnsaleArrivals ? executor.metrics.snapshot() : undefined;
+    emit({
+      type: 'done',
+      workerIndex: plan.workerIndex,
+      seconds: recorder.drainSeconds(Number.POSITIVE_INFINITY),
+      snapshot: recorder.snapshot(),
+      health: health.read(),
+      ...(flows ? { flows } : {}),
+      ...(run.haltReason
+        ? {
+            cut: {
+              reason: run.haltReason,
+              atMs: Math.round(run.haltedAtMs),
+              requestsCut: client.cutRequests,
+            },
+          }
+        : {}),
+    });
+  };
+  reportNow?.then(async () => {
+    if (reported) return;
+    run.halt('hard-limit');
+    stopHousekeeping();
+    await client.cut();
+    executor?.close();
+    report();
+  });
   try {
     await run.untilStart();
     executor = plan.onsale
@@ -190,18 +251,10 @@ export async function runWorkerPlan(plan: WorkerPlan, emit: (message: WorkerMess
         ? new RampingVus(run)
         : new RampingArrivalRate(run);
     await executor.ramp();
-    await drain(run, executor);
+    await drain(run, executor, client);
   } finally {
     stopHousekeeping();
   }
-  health.stopLoop();
   await client.close().catch(() => undefined);
-  emit({
-    type: 'done',
-    workerIndex: plan.workerIndex,
-    seconds: recorder.drainSeconds(Number.POSITIVE_INFINITY),
-    snapshot: recorder.snapshot(),
-    health: health.read(),
-    ...(executor instanceof OnsaleArrivals ? { flows: executor.metrics.snapshot() } : {}),
-  });
+  report();
 }

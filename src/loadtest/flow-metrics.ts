@@ -25,6 +25,10 @@ export interface FlowMetricsSnapshot {
   purchases: number[];
   /** Sale schedule id -> epoch ms this worker first found it without a free seat. */
   soldOut: Record<number, number>;
+  /** First time (epoch ms) a fan was told the sale is sold out (status SOLD_OUT or SALE_SOLD_OUT); 0: never. */
+  saleSoldOutAt: number;
+  /** Flows the runner ended as aborted, by step and answer (e.g. 'poll 401 TOKEN_EXPIRED'). */
+  abortedBy: Record<string, number>;
   /** Flows that ended because every sale schedule they looked at was sold out. */
   turnedAway: number;
   /** Requests a fan made again after a 503 or 429 with Retry-After. */
@@ -72,6 +76,8 @@ export class FlowMetrics {
       waiting: [],
       purchases: [],
       soldOut: {},
+      saleSoldOutAt: 0,
+      abortedBy: {},
       turnedAway: 0,
       retried: 0,
       memory: {
@@ -114,6 +120,16 @@ export class FlowMetrics {
 
   soldOut(scheduleId: number, epochMs: number): void {
     this.snap.soldOut[scheduleId] ??= epochMs;
+  }
+
+  /** A fan told the sale is sold out. */
+  saleSoldOut(epochMs: number): void {
+    if (!this.snap.saleSoldOutAt || epochMs < this.snap.saleSoldOutAt) this.snap.saleSoldOutAt = epochMs;
+  }
+
+  /** A flow ended as aborted: why, as 'step status code'. */
+  aborted(why: string): void {
+    this.snap.abortedBy[why] = (this.snap.abortedBy[why] ?? 0) + 1;
   }
 
   turnedAway(): void {

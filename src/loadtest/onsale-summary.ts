@@ -2,8 +2,22 @@ import { type EtaAccuracy, etaAccuracy, type FlowMetricsSnapshot } from './flow-
 import type { TimelinePoint } from './timeline-point.ts';
 import type { OnsalePlan } from './worker-plan.ts';
 
-/** The server's gauge of users in line, scraped each second; the runner's own count when it is absent. */
+/** The default line's gauge of users in line, scraped each second; the runner's own count when it is absent. */
 export const WAITING_SERIES = 'ticketrush_queue_waiting';
+
+/**
+ * The server's series of the line the crowd joined: with --sale-opens-in the sale's own (its pre-queue is
+ * counted among its waiting), else the default line's. The default line's stay flat during a sale.
+ */
+export function saleSeries(plan: OnsalePlan): { waiting: string; admittedTotal?: string; sold?: string } {
+  if (!plan.sale) return { waiting: WAITING_SERIES };
+  const label = `{sale="${plan.sale.saleId}"}`;
+  return {
+    waiting: `ticketrush_sale_waiting${label}`,
+    admittedTotal: `ticketrush_sale_admitted_total${label}`,
+    sold: `ticketrush_sale_sold${label}`,
+  };
+}
 const SERVER_CPU_SERIES = 'rate(process_cpu_seconds_total)';
 
 /** Polls per second over the seconds whose crowd in line was near one size (within a factor √10). */
@@ -59,10 +73,17 @@ export interface OnsaleResult {
   /** With --sale-opens-in: the sale created and when it opened, s from the start. */
   sale?: { saleId: number; opensAtS: number };
   purchases: { total: number; perSecondMean: number; perSecondPeak: number; firstS: number; lastS: number };
-  /** Seconds from the start until every sale schedule had been found without a free seat; null: never. */
+  /**
+   * Seconds from the start until the sale sold out; null: never. `soldOutSource` says how it was seen: the
+   * server's ticketrush_sale_sold reaching the sale's seats, else the first SOLD_OUT answer a fan got, else
+   * every sale schedule found without a free seat (held seats count as taken there).
+   */
   soldOutAtS: number | null;
+  soldOutSource?: 'server-sold' | 'sold-out-answer' | 'schedules-found-full';
   schedulesFoundSoldOut: number;
   turnedAway: number;
+  /** Flows the runner ended as aborted, by step and answer (e.g. 'poll 401 TOKEN_EXPIRED', 'run halted'). */
+  abortedBy?: Record<string, number>;
   /** Requests fans made again after a 503 or 429 with Retry-After (the refusals count as failures). */
   retried: number;
   waitingSource: 'server' | 'runner';
@@ -86,6 +107,12 @@ export interface OnsaleResult {
   };
 }
 
+function mergeCounts(parts: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of parts) for (const [k, n] of Object.entries(part)) out[k] = (out[k] ?? 0) + n;
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
+}
+
 const sumAt = (series: number[][], i: number) => series.reduce((sum, s) => sum + (s[i] ?? 0), 0);
 
 /** Merges the workers' on-sale measurements with the run's timeline (for the server's own gauges). */
@@ -100,10 +127,11 @@ export function summarizeOnsale(
     timeline.length,
     ...snapshots.flatMap((s) => [s.polls.length, s.waiting.length, s.purchases.length]),
   );
-  const serverWaiting = timeline.some((p) => p.server?.[WAITING_SERIES] !== undefined);
+  const series = saleSeries(plan);
+  const serverWaiting = timeline.some((p) => p.server?.[series.waiting] !== undefined);
   const perSecond: OnsaleSecond[] = [];
   for (let second = 0; second < length; second++) {
-    const server = timeline[second]?.server?.[WAITING_SERIES];
+    const server = timeline[second]?.server?.[series.waiting];
     perSecond.push({
       second,
       polls: sumAt(
@@ -126,7 +154,8 @@ export function summarizeOnsale(
   for (const snap of snapshots)
     for (const [id, at] of Object.entries(snap.soldOut))
       soldOut.set(Number(id), Math.min(at, soldOut.get(Number(id)) ?? at));
-  const allGone = soldOut.size >= plan.saleSchedules;
+  const saleSeats = plan.saleSchedules * plan.seatsPerSchedule;
+  const soldOutAt = soldOutOf(snapshots, soldOut, plan, timeline, series.sold, saleSeats, startAtEpochMs);
   const serverCpu = serverCpuOf(timeline);
   const peakVus = snapshots.reduce((sum, s) => sum + s.peakVus, 0);
   const liveVus = snapshots.reduce((sum, s) => sum + s.memory.liveVus, 0);
@@ -148,7 +177,7 @@ export function summarizeOnsale(
   const joined = snapshots.flatMap((s) => s.etaJoinS);
   const places = snapshots.flatMap((s) => s.etaPosition);
   return {
-    plan: { ...plan, saleSeats: plan.saleSchedules * plan.seatsPerSchedule },
+    plan: { ...plan, saleSeats },
     eta: etaAccuracy(told, waited),
     etaLongWaits: {
       ...etaAccuracy(
@@ -170,9 +199,11 @@ export function summarizeOnsale(
         }
       : {}),
     purchases: purchasesOf(perSecond),
-    soldOutAtS: allGone ? Math.round((Math.max(...soldOut.values()) - startAtEpochMs) / 100) / 10 : null,
+    soldOutAtS: soldOutAt?.atS ?? null,
+    ...(soldOutAt ? { soldOutSource: soldOutAt.source } : {}),
     schedulesFoundSoldOut: soldOut.size,
     turnedAway: snapshots.reduce((sum, s) => sum + s.turnedAway, 0),
+    abortedBy: mergeCounts(snapshots.map((s) => s.abortedBy ?? {})),
     retried: snapshots.reduce((sum, s) => sum + s.retried, 0),
     waitingSource: serverWaiting ? 'server' : 'runner',
     pollsByCrowd: pollsByCrowd(perSecond),
@@ -192,6 +223,26 @@ export function summarizeOnsale(
           : Math.round((generatorCpuPercent / (generatorCpuPercent + serverCpu)) * 1000) / 1000,
     },
   };
+}
+
+/** When the sale sold out, by the best evidence at hand (see OnsaleResult.soldOutSource). */
+function soldOutOf(
+  snapshots: FlowMetricsSnapshot[],
+  schedulesFull: Map<number, number>,
+  plan: OnsalePlan,
+  timeline: TimelinePoint[],
+  soldSeries: string | undefined,
+  saleSeats: number,
+  startAtEpochMs: number,
+): { atS: number; source: NonNullable<OnsaleResult['soldOutSource']> } | undefined {
+  const sold = soldSeries ? timeline.find((p) => (p.server?.[soldSeries] ?? 0) >= saleSeats) : undefined;
+  if (sold) return { atS: sold.second, source: 'server-sold' };
+  const answers = snapshots.flatMap((s) => (s.saleSoldOutAt ? [s.saleSoldOutAt] : []));
+  const s = (epochMs: number) => Math.round((epochMs - startAtEpochMs) / 100) / 10;
+  if (answers.length) return { atS: s(Math.min(...answers)), source: 'sold-out-answer' };
+  if (schedulesFull.size >= plan.saleSchedules)
+    return { atS: s(Math.max(...schedulesFull.values())), source: 'schedules-found-full' };
+  return undefined;
 }
 
 function etaByJoin(joined: number[], places: number[], told: number[], waited: number[]): EtaByJoin[] {

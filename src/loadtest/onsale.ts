@@ -59,6 +59,11 @@ const SEAT_LOST_CODES = new Set(['SEAT_ALREADY_RESERVED', 'SEAT_NOT_AVAILABLE'])
 /** A fan tries this many schedules, and this many seats of one, before giving up. */
 const MAX_SCHEDULES_TRIED = 3;
 const MAX_HOLDS_TRIED = 3;
+/**
+ * A schedule found without a free seat is skipped for this long, then looked at again: held seats come back
+ * when their holder does not pay, and a sale is SOLD_OUT only once none is free or held.
+ */
+const RECHECK_FULL_MS = 15_000;
 /** A fan retries this many refused requests (503 or 429 with Retry-After), polls aside, before giving up. */
 const MAX_RETRIES = 5;
 
@@ -66,6 +71,10 @@ const codeOf = (a: Answer): string | undefined => {
   const code = a.json?.error?.code;
   return typeof code === 'string' ? code : undefined;
 };
+
+/** A failed answer as the result's abortedBy counts it: 'poll 401 TOKEN_EXPIRED', 'pay cut'. */
+const answerText = (step: string, a: Answer): string =>
+  a.cut ? `${step} cut` : `${step} ${a.status || 'no answer'}${codeOf(a) ? ` ${codeOf(a)}` : ''}`;
 
 /**
  * `--profile onsale`: users 1..N (this worker every `workerCount`-th) join evenly within the window, poll at
@@ -77,10 +86,12 @@ export class OnsaleArrivals {
   private readonly client: LoadClient;
   private readonly sale: OnsalePlan;
   private readonly wheel = new TimerWheel<Fan>((fan) => this.wake(fan));
-  private readonly soldOut = new Set<number>();
+  /** Sale schedule id -> when a fan last found it without a free seat (performance ms). */
+  private readonly soldOut = new Map<number, number>();
   private readonly concertOfSchedule = new Map<number, number>();
   private sampler: NodeJS.Timeout | undefined;
   private whenSettled: (() => void) | undefined;
+  private closed = false;
 
   constructor(run: WorkerRun, client: LoadClient) {
     this.run = run;
@@ -104,10 +115,11 @@ export class OnsaleArrivals {
         if ((await run.sleep(wait)) === undefined) break;
       } else if (++burst % 256 === 0) await new Promise((r) => setImmediate(r)); // let answers in
       if (run.stopping) break;
-      if (run.recorder.requests >= run.plan.maxRequests) run.halt();
+      if (run.recorder.requests >= run.plan.maxRequests) run.halt('request-cap');
       else this.join(userId, due);
     }
-    if (!run.halted) this.metrics.measureLive();
+    // Measured when the last user joined, or when a halt ended the joining: never left at zero.
+    this.metrics.measureLive();
   }
 
   inFlight(): number {
@@ -119,11 +131,16 @@ export class OnsaleArrivals {
       this.whenSettled = resolve;
     });
     if (this.run.active === 0) this.whenSettled?.();
-    return done.finally(() => {
-      clearInterval(this.sampler);
-      this.wheel.stop();
-      this.metrics.sample(epochNow());
-    });
+    return done.finally(() => this.close());
+  }
+
+  /** Stops the sampler and the wheel (once): after the flows settled, or when the run is cut. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sampler);
+    this.wheel.stop();
+    this.metrics.sample(epochNow());
   }
 
   private join(userId: number, due: number): void {
@@ -157,13 +174,13 @@ export class OnsaleArrivals {
   }
 
   private wake(fan: Fan): void {
-    if (this.run.halted) this.end(fan, 'aborted');
+    if (this.run.halted) this.end(fan, 'aborted', 'run halted');
     else this.guarded(fan, this.act(fan));
   }
 
   /** A bug in a step must not end the run: the fan is counted aborted. */
   private guarded(fan: Fan, step: Promise<void>): void {
-    step.catch(() => this.end(fan, 'aborted'));
+    step.catch(() => this.end(fan, 'aborted', 'runner bug'));
   }
 
   private sleep(fan: Fan, step: Step, ms: number): void {
@@ -177,11 +194,15 @@ export class OnsaleArrivals {
     this.sleep(fan, step, randomInt(min, max) * 1000 * this.run.plan.flow.thinkScale);
   }
 
-  private end(fan: Fan, how: 'completed' | 'aborted'): void {
+  /** `why`: for an aborted flow, what ended it (counted in the result's abortedBy). */
+  private end(fan: Fan, how: 'completed' | 'aborted', why = ''): void {
     const { run } = this;
     if (fan.step === 'poll') this.metrics.waitingNow -= fan.key ? 1 : 0;
     if (how === 'completed') run.recorder.flowCompleted(epochNow());
-    else run.recorder.funnel.aborted++;
+    else {
+      run.recorder.funnel.aborted++;
+      this.metrics.aborted(why || fan.step);
+    }
     fan.step = 'pay'; // no longer waiting, whatever comes
     fan.key = '';
     run.active--;
@@ -204,6 +225,7 @@ export class OnsaleArrivals {
     const key = a.json?.accessKey;
     const code = codeOf(a);
     if (code && SALE_OVER_CODES.has(code)) {
+      if (code === 'SALE_SOLD_OUT') this.metrics.saleSoldOut(epochNow());
       this.metrics.turnedAway();
       return this.end(fan, 'completed');
     }
@@ -238,10 +260,11 @@ export class OnsaleArrivals {
       return;
     }
     if (typeof order !== 'number' || order < 0 || fan.polls >= this.run.plan.flow.maxPolls) {
-      this.end(fan, 'aborted');
+      this.end(fan, 'aborted', typeof order === 'number' && order >= 0 ? 'poll limit' : 'poll without order');
       return;
     }
     if (typeof status === 'string' && TERMINAL_STATUSES.has(status)) {
+      if (status === 'SOLD_OUT') this.metrics.saleSoldOut(epochNow());
       this.metrics.endedInLine(fan.etaS >= 0);
       this.end(fan, 'completed');
       return;
@@ -305,7 +328,7 @@ export class OnsaleArrivals {
     if (scheduleId === undefined) return this.turnAway(fan);
     fan.scheduleId = scheduleId;
     const concertId = await this.concertOf(fan, scheduleId);
-    if (concertId === undefined) return this.end(fan, 'aborted');
+    if (concertId === undefined) return this.end(fan, 'aborted', 'schedule lookup failed');
     fan.concertId = concertId;
     const path = `/api/concerts/${concertId}/schedules`;
     const a = await this.client.call(ROUTES.schedules, 'GET', path, { auth: fan.key, intendedAt: fan.due });
@@ -320,6 +343,7 @@ export class OnsaleArrivals {
     if (!a.ok || !Array.isArray(seats)) return this.refused(fan, a, 'seats');
     const seat = seats.length ? seats[Math.floor(Math.random() * seats.length)] : undefined;
     if (typeof seat?.id !== 'number') return this.scheduleGone(fan);
+    this.soldOut.delete(fan.scheduleId); // seats came back (a hold lapsed)
     fan.seatId = seat.id;
     this.think(fan, 'hold', 1, 2);
   }
@@ -345,7 +369,7 @@ export class OnsaleArrivals {
     if (code && SEAT_LOST_CODES.has(code) && ++fan.holdsTried < MAX_HOLDS_TRIED)
       return this.think(fan, 'seats', 1, 2);
     if (code) this.giveUp(fan);
-    else this.end(fan, 'aborted');
+    else this.end(fan, 'aborted', answerText('hold', a));
   }
 
   /** Tops up when the balance is short of the price, as a fan would; then pays after the seed's 1 s. */
@@ -380,12 +404,12 @@ export class OnsaleArrivals {
       this.run.recorder.funnel.paid++;
       this.metrics.purchase(epochNow());
     } else if (this.retryLater(fan, a, 'pay')) return;
-    this.end(fan, a.ok || codeOf(a) ? 'completed' : 'aborted');
+    this.end(fan, a.ok || codeOf(a) ? 'completed' : 'aborted', answerText('pay', a));
   }
 
   /** A refused request is retried after the Retry-After it came with; any other failure ends the flow. */
   private refused(fan: Fan, a: Answer, step: Step): void {
-    if (!this.retryLater(fan, a, step)) this.end(fan, 'aborted');
+    if (!this.retryLater(fan, a, step)) this.end(fan, 'aborted', answerText(step, a));
   }
 
   /** A 503 or 429 with Retry-After: the fan waits as told and tries the step again, a few times at most. */
@@ -400,7 +424,7 @@ export class OnsaleArrivals {
 
   /** The fan's schedule has no free seat: noted, and the fan tries another after a think. */
   private scheduleGone(fan: Fan): void {
-    this.soldOut.add(fan.scheduleId);
+    this.soldOut.set(fan.scheduleId, performance.now());
     this.metrics.soldOut(fan.scheduleId, epochNow());
     fan.holdsTried = 0;
     if (++fan.schedulesTried >= MAX_SCHEDULES_TRIED) this.turnAway(fan);
@@ -430,15 +454,24 @@ export class OnsaleArrivals {
     );
   }
 
+  /** A sale schedule not found full lately; with none, the one found full longest ago, once it may be re-checked. */
   private pickSchedule(): number | undefined {
     const count = this.sale.saleSchedules;
-    if (this.soldOut.size >= count) return undefined;
-    for (let i = 0; i < 16; i++) {
-      const id = randomInt(1, count);
-      if (!this.soldOut.has(id)) return id;
+    if (this.soldOut.size < count) {
+      for (let i = 0; i < 16; i++) {
+        const id = randomInt(1, count);
+        if (!this.soldOut.has(id)) return id;
+      }
+      for (let id = 1; id <= count; id++) if (!this.soldOut.has(id)) return id;
     }
-    for (let id = 1; id <= count; id++) if (!this.soldOut.has(id)) return id;
-    return undefined;
+    let oldest: number | undefined;
+    let oldestAt = performance.now() - RECHECK_FULL_MS;
+    for (const [id, at] of this.soldOut)
+      if (at <= oldestAt) {
+        oldest = id;
+        oldestAt = at;
+      }
+    return oldest;
   }
 
   private async concertOf(fan: Fan, scheduleId: number): Promise<number | undefined> {

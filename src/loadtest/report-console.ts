@@ -1,5 +1,5 @@
 import { onsaleConsole } from './report-onsale.ts';
-import type { EndpointResult, LoadResult, ThresholdResult } from './result.ts';
+import type { CutShort, EndpointResult, LoadResult, ThresholdResult } from './result.ts';
 
 /** Lays out rows as a fixed-width table; numbers right-aligned, the first and `textColumn` left-aligned. */
 export function table(header: string[], rows: string[][], textColumn = -1): string {
@@ -67,12 +67,29 @@ const OUTCOME_HEADER = [
   'business (not failures)',
 ];
 
+const HALT_TEXT: Record<CutShort['reason'], string> = {
+  'duration-cap': 'the --duration cap',
+  'request-cap': 'the --max-requests cap',
+  'graceful-stop': 'the --graceful-stop limit',
+  'hard-limit': "the runner's hard limit (workers past their cap)",
+};
+
+/** What a cut-short run says about its figures, at the top of every report. */
+export function cutShortText(c: CutShort): string {
+  return (
+    `RUN CUT SHORT by ${HALT_TEXT[c.reason]}${c.atS === null ? '' : ` at ${c.atS} s`}: every figure covers only what was measured until then` +
+    (c.requestsCut ? `; ${c.requestsCut} request(s) in flight were ended unanswered (not counted)` : '') +
+    (c.workersMissing ? `; ${c.workersMissing} worker(s) never reported, their requests are missing` : '')
+  );
+}
+
 /** The console report: what ran, latency and outcomes per endpoint, the funnel, the generator, thresholds. */
 export function renderConsole(result: LoadResult): string {
   const c = result.config;
   return [
     `ticketrush loadtest: ${c.scenario} / ${c.executor} / profile ${c.profileName} against ${c.target}` +
       `${c.embedded ? ' (embedded)' : ''}, ${result.durationS.toFixed(1)} s, ${c.workers} worker(s)`,
+    ...(result.cutShort ? [cutShortText(result.cutShort)] : []),
     '',
     table(LATENCY_HEADER, [...endpointRows(result.endpoints), ...endpointRows([result.totals])]),
     '',

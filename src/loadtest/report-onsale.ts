@@ -7,6 +7,20 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const crowd = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
 
+const SOLD_OUT_SOURCE: Record<NonNullable<OnsaleResult['soldOutSource']>, string> = {
+  'server-sold': "the server's ticketrush_sale_sold reached the sale's seats",
+  'sold-out-answer': 'the first SOLD_OUT answer a fan got',
+  'schedules-found-full': 'every sale schedule found without a free seat, held seats included',
+};
+
+/** Where the crowd-in-line figures come from. */
+export function waitingSourceText(o: OnsaleResult): string {
+  if (o.waitingSource !== 'server') return "the runner's own waiting users";
+  return o.sale
+    ? `the server's ticketrush_sale_waiting{sale="${o.sale.saleId}"}`
+    : "the server's ticketrush_queue_waiting";
+}
+
 /** The on-sale figures as rows of label and value, shared by the console and the HTML page. */
 export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, string][] {
   const a = result.flows.admission;
@@ -23,6 +37,12 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
       'flows',
       `${f.completed} completed, ${f.aborted} aborted; ${o.retried} requests retried after a 503/429 with Retry-After`,
     ],
+    [
+      'aborted by',
+      Object.entries(o.abortedBy ?? {})
+        .map(([why, n]) => `${why} ${n}`)
+        .join('; ') || 'none',
+    ],
     ['time to admission', `p50 ${s(a.p50Ms)}, p95 ${s(a.p95Ms)}, max ${s(a.maxMs)} (${a.count} admitted)`],
     [
       'ETA accuracy',
@@ -32,11 +52,13 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
     ],
     [
       'ETA, long waits',
-      o.etaLongWaits
-        ? `users who waited >= ${o.etaLongWaits.minWaitS} s: |error|/wait p50 ${pct(o.etaLongWaits.absP50)}, p90 ${pct(o.etaLongWaits.absP90)}; ` +
-          `signed p10 ${signedPct(o.etaLongWaits.signedP10)}, p50 ${signedPct(o.etaLongWaits.signedP50)}, p90 ${signedPct(o.etaLongWaits.signedP90)}; ` +
-          `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)`
-        : 'not measured',
+      !o.etaLongWaits
+        ? 'not measured'
+        : o.etaLongWaits.samples === 0
+          ? `no user waited >= ${o.etaLongWaits.minWaitS} s`
+          : `users who waited >= ${o.etaLongWaits.minWaitS} s: |error|/wait p50 ${pct(o.etaLongWaits.absP50)}, p90 ${pct(o.etaLongWaits.absP90)}; ` +
+            `signed p10 ${signedPct(o.etaLongWaits.signedP10)}, p50 ${signedPct(o.etaLongWaits.signedP50)}, p90 ${signedPct(o.etaLongWaits.signedP90)}; ` +
+            `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)`,
     ],
     [
       'ETA by join time',
@@ -60,7 +82,7 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
       'sold out',
       o.soldOutAtS === null
         ? `not sold out (${o.schedulesFoundSoldOut}/${o.plan.saleSchedules} schedules found full)`
-        : `at ${o.soldOutAtS} s from the start (every sale schedule found without a free seat); ${o.turnedAway} users turned away`,
+        : `at ${o.soldOutAtS} s from the start (${SOLD_OUT_SOURCE[o.soldOutSource ?? 'schedules-found-full']}); ${o.turnedAway} users turned away`,
     ],
     [
       'generator',
@@ -99,7 +121,7 @@ export function onsaleConsole(
     'on-sale:',
     ...onsaleFacts(result, o).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
     '',
-    `polls per second by crowd in line (${o.waitingSource === 'server' ? "the server's ticketrush_queue_waiting" : "the runner's waiting users"}, each second):`,
+    `polls per second by crowd in line (${waitingSourceText(o)}, each second):`,
     table(POLL_HEADER, pollRows(o)),
   ];
 }
@@ -139,16 +161,54 @@ function histogramMean(result: LoadResult, name: string, scale: number): number[
 const present = (series: [string, number[] | undefined][]): ChartSeries[] =>
   series.flatMap(([name, values]) => (values ? [{ name, values }] : []));
 
-/** The server's series an on-sale run is judged by: admission rate, pool waits, event-loop delay. */
+/** A gauge of a running total as its change per second (0 where a scrape missed on either side). */
+function perSecondOf(values: number[] | undefined, result: LoadResult, key: string): number[] | undefined {
+  if (!values) return undefined;
+  const seen = result.timeline.map((p) => p.server?.[key] !== undefined);
+  return values.map((v, i) => (i > 0 && seen[i] && seen[i - 1] ? Math.max(0, v - values[i - 1]) : 0));
+}
+
+/**
+ * The server's series an on-sale run is judged by: admission rate, the line, pool waits, event-loop delay.
+ * A sale run (--sale-opens-in) charts the sale's own ticketrush_sale_*{sale="id"}; the default line's
+ * ticketrush_queue_* stay flat then.
+ */
 export function saleServerCharts(result: LoadResult, chart: Chart): string {
+  const saleId = result.onsale?.sale?.saleId;
+  const sale = (name: string) => `ticketrush_sale_${name}{sale="${saleId}"}`;
+  const admitted = saleId === undefined ? undefined : serverSeries(result, sale('admitted_total'));
   const groups: [string, ChartSeries[], string][] = [
     [
       'Server: admission rate',
-      present([
-        ['admit rate setting', serverSeries(result, 'ticketrush_admit_rate_per_second')],
-        ['admitted/s', serverSeries(result, 'rate(ticketrush_queue_admitted_total)')],
-      ]),
+      present(
+        saleId === undefined
+          ? [
+              ['admit rate setting', serverSeries(result, 'ticketrush_admit_rate_per_second')],
+              ['admitted/s', serverSeries(result, 'rate(ticketrush_queue_admissions_total)')],
+            ]
+          : [
+              ["sale's admit rate", serverSeries(result, sale('admit_per_second'))],
+              ['admitted/s', perSecondOf(admitted, result, sale('admitted_total'))],
+            ],
+      ),
       'users/s',
+    ],
+    [
+      saleId === undefined ? 'Server: the line' : `Server: sale ${saleId}'s line and seats`,
+      present(
+        saleId === undefined
+          ? [
+              ['waiting', serverSeries(result, 'ticketrush_queue_waiting')],
+              ['active', serverSeries(result, 'ticketrush_queue_active')],
+            ]
+          : [
+              ['waiting (pre-queue included)', serverSeries(result, sale('waiting'))],
+              ['active', serverSeries(result, sale('active'))],
+              ['seats held', serverSeries(result, sale('holds'))],
+              ['seats sold', serverSeries(result, sale('sold'))],
+            ],
+      ),
+      'users, seats',
     ],
     [
       'Server: database pool waits',
@@ -184,8 +244,7 @@ export function onsaleHtml(result: LoadResult, chart: Chart, esc: (s: string) =>
   const polls = pollRows(o)
     .map((row) => `<tr>${row.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`)
     .join('');
-  const source =
-    o.waitingSource === 'server' ? "the server's ticketrush_queue_waiting" : "the runner's own waiting users";
+  const source = waitingSourceText(o);
   const per = o.perSecond;
   return `<h2>On-sale</h2>
 <table>${facts}</table>

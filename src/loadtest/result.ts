@@ -5,6 +5,7 @@ import type { Funnel } from './recorder.ts';
 import type { Profile } from './stages.ts';
 import type { TimelinePoint } from './timeline-point.ts';
 import type { WorkerHealth } from './worker-plan.ts';
+import type { HaltReason } from './worker-run.ts';
 
 export type { TimelinePoint };
 
@@ -18,6 +19,17 @@ export interface EndpointResult extends LatencySummary {
   failureRate: number;
   /** Encoded HDR histogram (µs), so results can be merged and compared exactly later. */
   histogram: string;
+}
+
+export interface CutShort {
+  reason: HaltReason;
+  /** When the first worker was halted, s from the start (null: no worker said). */
+  atS: number | null;
+  workersCut: number;
+  /** Workers that never sent their summary: their requests are missing from the figures. */
+  workersMissing: number;
+  /** Requests in flight or queued at the cut, ended unanswered and not counted. */
+  requestsCut: number;
 }
 
 export interface ThresholdResult {
@@ -57,6 +69,8 @@ export interface LoadResult {
     warnings: string[];
   };
   thresholds: ThresholdResult[];
+  /** Set when the run did not end on its own: every figure covers only what was measured until the cut. */
+  cutShort?: CutShort;
   /** `--profile onsale` only: ETA accuracy, purchases, sell-out, polls by crowd size, cost per virtual user. */
   onsale?: OnsaleResult;
 }

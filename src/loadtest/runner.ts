@@ -4,10 +4,11 @@ import { mergeSnapshots } from './aggregate.ts';
 import { runWorkerPlan } from './executors.ts';
 import { type OnsaleResult, summarizeOnsale } from './onsale-summary.ts';
 import type { Funnel } from './recorder.ts';
-import type { LoadResult } from './result.ts';
-import { RunMonitor, type RunnerMessage } from './run-monitor.ts';
+import { cutShortText } from './report-console.ts';
+import type { CutShort, LoadResult } from './result.ts';
+import { RunMonitor, type RunnerMessage, type WorkerDone } from './run-monitor.ts';
 import { totalDurationMs } from './stages.ts';
-import type { WorkerHealth, WorkerPlan } from './worker-plan.ts';
+import type { WorkerCut, WorkerHealth, WorkerPlan } from './worker-plan.ts';
 
 export interface RunOptions
   extends Omit<WorkerPlan, 'workerIndex' | 'workerCount' | 'startAtEpochMs' | 'maxRequests' | 'maxVus'> {
@@ -41,7 +42,7 @@ export async function runLoad(opts: RunOptions): Promise<LoadResult> {
   const hardLimitMs =
     startAt - Date.now() + Math.min(opts.durationCapMs, totalMs + opts.gracefulStopMs) + 15_000;
   try {
-    if (!threads) await withLimit(runWorkerPlan(plans[0], monitor.receive), hardLimitMs, () => undefined);
+    if (!threads) await runHere(plans[0], monitor, hardLimitMs);
     else await runOnThreads(threads, plans, monitor.receive, hardLimitMs);
   } finally {
     monitor.stop();
@@ -67,6 +68,40 @@ function planWorkers(opts: RunOptions, workerCount: number, startAt: number): Wo
     startAtEpochMs: startAt,
     onsale: opts.onsale,
   }));
+}
+
+/** How long a worker told to report now (past the hard limit) gets to send what it measured. */
+const REPORT_NOW_MS = 10_000;
+
+/** Runs the plan on this thread; past the hard limit it is cut and reports what it measured. */
+async function runHere(plan: WorkerPlan, monitor: RunMonitor, limitMs: number): Promise<void> {
+  let reportNow: () => void = () => undefined;
+  const signal = new Promise<void>((resolve) => {
+    reportNow = resolve;
+  });
+  let reported: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    reported = resolve;
+  });
+  const work = runWorkerPlan(
+    plan,
+    (m) => {
+      monitor.receive(m);
+      if (m.type === 'done') reported();
+    },
+    signal,
+  );
+  work.catch((err) => console.error(`loadtest worker failed: ${(err as Error)?.stack ?? err}`));
+  if (
+    await withLimit(
+      done.then(() => true),
+      limitMs,
+      () => false,
+    )
+  )
+    return;
+  reportNow();
+  await withLimit(done, REPORT_NOW_MS, () => undefined);
 }
 
 /** How long threads may take to load their modules before the run gives up on them. */
@@ -136,7 +171,12 @@ async function runOnThreads(
   threads.forEach((thread, i) => {
     thread.postMessage({ type: 'plan', plan: plans[i] });
   });
-  await withLimit(Promise.all(finished), limitMs, () => undefined);
+  const all = Promise.all(finished).then(() => true);
+  if (!(await withLimit(all, limitMs, () => false))) {
+    // Past the hard limit: each worker cuts its run and sends what it measured before it is ended.
+    for (const thread of threads) thread.postMessage({ type: 'report-now' });
+    await withLimit(all, REPORT_NOW_MS, () => false);
+  }
   await Promise.all(threads.map((t) => t.terminate()));
 }
 
@@ -159,6 +199,8 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
       )
     : undefined;
   if (onsale) generator.warnings.push(...onsaleWarnings(generator, onsale));
+  const cutShort = cutShortOf(done, workerCount);
+  if (cutShort) generator.warnings.unshift(cutShortText(cutShort));
   return {
     version: 1,
     startedAt: new Date(startAt).toISOString(),
@@ -180,10 +222,25 @@ function resultOf(opts: RunOptions, monitor: RunMonitor, startAt: number, worker
     timeline,
     generator,
     thresholds: [],
+    ...(cutShort ? { cutShort } : {}),
     ...(onsale ? { onsale } : {}),
   };
 }
 
+/** The run was halted before its flows ended on their own (a cap, the graceful stop) or a worker never reported. */
+function cutShortOf(done: WorkerDone[], workerCount: number): CutShort | undefined {
+  const cuts = done.flatMap((d) => (d.cut ? [d.cut] : []));
+  const missing = workerCount - done.length;
+  if (!cuts.length && missing <= 0) return undefined;
+  const first = cuts.reduce<WorkerCut | undefined>((a, c) => (a && a.atMs <= c.atMs ? a : c), undefined);
+  return {
+    reason: first?.reason ?? 'hard-limit',
+    atS: first ? Math.round(first.atMs / 100) / 10 : null,
+    workersCut: cuts.length,
+    workersMissing: Math.max(0, missing),
+    requestsCut: cuts.reduce((sum, c) => sum + c.requestsCut, 0),
+  };
+}
 /** The generator's own health, and warnings when its numbers cannot be taken at face value. */
 function generatorOf(
   opts: RunOptions,

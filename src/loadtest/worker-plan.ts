@@ -2,6 +2,7 @@ import type { FlowMetricsSnapshot } from './flow-metrics.ts';
 import type { RecorderSnapshot, SecondSnapshot } from './recorder.ts';
 import type { FlowOptions, ScenarioChoice } from './scenarios.ts';
 import type { Profile } from './stages.ts';
+import type { HaltReason } from './worker-run.ts';
 
 export const EXECUTORS = ['ramping-vus', 'ramping-arrival-rate'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -67,4 +68,13 @@ export type WorkerMessage =
       health: WorkerHealth;
       /** On-sale runs only. */
       flows?: FlowMetricsSnapshot;
+      /** Set when this worker's run was halted before its flows ended on their own. */
+      cut?: WorkerCut;
     };
+
+/** A worker's run halted early: why, when (ms from the start), and the requests it ended unanswered. */
+export interface WorkerCut {
+  reason: HaltReason;
+  atMs: number;
+  requestsCut: number;
+}

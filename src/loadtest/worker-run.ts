@@ -7,6 +7,9 @@ import type { WorkerHealth, WorkerMessage, WorkerPlan } from './worker-plan.ts';
 
 export const epochNow = () => performance.timeOrigin + performance.now();
 
+/** Why a run was halted before its flows ended on their own. */
+export type HaltReason = 'duration-cap' | 'request-cap' | 'graceful-stop' | 'hard-limit';
+
 /** One worker's run as its executor sees it: the clock, the two stop signals, and flows started under them. */
 export class WorkerRun {
   readonly plan: WorkerPlan;
@@ -18,6 +21,12 @@ export class WorkerRun {
   stopping = false;
   /** Everything ends now: sleeps wake at once and flows end at their next step. */
   halted = false;
+  /** The first halt's reason and when it came (ms from the start). */
+  haltReason: HaltReason | undefined;
+  haltedAtMs = 0;
+  /** Resolves at the first halt. */
+  readonly whenHalted: Promise<void>;
+  private signalHalt: () => void = () => undefined;
   /** Flows in progress. */
   active = 0;
   private readonly sleepers = new Set<() => void>();
@@ -28,6 +37,9 @@ export class WorkerRun {
     this.recorder = recorder;
     this.origin = plan.startAtEpochMs - performance.timeOrigin;
     this.totalMs = totalDurationMs(plan.profile);
+    this.whenHalted = new Promise((resolve) => {
+      this.signalHalt = resolve;
+    });
     const draws = new UserDraws();
     client.sharedKey = draws.isShared;
     this.ctx = {
@@ -48,7 +60,12 @@ export class WorkerRun {
     this.stopping = true;
   }
 
-  halt(): void {
+  halt(reason: HaltReason): void {
+    if (!this.halted) {
+      this.haltReason = reason;
+      this.haltedAtMs = this.elapsed();
+      this.signalHalt();
+    }
     this.halted = true;
     this.stopping = true;
     for (const wake of [...this.sleepers]) wake();
@@ -78,7 +95,7 @@ export class WorkerRun {
   /** Runs one flow of the scenario to its end; `intendedAt` is when it was meant to start. */
   async startFlow(intendedAt: number): Promise<void> {
     const { recorder } = this;
-    if (recorder.requests >= this.plan.maxRequests) this.halt();
+    if (recorder.requests >= this.plan.maxRequests) this.halt('request-cap');
     if (this.halted) return;
     this.active++;
     recorder.vus = Math.max(recorder.vus, this.active);
@@ -104,9 +121,12 @@ export function startHousekeeping(run: WorkerRun, emit: (message: WorkerMessage)
     const requests = recorder.requests;
     const seconds = recorder.drainSeconds(now);
     emit({ type: 'tick', workerIndex: plan.workerIndex, seconds, vus: recorder.vus, requests });
-    if (requests >= plan.maxRequests) run.halt();
+    if (requests >= plan.maxRequests) run.halt('request-cap');
   }, 1000);
-  const cap = setTimeout(() => run.halt(), Math.max(0, run.origin + plan.durationCapMs - performance.now()));
+  const cap = setTimeout(
+    () => run.halt('duration-cap'),
+    Math.max(0, run.origin + plan.durationCapMs - performance.now()),
+  );
   return () => {
     clearInterval(ticker);
     clearTimeout(cap);

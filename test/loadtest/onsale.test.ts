@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etaAccuracy } from '../../src/loadtest/flow-metrics.ts';
 import { createOnsaleSale } from '../../src/loadtest/onsale-sale.ts';
-import { pollsByCrowd } from '../../src/loadtest/onsale-summary.ts';
+import { pollsByCrowd, summarizeOnsale } from '../../src/loadtest/onsale-summary.ts';
 import { parseLoadtestArgs } from '../../src/loadtest/options.ts';
 import { renderConsole } from '../../src/loadtest/report-console.ts';
 import { renderHtml } from '../../src/loadtest/report-html.ts';
@@ -207,6 +207,36 @@ test('a sale created through the admin API: the crowd pre-queues, the ETA counts
   assert.equal(result.flows.funnel.completed, 10);
 });
 
+test('a run cut by a tiny --duration still reports everything measured, marked cut short', async () => {
+  stub.counts.clear();
+  stub.issuedTo.clear();
+  // Nobody is admitted before the cap, and at the cap every answer is held back: requests are in flight.
+  stub.options = { admitAfterMs: 60_000, pollAfterMs: 100 };
+  const users = 20;
+  const run = onsaleRun(['--users', String(users), '--join-within', '300ms', '--duration', '1500ms']);
+  const stall = setTimeout(() => {
+    stub.options = { ...stub.options, stallUntil: Date.now() + 6000 };
+  }, 1000);
+  const result = await runLoad(run);
+  clearTimeout(stall);
+  assert.equal(result.cutShort?.reason, 'duration-cap');
+  assert.equal(result.cutShort?.workersMissing, 0, 'both workers reported');
+  assert.equal(result.cutShort?.workersCut, 2);
+  assert.ok((result.cutShort?.requestsCut ?? 0) > 0, 'polls in flight at the cap were ended');
+  assert.equal(result.totals.failures, 0, 'requests the run cut are not failures of the target');
+  assert.equal(result.flows.funnel.started, users);
+  assert.equal(result.flows.funnel.aborted, users, 'every waiting fan was cut');
+  const poll = result.endpoints.find((e) => e.route === 'GET /api/users/:userId/token');
+  assert.ok((poll?.count ?? 0) > 0, 'the polls answered before the cap are in the table');
+  const o = result.onsale;
+  assert.ok(o, 'the on-sale summary is there');
+  assert.equal(o.abortedBy?.['run halted'] ?? 0, users - (o.abortedBy?.['poll cut'] ?? 0));
+  assert.ok(o.perSecond.some((p) => p.polls > 0));
+  assert.ok(o.generator.liveVus > 0, 'memory per virtual user measured at the cut');
+  assert.match(renderConsole(result), /^RUN CUT SHORT by the --duration cap at [\d.]+ s/m);
+  assert.match(renderHtml(result), /RUN CUT SHORT/);
+});
+
 test('ETA accuracy: relative errors, their percentiles, and the 20 % goal', () => {
   // Told 10 s each; waits of 8..12.5 s and one of 20 s.
   const told = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10];
@@ -258,5 +288,50 @@ test("the HTML report charts the server's admission rate, pool waits (all classe
     'Server: admission rate: admit rate setting=200/200/200',
     'Server: database pool waits: mean wait (ms)=0/5/10',
     'Server: event-loop delay: lag p99=20/20/20',
+  ]);
+});
+
+test("a sale run charts the sale's own series, counts its crowd and its sell-out from them", () => {
+  const plan = {
+    users: 10,
+    joinMs: 1000,
+    saleSchedules: 1,
+    seatsPerSchedule: 5,
+    connections: 4,
+    leave: false,
+    sale: { saleId: 9, opensAtEpochMs: 0 },
+  };
+  const sale = (name: string) => `ticketrush_sale_${name}{sale="9"}`;
+  const server = (i: number) => ({
+    ticketrush_queue_waiting: 0,
+    'rate(ticketrush_queue_admissions_total)': 0,
+    [sale('waiting')]: [10, 8, 3, 0][i],
+    [sale('active')]: [0, 2, 5, 1][i],
+    [sale('admitted_total')]: [0, 2, 7, 7][i],
+    [sale('admit_per_second')]: 200,
+    [sale('holds')]: [0, 2, 1, 0][i],
+    [sale('sold')]: [0, 0, 4, 5][i],
+  });
+  const timeline = [0, 1, 2, 3].map((i) => ({
+    second: i,
+    server: server(i),
+  })) as unknown as LoadResult['timeline'];
+  const o = summarizeOnsale(plan, [], timeline, 0, 10);
+  assert.equal(o.waitingSource, 'server');
+  assert.deepEqual(
+    o.perSecond.map((p) => p.waiting),
+    [10, 8, 3, 0],
+    "the sale's line, not the default line's flat gauge",
+  );
+  assert.equal(o.soldOutAtS, 3);
+  assert.equal(o.soldOutSource, 'server-sold');
+  const charts: string[] = [];
+  saleServerCharts({ timeline, onsale: o } as unknown as LoadResult, (title, series) => {
+    charts.push(`${title}: ${series.map((s) => `${s.name}=${s.values.join('/')}`).join(', ')}`);
+    return '';
+  });
+  assert.deepEqual(charts.slice(0, 2), [
+    "Server: admission rate: sale's admit rate=200/200/200/200, admitted/s=0/2/5/0",
+    "Server: sale 9's line and seats: waiting (pre-queue included)=10/8/3/0, active=0/2/5/1, seats held=0/2/1/0, seats sold=0/0/4/5",
   ]);
 });
