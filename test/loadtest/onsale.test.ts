@@ -210,15 +210,16 @@ test('a sale created through the admin API: the crowd pre-queues, the ETA counts
 test('a run cut by a tiny --duration still reports everything measured, marked cut short', async () => {
   stub.counts.clear();
   stub.issuedTo.clear();
-  // Nobody is admitted before the cap, and at the cap every answer is held back: requests are in flight.
+  // Nobody is admitted before the cap; once every fan has polled, every answer is held back past the cap.
   stub.options = { admitAfterMs: 60_000, pollAfterMs: 100 };
   const users = 20;
   const run = onsaleRun(['--users', String(users), '--join-within', '300ms', '--duration', '1500ms']);
-  const stall = setTimeout(() => {
+  const stall = setInterval(() => {
+    if ((stub.counts.get('GET token') ?? 0) < users || stub.options.stallUntil) return;
     stub.options = { ...stub.options, stallUntil: Date.now() + 6000 };
-  }, 1000);
+  }, 10);
   const result = await runLoad(run);
-  clearTimeout(stall);
+  clearInterval(stall);
   assert.equal(result.cutShort?.reason, 'duration-cap');
   assert.equal(result.cutShort?.workersMissing, 0, 'both workers reported');
   assert.equal(result.cutShort?.workersCut, 2);
