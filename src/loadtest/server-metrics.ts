@@ -52,13 +52,18 @@ export function seriesRank(key: string): number {
   return INTERESTING.test(key) ? 3 : 4;
 }
 
-/** The series to keep from one scrape: best ranked first, stable within a rank, at most `max`. */
+/**
+ * The series to keep from one scrape: the application's and the key runtime ones always (a sale run's
+ * labelled series once crowded the server's CPU and event-loop lag out of a fixed budget mid-run), then the
+ * rest best ranked first, stable within a rank, up to `max` in all.
+ */
 export function chooseSeries(keys: string[], max = MAX_SERIES): string[] {
-  return keys
+  const ranked = keys
     .map((key, i) => ({ key, i, rank: seriesRank(key) }))
-    .sort((a, b) => a.rank - b.rank || a.i - b.i)
-    .slice(0, max)
-    .map((c) => c.key);
+    .sort((a, b) => a.rank - b.rank || a.i - b.i);
+  const kept = ranked.filter((c) => c.rank <= 2);
+  const rest = ranked.filter((c) => c.rank > 2).slice(0, Math.max(0, max - kept.length));
+  return [...kept, ...rest].map((c) => c.key);
 }
 
 /** Scrapes a Prometheus endpoint once a second; counters become per-second rates. */
