@@ -4,8 +4,7 @@ import type { OutcomeCounts } from './outcomes.ts';
 import type { Funnel } from './recorder.ts';
 import type { Profile } from './stages.ts';
 import type { TimelinePoint } from './timeline-point.ts';
-import type { WorkerHealth } from './worker-plan.ts';
-import type { HaltReason } from './worker-run.ts';
+import type { HaltReason, WorkerHealth } from './worker-plan.ts';
 
 export type { TimelinePoint };
 

@@ -2,7 +2,6 @@ import type { FlowMetricsSnapshot } from './flow-metrics.ts';
 import type { RecorderSnapshot, SecondSnapshot } from './recorder.ts';
 import type { FlowOptions, ScenarioChoice } from './scenarios.ts';
 import type { Profile } from './stages.ts';
-import type { HaltReason } from './worker-run.ts';
 
 export const EXECUTORS = ['ramping-vus', 'ramping-arrival-rate'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -71,6 +70,9 @@ export type WorkerMessage =
       /** Set when this worker's run was halted before its flows ended on their own. */
       cut?: WorkerCut;
     };
+
+/** Why a run was halted before its flows ended on their own. */
+export type HaltReason = 'duration-cap' | 'request-cap' | 'graceful-stop' | 'hard-limit';
 
 /** A worker's run halted early: why, when (ms from the start), and the requests it ended unanswered. */
 export interface WorkerCut {

@@ -3,12 +3,9 @@ import type { LoadClient } from './client.ts';
 import type { Recorder } from './recorder.ts';
 import { type FlowContext, pickScenario, runFlow, UserDraws } from './scenarios.ts';
 import { totalDurationMs } from './stages.ts';
-import type { WorkerHealth, WorkerMessage, WorkerPlan } from './worker-plan.ts';
+import type { HaltReason, WorkerHealth, WorkerMessage, WorkerPlan } from './worker-plan.ts';
 
 export const epochNow = () => performance.timeOrigin + performance.now();
-
-/** Why a run was halted before its flows ended on their own. */
-export type HaltReason = 'duration-cap' | 'request-cap' | 'graceful-stop' | 'hard-limit';
 
 /** One worker's run as its executor sees it: the clock, the two stop signals, and flows started under them. */
 export class WorkerRun {
