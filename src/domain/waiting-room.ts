@@ -95,7 +95,7 @@ export class WaitingRoom {
   #samples: RateSample[] = [];
   #measuredRate: number | undefined;
   readonly #drain: DrainForecast;
-  #lastTick: { at: number; admittedTotal: number; waiting: number } | undefined;
+  #lastTick: { at: number; admittedTotal: number; waiting: number; halted: boolean } | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
   #onTickError: (err: unknown) => void;
@@ -175,7 +175,7 @@ export class WaitingRoom {
     this.#occupancy = { active, waiting, window, rate };
     if (this.#lastTick === undefined || outcome.admittedTotal > this.#lastTick.admittedTotal || waiting === 0)
       this.#lastAdmissionAt = now;
-    this.#measure(now, outcome.admittedTotal, outcome.waiting);
+    this.#measure(now, outcome.admittedTotal, outcome.waiting, window <= 0);
     this.#drain.observe({ at: now, ...outcome });
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
   }
@@ -263,11 +263,12 @@ export class WaitingRoom {
     };
   }
 
-  #measure(now: number, admittedTotal: number, waitingAfter: number): void {
+  #measure(now: number, admittedTotal: number, waitingAfter: number, halted: boolean): void {
     const last = this.#lastTick;
-    this.#lastTick = { at: now, admittedTotal, waiting: waitingAfter };
-    // Only intervals that began with people waiting say anything about how fast the line moves.
-    if (last && now > last.at && last.waiting > 0)
+    this.#lastTick = { at: now, admittedTotal, waiting: waitingAfter, halted };
+    // Only intervals that began with people waiting say anything about how fast the line moves; a halted
+    // admission (a sale's pre-queue, a pause) says nothing of the pace once it runs, so its seconds are left out.
+    if (last && now > last.at && last.waiting > 0 && !last.halted && !halted)
       this.#samples.push({
         at: now,
         spanMs: now - last.at,
@@ -291,7 +292,8 @@ export class WaitingRoom {
     return {
       msPerPosition: (1000 * POLL_SHARE_OF_ETA) / this.#rate(),
       minPollMs: MIN_POLL_MS,
-      maxPollMs: MAX_POLL_MS,
+      // An admitted user lapses activeIdleSeconds after admission without a request: the advice must bring them back first.
+      maxPollMs: Math.max(MIN_POLL_MS, Math.min(MAX_POLL_MS, this.#settings.activeIdleSeconds * 1000)),
       idleFloorMs:
         this.#settings.idleTimeoutSeconds * 1000 + Math.max(0, this.#holdPlacesUntil - this.#clock.now()),
       idleFactor: IDLE_FACTOR,

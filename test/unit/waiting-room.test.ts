@@ -57,13 +57,37 @@ test('a full window: the ETA counts slots freeing one session after they were ta
 });
 
 test('poll advice grows with the distance from the front, from 1 s up to 20 s', async () => {
-  const { room } = makeRoom({ admitPerSecond: 100 });
+  const { room } = makeRoom({ admitPerSecond: 100, activeIdleSeconds: 30 });
   const advice: number[] = [];
   for (let u = 1; u <= 20_000; u++) {
     const t = await room.issueToken(u);
     if ([1, 500, 1000, 5000, 20_000].includes(u)) advice.push(t.pollAfterMs);
   }
   assert.deepEqual(advice, [1000, 1000, 2000, 10_000, 20_000]);
+});
+
+test('poll advice never outlasts the active idle time: an admitted user comes back before the slot lapses', async () => {
+  const { room } = makeRoom({ admitPerSecond: 10, activeIdleSeconds: 15 });
+  let last = 0;
+  for (let u = 1; u <= 5000; u++) last = (await room.issueToken(u)).pollAfterMs;
+  assert.equal(last, 15_000);
+});
+
+test('a halted admission (a pre-queue) leaves the measured pace alone: the advice follows the rate once it runs', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 100 });
+  room.setMaxActive(0);
+  for (let u = 1; u <= 1000; u++) await room.issueToken(u);
+  for (let i = 0; i < 20; i++) {
+    clock.advance(1000);
+    await room.tick();
+  }
+  room.setMaxActive(2000);
+  clock.advance(250);
+  await room.tick();
+  const t = await room.poll(1000, (await room.issueToken(1000)).accessKey);
+  // About 975 places at 100 a second: about 10 s away, advised back in about 2 s (not 15 s: a rate of 0).
+  assert.ok(t.etaSeconds !== null && t.etaSeconds >= 9 && t.etaSeconds <= 11, `${t.etaSeconds}`);
+  assert.ok(t.pollAfterMs <= 2500, `${t.pollAfterMs}`);
 });
 
 test('keys: missing is 401 TOKEN_MISSING, unknown TOKEN_INVALID, another user’s TOKEN_NOT_YOURS', async () => {
