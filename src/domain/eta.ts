@@ -15,6 +15,12 @@ export interface DrainStep {
 export interface DrainForecastOptions {
   /** How long an admitted user is assumed to hold a slot until departures are measured. */
   priorSessionMs: number;
+  /**
+   * How long an admitted user who stopped making requests keeps the slot before it lapses (the active idle
+   * time). Users still active well past the measured session mostly walked away (sold out, gave up): they
+   * leave this long after their session would have ended, not at once. Undefined: they leave soon.
+   */
+  idleLapseMs?: number;
 }
 
 interface Point {
@@ -38,6 +44,8 @@ const SPREAD = [0.7, 0.85, 1, 1.15, 1.3];
 /** The admissions the budget really yields are measured over this span, once it holds MIN_RATE_SPAN_MS of steps. */
 const RATE_SPAN_MS = 5000;
 const MIN_RATE_SPAN_MS = 2000;
+/** Departures are checked against the session curve over this recent span (who walked away instead). */
+const LEAVING_SPAN_MS = 3000;
 
 /**
  * Forecasts how the line drains, from what the admission steps saw. Admission is limited by the rate budget
@@ -49,6 +57,7 @@ const MIN_RATE_SPAN_MS = 2000;
  */
 export class DrainForecast {
   readonly #priorSessionMs: number;
+  readonly #idleLapseMs: number | undefined;
   #points: Point[] = [];
   #last: DrainStep | undefined;
   #lineLossPerMs = 0;
@@ -60,6 +69,7 @@ export class DrainForecast {
 
   constructor(opts: DrainForecastOptions) {
     this.#priorSessionMs = opts.priorSessionMs;
+    this.#idleLapseMs = opts.idleLapseMs;
   }
 
   observe(step: DrainStep): void {
@@ -104,7 +114,8 @@ export class DrainForecast {
     const last = pts.at(-1);
     if (!last || last.admitted === 0) return this.#priorSessionMs;
     // Nobody left yet: sessions last at least as long as the oldest admission still active.
-    const floor = Math.max(this.#priorSessionMs, now - this.#admittedAt(last.departed));
+    // (The oldest still active is the next one in: counting from its admission, not from a halted pre-queue.)
+    const floor = Math.max(this.#priorSessionMs, now - this.#admittedAt(last.departed + 1));
     if (last.departed < MIN_DEPARTURES) return floor;
     // Mean horizontal distance between the curves over the recent departures.
     let sum = 0;
@@ -186,27 +197,46 @@ export class DrainForecast {
       if (lo >= future.length - 1) return future[future.length - 1];
       return future[lo] + (future[lo + 1] - future[lo]) * (i - lo);
     };
-    const departedBy = (t: number): number => {
+    const inSession = (t: number): number => {
       let sum = 0;
       for (const share of SPREAD) sum += admittedBy(t - session * share);
       return sum / SPREAD.length;
     };
+    // The share of users who leave at the end of their session; the others (who found nothing and walked away)
+    // keep their slot an idle time longer, as the departures of the last seconds tell.
+    const lapseMs = this.#idleLapseMs;
+    const staying = lapseMs === undefined ? 1 : this.#leavingShare(now, inSession);
+    const departedBy = (t: number): number =>
+      staying === 1 ? inSession(t) : staying * inSession(t) + (1 - staying) * inSession(t - (lapseMs ?? 0));
     const table = [0];
     let active = last.active;
     let credit = 0;
     const rate = this.admitRate();
-    // Users the curves say should have left but have not (slow or idle) leave over the coming stretch.
+    // Users the curves say should have left but have not: those past their session by more than the spread
+    // walked away and lapse an idle time after their session ended; the others (slow, or past even that) leave
+    // over the coming stretch.
     const overdue = Math.max(0, departedBy(now) - base.departed);
+    const lapseAfter = session * SPREAD[SPREAD.length - 1] + (lapseMs ?? 0);
+    /** Overdue users gone by t: admitted (in order) before t less the session, its spread and the idle lapse. */
+    const walkedBy = (t: number): number =>
+      lapseMs === undefined
+        ? overdue
+        : Math.min(overdue, Math.max(0, this.#admittedBy(t - lapseAfter) - base.departed));
+    const pastLapse = walkedBy(now);
     const overdueMs = Math.max(STEP_MS, session * 0.3);
-    let departedSoFar = departedBy(now);
+    // Departures the curve places before now but that already happened (users who left early) free no slot again.
+    let departedSoFar = Math.max(departedBy(now), base.departed);
+    let walkedSoFar = walkedBy(now);
     const line = last.waiting;
     const steps = HORIZON_MS / STEP_MS;
     for (let k = 1; k <= steps; k++) {
       const t = now + k * STEP_MS;
       const departedThen = Math.max(departedSoFar, departedBy(t));
-      const late = k * STEP_MS <= overdueMs ? (overdue * STEP_MS) / overdueMs : 0;
-      active = Math.max(0, active - (departedThen - departedSoFar) - late);
+      const walkedThen = Math.max(walkedSoFar, walkedBy(t));
+      const late = k * STEP_MS <= overdueMs ? (pastLapse * STEP_MS) / overdueMs : 0;
+      active = Math.max(0, active - (departedThen - departedSoFar) - (walkedThen - walkedSoFar) - late);
       departedSoFar = departedThen;
+      walkedSoFar = walkedThen;
       credit += (rate * STEP_MS) / 1000;
       const admit = Math.max(0, Math.min(credit, last.window - active));
       credit = Math.min(credit - admit, rate); // an unused budget does not pile up (a second's worth)
@@ -218,6 +248,31 @@ export class DrainForecast {
     this.#table = table;
     this.#tableAt = last.at;
     return table;
+  }
+
+  /**
+   * Departures seen over the last LEAVING_SPAN_MS against those the session curve predicted for that span: 1
+   * when too few were due to tell.
+   */
+  #leavingShare(now: number, inSession: (t: number) => number): number {
+    const from = now - LEAVING_SPAN_MS;
+    const pts = this.#points;
+    if (!pts.length || pts[0].at > from) return 1;
+    const due = inSession(now) - inSession(from);
+    if (due < MIN_DEPARTURES) return 1;
+    const seen = (pts.at(-1) as Point).departed - this.#departedBy(from);
+    return Math.min(1, Math.max(0, seen / due));
+  }
+
+  /** Cumulative departures at time t, from the history (linear between steps). */
+  #departedBy(t: number): number {
+    const pts = this.#points;
+    let i = pts.length - 1;
+    while (i > 0 && pts[i].at > t) i--;
+    const a = pts[i];
+    const b = pts[i + 1];
+    if (!b || t <= a.at) return a.departed;
+    return a.departed + ((b.departed - a.departed) * (t - a.at)) / (b.at - a.at);
   }
 
   /** Cumulative admissions at time t, from the history (linear between steps). */

@@ -11,7 +11,7 @@ import type {
   QueueState,
   QueueStore,
 } from './queue-store.ts';
-import { isWellFormedKey, newAccessKey, pollAfterFor } from './queue-store.ts';
+import { ACTIVE_REFRESH_MS, isWellFormedKey, newAccessKey, pollAfterFor } from './queue-store.ts';
 
 /** The waiting room's settings, as configured (TR_ADMIT_PER_SECOND, TR_MAX_ACTIVE...). */
 export interface WaitingRoomSettings {
@@ -120,6 +120,8 @@ export class WaitingRoom {
     this.#lastAdmissionAt = deps.clock.now();
     this.#drain = new DrainForecast({
       priorSessionMs: (deps.settings.expectedSessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000,
+      // A slot lapses between the idle time and the idle time plus the refresh slack after the last request.
+      idleLapseMs: deps.settings.activeIdleSeconds * 1000 + ACTIVE_REFRESH_MS / 2,
     });
     this.#onTickError = deps.onTickError ?? (() => {});
   }

@@ -58,7 +58,8 @@ const SaleTicketBody = Type.Object({
       'Place in line; 0 when admitted; while PREQUEUE the number pre-queued so far (an upper bound)',
   }),
   etaSeconds: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'PREQUEUE: seconds to the opening; null while PAUSED, STALLED, SOLD_OUT or CLOSED',
+    description:
+      'PREQUEUE: seconds to the opening; null while PAUSED, STALLED, SOLD_OUT or CLOSED, and while beyondSeats',
   }),
   admission: Type.Unsafe<SaleTicket['admission']>({
     type: 'string',
@@ -66,6 +67,12 @@ const SaleTicketBody = Type.Object({
   }),
   pollAfterMs: Type.Integer({ description: 'When to poll next; also sent as Retry-After in seconds' }),
   opensAt: Type.Optional(Type.String({ format: 'date-time', description: 'While PREQUEUE: the opening' })),
+  beyondSeats: Type.Optional(
+    Type.Boolean({
+      description:
+        'While WAITING in a sale: true when fewer seats are left than fans ahead (in the room without a seat, and in line); etaSeconds is then null: the sale will likely sell out first, unless fans ahead leave without a seat',
+    }),
+  ),
 });
 
 const ticketView = ({ opensAt, ...t }: SaleTicket) =>

@@ -27,6 +27,8 @@ interface Fan {
   key: string;
   nextPollAt: number;
   done: 'bought' | 'sold-out' | 'gave-up' | undefined;
+  /** The first answer's place, ETA and flag. */
+  issued: { position: number; etaSeconds: number | null; beyondSeats: boolean | undefined };
 }
 
 for (const [storeName, storeEnv, storeUp] of stores)
@@ -87,10 +89,19 @@ for (const [storeName, storeEnv, storeUp] of stores)
               key: body.accessKey,
               nextPollAt: t.clock.now() + body.pollAfterMs,
               done: undefined,
+              issued: { position: body.position, etaSeconds: body.etaSeconds, beyondSeats: body.beyondSeats },
             };
           }),
         );
         fans.push(...batch);
+      }
+
+      // Nobody admitted yet, 100 seats free, overbook 1.25: the first 125 places get an ETA, the others are told
+      // that the seats left are fewer than the fans ahead (no ETA: the sale will likely sell out first).
+      const served = Math.ceil(SEATS * 1.25);
+      for (const f of fans) {
+        assert.equal(f.issued.beyondSeats, f.issued.position > served, `place ${f.issued.position}`);
+        assert.equal(f.issued.etaSeconds === null, f.issued.position > served, `place ${f.issued.position}`);
       }
 
       let nextSeat = 1;

@@ -26,6 +26,14 @@ interface Crowd {
   lossPerTick?: number;
   /** What the forecast assumes before departures are measured (the crowd's mean session: 10 s). */
   priorSessionMs?: number;
+  /**
+   * Seats: the first `seats` admitted users buy and leave after their session; those admitted later find nothing
+   * and walk away, keeping their slot `idleLapseMs` longer (until it lapses).
+   */
+  seats?: number;
+  idleLapseMs?: number;
+  /** Whether the forecast is told the idle lapse (default: yes). */
+  forecastKnowsLapse?: boolean;
 }
 
 /**
@@ -39,7 +47,10 @@ function simulate(
   const clock = new ManualClock();
   const start = clock.now();
   const random = prng(7);
-  const forecast = new DrainForecast({ priorSessionMs: crowd.priorSessionMs ?? 10_000 });
+  const forecast = new DrainForecast({
+    priorSessionMs: crowd.priorSessionMs ?? 10_000,
+    idleLapseMs: crowd.forecastKnowsLapse === false ? undefined : crowd.idleLapseMs,
+  });
   const line: { told: number; joinedAt: number }[] = [];
   const active: number[] = [];
   const errors: { error: number; joinedAt: number }[] = [];
@@ -66,7 +77,9 @@ function simulate(
       if (waited >= 1)
         errors.push({ error: Math.abs(user.told - waited) / waited, joinedAt: user.joinedAt - start });
       const [lo, hi] = crowd.sessionMs;
-      active.push(now + lo + random() * (hi - lo));
+      const walksAway = crowd.seats !== undefined && admittedTotal + admitted >= crowd.seats;
+      active.push(now + lo + random() * (hi - lo) + (walksAway ? (crowd.idleLapseMs ?? 0) : 0));
+      active.sort((a, b) => a - b);
       admitted++;
     }
     credit = Math.min(credit, crowd.rate);
@@ -193,6 +206,27 @@ test('halted admission (a window of 0) has no ETA', () => {
   assert.equal(f.etaSeconds(1), undefined);
 });
 
+test("a burst at a sale's opening: after a halted pre-queue the ETAs follow the rate, not the halted seconds", () => {
+  const f = new DrainForecast({ priorSessionMs: 10_000 });
+  for (let s = 0; s <= 15; s++)
+    f.observe({ at: s * 1000, admittedTotal: 0, active: 0, waiting: 3000, evicted: 0, window: 0, rate: 200 });
+  f.observe({
+    at: 15_250,
+    admittedTotal: 50,
+    active: 50,
+    waiting: 2950,
+    evicted: 0,
+    window: 1250,
+    rate: 200,
+  });
+  assert.ok(Math.abs((f.etaSeconds(600) ?? 0) - 3) < 0.3, `${f.etaSeconds(600)}`);
+  // Beyond the window of 1250, slots free one session (the prior, 10 s, not the 15 s of halted pre-queue) after
+  // they were taken.
+  assert.ok(f.sessionMs() < 10_500, `${f.sessionMs()}`);
+  const beyond = f.etaSeconds(1400) ?? 0;
+  assert.ok(beyond > 8 && beyond < 12.5, `${beyond}`);
+});
+
 test('waiters dropped from the line move the ones behind them forward', () => {
   const f = new DrainForecast({ priorSessionMs: 15_000 });
   const g = new DrainForecast({ priorSessionMs: 15_000 });
@@ -228,4 +262,19 @@ test('a prior 50 % too long misleads the first joiners only: once a window has l
 test('a simulated spike with waiters giving up: still within 20 % for 90 % of users', () => {
   const errors = simulate({ ...spike, lossPerTick: 0.002 }, honest);
   assert.ok(p90(errors) <= 0.2, `p90 |error| ${p90(errors)}`);
+});
+
+test('sold out: users admitted after the last seat walk away and hold their slot until it lapses idle', () => {
+  // 700 seats; those admitted after them browse 6-14 s, find nothing and keep the slot 15 s more. The departures
+  // tell it about a session after the sell-out (the buyers leave until 17 s, then nobody): from then on ETAs hold.
+  const soldOut: Crowd = { ...spike, joinTicks: 120, seats: 700, idleLapseMs: 15_000 };
+  const told = simulate(soldOut, honest);
+  const blind = simulate({ ...soldOut, forecastKnowsLapse: false }, honest);
+  const late = (e: { error: number; joinedAt: number }[]) => e.filter((x) => x.joinedAt >= 21_000);
+  assert.ok(late(told).length > 1000, `${late(told).length} late joiners waited`);
+  assert.ok(p90(late(told)) <= 0.2, `p90 |error| of joiners after 21 s ${p90(late(told))}`);
+  assert.ok(
+    p90(late(blind)) > 0.3,
+    `without the idle lapse, slots are expected back too soon: ${p90(late(blind))}`,
+  );
 });

@@ -34,6 +34,20 @@ export interface SaleTicket {
   pollAfterMs: number;
   /** Set while PREQUEUE. */
   opensAt?: number;
+  /**
+   * Set while WAITING: true when the seats left are fewer than the fans ahead (in the room without a seat yet,
+   * and in line), so the sale will likely sell out first; etaSeconds is then null. See placesTheSeatsServe.
+   */
+  beyondSeats?: boolean;
+}
+
+/**
+ * The places in line the seats left can still serve: the free seats (with the room's overbook) less the admitted
+ * fans who hold none yet and will try for one. A fan beyond it is admitted only if someone ahead leaves without
+ * a seat (a hold lapses, a fan walks away), which no forecast can promise.
+ */
+export function placesTheSeatsServe(inventory: SaleInventory, overbook: number, active: number): number {
+  return Math.max(0, Math.ceil(inventory.free * overbook) - Math.max(0, active - inventory.held));
 }
 
 /** Every process reads the controls from the store at least this often ("follows within a second"). */
@@ -477,7 +491,10 @@ export class SaleRooms {
       };
     }
     if (status === 'PAUSED') return { ...t, etaSeconds: null, admission: 'PAUSED' };
-    return t;
+    const inventory = line.record.id === DEFAULT_SALE_ID ? undefined : line.inventory;
+    if (inventory === undefined) return t;
+    const reach = placesTheSeatsServe(inventory, line.control.overbook, line.room.occupancy().active);
+    return t.position > reach ? { ...t, etaSeconds: null, beyondSeats: true } : { ...t, beyondSeats: false };
   }
 }
 
