@@ -53,7 +53,9 @@ const LEAVING_SPAN_MS = 3000;
  * cumulative departure curve follows the cumulative admission curve shifted by the mean session (the
  * horizontal distance between the two curves, Little's law read on cumulative counts), so a window that
  * filled in a burst frees in a burst one session later, and users admitted from now on free theirs one
- * session after their own admission. Waiters dropped from the line (idle) move those behind them forward.
+ * session after their own admission. When recent departures fall short of that curve (a sell-out: admitted users
+ * find nothing and stop making requests), that share keeps its slot until it lapses, an idle time later. Waiters
+ * dropped from the line (idle) move those behind them forward.
  */
 export class DrainForecast {
   readonly #priorSessionMs: number;
