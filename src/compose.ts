@@ -10,6 +10,7 @@ import { operatorKeyRepository } from './db/operator-key-repository.ts';
 import { purgePublished } from './db/outbox-relay-repository.ts';
 import { salesRepository } from './db/sales-repository.ts';
 import { dataNotFromSeed, progressPrinter, seedDemoData } from './db/seed.ts';
+import { AccessKeys } from './domain/access-key.ts';
 import { AuditLog } from './domain/admin/audit.ts';
 import { CatalogAdmin } from './domain/admin/catalog-admin.ts';
 import { OperatorKeys } from './domain/admin/operator-keys.ts';
@@ -38,6 +39,7 @@ import { type Logger, silentLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOperability, type Operability } from './observability/operability.ts';
 import { type DependencyCheck, pressureReadiness } from './observability/readiness.ts';
+import { sharedAccessKeySecret } from './queue/access-key-secret.ts';
 import { createQueueStore, storeSettingsOf } from './queue/create-store.ts';
 import { MemoryQueueStore } from './queue/memory-store.ts';
 import { connectRedis, type RedisClient } from './queue/redis-connection.ts';
@@ -70,6 +72,8 @@ export interface ComposeOptions {
 interface Parts {
   config: Config;
   clock: Clock;
+  /** Every room of every process sharing the store signs and checks keys with the same secret. */
+  accessKeys: AccessKeys;
   logger: Logger;
   life: Lifecycle;
   readiness: DependencyCheck[];
@@ -79,7 +83,8 @@ interface Parts {
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composition> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
-  const parts: Parts = { config, clock, logger, life: new Lifecycle(), readiness: [] };
+  const accessKeys = await accessKeysOf(config);
+  const parts: Parts = { config, clock, accessKeys, logger, life: new Lifecycle(), readiness: [] };
   const metrics = createMetrics();
   // Pool checkouts feed the metric from the start, and the admission controller once it exists.
   let onPoolWait = (seconds: number, cls?: string) => metrics.poolWait(seconds, cls);
@@ -175,7 +180,7 @@ async function prepareDatabase(
 }
 
 /** Admission runs in the store (one Lua script on Redis), so any number of processes may tick. */
-function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): SaleLine {
+function waitingRoomOf({ config, clock, accessKeys, logger, life, readiness }: Parts): SaleLine {
   const store = createQueueStore(config.queue, config.queueSettings, {
     hashTag: config.queueName,
     maxWaiting: config.maxWaiting,
@@ -185,12 +190,21 @@ function waitingRoomOf({ config, clock, logger, life, readiness }: Parts): SaleL
     store,
     clock,
     settings: config.queueSettings,
+    accessKeys,
     onTickError: (err) => logger.warn({ err }, 'admission tick failed'),
   });
   readiness.push({ name: 'queue', check: () => store.ping() });
   life.onStart(() => waitingRoom.start());
   life.onClose(() => waitingRoom.stop());
   return { store, room: waitingRoom };
+}
+
+/** TR_ACCESS_KEY_SECRET, else a random secret: this process's own (memory), or the one stored in Redis. */
+async function accessKeysOf(config: Config): Promise<AccessKeys> {
+  const configured = config.accessKeySecret.reveal();
+  if (configured !== '') return new AccessKeys(Buffer.from(configured));
+  if (config.queue === 'memory') return new AccessKeys();
+  return new AccessKeys(await sharedAccessKeySecret(config.queue, config.queueName));
 }
 
 /** What a sale follows unless an operator set otherwise: the configured waiting room. */
@@ -211,7 +225,7 @@ function saleDefaultsOf(config: Config): SaleSettings {
  * server's waiting room.
  */
 function saleRoomsOf(
-  { config, clock, logger, life }: Parts,
+  { config, clock, accessKeys, logger, life }: Parts,
   sales: SalesService,
   defaultLine: SaleLine,
   onDefaultControl: (control: SaleControl) => void,
@@ -231,6 +245,7 @@ function saleRoomsOf(
       store,
       clock,
       settings: config.queueSettings,
+      accessKeys,
       onTickError: (err) => logger.warn({ err, saleId }, 'admission tick failed'),
     });
     return { store, room };

@@ -25,6 +25,8 @@ export interface Config {
   queue: string;
   /** Names the waiting room inside Redis (its hash tag), so several deployments or tests can share one server. */
   queueName: string;
+  /** Signs access keys; empty: random per start (memory) or one random secret stored once in Redis. */
+  accessKeySecret: Secret;
   events: string;
   logLevel: string;
   /** How log lines are written: pretty (for people) or JSON lines (for log shippers); auto picks pretty on a TTY. */
@@ -285,6 +287,12 @@ const table: SettingsOf<Config> = {
     text((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v), '1 to 64 letters, digits, _ . or -'),
     'q',
     'Name of the waiting room in Redis (its key hash tag); lets deployments share a server',
+  ),
+  accessKeySecret: setting(
+    'TR_ACCESS_KEY_SECRET',
+    secretText,
+    new Secret(''),
+    'HMAC secret signing waiting-room access keys (at least 32 bytes); unset: random per start with TR_QUEUE=memory, else one random secret stored once in Redis and read by every process',
   ),
   events: setting(
     'TR_EVENTS',

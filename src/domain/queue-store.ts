@@ -19,6 +19,11 @@ export interface QueueStore {
    */
   status(accessKey: string, now: number, heartbeat: HeartbeatPolicy, userId?: number): Promise<QueueEntry>;
   /**
+   * `status` of the user's own key, for the waiting page's poll: the store may answer a waiter on a cheaper path
+   * (on Redis one small script), with the same outcomes.
+   */
+  poll(userId: number, accessKey: string, now: number, heartbeat: HeartbeatPolicy): Promise<QueueEntry>;
+  /**
    * Expires lapsed and idle actives, evicts idle waiters, then admits the front of the line within the rate
    * budget and the active-user window (the shared control's, when `governed` and one was written).
    */
@@ -176,21 +181,33 @@ export function refreshedIdleDeadline(stored: number, now: number, activeIdleMs:
 /** How long a retired key is remembered, so its holder hears TOKEN_EXPIRED instead of TOKEN_INVALID. */
 export const RETIRED_KEY_MEMORY_MS = 60 * 60 * 1000;
 
-/** 128 random bits, URL-safe: 22 characters. */
+/**
+ * 128 random bits, URL-safe: 22 characters. Stores treat keys as opaque strings (the waiting room hands them
+ * signed keys, see access-key.ts); store tests use these.
+ */
 export const newAccessKey = (): string => randomBytes(16).toString('base64url');
-
-export const isWellFormedKey = (key: string): boolean => /^[A-Za-z0-9_-]{22}$/.test(key);
 
 export function pollAfterFor(position: number, p: HeartbeatPolicy): number {
   return Math.min(p.maxPollMs, Math.max(p.minPollMs, Math.round(position * p.msPerPosition)));
 }
 
 /**
- * Idle deadlines are stored this much later than computed, and a poll rewrites one only when the computed
- * deadline passes the stored one: a steady poller writes once per slack, never earlier than its due.
+ * A waiter's idle deadline is stored this many poll advices later than due, and a poll rewrites it only once the
+ * due deadline passes the stored one: a waiter who follows the advice rewrites it about once in this many polls
+ * plus one, at any place in line (a fixed slack shorter than the advice meant a write per far-back poll). The
+ * price is a later eviction: a waiter who stops polling loses the place between max(idleFloorMs, idleFactor x p)
+ * and that + IDLE_SLACK_POLLS x p after the last poll (p: the advice then, at most maxPollMs, so at most 60 s
+ * more with the default 20 s), and the admission step that evicts runs every second. Since the advice is a fifth
+ * of the ETA, the slack (3/5 of the ETA) ends before a waiter who left would have reached the front.
  */
-export const IDLE_SLACK_MS = 15_000;
+export const IDLE_SLACK_POLLS = 3;
 
+/** The idle deadline due for a poll at `position`: an eviction at it is earned, not early. */
 export function idleDeadline(now: number, position: number, p: HeartbeatPolicy): number {
   return now + Math.max(p.idleFloorMs, p.idleFactor * pollAfterFor(position, p));
+}
+
+/** The idle deadline to store for a poll at `position`: the due one plus the slack. */
+export function storedIdleDeadline(now: number, position: number, p: HeartbeatPolicy): number {
+  return idleDeadline(now, position, p) + IDLE_SLACK_POLLS * pollAfterFor(position, p);
 }

@@ -1,3 +1,4 @@
+import { type AccessKeyClaims, AccessKeys } from './access-key.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import { DrainForecast } from './eta.ts';
@@ -11,7 +12,7 @@ import type {
   QueueState,
   QueueStore,
 } from './queue-store.ts';
-import { ACTIVE_REFRESH_MS, isWellFormedKey, newAccessKey, pollAfterFor } from './queue-store.ts';
+import { ACTIVE_REFRESH_MS, pollAfterFor } from './queue-store.ts';
 
 /** The waiting room's settings, as configured (TR_ADMIT_PER_SECOND, TR_MAX_ACTIVE...). */
 export interface WaitingRoomSettings {
@@ -85,6 +86,7 @@ export class WaitingRoom {
   readonly #store: QueueStore;
   readonly #clock: Clock;
   readonly #settings: WaitingRoomSettings;
+  readonly #keys: AccessKeys;
   #admitPerSecond: number;
   #maxActive: number;
   /** Before a sale's opening, waiters keep their place until this time (plus the idle timeout) without polling. */
@@ -104,9 +106,12 @@ export class WaitingRoom {
     store: QueueStore;
     clock: Clock;
     settings: WaitingRoomSettings;
+    /** Signs and checks access keys; every process sharing the store must share its secret. */
+    accessKeys?: AccessKeys;
     onTickError?: (err: unknown) => void;
   }) {
     this.#store = deps.store;
+    this.#keys = deps.accessKeys ?? new AccessKeys();
     this.#clock = deps.clock;
     this.#settings = deps.settings;
     this.#admitPerSecond = deps.settings.admitPerSecond;
@@ -128,29 +133,32 @@ export class WaitingRoom {
 
   /** With `prequeue` (before a sale's opening) the user is also an entrant of the sale's draw. */
   async issueToken(userId: number, prequeue = false): Promise<QueueTicket> {
-    const accessKey = newAccessKey();
+    const now = this.#clock.now();
+    const accessKey = this.#keys.mint(userId, now);
     const heartbeat = this.#heartbeat();
-    const entry = await this.#store.issue(userId, accessKey, this.#clock.now(), heartbeat, prequeue);
+    const entry = await this.#store.issue(userId, accessKey, now, heartbeat, prequeue);
     return { accessKey, ...this.#ticketOf(entry, heartbeat) };
   }
 
   async poll(userId: number, accessKey: string | undefined): Promise<QueueTicket> {
     // The advice given back is the one the store set the idle deadline from, even if the rate moved meanwhile.
     const heartbeat = this.#heartbeat();
-    const entry = await this.#store.status(this.#wellFormed(accessKey), this.#clock.now(), heartbeat, userId);
+    const key = this.#keyOf(accessKey, userId);
+    const entry = await this.#store.poll(userId, key, this.#clock.now(), heartbeat);
     return this.#ticketOf(entry, heartbeat);
   }
 
   /** For routes that name a user: the key must be that user's and admitted. */
   async authorizeAdmitted(userId: number, accessKey: string | undefined): Promise<void> {
-    this.#mustBeActive(
-      await this.#store.status(this.#wellFormed(accessKey), this.#clock.now(), this.#heartbeat(), userId),
-    );
+    const key = this.#keyOf(accessKey, userId);
+    this.#mustBeActive(await this.#store.status(key, this.#clock.now(), this.#heartbeat(), userId));
   }
 
   /** For routes that name no user: any admitted key; returns its holder. */
   async authorizeAnyAdmitted(accessKey: string | undefined): Promise<number> {
-    const entry = await this.#store.status(this.#wellFormed(accessKey), this.#clock.now(), this.#heartbeat());
+    // The signed holder is named, so the store reads that user's record instead of looking the key up.
+    const { userId } = this.#claimsOf(accessKey);
+    const entry = await this.#store.status(accessKey!, this.#clock.now(), this.#heartbeat(), userId);
     this.#mustBeActive(entry);
     return entry.userId;
   }
@@ -162,7 +170,7 @@ export class WaitingRoom {
 
   /** The key's holder leaves the line or frees the slot at once (a page closed, "leave the queue"). */
   async leave(userId: number, accessKey: string | undefined): Promise<QueueState> {
-    return this.#store.leave(userId, this.#wellFormed(accessKey), this.#clock.now());
+    return this.#store.leave(userId, this.#keyOf(accessKey, userId), this.#clock.now());
   }
 
   /** One admission step; the ticker calls it, tests call it with a manual clock. */
@@ -324,11 +332,20 @@ export class WaitingRoom {
     };
   }
 
-  #wellFormed(accessKey: string | undefined): string {
+  /** The claims of a key this room signed: a forged or garbled key never reaches the store. */
+  #claimsOf(accessKey: string | undefined): AccessKeyClaims {
     if (accessKey === undefined || accessKey === '')
       throw new DomainError('TOKEN_MISSING', 'An access key is required in the Authorization header');
-    if (!isWellFormedKey(accessKey)) throw new DomainError('TOKEN_INVALID', 'Malformed access key');
-    return accessKey;
+    const claims = this.#keys.verify(accessKey);
+    if (!claims) throw new DomainError('TOKEN_INVALID', 'Malformed access key');
+    return claims;
+  }
+
+  /** A key this room signed for `userId`; a key shown for another user never reaches the store either. */
+  #keyOf(accessKey: string | undefined, userId: number): string {
+    if (this.#claimsOf(accessKey).userId !== userId)
+      throw new DomainError('TOKEN_NOT_YOURS', 'This access key belongs to another user');
+    return accessKey!;
   }
 
   #mustBeActive(entry: QueueEntry): void {

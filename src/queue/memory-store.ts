@@ -7,7 +7,6 @@ import {
   type ControlWrite,
   type DrawClaim,
   type HeartbeatPolicy,
-  IDLE_SLACK_MS,
   idleDeadline,
   type QueueCounts,
   type QueueEntry,
@@ -17,6 +16,7 @@ import {
   RETIRED_KEY_MEMORY_MS,
   refreshedIdleDeadline,
   type SaleControl,
+  storedIdleDeadline,
 } from '../domain/queue-store.ts';
 import { ArrivalLine } from './arrival-line.ts';
 import { storeError } from './store-errors.ts';
@@ -131,6 +131,15 @@ export class MemoryQueueStore implements QueueStore {
     if (lapsed(holder, now)) throw storeError(-3);
     if (holder.state === 'active') this.#touchActive(owner, holder, now, false);
     return this.#entry(owner, holder, now, heartbeat);
+  }
+
+  async poll(
+    userId: number,
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+  ): Promise<QueueEntry> {
+    return this.status(accessKey, now, heartbeat, userId);
   }
 
   async leave(userId: number, accessKey: string, now: number): Promise<QueueState> {
@@ -292,8 +301,8 @@ export class MemoryQueueStore implements QueueStore {
     if (holder.state === 'active')
       return { userId, state: 'active', position: 0, activeUntil: holder.activeUntil };
     const position = this.#line.rank(holder.seq);
-    const due = idleDeadline(now, position, heartbeat);
-    if (holder.idleUntil < due) holder.idleUntil = due + IDLE_SLACK_MS;
+    if (holder.idleUntil < idleDeadline(now, position, heartbeat))
+      holder.idleUntil = storedIdleDeadline(now, position, heartbeat);
     return { userId, state: 'waiting', position, activeUntil: 0 };
   }
 

@@ -9,8 +9,7 @@ import {
   type ControlWrite,
   type DrawClaim,
   type HeartbeatPolicy,
-  IDLE_SLACK_MS,
-  idleDeadline,
+  IDLE_SLACK_POLLS,
   type QueueCounts,
   type QueueEntry,
   type QueueState,
@@ -29,6 +28,7 @@ type Reply = number | Reply[];
 interface QueueCommands {
   queueIssue(...args: Array<string | number>): Promise<Reply>;
   queueStatus(...args: Array<string | number>): Promise<Reply>;
+  queuePoll(...args: Array<string | number>): Promise<number>;
   queueAdmit(...args: Array<string | number>): Promise<Reply>;
   queueRelease(...args: Array<string | number>): Promise<Reply>;
   queueLeave(...args: Array<string | number>): Promise<Reply>;
@@ -40,6 +40,7 @@ interface QueueCommands {
 const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
   ['queueIssue', 'issue-6.lua', 6],
   ['queueStatus', 'status-3.lua', 3],
+  ['queuePoll', 'poll-3.lua', 3],
   ['queueAdmit', 'admit-4.lua', 4],
   ['queueRelease', 'release-1.lua', 1],
   ['queueLeave', 'leave-3.lua', 3],
@@ -59,11 +60,6 @@ const SALE_CONTROL_FIELDS = [
 ] as const;
 
 const CONTROL_FIELDS = ['ctlWindow', 'ctlRate', 'ctlVersion', 'ctlChangedAt', 'ctlCutAt'] as const;
-
-/** The user record's fields the status read needs, in the order the status script reads them. */
-const USER_FIELDS = ['state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'] as const;
-
-const MAX_VOUCHED = 200_000;
 
 /** Most users one admission call expires, evicts or admits, so one script never blocks Redis for long. */
 const ADMIT_BATCH = 5000;
@@ -94,14 +90,6 @@ export class RedisQueueStore implements QueueStore {
     pre: string;
     sale: string;
   };
-  /** Waiters whose key this process read from Redis lately, with the idle deadline then stored. */
-  readonly #vouched = new Map<number, { key: string; until: number; idleUntil: number }>();
-  /**
-   * How long a key read from Redis vouches for later polls of the same waiter in this process: never longer
-   * than the grace period, so a key replaced meanwhile is still within its grace, and never longer than the
-   * idle slack, after which a poll rewrites the idle deadline through the script anyway.
-   */
-  readonly #vouchMs: number;
 
   constructor(options: RedisQueueStoreOptions) {
     this.#ownsClient = typeof options.redis === 'string';
@@ -116,7 +104,6 @@ export class RedisQueueStore implements QueueStore {
     }
     this.#redis = redis as RedisClient & QueueCommands;
     this.#settings = options.settings;
-    this.#vouchMs = Math.min(options.settings.tokenGraceMs, IDLE_SLACK_MS);
     this.prefix = `tr:{${hashTagOf(options.hashTag ?? 'q')}}:`;
     this.#keys = {
       waiting: `${this.prefix}waiting`,
@@ -152,7 +139,7 @@ export class RedisQueueStore implements QueueStore {
         this.#settings.tokenGraceMs,
         RETIRED_KEY_MEMORY_MS,
         ...heartbeatArgs(heartbeat),
-        IDLE_SLACK_MS,
+        IDLE_SLACK_POLLS,
         this.#settings.activeIdleMs,
         ACTIVE_REFRESH_MS,
         this.#settings.maxWaiting ?? 0,
@@ -162,18 +149,40 @@ export class RedisQueueStore implements QueueStore {
     return entryOf(reply);
   }
 
+  /**
+   * One round trip with one ZRANK and an O(1) record read, whatever process answers: the poll script answers a
+   * waiter polling with the current key and rewrites the idle deadline only when due (about one poll in
+   * IDLE_SLACK_POLLS + 1). Anything else (admitted, grace-period key, gone, unknown) takes the status script.
+   */
+  async poll(
+    userId: number,
+    accessKey: string,
+    now: number,
+    heartbeat: HeartbeatPolicy,
+  ): Promise<QueueEntry> {
+    const k = this.#keys;
+    const position = await this.#redis
+      .queuePoll(
+        k.waiting,
+        k.idle,
+        `${this.prefix}user:${userId}`,
+        userId,
+        accessKey,
+        now,
+        ...heartbeatArgs(heartbeat),
+        IDLE_SLACK_POLLS,
+      )
+      .catch(failClosed);
+    if (position > 0) return { userId, state: 'waiting', position, activeUntil: 0 };
+    return this.status(accessKey, now, heartbeat, userId);
+  }
+
   async status(
     accessKey: string,
     now: number,
     heartbeat: HeartbeatPolicy,
     userId?: number,
   ): Promise<QueueEntry> {
-    if (userId !== undefined) {
-      const ranked = await this.#rankWithVouchedKey(accessKey, now, heartbeat, userId);
-      if (ranked) return ranked;
-      const seen = await this.#readOwnStatus(accessKey, now, heartbeat, userId);
-      if (seen) return seen;
-    }
     const k = this.#keys;
     const reply = await this.#redis
       .queueStatus(
@@ -185,77 +194,12 @@ export class RedisQueueStore implements QueueStore {
         now,
         userId === undefined ? '' : userId,
         ...heartbeatArgs(heartbeat),
-        IDLE_SLACK_MS,
+        IDLE_SLACK_POLLS,
         this.#settings.activeIdleMs,
         ACTIVE_REFRESH_MS,
       )
       .catch(failClosed);
     return entryOf(reply);
-  }
-
-  /**
-   * The hot path of a poll that names its user: two plain reads sent back to back (HMGET, then ZRANK), about
-   * half what the status script costs Redis. The answer is the state at the ZRANK: a waiter admitted or evicted
-   * between the reads has no rank any more, and that case goes to the script, as does any bad or expired key
-   * and any request that must push back an idle deadline (one in 15 s per waiter, one in ACTIVE_REFRESH_MS per
-   * admitted user). Undefined means "use the script".
-   */
-  async #readOwnStatus(
-    accessKey: string,
-    now: number,
-    heartbeat: HeartbeatPolicy,
-    userId: number,
-  ): Promise<QueueEntry | undefined> {
-    const [fields, rank] = await Promise.all([
-      this.#redis.hmget(`${this.prefix}user:${userId}`, ...USER_FIELDS),
-      this.#redis.zrank(this.#keys.waiting, String(userId)),
-    ]).catch(failClosed);
-    const [state, activeUntil, key, prevKey, prevUntil, idleUntil] = fields;
-    const current = key === accessKey || (prevKey === accessKey && now < Number(prevUntil));
-    if (!current) return undefined;
-    if (state === 'w')
-      this.#vouch(userId, accessKey, now, key === accessKey ? Infinity : Number(prevUntil), idleUntil);
-    if (state === 'a') {
-      const until = Number(activeUntil);
-      const idle = Number(idleUntil);
-      if (!(until > now && idle >= now + this.#settings.activeIdleMs)) return undefined;
-      return { userId, state: 'active', position: 0, activeUntil: until };
-    }
-    if (state !== 'w' || rank === null) return undefined;
-    const position = rank + 1;
-    if (Number(idleUntil) < idleDeadline(now, position, heartbeat)) return undefined;
-    return { userId, state: 'waiting', position, activeUntil: 0 };
-  }
-
-  /**
-   * The common poll of a waiter whose key this process checked lately: one ZRANK, like the bare route. A rank
-   * means the user is still waiting (admission and eviction remove it in the same script that changes the
-   * state); no rank, a due heartbeat or an unvouched key take the full read. A key replaced meanwhile is valid
-   * for its grace period anyway. The one answer that differs: a waiter evicted for idling who then re-issues
-   * may see the new place through the old key until the vouch ends; that key never authorises a booking.
-   */
-  async #rankWithVouchedKey(
-    accessKey: string,
-    now: number,
-    heartbeat: HeartbeatPolicy,
-    userId: number,
-  ): Promise<QueueEntry | undefined> {
-    const vouched = this.#vouched.get(userId);
-    if (!vouched || vouched.key !== accessKey || now >= vouched.until) return undefined;
-    const rank = await this.#redis.zrank(this.#keys.waiting, String(userId)).catch(failClosed);
-    if (rank === null) return undefined;
-    const position = rank + 1;
-    if (vouched.idleUntil < idleDeadline(now, position, heartbeat)) return undefined;
-    return { userId, state: 'waiting', position, activeUntil: 0 };
-  }
-
-  #vouch(userId: number, key: string, now: number, validUntil: number, idleUntil: string | null): void {
-    if (this.#vouched.size >= MAX_VOUCHED) this.#vouched.clear();
-    this.#vouched.set(userId, {
-      key,
-      until: Math.min(now + this.#vouchMs, validUntil),
-      idleUntil: Number(idleUntil) || 0,
-    });
   }
 
   async admit(now: number, limits: AdmitLimits): Promise<AdmitOutcome> {
@@ -285,7 +229,6 @@ export class RedisQueueStore implements QueueStore {
 
   async leave(userId: number, accessKey: string, now: number): Promise<QueueState> {
     const k = this.#keys;
-    this.#vouched.delete(userId);
     const reply = await this.#redis
       .queueLeave(k.waiting, k.idle, k.active, this.prefix, userId, accessKey, now, RETIRED_KEY_MEMORY_MS)
       .catch(failClosed);

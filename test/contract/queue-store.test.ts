@@ -6,7 +6,7 @@ import {
   ACTIVE_REFRESH_MS,
   type AdmitLimits,
   type HeartbeatPolicy,
-  IDLE_SLACK_MS,
+  IDLE_SLACK_POLLS,
   newAccessKey,
   type QueueStore,
   type QueueStoreSettings,
@@ -357,20 +357,64 @@ for (const backend of backends) {
       assert.deepEqual([counts.waiting, counts.evictedTotal], [1, 2]);
     });
 
-    test('far-back waiters may poll less often: the idle limit is 3x their poll advice', async () => {
+    test('far-back waiters may poll less often: the idle limit is 3x their poll advice, plus 3 advices of slack', async () => {
       const { store } = await backend.open();
       const keys = await line(store, 2000);
       await store.admit(T0, perMs(0));
-      // Place 2000 at 10 ms per place: advice 20 s, so 60 s (+15 s slack) may pass without a poll.
-      await store.status(keys.get(2000)!, T0, heartbeat, 2000);
+      // Place 2000 at 10 ms per place: advice 20 s, so 60 s (+60 s slack) may pass without a poll.
+      await store.poll(2000, keys.get(2000)!, T0, heartbeat);
       await store.admit(T0 + 59_000, perMs(0));
-      const survivor = await store.status(keys.get(2000)!, T0 + 59_000, heartbeat, 2000);
+      const survivor = await store.poll(2000, keys.get(2000)!, T0 + 59_000, heartbeat);
       assert.equal(survivor.state, 'waiting');
-      // Limit max(30 s, 3 x 10 ms x place) + 15 s slack: places 1..1466 lapsed by 59 s, 1467..2000 did not.
-      assert.equal(IDLE_SLACK_MS, 15_000);
-      assert.equal(survivor.position, 534);
-      await store.admit(T0 + 59_000 + 60_001, perMs(0));
-      await rejectsWith(store.status(keys.get(2000)!, T0 + 119_001, heartbeat, 2000), 'TOKEN_EXPIRED');
+      // Limit max(30 s, 3 x 10 ms x place) + slack 3 x 10 ms x place: places 1..966 lapsed by 59 s, 967.. did not.
+      assert.equal(IDLE_SLACK_POLLS, 3);
+      assert.equal(survivor.position, 1034);
+      // That poll found its stored deadline (T0 + 120 s) still ahead of its due one (T0 + 90 s): not rewritten.
+      // Places 967..1999 never polled (deadlines up to T0 + 119.94 s); place 2000 outlasts them, then goes too.
+      await store.admit(T0 + 119_999, perMs(0));
+      assert.equal((await store.counts()).waiting, 1);
+      await store.admit(T0 + 121_000, perMs(0));
+      await rejectsWith(store.poll(2000, keys.get(2000)!, T0 + 121_000, heartbeat), 'TOKEN_EXPIRED');
+    });
+
+    test('a poll with the own key answers as status does: waiting, admitted, left, evicted, replaced', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      const keys = await line(store, 5);
+      assert.deepEqual(await other.poll(2, keys.get(2)!, T0, heartbeat), {
+        userId: 2,
+        state: 'waiting',
+        position: 2,
+        activeUntil: 0,
+      });
+      await rejectsWith(other.poll(1, newAccessKey(), T0, heartbeat), 'TOKEN_INVALID');
+      await rejectsWith(other.poll(1, keys.get(2)!, T0, heartbeat), 'TOKEN_NOT_YOURS');
+      // Admitted: the poll says so, on any handle.
+      await store.admit(T0, perMs(1));
+      await store.admit(T0 + 1, perMs(1));
+      assert.deepEqual(await other.poll(1, keys.get(1)!, T0 + 1, heartbeat), {
+        userId: 1,
+        state: 'active',
+        position: 0,
+        activeUntil: T0 + 1 + settings.activeTtlMs,
+      });
+      // Left: the key is dead and everyone behind moved up.
+      await store.leave(2, keys.get(2)!, T0 + 2);
+      await rejectsWith(other.poll(2, keys.get(2)!, T0 + 2, heartbeat), 'TOKEN_EXPIRED');
+      assert.equal((await other.poll(3, keys.get(3)!, T0 + 2, heartbeat)).position, 1);
+      // Replaced: the old key polls through its grace period, not after.
+      const renewed = newAccessKey();
+      await other.issue(3, renewed, T0 + 3, heartbeat);
+      assert.equal((await store.poll(3, keys.get(3)!, T0 + 3 + 29_999, heartbeat)).position, 1);
+      await rejectsWith(store.poll(3, keys.get(3)!, T0 + 3 + 30_000, heartbeat), 'TOKEN_EXPIRED');
+      assert.equal((await store.poll(3, renewed, T0 + 3 + 30_000, heartbeat)).position, 1);
+      // Evicted for idling (users 4 and 5 never polled), then back with a new key: the old one stays dead.
+      await store.admit(T0 + 200_000, perMs(1));
+      await rejectsWith(other.poll(4, keys.get(4)!, T0 + 200_000, heartbeat), 'TOKEN_EXPIRED');
+      const back = newAccessKey();
+      await store.issue(5, back, T0 + 200_001, heartbeat);
+      await rejectsWith(other.poll(5, keys.get(5)!, T0 + 200_001, heartbeat), 'TOKEN_EXPIRED');
+      assert.equal((await other.poll(5, back, T0 + 200_001, heartbeat)).position, 1);
     });
 
     test('thousands of interleaved operations from two handles leave a consistent line', async () => {

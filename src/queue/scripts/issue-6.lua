@@ -14,7 +14,7 @@
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] userId, ARGV[3] new access key, ARGV[4] now (ms)
   ARGV[5] grace ms, ARGV[6] retired-key memory ms
   ARGV[7..11] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
-  ARGV[12] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+  ARGV[12] idle slack in polls: deadlines are stored this many poll advices later, and rewritten only once passed
   ARGV[13] active idle ms, ARGV[14] active refresh ms (the active idle deadline's slack)
   ARGV[15] most users waiting (0: no cap): a newcomer beyond it is refused, users already in line are not
   ARGV[16] 1 when joining before the opening: a waiter becomes an entrant, unless the draw is claimed already
@@ -37,7 +37,7 @@ end
 local function idleDeadline(position)
   local poll = math.floor(position * tonumber(ARGV[7]) + 0.5)
   poll = math.min(tonumber(ARGV[9]), math.max(tonumber(ARGV[8]), poll))
-  return now + math.max(tonumber(ARGV[10]), tonumber(ARGV[11]) * poll) + tonumber(ARGV[12])
+  return now + math.max(tonumber(ARGV[10]), tonumber(ARGV[11]) * poll) + tonumber(ARGV[12]) * poll
 end
 
 local state, activeUntil, key, prevKey, idleUntil =

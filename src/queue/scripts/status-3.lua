@@ -1,6 +1,6 @@
 --[[
   Reads the state of an access key's holder and records the request: a waiter's poll pushes back the idle
-  deadline (rewritten once per idle slack), an admitted user's request pushes back the active idle deadline
+  deadline (rewritten once per idle slack, a few polls), an admitted user's request pushes back the active idle deadline
   (rewritten once per refresh interval).
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
@@ -10,7 +10,7 @@
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] access key, ARGV[3] now (ms)
   ARGV[4] expected userId, or '' for any holder
   ARGV[5..9] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
-  ARGV[10] idle slack ms: deadlines are stored this much later, and rewritten only once passed
+  ARGV[10] idle slack in polls: deadlines are stored this many poll advices later, and rewritten only once passed
   ARGV[11] active idle ms, ARGV[12] active refresh ms
 
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }
@@ -59,7 +59,8 @@ local poll = math.floor(position * tonumber(ARGV[5]) + 0.5)
 poll = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), poll))
 local due = now + math.max(tonumber(ARGV[8]), tonumber(ARGV[9]) * poll)
 if idleUntil < due then
-  redis.call('ZADD', KEYS[2], due + tonumber(ARGV[10]), owner)
-  redis.call('HSET', userKey, 'idleUntil', due + tonumber(ARGV[10]))
+  local deadline = due + tonumber(ARGV[10]) * poll
+  redis.call('ZADD', KEYS[2], deadline, owner)
+  redis.call('HSET', userKey, 'idleUntil', deadline)
 end
 return { tonumber(owner), 1, position, 0 }
