@@ -83,8 +83,8 @@ interface Parts {
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composition> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
-  const accessKeys = await accessKeysOf(config);
-  const parts: Parts = { config, clock, accessKeys, logger, life: new Lifecycle(), readiness: [] };
+  const life = new Lifecycle();
+  const parts: Parts = { config, clock, accessKeys: accessKeysOf(config, life), logger, life, readiness: [] };
   const metrics = createMetrics();
   // Pool checkouts feed the metric from the start, and the admission controller once it exists.
   let onPoolWait = (seconds: number, cls?: string) => metrics.poolWait(seconds, cls);
@@ -200,11 +200,13 @@ function waitingRoomOf({ config, clock, accessKeys, logger, life, readiness }: P
 }
 
 /** TR_ACCESS_KEY_SECRET, else a random secret: this process's own (memory), or the one stored in Redis. */
-async function accessKeysOf(config: Config): Promise<AccessKeys> {
+function accessKeysOf(config: Config, life: Lifecycle): AccessKeys {
   const configured = config.accessKeySecret.reveal();
   if (configured !== '') return new AccessKeys(Buffer.from(configured));
   if (config.queue === 'memory') return new AccessKeys();
-  return new AccessKeys(await sharedAccessKeySecret(config.queue, config.queueName));
+  const shared = sharedAccessKeySecret(config.queue, config.queueName);
+  life.onClose(shared.close);
+  return new AccessKeys(shared.read);
 }
 
 /** What a sale follows unless an operator set otherwise: the configured waiting room. */

@@ -21,15 +21,37 @@ export const MIN_ACCESS_KEY_SECRET_BYTES = 32;
  * and a key shown for another user without asking the store. Keys stay opaque URL-safe strings to clients.
  */
 export class AccessKeys {
-  readonly #secret: KeyObject;
+  #secret: KeyObject | undefined;
+  readonly #read: (() => Promise<Buffer>) | undefined;
+  #reading: Promise<void> | undefined;
 
-  /** Without a secret: a random one, good for one process only (the embedded store). */
-  constructor(secret: Buffer = randomBytes(MIN_ACCESS_KEY_SECRET_BYTES)) {
-    if (secret.length < MIN_ACCESS_KEY_SECRET_BYTES)
-      throw new RangeError(`an access-key secret needs at least ${MIN_ACCESS_KEY_SECRET_BYTES} bytes`);
-    this.#secret = createSecretKey(secret);
+  /**
+   * Without a secret: a random one, good for one process only (the embedded store). A function reads the shared
+   * secret when first needed and again after a failed read (its error reaches the caller: the store is away).
+   */
+  constructor(secret: Buffer | (() => Promise<Buffer>) = randomBytes(MIN_ACCESS_KEY_SECRET_BYTES)) {
+    if (typeof secret === 'function') this.#read = secret;
+    else this.#secret = secretKeyOf(secret);
   }
 
+  get ready(): boolean {
+    return this.#secret !== undefined;
+  }
+
+  /** Reads the secret unless known; concurrent callers share one read. */
+  async load(): Promise<void> {
+    if (this.#secret) return;
+    this.#reading ??= this.#read!()
+      .then((secret) => {
+        this.#secret = secretKeyOf(secret);
+      })
+      .finally(() => {
+        this.#reading = undefined;
+      });
+    await this.#reading;
+  }
+
+  /** Needs the secret: `load()` first unless `ready`. */
   mint(userId: number, now: number): string {
     const key = Buffer.allocUnsafe(KEY_BYTES);
     key[0] = VERSION;
@@ -40,7 +62,7 @@ export class AccessKeys {
     return key.toString('base64url');
   }
 
-  /** The key's claims when this secret signed it; undefined for anything else. */
+  /** The key's claims when this secret signed it; undefined for anything else. Needs the secret, as mint. */
   verify(accessKey: string): AccessKeyClaims | undefined {
     if (!KEY_PATTERN.test(accessKey)) return undefined;
     const key = Buffer.from(accessKey, 'base64url');
@@ -51,6 +73,13 @@ export class AccessKeys {
   }
 
   #mac(key: Buffer): Buffer {
+    if (!this.#secret) throw new Error('access-key secret not loaded yet');
     return createHmac('sha256', this.#secret).update(key.subarray(0, SIGNED_BYTES)).digest();
   }
+}
+
+function secretKeyOf(secret: Buffer): KeyObject {
+  if (secret.length < MIN_ACCESS_KEY_SECRET_BYTES)
+    throw new RangeError(`an access-key secret needs at least ${MIN_ACCESS_KEY_SECRET_BYTES} bytes`);
+  return createSecretKey(secret);
 }

@@ -11,6 +11,7 @@ import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import {
+  accessKeys,
   testActor as actor,
   saleDefaults as defaults,
   roomSettings,
@@ -41,7 +42,10 @@ describe('live controls of a sale shared by two processes on Redis', {
         new SaleRooms({
           sales,
           clock,
-          open: () => ({ store, room: new WaitingRoom({ store, clock, settings: roomSettings }) }),
+          open: () => ({
+            store,
+            room: new WaitingRoom({ store, clock, settings: roomSettings, accessKeys }),
+          }),
         });
       const a = processOf(storeA);
       const b = processOf(storeB);

@@ -15,6 +15,7 @@ import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable } from '../support/databases.ts';
 import {
+  accessKeys,
   testActor as actor,
   saleDefaults as defaults,
   roomSettings,
@@ -80,7 +81,10 @@ for (const [i, dialect] of DIALECTS.entries())
             new SaleRooms({
               sales,
               clock,
-              open: () => ({ store, room: new WaitingRoom({ store, clock, settings: roomSettings }) }),
+              open: () => ({
+                store,
+                room: new WaitingRoom({ store, clock, settings: roomSettings, accessKeys }),
+              }),
             });
           const a = roomsOf(salesA, storeA);
           const b = roomsOf(salesB, storeB);

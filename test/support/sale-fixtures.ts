@@ -1,3 +1,4 @@
+import { AccessKeys } from '../../src/domain/access-key.ts';
 import type { QueueStoreSettings } from '../../src/domain/queue-store.ts';
 import type { SaleSettings } from '../../src/domain/sales/model.ts';
 import type { WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
@@ -28,3 +29,6 @@ export const saleDefaults: SaleSettings = {
 };
 
 export const testActor = { id: null, name: 'test' };
+
+/** One secret for every room the tests build by hand, as every process of a deployment shares one. */
+export const accessKeys = new AccessKeys();

@@ -37,7 +37,7 @@ test('a new token tells the place, and an ETA from the configured rate before an
   assert.equal(t.order, 50);
   assert.equal(t.position, 50);
   assert.equal(t.etaSeconds, 5, '50 places at 10 a second');
-  assert.match(t.accessKey ?? '', /^[A-Za-z0-9_-]{22}$/);
+  assert.match(t.accessKey ?? '', /^[A-Za-z0-9_-]{52}$/);
 });
 
 test('a full window: the ETA counts slots freeing one session after they were taken, not the rate budget', async () => {
