@@ -28,7 +28,7 @@ type Reply = number | Reply[];
 interface QueueCommands {
   queueIssue(...args: Array<string | number>): Promise<Reply>;
   queueStatus(...args: Array<string | number>): Promise<Reply>;
-  queuePoll(...args: Array<string | number>): Promise<number>;
+  queuePoll(...args: Array<string | number>): Promise<number[]>;
   queueAdmit(...args: Array<string | number>): Promise<Reply>;
   queueRelease(...args: Array<string | number>): Promise<Reply>;
   queueLeave(...args: Array<string | number>): Promise<Reply>;
@@ -40,7 +40,7 @@ interface QueueCommands {
 const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
   ['queueIssue', 'issue-6.lua', 6],
   ['queueStatus', 'status-3.lua', 3],
-  ['queuePoll', 'poll-3.lua', 3],
+  ['queuePoll', 'poll-batch.lua', 0],
   ['queueAdmit', 'admit-4.lua', 4],
   ['queueRelease', 'release-1.lua', 1],
   ['queueLeave', 'leave-3.lua', 3],
@@ -60,6 +60,21 @@ const SALE_CONTROL_FIELDS = [
 ] as const;
 
 const CONTROL_FIELDS = ['ctlWindow', 'ctlRate', 'ctlVersion', 'ctlChangedAt', 'ctlCutAt'] as const;
+
+/** Most polls in one poll-batch call: a few milliseconds of Redis at most. */
+const POLL_BATCH = 256;
+
+/** Polls of one turn of the event loop, with the same clock reading and heartbeat, waiting to be sent. */
+interface PollBatch {
+  now: number;
+  heartbeat: number[];
+  polls: Array<{
+    userId: number;
+    accessKey: string;
+    resolve: (position: number) => void;
+    reject: (err: unknown) => void;
+  }>;
+}
 
 /** Most users one admission call expires, evicts or admits, so one script never blocks Redis for long. */
 const ADMIT_BATCH = 5000;
@@ -81,6 +96,7 @@ export class RedisQueueStore implements QueueStore {
   readonly #redis: RedisClient & QueueCommands;
   readonly #ownsClient: boolean;
   readonly #settings: QueueStoreSettings;
+  #pollBatch: PollBatch | undefined;
   readonly #keys: {
     waiting: string;
     idle: string;
@@ -100,7 +116,8 @@ export class RedisQueueStore implements QueueStore {
     for (const [name, file, numberOfKeys] of scripts) {
       if (typeof (redis as Partial<QueueCommands>)[name] === 'function') continue;
       const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
-      redis.defineCommand(name, { lua, numberOfKeys });
+      // 0: the number of keys varies, and is the call's first argument.
+      redis.defineCommand(name, numberOfKeys === 0 ? { lua } : { lua, numberOfKeys });
     }
     this.#redis = redis as RedisClient & QueueCommands;
     this.#settings = options.settings;
@@ -150,8 +167,9 @@ export class RedisQueueStore implements QueueStore {
   }
 
   /**
-   * One round trip with one ZRANK and an O(1) record read, whatever process answers: the poll script answers a
-   * waiter polling with the current key and rewrites the idle deadline only when due (about one poll in
+   * One round trip with one ZRANK and an O(1) record read per poll, whatever process answers: the polls this
+   * process receives in one turn of its event loop go to Redis as one poll-batch script call, which answers each
+   * waiter polling with its current key and rewrites an idle deadline only when due (about one poll in
    * IDLE_SLACK_POLLS + 1). Anything else (admitted, grace-period key, gone, unknown) takes the status script.
    */
   async poll(
@@ -160,21 +178,48 @@ export class RedisQueueStore implements QueueStore {
     now: number,
     heartbeat: HeartbeatPolicy,
   ): Promise<QueueEntry> {
-    const k = this.#keys;
-    const position = await this.#redis
-      .queuePoll(
-        k.waiting,
-        k.idle,
-        `${this.prefix}user:${userId}`,
-        userId,
-        accessKey,
-        now,
-        ...heartbeatArgs(heartbeat),
-        IDLE_SLACK_POLLS,
-      )
-      .catch(failClosed);
+    const position = await this.#batchedPoll(userId, accessKey, now, heartbeatArgs(heartbeat));
     if (position > 0) return { userId, state: 'waiting', position, activeUntil: 0 };
     return this.status(accessKey, now, heartbeat, userId);
+  }
+
+  #batchedPoll(userId: number, accessKey: string, now: number, heartbeat: number[]): Promise<number> {
+    let batch = this.#pollBatch;
+    if (batch && (batch.now !== now || batch.heartbeat.some((v, i) => v !== heartbeat[i]))) {
+      this.#sendPolls(batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      const started: PollBatch = { now, heartbeat, polls: [] };
+      this.#pollBatch = batch = started;
+      setImmediate(() => this.#sendPolls(started));
+    }
+    const polls = batch.polls;
+    const answer = new Promise<number>((resolve, reject) =>
+      polls.push({ userId, accessKey, resolve, reject }),
+    );
+    if (polls.length === POLL_BATCH) this.#sendPolls(batch);
+    return answer;
+  }
+
+  #sendPolls(batch: PollBatch): void {
+    if (this.#pollBatch !== batch) return;
+    this.#pollBatch = undefined;
+    const k = this.#keys;
+    const { polls } = batch;
+    const args: Array<string | number> = [2 + polls.length, k.waiting, k.idle];
+    for (const p of polls) args.push(`${this.prefix}user:${p.userId}`);
+    args.push(batch.now, ...batch.heartbeat, IDLE_SLACK_POLLS);
+    for (const p of polls) args.push(p.userId, p.accessKey);
+    this.#redis.queuePoll(...args).then(
+      (positions) => {
+        for (let i = 0; i < polls.length; i++) polls[i].resolve(positions[i]);
+      },
+      (err: unknown) => {
+        const failure = queueUnavailableIfDown(err);
+        for (const p of polls) p.reject(failure);
+      },
+    );
   }
 
   async status(

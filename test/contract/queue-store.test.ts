@@ -417,6 +417,32 @@ for (const backend of backends) {
       assert.equal((await other.poll(5, back, T0 + 200_001, heartbeat)).position, 1);
     });
 
+    test('polls sent at once each get their own answer, good keys or bad', async () => {
+      const { store, peer } = await backend.open();
+      const other = peer();
+      const keys = await line(store, 40);
+      const renewed = newAccessKey();
+      await store.issue(7, renewed, T0 + 1, heartbeat);
+      await store.leave(9, keys.get(9)!, T0 + 1);
+      const later = T0 + 1 + settings.tokenGraceMs;
+      const answers = await Promise.all(
+        [...keys].map(([userId, key]) =>
+          other.poll(userId === 5 ? 6 : userId, key, later, heartbeat).then(
+            (entry) => entry.position,
+            (err: DomainError) => err.code,
+          ),
+        ),
+      );
+      const expected = [...keys.keys()].map((userId) => {
+        if (userId === 5) return 'TOKEN_NOT_YOURS';
+        if (userId === 7) return 'TOKEN_EXPIRED';
+        if (userId === 9) return 'TOKEN_EXPIRED';
+        return userId < 9 ? userId : userId - 1;
+      });
+      assert.deepEqual(answers, expected);
+      assert.equal((await other.poll(7, renewed, later, heartbeat)).position, 7);
+    });
+
     test('thousands of interleaved operations from two handles leave a consistent line', async () => {
       const { store, peer } = await backend.open();
       const other = peer();

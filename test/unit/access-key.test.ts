@@ -8,11 +8,15 @@ const keys = new AccessKeys();
 
 test('a minted key verifies to its user and issue time, and is an opaque URL-safe string', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: MAX_USER }), fc.integer({ min: 0, max: 2 ** 47 }), (userId, now) => {
-      const key = keys.mint(userId, now);
-      assert.match(key, /^[A-Za-z0-9_-]{52}$/);
-      assert.deepEqual(keys.verify(key), { userId, issuedAt: now });
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: MAX_USER }),
+      fc.integer({ min: 0, max: 2 ** 47 }),
+      (userId, now) => {
+        const key = keys.mint(userId, now);
+        assert.match(key, /^[A-Za-z0-9_-]{52}$/);
+        assert.deepEqual(keys.verify(key), { userId, issuedAt: now });
+      },
+    ),
   );
 });
 
@@ -20,18 +24,13 @@ test('any change to a key, or another secret, fails verification', () => {
   const other = new AccessKeys();
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: MAX_USER }),
-      fc.nat(51),
-      fc.nat(63),
-      (userId, at, pick) => {
-        const key = keys.mint(userId, 1_700_000_000_000);
-        const replacement = alphabet[pick] === key[at] ? alphabet[(pick + 1) % 64] : alphabet[pick];
-        const tampered = key.slice(0, at) + replacement + key.slice(at + 1);
-        assert.equal(keys.verify(tampered), undefined);
-        assert.equal(other.verify(key), undefined);
-      },
-    ),
+    fc.property(fc.integer({ min: 1, max: MAX_USER }), fc.nat(51), fc.nat(63), (userId, at, pick) => {
+      const key = keys.mint(userId, 1_700_000_000_000);
+      const replacement = alphabet[pick] === key[at] ? alphabet[(pick + 1) % 64] : alphabet[pick];
+      const tampered = key.slice(0, at) + replacement + key.slice(at + 1);
+      assert.equal(keys.verify(tampered), undefined);
+      assert.equal(other.verify(key), undefined);
+    }),
   );
 });
 

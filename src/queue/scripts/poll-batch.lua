@@ -1,0 +1,35 @@
+--[[
+  poll-3.lua for several waiters at once: the polls one process received in the same turn of its event loop, in
+  one call. Each answer is the one poll-3.lua would give for that user alone.
+
+  KEYS[1] waiting  zset, score = arrival sequence, member = userId
+  KEYS[2] idle     zset, score = idle deadline (ms), member = userId
+  KEYS[3..] the polling users' records (hashes), in the order of their pairs in ARGV
+
+  ARGV[1] now (ms), ARGV[2..6] heartbeat: msPerPosition, minPollMs, maxPollMs, idleFloorMs, idleFactor
+  ARGV[7] idle slack in polls; then one pair per poll: userId, access key
+
+  Returns one position per poll, or 0: not this user's current key, or not waiting
+]]
+local now, msPerPosition, minPoll, maxPoll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local idleFloor, idleFactor, slack = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local positions = {}
+for i = 3, #KEYS do
+  local userId, accessKey = ARGV[2 * i + 2], ARGV[2 * i + 3]
+  local position = 0
+  local state, key, idleUntil = unpack(redis.call('HMGET', KEYS[i], 'state', 'key', 'idleUntil'))
+  if state == 'w' and key == accessKey then
+    local rank = redis.call('ZRANK', KEYS[1], userId)
+    if rank then
+      position = rank + 1
+      local poll = math.min(maxPoll, math.max(minPoll, math.floor(position * msPerPosition + 0.5)))
+      local due = now + math.max(idleFloor, idleFactor * poll)
+      if (tonumber(idleUntil) or 0) < due then
+        redis.call('ZADD', KEYS[2], due + slack * poll, userId)
+        redis.call('HSET', KEYS[i], 'idleUntil', due + slack * poll)
+      end
+    end
+  end
+  positions[#positions + 1] = position
+end
+return positions
