@@ -63,3 +63,15 @@ test('a user may hold TR_MAX_HOLDS_PER_USER seats at once, 4 unless set', () => 
   assert.equal(loadConfig({ TR_MAX_HOLDS_PER_USER: '10' }).maxHoldsPerUser, 10);
   assert.throws(() => loadConfig({ TR_MAX_HOLDS_PER_USER: '0' }), /^ConfigError: TR_MAX_HOLDS_PER_USER: /);
 });
+
+test('TR_ACCESS_KEY_SECRET: unset by default, at least 32 bytes, never shown', () => {
+  assert.equal(loadConfig({}).accessKeySecret.reveal(), '');
+  const secret = 's'.repeat(32);
+  const c = loadConfig({ TR_ACCESS_KEY_SECRET: secret });
+  assert.equal(c.accessKeySecret.reveal(), secret);
+  assert.doesNotMatch(JSON.stringify(c), /s{32}/);
+  assert.throws(
+    () => loadConfig({ TR_ACCESS_KEY_SECRET: 'short-secret' }),
+    (err: Error) => /^TR_ACCESS_KEY_SECRET: /.test(err.message) && !err.message.includes('short-secret'),
+  );
+});
