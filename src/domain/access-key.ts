@@ -38,7 +38,7 @@ export class AccessKeys {
     return this.#secret !== undefined;
   }
 
-  /** Reads the secret unless known; concurrent callers share one read. */
+  /** Reads the secret unless known (then it returns at once); concurrent callers share one read. */
   async load(): Promise<void> {
     if (this.#secret) return;
     this.#reading ??= this.#read!()

@@ -133,7 +133,7 @@ export class WaitingRoom {
 
   /** With `prequeue` (before a sale's opening) the user is also an entrant of the sale's draw. */
   async issueToken(userId: number, prequeue = false): Promise<QueueTicket> {
-    if (!this.#keys.ready) await this.#keys.load();
+    await this.#keys.load();
     const now = this.#clock.now();
     const accessKey = this.#keys.mint(userId, now);
     const heartbeat = this.#heartbeat();
@@ -144,7 +144,7 @@ export class WaitingRoom {
   async poll(userId: number, accessKey: string | undefined): Promise<QueueTicket> {
     // The advice given back is the one the store set the idle deadline from, even if the rate moved meanwhile.
     const heartbeat = this.#heartbeat();
-    if (!this.#keys.ready) await this.#keys.load();
+    await this.#keys.load();
     const key = this.#keyOf(accessKey, userId);
     const entry = await this.#store.poll(userId, key, this.#clock.now(), heartbeat);
     return this.#ticketOf(entry, heartbeat);
@@ -152,14 +152,14 @@ export class WaitingRoom {
 
   /** For routes that name a user: the key must be that user's and admitted. */
   async authorizeAdmitted(userId: number, accessKey: string | undefined): Promise<void> {
-    if (!this.#keys.ready) await this.#keys.load();
+    await this.#keys.load();
     const key = this.#keyOf(accessKey, userId);
     this.#mustBeActive(await this.#store.status(key, this.#clock.now(), this.#heartbeat(), userId));
   }
 
   /** For routes that name no user: any admitted key; returns its holder. */
   async authorizeAnyAdmitted(accessKey: string | undefined): Promise<number> {
-    if (!this.#keys.ready) await this.#keys.load();
+    await this.#keys.load();
     // The signed holder is named, so the store reads that user's record instead of looking the key up.
     const { userId } = this.#claimsOf(accessKey);
     const entry = await this.#store.status(accessKey!, this.#clock.now(), this.#heartbeat(), userId);
@@ -174,7 +174,7 @@ export class WaitingRoom {
 
   /** The key's holder leaves the line or frees the slot at once (a page closed, "leave the queue"). */
   async leave(userId: number, accessKey: string | undefined): Promise<QueueState> {
-    if (!this.#keys.ready) await this.#keys.load();
+    await this.#keys.load();
     return this.#store.leave(userId, this.#keyOf(accessKey, userId), this.#clock.now());
   }
 
@@ -342,7 +342,8 @@ export class WaitingRoom {
     if (accessKey === undefined || accessKey === '')
       throw new DomainError('TOKEN_MISSING', 'An access key is required in the Authorization header');
     const claims = this.#keys.verify(accessKey);
-    if (!claims) throw new DomainError('TOKEN_INVALID', 'Malformed access key');
+    // Forged, garbled, or signed with a secret no longer in use: to the holder, an unknown key.
+    if (!claims) throw new DomainError('TOKEN_INVALID', 'Unknown access key; issue a new token');
     return claims;
   }
 
