@@ -36,7 +36,7 @@ const OPS = {
   zadd: 'bare ZADD (new member)',
   issue: 'token issue (issue script)',
   zrank: 'bare ZRANK',
-  poll: 'poll naming the user (HMGET + ZRANK)',
+  poll: 'poll naming the user (poll-batch script: HMGET + ZRANK per poll)',
   script: 'poll through the status script',
 } as const;
 type Op = keyof typeof OPS;
@@ -75,8 +75,7 @@ async function worker(url: string, index: number): Promise<void> {
     let ops = 0;
     let next = firstNewId + index;
     let cursor = index;
-    // A fresh store per pass over the line, so no poll is answered from this process's memory of a key
-    // (the case of a load balancer sending each poll to any process).
+    // A fresh store per pass over the line (no store keeps a memory of keys any more; kept so runs compare).
     let polling = tags.map((tag) => new RedisQueueStore({ redis: client, settings, hashTag: tag }));
     const one = async (i: number): Promise<void> => {
       const r = i % tags.length;
@@ -98,7 +97,7 @@ async function worker(url: string, index: number): Promise<void> {
           polling = tags.map((tag) => new RedisQueueStore({ redis: client, settings, hashTag: tag }));
         }
         if (op === 'zrank') await client.zrank(`${store.prefix}waiting`, String(id));
-        else if (op === 'poll') await (polling[r] as RedisQueueStore).status(keyOf(id), now, heartbeat, id);
+        else if (op === 'poll') await (polling[r] as RedisQueueStore).poll(id, keyOf(id), now, heartbeat);
         else await store.status(keyOf(id), now, heartbeat);
       }
     };
