@@ -10,9 +10,15 @@ function collectGarbage(): void {
 
 /** What one worker measured of an on-sale run's flows; plain data, so it crosses the worker boundary. */
 export interface FlowMetricsSnapshot {
-  /** Per admitted user who waited: the first etaSeconds told, and the wait it stood for (s). */
+  /**
+   * Per admitted user who waited: the first etaSeconds told, and the wait it stood for (s) as an interval:
+   * from the told answer's receipt to the last "waiting" answer's (min) and to the first "admitted" one's
+   * (max); admission happened in between. `waitedS` is the interval's midpoint.
+   */
   etaToldS: number[];
   waitedS: number[];
+  waitedMinS: number[];
+  waitedMaxS: number[];
   /** Beside each sample: when the user joined (s from the start) and the place they were told it at. */
   etaJoinS: number[];
   etaPosition: number[];
@@ -68,6 +74,8 @@ export class FlowMetrics {
     this.snap = {
       etaToldS: [],
       waitedS: [],
+      waitedMinS: [],
+      waitedMaxS: [],
       etaJoinS: [],
       etaPosition: [],
       endedInLine: 0,
@@ -101,9 +109,17 @@ export class FlowMetrics {
     bump(this.snap.polls, this.second(epochMs));
   }
 
-  etaSample(toldS: number, waitedS: number, joinedAtEpochMs: number, position: number): void {
+  etaSample(
+    toldS: number,
+    waitedMinS: number,
+    waitedMaxS: number,
+    joinedAtEpochMs: number,
+    position: number,
+  ): void {
     this.snap.etaToldS.push(toldS);
-    this.snap.waitedS.push(waitedS);
+    this.snap.waitedS.push((waitedMinS + waitedMaxS) / 2);
+    this.snap.waitedMinS.push(waitedMinS);
+    this.snap.waitedMaxS.push(waitedMaxS);
     this.snap.etaJoinS.push(Math.round((joinedAtEpochMs - this.startedAt) / 100) / 10);
     this.snap.etaPosition.push(position);
   }
@@ -195,8 +211,37 @@ export function percentileOf(sorted: number[], p: number): number {
 /** Waits under a second are counted as one: an ETA is a whole number of seconds. */
 const MIN_WAIT_S = 1;
 
+/** Relative error of an ETA against a wait placed at the midpoint of what the polls saw. */
 export function etaAccuracy(toldS: number[], waitedS: number[]): EtaAccuracy {
-  const signed = toldS.map((told, i) => (told - waitedS[i]) / Math.max(MIN_WAIT_S, waitedS[i]));
+  return accuracyOf(toldS.map((told, i) => (told - waitedS[i]) / Math.max(MIN_WAIT_S, waitedS[i])));
+}
+
+/** ETA accuracy with admission interval-censored, and how wide the polls left that interval. */
+export interface EtaIntervalAccuracy extends EtaAccuracy {
+  /** Median of waitedMax - waitedMin (s): the runner's resolution of the admission moment. */
+  widthP50S: number;
+}
+
+/**
+ * Admission is only known to lie in [waitedMin, waitedMax]: the error is the distance from the told ETA to
+ * that interval (0 inside it), signed, relative to the interval's midpoint (at least MIN_WAIT_S).
+ */
+export function etaIntervalAccuracy(
+  toldS: number[],
+  waitedMinS: number[],
+  waitedMaxS: number[],
+): EtaIntervalAccuracy {
+  const signed = toldS.map((told, i) => {
+    const lo = waitedMinS[i];
+    const hi = waitedMaxS[i];
+    const miss = told < lo ? told - lo : told > hi ? told - hi : 0;
+    return miss / Math.max(MIN_WAIT_S, (lo + hi) / 2);
+  });
+  const widths = waitedMaxS.map((hi, i) => hi - waitedMinS[i]).sort((a, b) => a - b);
+  return { ...accuracyOf(signed), widthP50S: Math.round(percentileOf(widths, 50) * 1000) / 1000 };
+}
+
+function accuracyOf(signed: number[]): EtaAccuracy {
   const abs = signed.map(Math.abs).sort((a, b) => a - b);
   signed.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 1000) / 1000;

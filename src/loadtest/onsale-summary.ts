@@ -1,4 +1,10 @@
-import { type EtaAccuracy, etaAccuracy, type FlowMetricsSnapshot } from './flow-metrics.ts';
+import {
+  type EtaAccuracy,
+  type EtaIntervalAccuracy,
+  etaAccuracy,
+  etaIntervalAccuracy,
+  type FlowMetricsSnapshot,
+} from './flow-metrics.ts';
 import type { TimelinePoint } from './timeline-point.ts';
 import type { OnsalePlan } from './worker-plan.ts';
 
@@ -41,7 +47,12 @@ export interface EtaByJoin {
   meanWaitedS: number;
   signedP50: number;
   absP90: number;
+  /** The same with admission interval-censored (see OnsaleResult.etaInterval). */
+  intervalSignedP50?: number;
+  intervalAbsP90?: number;
 }
+
+export type EtaSampleRow = [number, number, number, number, number?, number?];
 
 /** At most this many per-user ETA samples are kept in the result (evenly spread over the admitted). */
 const MAX_ETA_SAMPLES = 5000;
@@ -57,16 +68,24 @@ export interface OnsaleSecond {
 
 export interface OnsaleResult {
   plan: OnsalePlan & { saleSeats: number };
+  /** Admission placed midway between the last "waiting" answer and the first "admitted" one (for comparison). */
   eta: EtaAccuracy;
+  /**
+   * The headline: admission is only known to lie between those two answers, so the error is the told ETA's
+   * distance to that interval (0 inside), relative to its midpoint; `widthP50S` is the interval's median width.
+   */
+  etaInterval?: EtaIntervalAccuracy;
   /**
    * The same over users who waited at least LONG_WAIT_S: an ETA is whole seconds and admission is seen only
    * at polls a second or more apart, so sub-second waits cannot be within 20 % whatever the forecast.
    */
   etaLongWaits: EtaAccuracy & { minWaitS: number };
+  /** The interval-censored figures over those same users. */
+  etaLongWaitsInterval?: EtaIntervalAccuracy;
   /** The ETA's error by join time: where in the spike it misses. */
   etaByJoin: EtaByJoin[];
-  /** Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s]. */
-  etaSamples: [number, number, number, number][];
+  /** Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s (midpoint), waited min s, waited max s]. */
+  etaSamples: EtaSampleRow[];
   /** Waiters a sale answered SOLD_OUT or CLOSED (no seat for them), and how many had been told an ETA. */
   endedInLine: number;
   endedInLineTold: number;
@@ -174,11 +193,17 @@ export function summarizeOnsale(
   const rssPeak = snapshots.length ? Math.max(...snapshots.map((s) => s.memory.rssPeakBytes)) : 0;
   const told = snapshots.flatMap((s) => s.etaToldS);
   const waited = snapshots.flatMap((s) => s.waitedS);
+  const lo = snapshots.flatMap((s) => s.waitedMinS);
+  const hi = snapshots.flatMap((s) => s.waitedMaxS);
   const joined = snapshots.flatMap((s) => s.etaJoinS);
   const places = snapshots.flatMap((s) => s.etaPosition);
+  const long = (xs: number[]) => xs.filter((_, i) => waited[i] >= LONG_WAIT_S);
+  const eta = { told, waited, lo, hi };
   return {
     plan: { ...plan, saleSeats },
     eta: etaAccuracy(told, waited),
+    etaInterval: etaIntervalAccuracy(told, lo, hi),
+    etaLongWaitsInterval: etaIntervalAccuracy(long(told), long(lo), long(hi)),
     etaLongWaits: {
       ...etaAccuracy(
         told.filter((_, i) => waited[i] >= LONG_WAIT_S),
@@ -186,8 +211,8 @@ export function summarizeOnsale(
       ),
       minWaitS: LONG_WAIT_S,
     },
-    etaByJoin: etaByJoin(joined, places, told, waited),
-    etaSamples: etaSamplesOf(joined, places, told, waited),
+    etaByJoin: etaByJoin(joined, places, eta),
+    etaSamples: etaSamplesOf(joined, places, eta),
     endedInLine: snapshots.reduce((sum, s) => sum + s.endedInLine, 0),
     endedInLineTold: snapshots.reduce((sum, s) => sum + s.endedInLineTold, 0),
     ...(plan.sale
@@ -245,7 +270,16 @@ function soldOutOf(
   return undefined;
 }
 
-function etaByJoin(joined: number[], places: number[], told: number[], waited: number[]): EtaByJoin[] {
+/** Per admitted user: told ETA, midpoint wait, and the wait's bounds (s). */
+interface EtaColumns {
+  told: number[];
+  waited: number[];
+  lo: number[];
+  hi: number[];
+}
+
+function etaByJoin(joined: number[], places: number[], eta: EtaColumns): EtaByJoin[] {
+  const { told, waited, lo, hi } = eta;
   if (!joined.length) return [];
   const last = Math.max(...joined);
   const width = Math.max(1, Math.ceil(last / ETA_JOIN_BUCKETS));
@@ -256,6 +290,11 @@ function etaByJoin(joined: number[], places: number[], told: number[], waited: n
     const acc = etaAccuracy(
       idx.map((i) => told[i]),
       idx.map((i) => waited[i]),
+    );
+    const inInterval = etaIntervalAccuracy(
+      idx.map((i) => told[i]),
+      idx.map((i) => lo[i]),
+      idx.map((i) => hi[i]),
     );
     const mean = (xs: number[]) =>
       Math.round((idx.reduce((sum, i) => sum + xs[i], 0) / idx.length) * 10) / 10;
@@ -268,22 +307,21 @@ function etaByJoin(joined: number[], places: number[], told: number[], waited: n
       meanWaitedS: mean(waited),
       signedP50: acc.signedP50,
       absP90: acc.absP90,
+      intervalSignedP50: inInterval.signedP50,
+      intervalAbsP90: inInterval.absP90,
     });
   }
   return rows;
 }
 
-function etaSamplesOf(
-  joined: number[],
-  places: number[],
-  told: number[],
-  waited: number[],
-): [number, number, number, number][] {
+function etaSamplesOf(joined: number[], places: number[], eta: EtaColumns): EtaSampleRow[] {
+  const { told, waited, lo, hi } = eta;
+  const r = (x: number) => Math.round(x * 100) / 100;
   const stride = Math.max(1, joined.length / MAX_ETA_SAMPLES);
-  const out: [number, number, number, number][] = [];
+  const out: EtaSampleRow[] = [];
   for (let k = 0; Math.floor(k) < joined.length; k += stride) {
     const i = Math.floor(k);
-    out.push([joined[i], places[i], told[i], Math.round(waited[i] * 10) / 10]);
+    out.push([joined[i], places[i], told[i], Math.round(waited[i] * 10) / 10, r(lo[i]), r(hi[i])]);
   }
   return out.sort((a, b) => a[0] - b[0]);
 }

@@ -245,11 +245,11 @@ export class OnsaleArrivals {
       this.metrics.waitingNow--;
       this.run.recorder.admitted(a.endAt - fan.joinedAt);
       if (fan.etaS >= 0) {
-        // Admission happened between the last "wait" and this answer: the middle of that span.
-        const admittedAt = (fan.lastWaitingAt + a.endAt) / 2;
+        // Admission happened between the last "wait" answer and this one: both bounds, from the told answer.
         this.metrics.etaSample(
           fan.etaS,
-          (admittedAt - fan.toldAt) / 1000,
+          (fan.lastWaitingAt - fan.toldAt) / 1000,
+          (a.endAt - fan.toldAt) / 1000,
           performance.timeOrigin + fan.joinedAt,
           fan.toldPos,
         );

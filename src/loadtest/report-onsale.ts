@@ -1,3 +1,4 @@
+import type { EtaAccuracy } from './flow-metrics.ts';
 import type { OnsaleResult } from './onsale-summary.ts';
 import type { LoadResult } from './result.ts';
 
@@ -5,6 +6,11 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const signedPct = (x: number) => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+/** |error|/wait percentiles, signed percentiles and the share within 20 %. */
+const accuracyText = (e: EtaAccuracy) =>
+  `|error|/wait p50 ${pct(e.absP50)}, p90 ${pct(e.absP90)}, p99 ${pct(e.absP99)}; ` +
+  `signed p10 ${signedPct(e.signedP10)}, p50 ${signedPct(e.signedP50)}, p90 ${signedPct(e.signedP90)}; ` +
+  `${pct(e.within20)} within 20%`;
 const crowd = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
 
 const SOLD_OUT_SOURCE: Record<NonNullable<OnsaleResult['soldOutSource']>, string> = {
@@ -44,11 +50,20 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
         .join('; ') || 'none',
     ],
     ['time to admission', `p50 ${s(a.p50Ms)}, p95 ${s(a.p95Ms)}, max ${s(a.maxMs)} (${a.count} admitted)`],
+    ...(o.etaInterval
+      ? [
+          [
+            'ETA accuracy',
+            `${accuracyText(o.etaInterval)} (${o.etaInterval.samples} users who waited); ` +
+              `error: the told ETA's distance to the span between the last "waiting" and first "admitted" answers ` +
+              `(median span ${o.etaInterval.widthP50S} s); goal p90 <= 20%: ${o.etaInterval.goalMet ? 'met' : 'NOT met'}`,
+          ] as [string, string],
+        ]
+      : []),
     [
-      'ETA accuracy',
-      `|error|/wait p50 ${pct(o.eta.absP50)}, p90 ${pct(o.eta.absP90)}, p99 ${pct(o.eta.absP99)}; ` +
-        `signed p10 ${signedPct(o.eta.signedP10)}, p50 ${signedPct(o.eta.signedP50)}, p90 ${signedPct(o.eta.signedP90)}; ` +
-        `${pct(o.eta.within20)} within 20% (${o.eta.samples} users who waited); goal p90 <= 20%: ${o.eta.goalMet ? 'met' : 'NOT met'}`,
+      o.etaInterval ? 'ETA, midpoint' : 'ETA accuracy',
+      `${accuracyText(o.eta)} (${o.eta.samples} users who waited)` +
+        `${o.etaInterval ? '; admission placed midway in that span, for comparison' : ''}; goal p90 <= 20%: ${o.eta.goalMet ? 'met' : 'NOT met'}`,
     ],
     [
       'ETA, long waits',
@@ -58,14 +73,18 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
           ? `no user waited >= ${o.etaLongWaits.minWaitS} s`
           : `users who waited >= ${o.etaLongWaits.minWaitS} s: |error|/wait p50 ${pct(o.etaLongWaits.absP50)}, p90 ${pct(o.etaLongWaits.absP90)}; ` +
             `signed p10 ${signedPct(o.etaLongWaits.signedP10)}, p50 ${signedPct(o.etaLongWaits.signedP50)}, p90 ${signedPct(o.etaLongWaits.signedP90)}; ` +
-            `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)`,
+            `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)` +
+            (o.etaLongWaitsInterval ? `; interval: ${accuracyText(o.etaLongWaitsInterval)}` : ''),
     ],
     [
       'ETA by join time',
       (o.etaByJoin ?? [])
         .map(
           (r) =>
-            `${r.fromS}-${r.toS} s: n ${r.samples}, place ${Math.round(r.meanPosition)}, told ${r.meanToldS} s / waited ${r.meanWaitedS} s, signed p50 ${signedPct(r.signedP50)}, |error| p90 ${pct(r.absP90)}`,
+            `${r.fromS}-${r.toS} s: n ${r.samples}, place ${Math.round(r.meanPosition)}, told ${r.meanToldS} s / waited ${r.meanWaitedS} s, signed p50 ${signedPct(r.signedP50)}, |error| p90 ${pct(r.absP90)}` +
+            (r.intervalAbsP90 === undefined
+              ? ''
+              : ` (interval: signed p50 ${signedPct(r.intervalSignedP50 ?? 0)}, |error| p90 ${pct(r.intervalAbsP90)})`),
         )
         .join('; '),
     ],

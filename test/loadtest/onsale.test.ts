@@ -168,6 +168,17 @@ test('ETA accuracy on a stub that tells 1 s and admits after 2 s: every user wai
   assert.ok(eta.signedP90 <= -0.45, `told too little: signed p90 ${eta.signedP90}`);
   assert.ok(eta.absP50 >= 0.45, `|error| p50 ${eta.absP50}`);
   assert.equal(eta.goalMet, false);
+  // The interval figure is never worse than the midpoint's: the midpoint lies inside the span it measures to.
+  const inSpan = result.onsale?.etaInterval;
+  assert.ok(inSpan);
+  assert.equal(inSpan.samples, users);
+  assert.ok(inSpan.signedP90 <= 0 && inSpan.absP50 <= eta.absP50, JSON.stringify(inSpan));
+  for (const [, , , waited, lo, hi] of result.onsale?.etaSamples ?? []) {
+    assert.ok(
+      lo !== undefined && hi !== undefined && lo <= waited + 0.05 && waited <= hi + 0.05,
+      'rows carry both bounds',
+    );
+  }
 });
 
 test('a sale created through the admin API: the crowd pre-queues, the ETA counts from after the opening, and SOLD_OUT ends the wait', async () => {
