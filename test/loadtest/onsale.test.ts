@@ -224,10 +224,11 @@ test('a run cut by a tiny --duration still reports everything measured, marked c
   // Nobody is admitted before the cap; once every fan has polled, every answer is held back past the cap.
   stub.options = { admitAfterMs: 60_000, pollAfterMs: 100 };
   const users = 20;
-  const run = onsaleRun(['--users', String(users), '--join-within', '300ms', '--duration', '1500ms']);
+  // The cap leaves room for slow worker start-up on a loaded machine: every fan must have joined before it.
+  const run = onsaleRun(['--users', String(users), '--join-within', '300ms', '--duration', '4000ms']);
   const stall = setInterval(() => {
     if ((stub.counts.get('GET token') ?? 0) < users || stub.options.stallUntil) return;
-    stub.options = { ...stub.options, stallUntil: Date.now() + 6000 };
+    stub.options = { ...stub.options, stallUntil: Date.now() + 10_000 };
   }, 10);
   const result = await runLoad(run);
   clearInterval(stall);
