@@ -3,12 +3,13 @@
 // and poll against bare ZADD / ZRANK on the same shard, in the same run: one room (all load on one master) vs
 // three rooms on three masters. Besides throughput it reads each master's own CPU time (INFO cpu), so the cost per
 // operation on the shard is known even when this shared machine, not Redis, is what runs out. Last, the opening of
-// a sale with a pre-queue: claiming and applying the draw for all the room's entrants, each one script on its master.
+// a sale with a pre-queue: the draw for all the room's entrants, read and placed a slice at a time on its master.
 // Usage: node bench/queue-cluster.ts [seconds=3] [in-flight per worker=128] [rounds=3] [workers=2] [waiters per room=50000]
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import type { Cluster } from 'ioredis';
 import type { HeartbeatPolicy, QueueStoreSettings } from '../src/domain/queue-store.ts';
+import { DRAW_SLICE, runDraw } from '../src/domain/sales/draw-run.ts';
 import { connectRedis } from '../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { binaries } from '../test/support/private-backends.ts';
@@ -135,9 +136,9 @@ async function usedMemory(cluster: Cluster): Promise<number> {
 }
 
 /**
- * The opening of a sale with a pre-queue: claiming the draw (every entrant in one reply) and applying it (every
- * entrant put in drawn order in one script), each one script on the sale's master, which serves nothing else
- * meanwhile.
+ * The opening of a sale with a pre-queue, as the server runs it (src/domain/sales/draw-run.ts): the draw claimed,
+ * the entrants read and the drawn order placed a slice at a time on the sale's master, which serves other
+ * clients between the calls. bench/sale-draw.ts has the one-shot baseline and the longest call.
  */
 async function measureDraw(admin: Cluster, tag: string): Promise<void> {
   const store = new RedisQueueStore({ redis: admin, settings, hashTag: `${tag}:draw` });
@@ -148,28 +149,30 @@ async function measureDraw(admin: Cluster, tag: string): Promise<void> {
       batch.push(store.issue(id, keyOf(id), now, heartbeat, true));
     await Promise.all(batch);
   }
-  const timed = async <T>(step: () => Promise<T>) => {
-    const before = await masterCpuMs(admin);
-    const t0 = performance.now();
-    const out = await step();
-    const ms = performance.now() - t0;
-    const after = await masterCpuMs(admin);
-    const cpuMs = [...after].reduce((n, [port, v]) => n + v - (before.get(port) ?? 0), 0);
-    return { out, ms, cpuMs };
-  };
-  const claim = await timed(() => store.claimDraw(Date.now(), 60_000));
-  const entrants = claim.out.outcome === 'claimed' ? claim.out.entrants : [];
-  // Any order does for the cost; reversed moves every entrant.
-  const apply = await timed(() => store.applyDraw([...entrants].reverse()));
-  console.log(`the opening's draw for ${entrants.length} pre-queued entrants in one room (one script each):`);
-  for (const [name, r] of [
-    ['claim (every entrant in one reply)', claim],
-    ['apply (every entrant put in drawn order)', apply],
-  ] as const)
-    console.log(
-      `  ${name}: ${r.ms.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms of the master's CPU, ` +
-        `${((r.cpuMs * 1000) / entrants.length).toFixed(1)} µs per entrant`,
-    );
+  const before = await masterCpuMs(admin);
+  const t0 = performance.now();
+  let recorded: number[] | undefined;
+  const outcome = await runDraw({
+    store,
+    seed: 'e'.repeat(64),
+    holder: 'bench',
+    leaseMs: 60_000,
+    now: Date.now,
+    recorded: async () => recorded,
+    record: async (order) => {
+      recorded = order;
+      return order;
+    },
+  });
+  const ms = performance.now() - t0;
+  const after = await masterCpuMs(admin);
+  const cpuMs = [...after].reduce((n, [port, v]) => n + v - (before.get(port) ?? 0), 0);
+  const entrants = recorded?.length ?? 0;
+  console.log(
+    `the opening's draw for ${entrants} pre-queued entrants in one room (${outcome}, in slices of ${DRAW_SLICE}): ` +
+      `${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms of the master's CPU, ` +
+      `${((cpuMs * 1000) / Math.max(1, entrants)).toFixed(1)} µs per entrant`,
+  );
   await store.destroy();
 }
 

@@ -47,12 +47,26 @@ export interface QueueStore {
   readSaleControl(): Promise<SaleControl | undefined>;
   writeSaleControl(control: SaleControl): Promise<void>;
   /**
-   * Claims the draw for `leaseMs` (one process at a time): from then on nobody new becomes an entrant. Returns
-   * the entrants still waiting, or why not claimed: another process holds the claim, or the draw was applied.
+   * Claims the draw for `holder` (a process's claim id) for `leaseMs`: from then on nobody new becomes an entrant.
+   * A claim whose lease ran out is taken over, with the places the earlier holder applied; or why not claimed:
+   * another process holds the claim, or the draw was applied.
    */
-  claimDraw(now: number, leaseMs: number): Promise<DrawClaim>;
-  /** Puts the drawn users, in `order`, ahead of everyone else waiting; once (false when already applied). */
-  applyDraw(order: number[]): Promise<boolean>;
+  claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim>;
+  /**
+   * One slice of the entrants still waiting, from `cursor` ('0' first; next cursor '0' when done; an entrant may
+   * come twice), renewing the holder's lease; undefined when `holder` lost the claim.
+   */
+  drawEntrants(
+    holder: string,
+    cursor: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<EntrantSlice | undefined>;
+  /**
+   * Puts `slice`, places `from` .. of the `total` drawn, ahead of everyone else waiting, renewing the holder's
+   * lease; the slice that completes the order applies the draw (admission may start then, not before).
+   */
+  applyDrawSlice(holder: string, slice: DrawSlice, now: number, leaseMs: number): Promise<DrawProgress>;
   drawApplied(): Promise<boolean>;
   /** Users who joined the pre-queue (entrants of the draw to come). */
   prequeued(): Promise<number>;
@@ -75,9 +89,27 @@ export interface SaleControl {
 }
 
 export type DrawClaim =
-  | { outcome: 'claimed'; entrants: number[] }
+  | { outcome: 'claimed'; placed: number }
   | { outcome: 'held-elsewhere' }
   | { outcome: 'applied' };
+
+export interface EntrantSlice {
+  cursor: string;
+  entrants: number[];
+}
+
+/** Users `from` .. `from + users.length - 1` (0-based places) of a drawn order of `total`. */
+export interface DrawSlice {
+  from: number;
+  total: number;
+  users: number[];
+}
+
+/** After a slice: places applied so far, the draw applied, or the claim lost to another process. */
+export type DrawProgress =
+  | { outcome: 'placed'; placed: number }
+  | { outcome: 'applied' }
+  | { outcome: 'lost' };
 
 export interface QueueEntry {
   userId: number;

@@ -6,6 +6,9 @@ import {
   type ControlValues,
   type ControlWrite,
   type DrawClaim,
+  type DrawProgress,
+  type DrawSlice,
+  type EntrantSlice,
   type HeartbeatPolicy,
   idleDeadline,
   type QueueCounts,
@@ -39,6 +42,9 @@ const lapsed = (h: Holder, now: number): boolean =>
 /** How often idle waiters are looked for; a sweep is a pass over the waiting users. */
 const IDLE_SWEEP_EVERY_MS = 1000;
 
+/** Entrants per drawEntrants slice, as the Redis store's SSCAN count. */
+const MEMORY_DRAW_SCAN = 1000;
+
 /** The embedded waiting room for one process. Every method runs to completion without awaiting. */
 export class MemoryQueueStore implements QueueStore {
   readonly #settings: QueueStoreSettings;
@@ -50,7 +56,13 @@ export class MemoryQueueStore implements QueueStore {
   #line = new ArrivalLine();
   /** The draw's entrants: users who joined before the opening. */
   readonly #pre = new Set<number>();
-  #draw: { state: 'open' } | { state: 'claimed'; until: number } | { state: 'applied' } = { state: 'open' };
+  #draw:
+    | { state: 'open' }
+    | { state: 'claimed'; holder: string; until: number; entrants: number[] | undefined }
+    | { state: 'applied' } = { state: 'open' };
+  /** The drawn order as its slices arrive, placed at once by the slice that completes it (as on Redis, where
+   *  nobody is admitted before then either). */
+  #drawn: number[] = [];
   #saleControl: SaleControl | undefined;
   /** Active users in admission order, which is also the order of their absolute ends (one TTL for all). */
   readonly #active = new Map<number, number>();
@@ -259,30 +271,63 @@ export class MemoryQueueStore implements QueueStore {
     this.#saleControl = { ...control };
   }
 
-  async claimDraw(now: number, leaseMs: number): Promise<DrawClaim> {
+  async claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim> {
     const draw = this.#draw;
     if (draw.state === 'applied') return { outcome: 'applied' };
     if (draw.state === 'claimed' && draw.until > now) return { outcome: 'held-elsewhere' };
-    this.#draw = { state: 'claimed', until: now + leaseMs };
-    const entrants = [...this.#pre].filter((userId) => this.#holders.get(userId)?.state === 'waiting');
-    return { outcome: 'claimed', entrants };
+    this.#draw = { state: 'claimed', holder, until: now + leaseMs, entrants: undefined };
+    return { outcome: 'claimed', placed: this.#drawn.length };
   }
 
-  async applyDraw(order: number[]): Promise<boolean> {
-    if (this.#draw.state === 'applied') return false;
+  async drawEntrants(
+    holder: string,
+    cursor: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<EntrantSlice | undefined> {
+    const draw = this.#held(holder, now, leaseMs);
+    if (!draw) return undefined;
+    // The pre set no longer grows once claimed: its members, listed once, are read in slices like SSCAN's.
+    draw.entrants ??= [...this.#pre];
+    const from = Number(cursor);
+    const to = Math.min(from + MEMORY_DRAW_SCAN, draw.entrants.length);
+    const entrants = draw.entrants.slice(from, to).filter((u) => this.#holders.get(u)?.state === 'waiting');
+    return { cursor: to === draw.entrants.length ? '0' : String(to), entrants };
+  }
+
+  async applyDrawSlice(
+    holder: string,
+    slice: DrawSlice,
+    now: number,
+    leaseMs: number,
+  ): Promise<DrawProgress> {
+    if (this.#draw.state === 'applied') return { outcome: 'applied' };
+    if (!this.#held(holder, now, leaseMs)) return { outcome: 'lost' };
+    // A slice applied again (by the holder after one that died) writes the same places.
+    for (const [i, userId] of slice.users.entries()) this.#drawn[slice.from + i] = userId;
+    if (this.#drawn.length < slice.total) return { outcome: 'placed', placed: this.#drawn.length };
     this.#draw = { state: 'applied' };
     // The drawn go first in the drawn order, then everyone else in arrival order.
     const rest = this.#line.front(this.#line.size).map(([, userId]) => userId);
     const line = new ArrivalLine();
     const placed = new Set<number>();
-    for (const userId of [...order, ...rest]) {
-      const holder = this.#holders.get(userId);
-      if (holder?.state !== 'waiting' || placed.has(userId)) continue;
+    for (const userId of [...this.#drawn, ...rest]) {
+      const holderOf = this.#holders.get(userId);
+      if (holderOf?.state !== 'waiting' || placed.has(userId)) continue;
       placed.add(userId);
-      holder.seq = line.push(userId);
+      holderOf.seq = line.push(userId);
     }
     this.#line = line;
-    return true;
+    this.#drawn = [];
+    return { outcome: 'applied' };
+  }
+
+  /** The claim when `holder` holds it, its lease renewed. */
+  #held(holder: string, now: number, leaseMs: number) {
+    const draw = this.#draw;
+    if (draw.state !== 'claimed' || draw.holder !== holder) return undefined;
+    draw.until = now + leaseMs;
+    return draw;
   }
 
   async drawApplied(): Promise<boolean> {

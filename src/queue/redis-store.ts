@@ -8,6 +8,9 @@ import {
   type ControlValues,
   type ControlWrite,
   type DrawClaim,
+  type DrawProgress,
+  type DrawSlice,
+  type EntrantSlice,
   type HeartbeatPolicy,
   IDLE_SLACK_POLLS,
   type QueueCounts,
@@ -34,7 +37,8 @@ interface QueueCommands {
   queueLeave(...args: Array<string | number>): Promise<Reply>;
   queueControl(...args: Array<string | number>): Promise<string[]>;
   queueClaimDraw(...args: Array<string | number>): Promise<number[]>;
-  queueApplyDraw(...args: Array<string | number>): Promise<number>;
+  queueDrawEntrants(...args: Array<string | number>): Promise<Array<string | number>>;
+  queueApplyDraw(...args: Array<string | number>): Promise<number[]>;
 }
 
 const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: number]> = [
@@ -45,7 +49,8 @@ const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: num
   ['queueRelease', 'release-1.lua', 1],
   ['queueLeave', 'leave-3.lua', 3],
   ['queueControl', 'control-1.lua', 1],
-  ['queueClaimDraw', 'claim-draw-3.lua', 3],
+  ['queueClaimDraw', 'claim-draw-1.lua', 1],
+  ['queueDrawEntrants', 'draw-entrants-3.lua', 3],
   ['queueApplyDraw', 'apply-draw-2.lua', 2],
 ];
 
@@ -78,6 +83,9 @@ interface PollBatch {
 
 /** Most users one admission call expires, evicts or admits, so one script never blocks Redis for long. */
 const ADMIT_BATCH = 5000;
+
+/** Pre-queue members one draw-entrants call scans (SSCAN's COUNT hint), so one call stays a few ms. */
+const DRAW_SCAN_COUNT = 1000;
 
 export interface RedisQueueStoreOptions {
   /** A redis:// or redis-cluster:// URL, or a client this store may use (and will not close). */
@@ -345,21 +353,49 @@ export class RedisQueueStore implements QueueStore {
       .catch(failClosed);
   }
 
-  async claimDraw(now: number, leaseMs: number): Promise<DrawClaim> {
-    const k = this.#keys;
-    const [outcome, ...entrants] = await this.#redis
-      .queueClaimDraw(k.stats, k.pre, k.waiting, now, leaseMs)
+  async claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim> {
+    const [outcome, placed] = await this.#redis
+      .queueClaimDraw(this.#keys.stats, holder, now, leaseMs)
       .catch(failClosed);
     if (outcome === 2) return { outcome: 'applied' };
     if (outcome === 0) return { outcome: 'held-elsewhere' };
-    return { outcome: 'claimed', entrants };
+    return { outcome: 'claimed', placed: placed ?? 0 };
   }
 
-  async applyDraw(order: number[]): Promise<boolean> {
-    const reply = await this.#redis
-      .queueApplyDraw(this.#keys.waiting, this.#keys.stats, ...order)
+  async drawEntrants(
+    holder: string,
+    cursor: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<EntrantSlice | undefined> {
+    const k = this.#keys;
+    const [next, ...entrants] = await this.#redis
+      .queueDrawEntrants(k.stats, k.pre, k.waiting, holder, now, leaseMs, cursor, DRAW_SCAN_COUNT)
       .catch(failClosed);
-    return reply === 1;
+    return next === -1 ? undefined : { cursor: String(next), entrants: entrants as number[] };
+  }
+
+  async applyDrawSlice(
+    holder: string,
+    slice: DrawSlice,
+    now: number,
+    leaseMs: number,
+  ): Promise<DrawProgress> {
+    const [outcome, placed] = await this.#redis
+      .queueApplyDraw(
+        this.#keys.waiting,
+        this.#keys.stats,
+        holder,
+        now,
+        leaseMs,
+        slice.from,
+        slice.total,
+        ...slice.users,
+      )
+      .catch(failClosed);
+    if (outcome === 2) return { outcome: 'applied' };
+    if (outcome === -1) return { outcome: 'lost' };
+    return { outcome: 'placed', placed: placed ?? 0 };
   }
 
   async drawApplied(): Promise<boolean> {

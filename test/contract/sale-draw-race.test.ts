@@ -119,8 +119,8 @@ for (const [i, dialect] of DIALECTS.entries())
             .execute();
           assert.equal(rows.length, entrants.length, 'one order recorded, not two');
           // A claim after the draw was applied says so, in either process.
-          assert.equal((await storeA.claimDraw(clock.now() + 60_000, 10_000)).outcome, 'applied');
-          assert.equal((await storeB.claimDraw(clock.now() + 60_000, 10_000)).outcome, 'applied');
+          assert.equal((await storeA.claimDraw('a', clock.now() + 60_000, 10_000)).outcome, 'applied');
+          assert.equal((await storeB.claimDraw('b', clock.now() + 60_000, 10_000)).outcome, 'applied');
           assert.equal(await storeA.drawApplied(), true);
           // 20 seats x overbook 1.5: the first 30 drawn are admitted, the rest wait, the late arrival last.
           clock.advance(100);
@@ -138,15 +138,28 @@ for (const [i, dialect] of DIALECTS.entries())
         const [storeA, storeB, closeStores] = backend.pair();
         try {
           const claims = await Promise.all(
-            Array.from({ length: 20 }, (_, k) => (k % 2 ? storeA : storeB).claimDraw(1000, 10_000)),
+            Array.from({ length: 20 }, (_, k) => (k % 2 ? storeA : storeB).claimDraw(`p${k}`, 1000, 10_000)),
           );
           assert.equal(claims.filter((c) => c.outcome === 'claimed').length, 1);
           assert.equal(claims.filter((c) => c.outcome === 'held-elsewhere').length, 19);
-          // A lease that ran out is taken over; an applied draw is never claimed again.
-          assert.equal((await storeB.claimDraw(11_001, 10_000)).outcome, 'claimed');
-          assert.equal(await storeA.applyDraw([]), true);
-          assert.equal(await storeB.applyDraw([]), false);
-          assert.equal((await storeA.claimDraw(99_999, 10_000)).outcome, 'applied');
+          // A lease that ran out is taken over: the earlier holder's calls are refused from then on.
+          assert.deepEqual(await storeB.claimDraw('late', 11_001, 10_000), { outcome: 'claimed', placed: 0 });
+          const first = claims.findIndex((c) => c.outcome === 'claimed');
+          const lost = await (first % 2 ? storeA : storeB).applyDrawSlice(
+            `p${first}`,
+            { from: 0, total: 0, users: [] },
+            11_002,
+            10_000,
+          );
+          assert.deepEqual(lost, { outcome: 'lost' });
+          assert.equal(await storeA.drawEntrants(`p${first}`, '0', 11_002, 10_000), undefined);
+          assert.deepEqual(
+            await storeA.applyDrawSlice('late', { from: 0, total: 0, users: [] }, 11_003, 10_000),
+            {
+              outcome: 'applied',
+            },
+          );
+          assert.equal((await storeA.claimDraw('again', 99_999, 10_000)).outcome, 'applied');
         } finally {
           await closeStores();
         }

@@ -7,9 +7,25 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { drawCommitment, drawOrder, newDrawSeed, verifyDraw } from '../../src/domain/sales/draw.ts';
+import {
+  drawCommitment,
+  drawOrder,
+  drawOrderInSteps,
+  newDrawSeed,
+  verifyDraw,
+} from '../../src/domain/sales/draw.ts';
 
 const SEED = 'a'.repeat(64);
+
+/** The published definition, word for word: what anyone verifying the draw would write. */
+function specOrder(seed: string, entrants: number[]): number[] {
+  const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+  const list = [...new Set(entrants)].sort((a, b) => a - b);
+  const digest = sha(list.join('\n'));
+  const tickets = list.map((userId) => ({ userId, ticket: sha(`${seed}:${digest}:${userId}`) }));
+  tickets.sort((a, b) => (a.ticket < b.ticket ? -1 : a.ticket > b.ticket ? 1 : a.userId - b.userId));
+  return tickets.map((t) => t.userId);
+}
 
 describe('verifiable draw', () => {
   test('the commitment is the sha256 of the seed text', () => {
@@ -32,6 +48,22 @@ describe('verifiable draw', () => {
         },
       ),
     );
+  });
+
+  test('the order computed in steps is the published definition, duplicates and all', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 2_000_000_000 }), { maxLength: 300 }),
+        async (ids) => {
+          const spec = specOrder(SEED, ids);
+          assert.deepEqual(drawOrder(SEED, ids), spec);
+          assert.deepEqual(await drawOrderInSteps(SEED, ids), spec);
+        },
+      ),
+    );
+    // Past one sorting run (32,768) and one step (4,096): the merges and the steps between them.
+    const many = Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 1_000_003);
+    assert.deepEqual(await drawOrderInSteps(SEED, many), specOrder(SEED, many));
   });
 
   test('a different seed or entrant list gives a different order', () => {

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import type { QueueStore, SaleControl } from '../queue-store.ts';
 import type { QueueTicket, WaitingRoom } from '../waiting-room.ts';
-import { drawOrder } from './draw.ts';
+import { type DrawRunOutcome, runDraw } from './draw-run.ts';
 import {
   DEFAULT_SALE_ID,
   type Sale,
@@ -72,6 +73,8 @@ interface LineState extends SaleLine {
   inventory: SaleInventory | undefined;
   inventoryAt: number;
   drawApplied: boolean;
+  /** This process's run of the draw, under way in the background (requests and other sales go on meanwhile). */
+  drawing: Promise<void> | undefined;
   /** The refresh under way, which concurrent requests share. */
   refreshing: Promise<void> | undefined;
 }
@@ -100,6 +103,8 @@ export class SaleRooms {
   readonly #onDefaultControl: (control: SaleControl) => void;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
+  /** This process's id when it claims a draw. */
+  readonly #drawHolder = randomUUID();
 
   constructor(deps: {
     sales: SalesService;
@@ -258,8 +263,14 @@ export class SaleRooms {
     );
   }
 
-  /** One step for every sale this process runs: controls, draw, inventory, then admission. */
+  /** One step for every sale this process runs, then the end of any draw it started (tests step with this). */
   async tick(): Promise<void> {
+    await this.#step();
+    await Promise.all([...this.#lines.values()].map((l) => l.drawing));
+  }
+
+  /** Controls, draw (started, not awaited), inventory, then admission, for every sale this process runs. */
+  async #step(): Promise<void> {
     // A process steps the sales its users reach; admission lives in the store, so any process's step serves all.
     for (const line of this.#lines.values()) {
       try {
@@ -282,7 +293,7 @@ export class SaleRooms {
     this.#ticker = setInterval(() => {
       if (this.#ticking) return;
       this.#ticking = true;
-      this.tick()
+      this.#step()
         .catch((err) => this.#onError(err, 0))
         .finally(() => {
           this.#ticking = false;
@@ -355,6 +366,7 @@ export class SaleRooms {
       inventory: undefined,
       inventoryAt: 0,
       drawApplied: record.opensAt === null,
+      drawing: undefined,
       refreshing: undefined,
     };
     await this.#refresh(line, true);
@@ -393,27 +405,34 @@ export class SaleRooms {
       line.inventoryAt = now;
     }
     if (withDraw && !line.drawApplied && line.record.opensAt !== null && now >= line.record.opensAt)
-      await this.#runDraw(line, now);
+      line.drawing ??= this.#runDraw(line)
+        .catch((err) => this.#onError(err, line.record.id))
+        .finally(() => {
+          line.drawing = undefined;
+        });
   }
 
   /**
    * At the opening one process claims the draw in the store (so no-one new becomes an entrant), computes the
    * order from the seed and the entrants still waiting, records it (the first record wins, and the seed is
-   * revealed), and puts the drawn ahead of everyone who came after the opening.
+   * revealed), and puts the drawn ahead of everyone who came after the opening, a slice at a time.
    */
-  async #runDraw(line: LineState, now: number): Promise<void> {
-    const claim = await line.store.claimDraw(now, DRAW_LEASE_MS);
-    if (claim.outcome === 'held-elsewhere') return;
-    if (claim.outcome === 'claimed') {
-      const saleId = line.record.id;
-      const recorded = await this.#sales.drawOrder(saleId);
-      const order =
-        recorded ?? (await this.#sales.recordDraw(saleId, drawOrder(line.record.drawSeed, claim.entrants)));
-      await line.store.applyDraw(order);
-    }
+  async #runDraw(line: LineState): Promise<void> {
+    const saleId = line.record.id;
+    const outcome: DrawRunOutcome = await runDraw({
+      store: line.store,
+      seed: line.record.drawSeed,
+      holder: this.#drawHolder,
+      leaseMs: DRAW_LEASE_MS,
+      now: () => this.#clock.now(),
+      recorded: () => this.#sales.drawOrder(saleId),
+      record: (order) => this.#sales.recordDraw(saleId, order),
+    });
+    if (outcome !== 'applied') return;
     line.drawApplied = true;
-    line.record = await this.#sales.find(line.record.id);
-    line.recordAt = now;
+    line.record = await this.#sales.find(saleId);
+    line.recordAt = this.#clock.now();
+    this.#limit(line);
   }
 
   #soldOut(line: LineState): boolean {
