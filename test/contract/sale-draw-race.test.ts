@@ -7,6 +7,7 @@ import { seedDemoData } from '../../src/db/seed.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { drawOrder, verifyDraw } from '../../src/domain/sales/draw.ts';
+import { runDraw } from '../../src/domain/sales/draw-run.ts';
 import { SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
 import { SalesService } from '../../src/domain/sales/sales.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
@@ -130,6 +131,70 @@ for (const [i, dialect] of DIALECTS.entries())
         } finally {
           await closeStores();
           await other.close();
+          await testDb.drop();
+        }
+      });
+
+      test('a process dies midway through placing the draw: nobody is admitted until another finishes it', async () => {
+        const testDb = await createTestDatabase(dialect);
+        const [storeA, storeB, closeStores] = backend.pair();
+        try {
+          await seedDemoData(testDb.database.db, {
+            users: 50,
+            schedules: 2,
+            schedulesPerConcert: 2,
+            seatsPerSchedule: 10,
+          });
+          const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
+          const sales = new SalesService(salesRepository(testDb.database), clock, defaults);
+          const opensAt = clock.now() + 60_000;
+          const sale = await sales.create({ name: 'crash', scheduleIds: [1, 2], opensAt }, actor);
+          const b = new SaleRooms({
+            sales,
+            clock,
+            open: () => ({
+              store: storeB,
+              room: new WaitingRoom({ store: storeB, clock, settings: roomSettings }),
+            }),
+          });
+          const entrants = Array.from({ length: 40 }, (_, k) => k + 1);
+          const keys = new Map<number, string | undefined>();
+          for (const u of entrants) keys.set(u, (await b.issue(sale.id, u)).accessKey);
+          clock.advance(60_000);
+          // Process A claims the draw, records it and places 2 slices of 7, then dies.
+          const run = {
+            store: storeA,
+            seed: sale.drawSeed,
+            holder: 'process-a',
+            leaseMs: 10_000,
+            now: () => clock.now(),
+            recorded: () => sales.drawOrder(sale.id),
+            record: (order: number[]) => sales.recordDraw(sale.id, order),
+          };
+          assert.equal(await runDraw({ ...run, slice: 7, stopAfterSlices: 2 }), 'stopped');
+          // B steps while A's lease runs: the draw is not applied, nobody is admitted.
+          for (let step = 0; step < 3; step++) {
+            clock.advance(1000);
+            await b.tick();
+          }
+          assert.equal((await storeB.counts()).admittedTotal, 0);
+          assert.equal(await storeB.drawApplied(), false);
+          // The lease ends: B takes over, places the rest and admits the first 30 drawn (20 seats x 1.5).
+          clock.advance(10_000);
+          await b.tick();
+          assert.equal(await storeB.drawApplied(), true);
+          clock.advance(100);
+          await b.tick();
+          assert.equal((await storeB.counts()).admittedTotal, 30);
+          const order = drawOrder(sale.drawSeed, entrants);
+          assert.deepEqual((await b.draw(sale.id)).order, order);
+          for (const [place, userId] of order.entries())
+            assert.equal(
+              (await b.poll(sale.id, userId, keys.get(userId))).status,
+              place < 30 ? 'ACTIVE' : 'WAITING',
+            );
+        } finally {
+          await closeStores();
           await testDb.drop();
         }
       });

@@ -29,9 +29,13 @@ export type DrawRunOutcome = 'applied' | 'held-elsewhere' | 'lost' | 'stopped';
  * recorded order, so nobody is lost or placed twice. Admission waits for the last slice.
  */
 export async function runDraw(run: DrawRun): Promise<DrawRunOutcome> {
+  const claim = await run.store.claimDraw(run.holder, run.now(), run.leaseMs);
+  return claim.outcome === 'claimed' ? continueDraw(run, claim.placed) : claim.outcome;
+}
+
+/** The rest of a run once claimed, `placed` places applied already. */
+export async function continueDraw(run: DrawRun, placed: number): Promise<DrawRunOutcome> {
   const { store, holder, leaseMs, now } = run;
-  const claim = await store.claimDraw(holder, now(), leaseMs);
-  if (claim.outcome !== 'claimed') return claim.outcome;
   let order = await run.recorded();
   if (!order) {
     const entrants: number[] = [];
@@ -45,7 +49,7 @@ export async function runDraw(run: DrawRun): Promise<DrawRunOutcome> {
     order = await run.record(await drawOrderInSteps(run.seed, entrants));
   }
   const size = run.slice ?? DRAW_SLICE;
-  for (let from = claim.placed, slices = 0; ; slices++) {
+  for (let from = placed, slices = 0; ; slices++) {
     if (run.stopAfterSlices !== undefined && slices >= run.stopAfterSlices) return 'stopped';
     const users = order.slice(from, from + size);
     const progress = await store.applyDrawSlice(holder, { from, total: order.length, users }, now(), leaseMs);

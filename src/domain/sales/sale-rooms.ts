@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import type { QueueStore, SaleControl } from '../queue-store.ts';
 import type { QueueTicket, WaitingRoom } from '../waiting-room.ts';
-import { type DrawRunOutcome, runDraw } from './draw-run.ts';
+import { continueDraw } from './draw-run.ts';
 import {
   DEFAULT_SALE_ID,
   type Sale,
@@ -404,33 +404,46 @@ export class SaleRooms {
       line.inventory = await this.#sales.inventory(line.record);
       line.inventoryAt = now;
     }
-    if (withDraw && !line.drawApplied && line.record.opensAt !== null && now >= line.record.opensAt)
-      line.drawing ??= this.#runDraw(line)
-        .catch((err) => this.#onError(err, line.record.id))
-        .finally(() => {
-          line.drawing = undefined;
-        });
+    if (
+      withDraw &&
+      !line.drawApplied &&
+      !line.drawing &&
+      line.record.opensAt !== null &&
+      now >= line.record.opensAt
+    )
+      await this.#claimDraw(line, now);
   }
 
   /**
-   * At the opening one process claims the draw in the store (so no-one new becomes an entrant), computes the
-   * order from the seed and the entrants still waiting, records it (the first record wins, and the seed is
-   * revealed), and puts the drawn ahead of everyone who came after the opening, a slice at a time.
+   * At the opening one process claims the draw in the store (so no-one new becomes an entrant); in the background
+   * it computes the order from the seed and the entrants still waiting, records it (the first record wins, and the
+   * seed is revealed), and puts the drawn ahead of everyone who came after the opening, a slice at a time.
    */
-  async #runDraw(line: LineState): Promise<void> {
+  async #claimDraw(line: LineState, now: number): Promise<void> {
+    const claim = await line.store.claimDraw(this.#drawHolder, now, DRAW_LEASE_MS);
+    if (claim.outcome === 'applied') await this.#drawApplied(line);
+    if (claim.outcome !== 'claimed') return;
     const saleId = line.record.id;
-    const outcome: DrawRunOutcome = await runDraw({
+    const run = {
       store: line.store,
       seed: line.record.drawSeed,
       holder: this.#drawHolder,
       leaseMs: DRAW_LEASE_MS,
       now: () => this.#clock.now(),
       recorded: () => this.#sales.drawOrder(saleId),
-      record: (order) => this.#sales.recordDraw(saleId, order),
-    });
-    if (outcome !== 'applied') return;
+      record: (order: number[]) => this.#sales.recordDraw(saleId, order),
+    };
+    line.drawing = continueDraw(run, claim.placed)
+      .then((outcome) => (outcome === 'applied' ? this.#drawApplied(line) : undefined))
+      .catch((err) => this.#onError(err, saleId))
+      .finally(() => {
+        line.drawing = undefined;
+      });
+  }
+
+  async #drawApplied(line: LineState): Promise<void> {
     line.drawApplied = true;
-    line.record = await this.#sales.find(saleId);
+    line.record = await this.#sales.find(line.record.id);
     line.recordAt = this.#clock.now();
     this.#limit(line);
   }
