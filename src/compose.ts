@@ -250,7 +250,7 @@ function saleRoomsOf(
       accessKeys,
       onTickError: (err) => logger.warn({ err, saleId }, 'admission tick failed'),
     });
-    return { store, room };
+    return { store, room, shared: config.queue !== 'memory' };
   };
   const saleRooms = new SaleRooms({
     sales,

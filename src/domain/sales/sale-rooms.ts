@@ -19,6 +19,8 @@ import type { SalesService } from './sales.ts';
 export interface SaleLine {
   store: QueueStore;
   room: WaitingRoom;
+  /** The line's state lives outside this process (Redis): releasing it here loses nothing, it is read again. */
+  shared?: boolean;
 }
 
 export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
@@ -60,6 +62,13 @@ const RECORD_REFRESH_MS = 5000;
 /** A process that claimed the draw and died is replaced after this. */
 const DRAW_LEASE_MS = 10_000;
 const TICK_MS = 250;
+/** Sales this process keeps at most, the default sale included; beyond it the least recently used go. */
+const MAX_SALES = 200;
+/**
+ * A sale is released only once no request used it for this long: three of the longest poll advice, so no fan is
+ * still polling it here, and no request is under way on it. Another process, or the next request, reads it again.
+ */
+const IDLE_RELEASE_MS = 60_000;
 /** Sales with a metric series of their own, besides the default sale; the others are summed as `other`. */
 const METRIC_SALES = 10;
 /** The longest poll advice, for terminal answers. */
@@ -73,6 +82,8 @@ interface LineState extends SaleLine {
   inventory: SaleInventory | undefined;
   inventoryAt: number;
   drawApplied: boolean;
+  /** The last request that used the line (ticks do not count). */
+  usedAt: number;
   /** This process's run of the draw, under way in the background (requests and other sales go on meanwhile). */
   drawing: Promise<void> | undefined;
   /** The refresh under way, which concurrent requests share. */
@@ -101,6 +112,7 @@ export class SaleRooms {
   readonly #loading = new Map<number, Promise<LineState>>();
   readonly #onError: (err: unknown, saleId: number) => void;
   readonly #onDefaultControl: (control: SaleControl) => void;
+  readonly #maxSales: number;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
   /** This process's id when it claims a draw. */
@@ -114,7 +126,10 @@ export class SaleRooms {
     onError?: (err: unknown, saleId: number) => void;
     /** The default sale's controls, whenever read: its adaptive admission takes minWindow and maxWindow. */
     onDefaultControl?: (control: SaleControl) => void;
+    /** Sales kept at most (MAX_SALES). */
+    maxSales?: number;
   }) {
+    this.#maxSales = deps.maxSales ?? MAX_SALES;
     this.#onDefaultControl = deps.onDefaultControl ?? (() => {});
     this.#sales = deps.sales;
     this.#clock = deps.clock;
@@ -281,6 +296,40 @@ export class SaleRooms {
         this.#onError(err, line.record.id);
       }
     }
+    await this.#releaseIdle();
+  }
+
+  /** The sales this process runs now. */
+  runningSales(): number[] {
+    return [...this.#lines.keys()];
+  }
+
+  /**
+   * Bounds what this process keeps: a closed sale idle for IDLE_RELEASE_MS goes, and beyond maxSales so do the
+   * least recently used idle sales whose state lives in a shared store. A sale only this process holds (the
+   * memory store) stays while open: releasing it would lose its line. The default sale always stays.
+   */
+  async #releaseIdle(): Promise<void> {
+    const now = this.#clock.now();
+    const idle = [...this.#lines.values()]
+      .filter(
+        (l) =>
+          l.record.id !== DEFAULT_SALE_ID &&
+          now - l.usedAt >= IDLE_RELEASE_MS &&
+          !l.drawing &&
+          !l.refreshing &&
+          !this.#loading.has(l.record.id),
+      )
+      .sort((a, b) => a.usedAt - b.usedAt);
+    let over = this.#lines.size - this.#maxSales;
+    for (const line of idle) {
+      const closed = this.#status(line) === 'CLOSED';
+      if (!closed && (over <= 0 || !line.shared)) continue;
+      this.#lines.delete(line.record.id);
+      over--;
+      line.room.stop();
+      await line.store.close().catch((err) => this.#onError(err, line.record.id));
+    }
   }
 
   /** The default sale's room is the server's waiting room, which runs its own ticker. */
@@ -335,6 +384,7 @@ export class SaleRooms {
     const known = this.#lines.get(saleId);
     if (known) {
       const now = this.#clock.now();
+      known.usedAt = now;
       const stale =
         now - known.controlAt >= CONTROL_REFRESH_MS ||
         (known.record.id !== DEFAULT_SALE_ID && now - known.inventoryAt >= INVENTORY_REFRESH_MS);
@@ -355,10 +405,11 @@ export class SaleRooms {
   async #load(saleId: number): Promise<LineState> {
     const record = await this.#sales.find(saleId);
     const now = this.#clock.now();
-    const { store, room } = this.#open(saleId);
+    const { store, room, shared } = this.#open(saleId);
     const line: LineState = {
       store,
       room,
+      shared,
       record,
       recordAt: now,
       control: this.#controlOf(record),
@@ -366,6 +417,7 @@ export class SaleRooms {
       inventory: undefined,
       inventoryAt: 0,
       drawApplied: record.opensAt === null,
+      usedAt: now,
       drawing: undefined,
       refreshing: undefined,
     };
