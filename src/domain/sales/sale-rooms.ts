@@ -148,13 +148,17 @@ export class SaleRooms {
     return Promise.all(records.map((r) => this.sale(r.id)));
   }
 
-  /** Live counters; `cached` takes seat counts up to a second old (metrics scrapes), so no scrape scans per call. */
-  async counters(saleId: number, cached = false): Promise<SaleCounters> {
+  /** Live counters, with seat counts read now. */
+  async counters(saleId: number): Promise<SaleCounters> {
     const line = await this.#line(saleId);
+    return this.#countersOf(line, this.#sales.inventory(line.record));
+  }
+
+  async #countersOf(line: LineState, seats: Promise<SaleInventory>): Promise<SaleCounters> {
     const [counts, prequeued, inventory] = await Promise.all([
       line.room.counts(),
       line.store.prequeued(),
-      cached ? this.#inventory(line) : this.#sales.inventory(line.record),
+      seats,
     ]);
     return {
       waiting: counts.waiting,
@@ -179,7 +183,8 @@ export class SaleRooms {
     const series: Array<{ sale: string; counters: SaleCounters }> = [];
     let other: SaleCounters | undefined;
     for (const line of lines) {
-      const counters = await this.counters(line.record.id, true);
+      // Seat counts up to a second old, so no scrape scans per call; a scrape does not count as a use of the sale.
+      const counters = await this.#countersOf(line, this.#inventory(line));
       if (named.has(line.record.id)) series.push({ sale: String(line.record.id), counters });
       else other = other ? sumCounters(other, counters) : counters;
     }
