@@ -4,7 +4,7 @@
 // baseline in the same run (every entrant read in one script, every entrant placed in one script).
 // Prints per size: the entrants, the total time, the longest single Redis call (timed around each call, and as
 // Redis's own SLOWLOG has it), and this process's longest event-loop delay while drawing.
-// Usage: node bench/sale-draw.ts [entrants=100000,1000000]
+// Usage: npm run bench:draw -- [entrants=100000,1000000]   (node --expose-gc, so the heap figure starts clean)
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { QueueStore, QueueStoreSettings } from '../src/domain/queue-store.ts';
@@ -62,7 +62,7 @@ function timedStore(store: RedisQueueStore, t: Timed): QueueStore {
 async function slowest(
   admin: Redis,
   afterId: number,
-): Promise<{ ms: number; command: string; lastId: number }> {
+): Promise<{ ms: number; p99: number; command: string; lastId: number }> {
   const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, string[]]>;
   let ms = 0;
   let command = '';
@@ -71,17 +71,12 @@ async function slowest(
       ms = micros / 1000;
       command = String(args[0]);
     }
-  if (process.env.DRAW_BENCH_DEBUG) {
-    const bySha = new Map<string, number[]>();
-    for (const [id, , us, args] of entries)
-      if (id > afterId && args[0] === 'evalsha')
-        bySha.set(String(args[1]), [...(bySha.get(String(args[1])) ?? []), us]);
-    for (const [sha, us] of bySha) {
-      us.sort((a, b) => a - b);
-      console.log(`${sha.slice(0, 8)} n=${us.length} p50 ${us[us.length >> 1]} us max ${us.at(-1)} us`);
-    }
-  }
-  return { ms, command, lastId: entries[0]?.[0] ?? afterId };
+  const scripts = entries
+    .filter(([id, , , args]) => id > afterId && args[0] === 'evalsha')
+    .map(([, , us]) => us / 1000)
+    .sort((a, b) => a - b);
+  const p99 = scripts[Math.floor(scripts.length * 0.99)] ?? 0;
+  return { ms, p99, command, lastId: entries[0]?.[0] ?? afterId };
 }
 
 async function fill(admin: Redis, prefix: string, n: number): Promise<void> {
@@ -114,7 +109,12 @@ async function measure(admin: Redis, url: string, n: number): Promise<void> {
   const timed: Timed = { calls: 0, longestMs: 0, by: {} };
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const before = await slowest(admin, -1);
-  const mem0 = process.memoryUsage();
+  (globalThis as { gc?: () => void }).gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  let heapPeak = heap0;
+  const sampler = setInterval(() => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  }, 20);
   loop.enable();
   t0 = performance.now();
   let recorded: number[] | undefined;
@@ -132,7 +132,7 @@ async function measure(admin: Redis, url: string, n: number): Promise<void> {
   });
   const total = performance.now() - t0;
   loop.disable();
-  const mem1 = process.memoryUsage();
+  clearInterval(sampler);
   const logged = await slowest(admin, before.lastId);
   if (outcome !== 'applied') throw new Error(`draw ${outcome}`);
   const first = await admin.zrange(keys.waiting, 0, 2);
@@ -144,12 +144,12 @@ async function measure(admin: Redis, url: string, n: number): Promise<void> {
   );
   console.log(
     `  sliced: ${total.toFixed(0)} ms in all, ${timed.calls} Redis calls (slices of ${DRAW_SLICE}); ` +
-      `longest call ${timed.longestMs.toFixed(1)} ms timed here, ${logged.ms.toFixed(1)} ms in SLOWLOG ` +
+      `longest call ${timed.longestMs.toFixed(1)} ms timed here, ${logged.ms.toFixed(1)} ms in SLOWLOG (p99 ${logged.p99.toFixed(1)} ms) ` +
       `(${logged.command}; longest per call: ${Object.entries(timed.by)
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
         .join(
           ', ',
-        )} ms); event loop max delay ${(loop.max / 1e6).toFixed(1)} ms; heap +${((mem1.heapUsed - mem0.heapUsed) / 1e6).toFixed(0)} MB, rss +${((mem1.rss - mem0.rss) / 1e6).toFixed(0)} MB`,
+        )} ms); event loop max delay ${(loop.max / 1e6).toFixed(1)} ms; peak heap +${((heapPeak - heap0) / 1e6).toFixed(0)} MB`,
   );
   console.log(
     `  longest Redis stall, one-shot / sliced: ${(Math.max(oneRead, oneApply) / logged.ms).toFixed(0)}x`,
