@@ -48,8 +48,8 @@ export interface QueueStore {
   writeSaleControl(control: SaleControl): Promise<void>;
   /**
    * Claims the draw for `holder` (a process's claim id) for `leaseMs`: from then on nobody new becomes an entrant.
-   * A claim whose lease ran out is taken over, with the places the earlier holder applied; or why not claimed:
-   * another process holds the claim, or the draw was applied.
+   * A claim whose lease ran out is taken over, with the places the earlier holder applied; the holder claiming
+   * again renews its lease. Or why not claimed: another process holds the claim, or the draw was applied.
    */
   claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim>;
   /**

@@ -274,8 +274,10 @@ export class MemoryQueueStore implements QueueStore {
   async claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim> {
     const draw = this.#draw;
     if (draw.state === 'applied') return { outcome: 'applied' };
-    if (draw.state === 'claimed' && draw.until > now) return { outcome: 'held-elsewhere' };
-    this.#draw = { state: 'claimed', holder, until: now + leaseMs, entrants: undefined };
+    if (draw.state === 'claimed' && draw.until > now && draw.holder !== holder)
+      return { outcome: 'held-elsewhere' };
+    const entrants = draw.state === 'claimed' && draw.holder === holder ? draw.entrants : undefined;
+    this.#draw = { state: 'claimed', holder, until: now + leaseMs, entrants };
     return { outcome: 'claimed', placed: this.#drawn.length };
   }
 

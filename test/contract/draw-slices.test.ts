@@ -173,12 +173,14 @@ for (const backend of backends)
       const later = T0 + 1 + LEASE_MS;
       assert.deepEqual(await other.claimDraw('b', later, LEASE_MS), { outcome: 'claimed', placed: 21 });
       assert.equal(
-        await drawRun(other, db, 'b', later + 1, { slice: 7 }),
+        await drawRun(other, db, 'x', later + 1, { slice: 7 }),
         'held-elsewhere',
         'b holds it now',
       );
-      // b claimed and died at once; c takes over and finishes from place 21.
-      assert.equal(await drawRun(other, db, 'c', later + LEASE_MS, { slice: 5 }), 'applied');
+      // b claiming again renews its lease; then it dies, and c takes over when that lease ends, from place 21.
+      assert.deepEqual(await other.claimDraw('b', later + 5, LEASE_MS), { outcome: 'claimed', placed: 21 });
+      assert.equal(await drawRun(other, db, 'c', later + LEASE_MS, { slice: 5 }), 'held-elsewhere');
+      assert.equal(await drawRun(other, db, 'c', later + 5 + LEASE_MS, { slice: 5 }), 'applied');
       assert.deepEqual(await lineOf(store, keys), expectedLine);
       // The first holder, back from the dead, can no longer touch the line.
       const stale = await store.applyDrawSlice('a', { from: 0, total: 58, users: [1, 2] }, later, LEASE_MS);

@@ -36,18 +36,35 @@ export async function runDraw(run: DrawRun): Promise<DrawRunOutcome> {
 /** The rest of a run once claimed, `placed` places applied already. */
 export async function continueDraw(run: DrawRun, placed: number): Promise<DrawRunOutcome> {
   const { store, holder, leaseMs, now } = run;
-  let order = await run.recorded();
-  if (!order) {
-    const entrants: number[] = [];
-    let cursor = '0';
-    do {
-      const slice = await store.drawEntrants(holder, cursor, now(), leaseMs);
-      if (!slice) return 'lost';
-      for (const userId of slice.entrants) entrants.push(userId);
-      cursor = slice.cursor;
-    } while (cursor !== '0');
-    order = await run.record(await drawOrderInSteps(run.seed, entrants));
+  // Computing and recording a million takes seconds with no store call: the claim is renewed meanwhile.
+  let lost = false;
+  const renew = setInterval(() => {
+    store
+      .claimDraw(holder, now(), leaseMs)
+      .then((claim) => {
+        lost ||= claim.outcome !== 'claimed';
+      })
+      .catch(() => {});
+  }, leaseMs / 3);
+  renew.unref();
+  let order: number[] | undefined;
+  try {
+    order = await run.recorded();
+    if (!order) {
+      const entrants: number[] = [];
+      let cursor = '0';
+      do {
+        const slice = await store.drawEntrants(holder, cursor, now(), leaseMs);
+        if (!slice) return 'lost';
+        for (const userId of slice.entrants) entrants.push(userId);
+        cursor = slice.cursor;
+      } while (cursor !== '0');
+      order = await run.record(await drawOrderInSteps(run.seed, entrants));
+    }
+  } finally {
+    clearInterval(renew);
   }
+  if (lost) return 'lost';
   const size = run.slice ?? DRAW_SLICE;
   for (let from = placed, slices = 0; ; slices++) {
     if (run.stopAfterSlices !== undefined && slices >= run.stopAfterSlices) return 'stopped';

@@ -11,8 +11,9 @@
   applied already
 ]]
 local now = tonumber(ARGV[2])
-local state, claimedUntil, placed = unpack(redis.call('HMGET', KEYS[1], 'drawState', 'drawClaimedUntil', 'drawPlaced'))
+local state, holder, claimedUntil, placed =
+  unpack(redis.call('HMGET', KEYS[1], 'drawState', 'drawHolder', 'drawClaimedUntil', 'drawPlaced'))
 if state == 'applied' then return { 2 } end
-if state == 'claimed' and tonumber(claimedUntil) > now then return { 0 } end
+if state == 'claimed' and tonumber(claimedUntil) > now and holder ~= ARGV[1] then return { 0 } end
 redis.call('HSET', KEYS[1], 'drawState', 'claimed', 'drawHolder', ARGV[1], 'drawClaimedUntil', now + tonumber(ARGV[3]))
 return { 1, tonumber(placed or 0) }
