@@ -154,7 +154,7 @@ for (const [i, dialect] of DIALECTS.entries())
             clock,
             open: () => ({
               store: storeB,
-              room: new WaitingRoom({ store: storeB, clock, settings: roomSettings }),
+              room: new WaitingRoom({ store: storeB, clock, settings: roomSettings, accessKeys }),
             }),
           });
           const entrants = Array.from({ length: 40 }, (_, k) => k + 1);

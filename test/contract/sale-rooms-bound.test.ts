@@ -13,6 +13,7 @@ import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import {
+  accessKeys,
   testActor as actor,
   saleDefaults as defaults,
   roomSettings,
@@ -50,7 +51,7 @@ describe('a process keeps a bounded set of sales', () => {
         store.close = async () => {
           closed.push(saleId);
         };
-        return { store, room: new WaitingRoom({ store, clock, settings: roomSettings }) };
+        return { store, room: new WaitingRoom({ store, clock, settings: roomSettings, accessKeys }) };
       },
     });
     try {
@@ -93,7 +94,11 @@ describe('a process keeps a bounded set of sales', () => {
             hashTag: `${tag}:${saleId}`,
           });
           stores.push(store);
-          return { store, room: new WaitingRoom({ store, clock, settings: roomSettings }), shared: true };
+          return {
+            store,
+            room: new WaitingRoom({ store, clock, settings: roomSettings, accessKeys }),
+            shared: true,
+          };
         },
       });
     const a = processOf(3);
