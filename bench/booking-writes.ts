@@ -41,6 +41,13 @@ for (const proto of [pg.Client.prototype, mysql.Connection.prototype] as {
     return query.apply(this, args);
   };
 }
+// A marked statement goes out through execute (a server-side prepared statement): one round trip too.
+const mysqlConnection = mysql.Connection.prototype as unknown as { execute: (...args: unknown[]) => unknown };
+const execute = mysqlConnection.execute;
+mysqlConnection.execute = function (this: unknown, ...args: unknown[]) {
+  roundTrips++;
+  return execute.apply(this, args);
+};
 
 interface Measured {
   perSecond: number;

@@ -3,7 +3,7 @@
 // statements can travel together (MySQL, MariaDB), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.
-import { type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 import type {
   BookingEvent,
   HoldPayment,
@@ -19,7 +19,7 @@ import type { Database, Db } from './database.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
 import { statementTemplate } from './statement-template.ts';
-import { inOneRoundTrip, inTransaction, skippingDuplicate } from './transaction.ts';
+import { inOneCall, inOneRoundTrip, inTransaction, skippingDuplicate } from './transaction.ts';
 
 export const claimRow = (c: SeatClaim) => ({
   schedule_id: c.scheduleId,
@@ -113,9 +113,12 @@ export async function holdFreeSeatWithinLimit(
 ): Promise<LimitedHoldOutcome> {
   const v = holdValues(h);
   const keyed = h.answer !== undefined;
-  const { user, key, held, claimed } = database.capabilities.dataModifyingCte
+  const { capabilities } = database;
+  const { user, key, held, claimed } = capabilities.dataModifyingCte
     ? await holdInOnePipeline(database, v, keyed)
-    : await holdInOneBatch(database, v, keyed);
+    : capabilities.storedProcedures
+      ? await holdByProcedure(database, v, keyed)
+      : await holdInOneBatch(database, v, keyed);
   if (!key) return { status: 'superseded' };
   if (!user) return { status: 'no_user' };
   if (claimed) return { status: 'held' };
@@ -237,6 +240,56 @@ async function holdInOneBatch(database: Database, v: HoldValues, keyed: boolean)
   };
 }
 
+/** A CALL of a procedure of migration 0010, marked so the driver prepares it (prepared-statements.ts). */
+const call = (procedure: string, args: number) =>
+  `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
+const HOLD_CALL = call('hold_free_seat_within_limit', 29);
+
+async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
+  const { claim: c, reservation: r, event: e, key: k } = v;
+  const [rows] = await inOneCall(
+    database,
+    CompiledQuery.raw(HOLD_CALL, [
+      v.userId,
+      v.now,
+      v.maxHolds,
+      keyed ? 1 : 0,
+      k.scope,
+      k.key,
+      k.claimedAt,
+      k.response,
+      c.schedule_id,
+      c.seat_id,
+      c.reservation_id,
+      c.user_id,
+      c.status,
+      c.expires_at,
+      r.id,
+      r.user_id,
+      r.schedule_id,
+      r.seat_id,
+      r.status,
+      r.price,
+      r.created_at,
+      r.expires_at,
+      r.updated_at,
+      e.event_id,
+      e.aggregate_id,
+      e.type,
+      e.payload,
+      e.created_at,
+      e.published_at,
+    ]),
+  );
+  const row = (rows as { user_found: number; key_ours: number; held: number; claimed: number }[])[0];
+  return {
+    user: Number(row.user_found) > 0,
+    key: Number(row.key_ours) > 0,
+    held: Number(row.held),
+    claimed: Number(row.claimed) > 0,
+  };
+}
+
 /**
  * Claim, reservation and `reservation.held` event, all or none (false when the seat has a claim), inside a
  * transaction the caller holds (which also checks the user's hold limit and may
@@ -286,6 +339,7 @@ export async function payForHoldIn(database: Database, trx: Db, p: HoldPayment):
 export function payForHold(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
   const { capabilities } = database;
   if (capabilities.dataModifyingCte) return payInOneStatement(database.db, p);
+  if (capabilities.storedProcedures) return payByProcedure(database, p);
   if (capabilities.statementBatches && capabilities.multiTableUpdate) return payInOneBatch(database, p);
   return payStepByStep(database, p);
 }
@@ -392,6 +446,39 @@ async function payInOneBatch(database: Database, p: HoldPayment): Promise<Paymen
           and c.status = 'HELD' and c.expires_at > ${now}) as held,
       (select balance from point_wallets where user_id = ${userId}) as balance`.execute(db);
   return outcomeOf(rows[0]);
+}
+
+const PAY_CALL = call('pay_for_hold', 21);
+
+async function payByProcedure(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const { payment: pay, ledger: l, event: e, ...v } = payValues(p);
+  const [rows] = await inOneCall(
+    database,
+    CompiledQuery.raw(PAY_CALL, [
+      v.id,
+      v.userId,
+      v.amount,
+      v.now,
+      pay.id,
+      pay.reservation_id,
+      pay.user_id,
+      pay.amount,
+      pay.created_at,
+      l.id,
+      l.user_id,
+      l.delta,
+      l.reason,
+      l.reference_id,
+      l.created_at,
+      e.event_id,
+      e.aggregate_id,
+      e.type,
+      e.payload,
+      e.created_at,
+      e.published_at,
+    ]),
+  );
+  return outcomeOf((rows as OutcomeRow[])[0]);
 }
 
 class PaymentRefused extends Error {

@@ -7,7 +7,7 @@ import { redactUrl } from '../redact.ts';
 import { type AcquireClass, AcquireQueue } from './acquire-queue.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
 import { boundMysqlPool, queuedDialect } from './pool-timing.ts';
-import { PreparingPgClient } from './prepared-statements.ts';
+import { type MysqlConnection, PreparingPgClient, preparingMysqlConnection } from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -53,6 +53,11 @@ export interface DialectCapabilities {
   bytewiseVarchar: boolean;
   /** Index names are per table, so DROP INDEX names the table (MySQL, MariaDB); elsewhere per schema. */
   indexNamesPerTable: boolean;
+  /**
+   * Holds and payments run as stored procedures (migration 0010), called as prepared statements: nothing is
+   * parsed per call (MariaDB, where a text batch of the same statements was parsed on every hold).
+   */
+  storedProcedures: boolean;
 }
 
 export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
@@ -68,6 +73,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     multiTableUpdate: false,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
+    storedProcedures: false,
   },
   postgres: {
     isolationLevels: true,
@@ -80,6 +86,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     multiTableUpdate: false,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
+    storedProcedures: false,
   },
   mysql: {
     isolationLevels: true,
@@ -92,6 +99,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     multiTableUpdate: true,
     bytewiseVarchar: false,
     indexNamesPerTable: true,
+    storedProcedures: true,
   },
 };
 
@@ -242,6 +250,7 @@ function createMysql(url: string, opts: PoolOptions): Database {
   const onConnectionError = opts.onConnectionError ?? (() => {});
   pool.on('connection', (connection) => {
     connection.on('error', onConnectionError);
+    preparingMysqlConnection(connection as unknown as MysqlConnection);
     // Sent before anything else on the connection. A transaction sent as one batch (inOneRoundTrip) relies on
     // it, so it needs no statement to set its isolation; MariaDB's default is REPEATABLE READ.
     connection.query('set session transaction isolation level read committed', (err: Error | null) => {

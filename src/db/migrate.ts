@@ -9,6 +9,7 @@ import { providerTopUps } from './migrations/0006-provider-top-ups.ts';
 import { catalogAdminSchema } from './migrations/0007-catalog-admin.ts';
 import { salesSchema } from './migrations/0008-sales.ts';
 import { liveHoldsByUser } from './migrations/0009-live-holds-by-user.ts';
+import { bookingProcedures } from './migrations/0010-booking-procedures.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -21,6 +22,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0007-catalog-admin': catalogAdminSchema(database.capabilities),
     '0008-sales': salesSchema,
     '0009-live-holds-by-user': liveHoldsByUser(database.capabilities),
+    '0010-booking-procedures': bookingProcedures(database.capabilities),
   };
 }
 

@@ -75,3 +75,23 @@ export class PreparingPgClient extends pg.Client {
     }
   }
 }
+
+type MysqlCallback = (err: Error | null, result?: unknown, fields?: unknown) => void;
+export interface MysqlConnection {
+  query(sql: unknown, values?: unknown, cb?: MysqlCallback): unknown;
+  execute(sql: string, values: unknown[], cb: MysqlCallback): unknown;
+}
+
+/**
+ * A mysql2 connection that sends marked statements as server-side prepared statements (binary protocol): the
+ * driver prepares each text once per connection and the server parses it once; everything else goes through
+ * unchanged.
+ */
+export function preparingMysqlConnection(connection: MysqlConnection): void {
+  const query = connection.query.bind(connection);
+  connection.query = (sql, values, cb) => {
+    if (typeof sql === 'string' && Array.isArray(values) && cb !== undefined && MARK.test(sql))
+      return connection.execute(sql, values, cb);
+    return query(sql, values, cb);
+  };
+}

@@ -49,6 +49,14 @@ export function inOneRoundTrip(database: Database, compiled: readonly CompiledQu
   );
 }
 
+/**
+ * Runs one statement that is a whole transaction by itself (a stored procedure's CALL), retried like
+ * inTransaction; resolves its result sets (a procedure rolls back before a failure reaches here).
+ */
+export function inOneCall(database: Database, call: CompiledQuery): Promise<unknown[]> {
+  return retryingConflicts(async () => (await database.db.executeQuery(call)).rows as unknown[]);
+}
+
 // Marked as prepared-statements.ts marks them: the server parses BEGIN and COMMIT once per connection too.
 const BEGIN_READ_COMMITTED = CompiledQuery.raw(
   '/* prepared begin_rc */ begin isolation level read committed',
