@@ -558,6 +558,38 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('a hold that fails part way writes nothing, and the connection is left clean', {
+      skip,
+    }, async () => {
+      const now = b.clock.now();
+      const taken = await b.reservations.hold({ userId: 64, scheduleId: 43, seatId: 1 });
+      // The claim's insert succeeds and the reservation's then fails on its primary key.
+      const hold = {
+        reservation: { ...taken, seatId: 2, createdAt: now, updatedAt: now },
+        claim: {
+          scheduleId: 43,
+          seatId: 2,
+          reservationId: taken.id,
+          userId: 64,
+          status: 'HELD' as const,
+          expiresAt: taken.expiresAt,
+        },
+        event: {
+          eventId: newId(now),
+          aggregateId: taken.id,
+          type: 'reservation.held' as const,
+          payload: {},
+          createdAt: now,
+        },
+        maxHolds: MAX_HOLDS_PER_USER,
+        now,
+      };
+      await assert.rejects(b.store.holdFreeSeatWithinLimit(hold));
+      assert.equal(await b.store.findClaim(43, 2), undefined);
+      const next = await b.reservations.hold({ userId: 64, scheduleId: 43, seatId: 2 });
+      assert.equal(next.status, 'HELD');
+    });
+
     test('a stored answer is given before the gate only for the same request from the same caller', {
       skip,
     }, async () => {

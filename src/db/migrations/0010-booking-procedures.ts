@@ -5,7 +5,8 @@ import type { DialectCapabilities } from '../database.ts';
 // statement, nothing is parsed per call, and the body is compiled once per connection. Each is the whole
 // transaction; a failed statement rolls it back and reaches the caller unchanged (a deadlock is retried there).
 // The decisions are the one-batch forms' (booking-writes.ts): the claim's primary key decides a seat, the user's
-// row lock orders the hold-limit counts, and one conditional multi-table UPDATE decides a payment.
+// row lock orders the hold-limit counts, and one conditional multi-table UPDATE decides a payment (and keeps the
+// balance it wrote, so a paid call reads nothing after it).
 
 const holdSeat = sql`create procedure hold_free_seat_within_limit(
   p_user_id integer, p_now bigint, p_max_holds integer, p_keyed boolean,
@@ -69,11 +70,11 @@ begin
     join seat_claims c on c.reservation_id = r.id
     join point_wallets w on w.user_id = r.user_id
   set r.status = 'CONFIRMED', r.updated_at = p_now, c.status = 'SOLD',
-    w.balance = w.balance - p_amount, w.updated_at = p_now
+    w.balance = (@paid_balance := w.balance - p_amount), w.updated_at = p_now
   where r.id = p_id and r.user_id = p_user_id and r.status = 'HELD'
     and c.status = 'HELD' and c.expires_at > p_now and w.balance >= p_amount;
   if row_count() > 0 then
-    set v_paid = 1;
+    set v_paid = 1, v_balance = @paid_balance;
     insert into payments (id, reservation_id, user_id, amount, created_at)
     values (pay_id, pay_reservation_id, pay_user_id, pay_amount, pay_created_at);
     insert into point_ledger (id, user_id, delta, reason, reference_id, created_at)
@@ -84,9 +85,8 @@ begin
     set v_held = exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
       where r.id = p_id and r.user_id = p_user_id and r.status = 'HELD'
         and c.status = 'HELD' and c.expires_at > p_now);
+    set v_balance = (select balance from point_wallets where user_id = p_user_id);
   end if;
-  -- Read before COMMIT: after a debit the wallet's row is still locked, so this is the debit's own balance.
-  set v_balance = (select balance from point_wallets where user_id = p_user_id);
   commit;
   select v_paid as paid, v_held as held, v_balance as balance;
 end`;

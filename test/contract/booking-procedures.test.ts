@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedures.ts';
+import { bookingOn } from '../support/booking.ts';
+import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
+
+// Migration 0010 creates the hold and payment procedures where the dialect runs them, and is reversible.
+for (const dialect of DIALECTS) {
+  describe(`booking procedures migration on ${dialect}`, async () => {
+    const available = await dialectAvailable(dialect);
+    const skip = !available && `${dialect} not reachable`;
+    let t: TestDatabase;
+    before(async () => {
+      if (available) t = await createTestDatabase(dialect);
+    });
+    after(async () => t?.drop());
+
+    const procedures = async () => {
+      if (!t.database.capabilities.storedProcedures) return 0;
+      const { rows } = await sql<{ n: number }>`select count(*) as n from information_schema.routines
+        where routine_schema = database() and routine_type = 'PROCEDURE'`.execute(t.database.db);
+      return Number(rows[0].n);
+    };
+
+    test('down drops what up made, up again makes it, and holds and payments work after', {
+      skip,
+    }, async () => {
+      const migration = bookingProcedures(t.database.capabilities);
+      const made = t.database.capabilities.storedProcedures ? 2 : 0;
+      assert.equal(await procedures(), made);
+      await migration.down?.(t.database.db);
+      assert.equal(await procedures(), 0);
+      await migration.up(t.database.db);
+      assert.equal(await procedures(), made);
+      const b = await bookingOn(t.database);
+      await b.points.charge(5, 1_000_000);
+      const held = await b.reservations.hold({ userId: 5, scheduleId: 3, seatId: 4 });
+      const { balance } = await b.payments.pay(5, held.id);
+      assert.equal(balance, 1_000_000 - held.price);
+      assert.equal((await b.store.findReservation(held.id))?.status, 'CONFIRMED');
+    });
+  });
+}
