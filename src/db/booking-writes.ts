@@ -1,6 +1,6 @@
 // A hold and a payment each change several tables at once. Each is written in the fewest round trips
-// the database allows: one statement where data-modifying CTEs exist (PostgreSQL), one batch where
-// statements can travel together (MySQL, MariaDB), a transaction of single statements elsewhere (SQLite).
+// the database allows: one statement where data-modifying CTEs exist (PostgreSQL), one call of a stored
+// procedure (MariaDB, migration 0010), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
@@ -62,14 +62,9 @@ const paymentRow = (p: Payment) => ({
 type Row = Record<string, string | number | null>;
 
 /** `INSERT INTO table (columns) SELECT values <source>`: the row is written once per row of the source. */
-function insertFrom(
-  table: string,
-  row: Row,
-  source: RawBuilder<unknown>,
-  verb: 'insert' | 'insert ignore' = 'insert',
-): RawBuilder<unknown> {
+function insertFrom(table: string, row: Row, source: RawBuilder<unknown>): RawBuilder<unknown> {
   const columns = sql.join(Object.keys(row).map((c) => sql.ref(c)));
-  return sql`${sql.raw(verb)} into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
+  return sql`insert into ${sql.table(table)} (${columns}) select ${sql.join(Object.values(row))} ${source}`;
 }
 
 /** A hold's values as its statements bind them: rows as written, the key's answer as stored. */
@@ -102,7 +97,7 @@ function holdValues(h: LimitedHold): HoldValues {
 }
 
 /**
- * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `pipelining` or `statementBatches`): the
+ * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `pipelining` or `storedProcedures`): the
  * user's row is locked by one statement, so the count of live holds in the next one, made after the lock
  * was granted, sees every hold committed before it. With an idempotency answer, the key's row is locked too,
  * the hold is written only while the claim is this request's, and the answer is stored with it.
@@ -114,11 +109,9 @@ export async function holdFreeSeatWithinLimit(
   const v = holdValues(h);
   const keyed = h.answer !== undefined;
   const { capabilities } = database;
-  const { user, key, held, claimed } = capabilities.dataModifyingCte
-    ? await holdInOnePipeline(database, v, keyed)
-    : capabilities.storedProcedures
-      ? await holdByProcedure(database, v, keyed)
-      : await holdInOneBatch(database, v, keyed);
+  const { user, key, held, claimed } = capabilities.storedProcedures
+    ? await holdByProcedure(database, v, keyed)
+    : await holdInOnePipeline(database, v, keyed);
   if (!key) return { status: 'superseded' };
   if (!user) return { status: 'no_user' };
   if (claimed) return { status: 'held' };
@@ -186,57 +179,6 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
     key: !keyed || (results[1] as unknown[]).length > 0,
     held: Number(row.held),
     claimed: Number(row.claimed) > 0,
-  };
-}
-
-// In a batch, the locks and the count answer with their values and keep them in variables for the claim's
-// insert; each insert after it is written only when the statement before it wrote its row (ROW_COUNT() is the
-// previous one's), and the key's answer only when the event was. Each write answers with its row count.
-const ifPreviousWrote = sql`from dual where row_count() > 0`;
-const holdBatch = (keyed: boolean) => [
-  statementTemplate(
-    (v: HoldValues) => sql`select (@hold_user := count(*)) as n from users where id = ${v.userId} for update`,
-  ),
-  ...(keyed
-    ? [
-        statementTemplate(
-          (v: HoldValues) =>
-            sql`select (@hold_key := count(*)) as n from idempotency_keys where ${keyStillOurs(v)} for update`,
-        ),
-      ]
-    : []),
-  statementTemplate(
-    (v: HoldValues) => sql`select (@hold_live := count(*)) as n from seat_claims
-      where user_id = ${v.userId} and status = 'HELD' and expires_at > ${v.now}`,
-  ),
-  statementTemplate((v: HoldValues) =>
-    insertFrom(
-      'seat_claims',
-      v.claim,
-      sql`from dual where @hold_user > 0 and ${sql.raw(keyed ? '@hold_key > 0 and' : '')} @hold_live < ${v.maxHolds}`,
-      'insert ignore',
-    ),
-  ),
-  statementTemplate((v: HoldValues) => insertFrom('reservations', v.reservation, ifPreviousWrote)),
-  statementTemplate((v: HoldValues) => insertFrom('outbox', v.event, ifPreviousWrote)),
-  ...(keyed ? [statementTemplate((v: HoldValues) => storeAnswer(v, sql`row_count() > 0`))] : []),
-];
-const holdBatches = { plain: holdBatch(false), keyed: holdBatch(true) };
-
-async function holdInOneBatch(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
-  const { db } = database;
-  const batch = keyed ? holdBatches.keyed : holdBatches.plain;
-  const results = await inOneRoundTrip(
-    database,
-    batch.map((statement) => statement(db, v)),
-  );
-  const count = (i: number) => Number((results[i] as { n: number | string }[])[0].n);
-  const claim = results[keyed ? 3 : 2] as { affectedRows: number };
-  return {
-    user: count(0) > 0,
-    key: !keyed || count(1) > 0,
-    held: count(keyed ? 2 : 1),
-    claimed: claim.affectedRows > 0,
   };
 }
 
@@ -340,7 +282,6 @@ export function payForHold(database: Database, p: HoldPayment): Promise<PaymentO
   const { capabilities } = database;
   if (capabilities.dataModifyingCte) return payInOneStatement(database.db, p);
   if (capabilities.storedProcedures) return payByProcedure(database, p);
-  if (capabilities.statementBatches && capabilities.multiTableUpdate) return payInOneBatch(database, p);
   return payStepByStep(database, p);
 }
 
@@ -407,44 +348,6 @@ const payStatement = statementTemplate((v: PayValues) =>
 
 async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome> {
   const { rows } = await db.executeQuery<OutcomeRow>(payStatement(db, payValues(p)));
-  return outcomeOf(rows[0]);
-}
-
-// Each insert is written only when the statement before it wrote (ROW_COUNT() is the previous one's).
-const payBatch = [
-  // One statement decides: the three rows change together, or none does.
-  statementTemplate(
-    (v: PayValues) => sql`update reservations r
-        join seat_claims c on c.reservation_id = r.id
-        join point_wallets w on w.user_id = r.user_id
-      set r.status = 'CONFIRMED', r.updated_at = ${v.now}, c.status = 'SOLD',
-        w.balance = (@paid_balance := w.balance - ${v.amount}), w.updated_at = ${v.now}
-      where r.id = ${v.id} and r.user_id = ${v.userId} and r.status = 'HELD'
-        and c.status = 'HELD' and c.expires_at > ${v.now} and w.balance >= ${v.amount}`,
-  ),
-  statementTemplate((v: PayValues) => insertFrom('payments', v.payment, ifPreviousWrote)),
-  statementTemplate((v: PayValues) => insertFrom('point_ledger', v.ledger, ifPreviousWrote)),
-  statementTemplate((v: PayValues) => insertFrom('outbox', v.event, ifPreviousWrote)),
-  // @paid_balance is this batch's only when the update wrote; a refusal is read below.
-  statementTemplate(() => sql`select row_count() > 0 as paid, @paid_balance as balance`),
-];
-
-async function payInOneBatch(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
-  const { db } = database;
-  const v = payValues(p);
-  const results = await inOneRoundTrip(
-    database,
-    payBatch.map((statement) => statement(db, v)),
-  );
-  const row = (results.at(-1) as OutcomeRow[])[0];
-  if (Number(row.paid)) return { status: 'paid', balance: Number(row.balance) };
-  // A refusal changed nothing, so why it was refused is read after it: rare, and off the hot path.
-  const { id, userId, now } = v;
-  const { rows } = await sql<OutcomeRow>`select 0 as paid,
-      exists (select 1 from reservations r join seat_claims c on c.reservation_id = r.id
-        where r.id = ${id} and r.user_id = ${userId} and r.status = 'HELD'
-          and c.status = 'HELD' and c.expires_at > ${now}) as held,
-      (select balance from point_wallets where user_id = ${userId}) as balance`.execute(db);
   return outcomeOf(rows[0]);
 }
 

@@ -44,8 +44,6 @@ export interface DialectCapabilities {
    * before and answered in order: a transaction travels in one round trip (pg pipeline mode).
    */
   pipelining: boolean;
-  /** UPDATE a JOIN b SET a.x = ..., b.y = ...: one statement changes rows of several tables (MySQL, MariaDB). */
-  multiTableUpdate: boolean;
   /**
    * A varchar compares byte for byte. False for MySQL/MariaDB, whose default collation folds case and ignores
    * trailing spaces: keys that must match exactly are varbinary there.
@@ -70,7 +68,6 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: false,
     statementBatches: false,
     pipelining: false,
-    multiTableUpdate: false,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
     storedProcedures: false,
@@ -83,7 +80,6 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: true,
     statementBatches: false,
     pipelining: true,
-    multiTableUpdate: false,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
     storedProcedures: false,
@@ -96,7 +92,6 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     dataModifyingCte: false,
     statementBatches: true,
     pipelining: false,
-    multiTableUpdate: true,
     bytewiseVarchar: false,
     indexNamesPerTable: true,
     storedProcedures: true,
