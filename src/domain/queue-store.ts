@@ -228,8 +228,8 @@ export function pollAfterFor(position: number, p: HeartbeatPolicy): number {
  * due deadline passes the stored one: a waiter who follows the advice rewrites it about once in this many polls
  * plus one, at any place in line (a fixed slack shorter than the advice meant a write per far-back poll). The
  * price is a later eviction: a waiter who stops polling loses the place between max(idleFloorMs, idleFactor x p)
- * and that + IDLE_SLACK_POLLS x p after the last poll (p: the advice then, at most maxPollMs, so at most 60 s
- * more with the default 20 s), and the admission step that evicts runs every second. Since the advice is a fifth
+ * and that + IDLE_SLACK_POLLS x p after the last poll (p: the advice then, at most maxPollMs, so at most three
+ * minutes more with the 60 s cap), and the admission step that evicts runs every second. Since the advice is a fifth
  * of the ETA, the slack (3/5 of the ETA) ends before a waiter who left would have reached the front.
  */
 export const IDLE_SLACK_POLLS = 3;
