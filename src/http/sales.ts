@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
 import { DomainError } from '../domain/errors.ts';
-import type { Sale } from '../domain/sales/model.ts';
+import type { Sale, SaleDraw } from '../domain/sales/model.ts';
 import type { SaleTicket } from '../domain/sales/sale-rooms.ts';
 import { identitySecurity, requireIdentity } from './identity.ts';
+import { PublishedDraws } from './published-draws.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { accessKeyOf } from './queue.ts';
 import { tokenIssueLimiters } from './rate-limit.ts';
@@ -99,6 +100,7 @@ export const saleRoutes: RoutePlugin<'saleRooms' | 'identity' | 'tokenIssueLimit
 ) => {
   const rooms = services.saleRooms;
   const limits = tokenIssueLimiters(app, services.tokenIssueLimits);
+  const draws = new PublishedDraws((saleId) => rooms.draw(saleId));
 
   app.get(
     '/api/sales',
@@ -138,8 +140,12 @@ export const saleRoutes: RoutePlugin<'saleRooms' | 'identity' | 'tokenIssueLimit
       },
     },
     async (req, reply) => {
-      reply.header('cache-control', 'no-store');
-      return rooms.draw(req.params.saleId);
+      const { body, final } = await draws.json(req.params.saleId);
+      // A recorded draw is immutable: caches may keep it; before that it changes at the opening.
+      reply.header('cache-control', final ? 'public, max-age=3600, immutable' : 'no-store');
+      // Already serialized: Fastify sends a JSON string as is, past the schema's serializer.
+      reply.type('application/json; charset=utf-8');
+      return reply.send(body as unknown as SaleDraw);
     },
   );
 

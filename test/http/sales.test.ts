@@ -127,7 +127,9 @@ for (const [i, dialect] of DIALECTS.entries())
         const early = (await fan('GET', `/api/sales/${saleId}/users/11/token`, keys.get(11))).json();
         assert.equal(early.status, 'PREQUEUE');
         assert.equal(early.order, 5);
-        assert.equal((await fan('GET', `/api/sales/${saleId}/draw`)).json().seed, null);
+        const before = await fan('GET', `/api/sales/${saleId}/draw`);
+        assert.equal(before.json().seed, null);
+        assert.equal(before.headers['cache-control'], 'no-store', 'the draw changes at the opening');
 
         // The opening: the draw orders the pre-queue; a later arrival queues behind it.
         t.clock.advance(10_001);
@@ -136,8 +138,13 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.equal(late.status, 'WAITING');
         keys.set(16, late.accessKey);
 
-        const draw = (await fan('GET', `/api/sales/${saleId}/draw`)).json();
+        const drawn = await fan('GET', `/api/sales/${saleId}/draw`);
+        const draw = drawn.json();
         assert.deepEqual(draw.entrants, [11, 12, 13, 14, 15]);
+        // Recorded, it never changes: kept serialized, and caches may keep it too.
+        assert.equal(drawn.headers['cache-control'], 'public, max-age=3600, immutable');
+        assert.match(String(drawn.headers['content-type']), /^application\/json/);
+        assert.equal((await fan('GET', `/api/sales/${saleId}/draw`)).body, drawn.body);
         assert.equal(draw.order.length, 5);
         assert.equal(draw.commitment, sale.drawCommitment);
         assert.deepEqual(verifyDraw(draw), { ok: true });
