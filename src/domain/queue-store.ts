@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 /** The waiting-room port: every method is one atomic state change (or one consistent read). */
 export interface QueueStore {
   /**
@@ -212,12 +210,6 @@ export function refreshedIdleDeadline(stored: number, now: number, activeIdleMs:
 
 /** How long a retired key is remembered, so its holder hears TOKEN_EXPIRED instead of TOKEN_INVALID. */
 export const RETIRED_KEY_MEMORY_MS = 60 * 60 * 1000;
-
-/**
- * 128 random bits, URL-safe: 22 characters. Stores treat keys as opaque strings (the waiting room hands them
- * signed keys, see access-key.ts); store tests use these.
- */
-export const newAccessKey = (): string => randomBytes(16).toString('base64url');
 
 export function pollAfterFor(position: number, p: HeartbeatPolicy): number {
   return Math.min(p.maxPollMs, Math.max(p.minPollMs, Math.round(position * p.msPerPosition)));

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import {
-  type HeartbeatPolicy,
-  newAccessKey,
-  type QueueStore,
-  type QueueStoreSettings,
-} from '../../src/domain/queue-store.ts';
+import type { HeartbeatPolicy, QueueStore, QueueStoreSettings } from '../../src/domain/queue-store.ts';
 import { drawOrder } from '../../src/domain/sales/draw.ts';
 import { type DrawRun, runDraw } from '../../src/domain/sales/draw-run.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
+import { newAccessKey } from '../support/store-keys.ts';
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
 /** Waiters never idle out within a test. */

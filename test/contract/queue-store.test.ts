@@ -7,7 +7,6 @@ import {
   type AdmitLimits,
   type HeartbeatPolicy,
   IDLE_SLACK_POLLS,
-  newAccessKey,
   type QueueStore,
   type QueueStoreSettings,
 } from '../../src/domain/queue-store.ts';
@@ -15,6 +14,7 @@ import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
+import { newAccessKey } from '../support/store-keys.ts';
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
 const heartbeat: HeartbeatPolicy = {

@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
 import { DomainError } from '../../src/domain/errors.ts';
-import {
-  type HeartbeatPolicy,
-  newAccessKey,
-  type QueueEntry,
-  type QueueStoreSettings,
-} from '../../src/domain/queue-store.ts';
+import type { HeartbeatPolicy, QueueEntry, QueueStoreSettings } from '../../src/domain/queue-store.ts';
 import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { makeTestApp } from '../support/app.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
+import { newAccessKey } from '../support/store-keys.ts';
 
 // What only a real cluster shows: where each room lives, and that no script strays from its room's slot.
 const cluster = await redisClusterFor('redis cluster placement');

@@ -5,7 +5,6 @@ import { DomainError } from '../../src/domain/errors.ts';
 import {
   type AdmitLimits,
   type HeartbeatPolicy,
-  newAccessKey,
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
@@ -15,6 +14,7 @@ import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
+import { newAccessKey } from '../support/store-keys.ts';
 
 const GRACE_MS = 30_000;
 const settings: QueueStoreSettings = {

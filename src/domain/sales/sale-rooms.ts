@@ -71,7 +71,7 @@ const MAX_SALES = 200;
 const IDLE_RELEASE_MS = 60_000;
 /** Sales with a metric series of their own, besides the default sale; the others are summed as `other`. */
 const METRIC_SALES = 10;
-/** The longest poll advice, for terminal answers. */
+/** Poll advice for terminal answers (sold out, closed): only a reopening or new seats change them. */
 const LONGEST_POLL_MS = 20_000;
 
 interface LineState extends SaleLine {

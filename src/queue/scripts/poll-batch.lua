@@ -1,6 +1,7 @@
 --[[
-  poll-3.lua for several waiters at once: the polls one process received in the same turn of its event loop, in
-  one call. Each answer is the one poll-3.lua would give for that user alone.
+  The common poll of several waiters at once: the polls one process received in the same turn of its event loop,
+  in one call. For each, a waiter polling with its current key gets its place, and its idle deadline is pushed back
+  only when due (as status-3.lua does); anything else answers 0 and the caller asks status-3.lua.
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
