@@ -63,7 +63,7 @@ const MIN_POLL_MS = 1000;
  * Far back, the advice may reach a minute: the crowd beyond the cap sends N / 60 polls a second (it was N / 20
  * with a 15-20 s cap, 85 % of all requests in a 100,000-fan on-sale run, which saturated the server).
  */
-const MAX_POLL_MS = 60_000;
+export const MAX_POLL_MS = 60_000;
 /** Advice is a fifth of the ETA: a user who follows it waits at most ~20 % longer than needed. */
 const POLL_SHARE_OF_ETA = 0.2;
 const IDLE_FACTOR = 3;

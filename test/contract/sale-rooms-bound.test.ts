@@ -5,7 +5,7 @@ import { salesRepository } from '../../src/db/sales-repository.ts';
 import { seedDemoData } from '../../src/db/seed.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { QueueStore } from '../../src/domain/queue-store.ts';
-import { type SaleLine, SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
+import { IDLE_RELEASE_MS, type SaleLine, SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
 import { SalesService } from '../../src/domain/sales/sales.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
@@ -21,8 +21,8 @@ import {
 } from '../support/sale-fixtures.ts';
 
 const redisUp = await serverAvailable('redis');
-/** Past the idle time after which a sale may be released (IDLE_RELEASE_MS). */
-const IDLE = 60_000;
+/** Past the idle time after which a sale may be released. */
+const IDLE = IDLE_RELEASE_MS;
 
 async function fixture() {
   const testDb = await createTestDatabase('sqlite');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import type { QueueStore, SaleControl } from '../queue-store.ts';
-import type { QueueTicket, WaitingRoom } from '../waiting-room.ts';
+import { MAX_POLL_MS, type QueueTicket, type WaitingRoom } from '../waiting-room.ts';
 import { continueDraw } from './draw-run.ts';
 import {
   DEFAULT_SALE_ID,
@@ -68,7 +68,7 @@ const MAX_SALES = 200;
  * A sale is released only once no request used it for this long: three of the longest poll advice, so no fan is
  * still polling it here, and no request is under way on it. Another process, or the next request, reads it again.
  */
-const IDLE_RELEASE_MS = 60_000;
+export const IDLE_RELEASE_MS = 3 * MAX_POLL_MS;
 /** Sales with a metric series of their own, besides the default sale; the others are summed as `other`. */
 const METRIC_SALES = 10;
 /** Poll advice for terminal answers (sold out, closed): only a reopening or new seats change them. */
