@@ -258,6 +258,7 @@ function saleRoomsOf(
     open,
     onError: (err, saleId) => logger.warn({ err, saleId }, 'sale step failed'),
     onDefaultControl,
+    drawLeadMs: config.drawLeadSeconds * 1000,
   });
   life.onStart(() => saleRooms.start());
   life.onClose(async () => {

@@ -47,6 +47,11 @@ export interface Config {
   maxHoldsPerUser: number;
   /** A sale admits at most ceil((free + held seats) x this) users at once, unless its operator set otherwise. */
   saleOverbook: number;
+  /**
+   * A scheduled sale's draw runs this long before its opening (0: at the opening), so the pre-queued crowd learns
+   * its drawn places before admission starts and comes back spread out instead of all at the opening.
+   */
+  drawLeadSeconds: number;
   /** The operator console's key (the older name of adminBootstrapKey); used when that is empty. */
   adminKey: Secret;
   /** An operator key made valid at start (stored hashed under the name `bootstrap`); '' for none. Never logged. */
@@ -397,6 +402,12 @@ const table: SettingsOf<Config> = {
     decimal(1, 100),
     1.25,
     'A sale admits at most ceil((free + held seats) x this) users at once (a sale’s default overbook; bench/sale-overbook.ts)',
+  ),
+  drawLeadSeconds: setting(
+    'TR_DRAW_LEAD_SECONDS',
+    integer(0, 3600),
+    0,
+    'A scheduled sale draws its pre-queue this long before the opening; fans who come after the draw queue behind the drawn. The pre-queue learns its places early and returns spread over this time (0: the draw at the opening, every pre-queued fan polls then)',
   ),
   adminKey: setting(
     'TR_ADMIN_KEY',

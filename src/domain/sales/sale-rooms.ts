@@ -113,6 +113,7 @@ export class SaleRooms {
   readonly #onError: (err: unknown, saleId: number) => void;
   readonly #onDefaultControl: (control: SaleControl) => void;
   readonly #maxSales: number;
+  readonly #drawLeadMs: number;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
   /** This process's id when it claims a draw. */
@@ -128,8 +129,11 @@ export class SaleRooms {
     onDefaultControl?: (control: SaleControl) => void;
     /** Sales kept at most (MAX_SALES). */
     maxSales?: number;
+    /** A scheduled sale draws this long before its opening (0: at the opening); see #fanTicket. */
+    drawLeadMs?: number;
   }) {
     this.#maxSales = deps.maxSales ?? MAX_SALES;
+    this.#drawLeadMs = deps.drawLeadMs ?? 0;
     this.#onDefaultControl = deps.onDefaultControl ?? (() => {});
     this.#sales = deps.sales;
     this.#clock = deps.clock;
@@ -232,14 +236,14 @@ export class SaleRooms {
     if (status === 'CLOSED') throw new DomainError('SALE_CLOSED', `Sale ${saleId} is closed`);
     if (status === 'SOLD_OUT') throw new DomainError('SALE_SOLD_OUT', `Sale ${saleId} is sold out`);
     const ticket = await line.room.issueToken(userId, status === 'SCHEDULED');
-    const fan = await this.#fanTicket(line, ticket);
+    const fan = await this.#fanTicket(line, ticket, userId);
     return { ...fan, accessKey: ticket.accessKey && keyOfSale(saleId, ticket.accessKey) };
   }
 
   async poll(saleId: number, userId: number, accessKey: string | undefined): Promise<SaleTicket> {
     const line = await this.#line(saleId);
     const ticket = await line.room.poll(userId, this.#keyFor(saleId, accessKey));
-    return this.#fanTicket(line, ticket);
+    return this.#fanTicket(line, ticket, userId);
   }
 
   async leave(saleId: number, userId: number, accessKey: string | undefined) {
@@ -466,7 +470,7 @@ export class SaleRooms {
       !line.drawApplied &&
       !line.drawing &&
       line.record.opensAt !== null &&
-      now >= line.record.opensAt
+      now >= line.record.opensAt - this.#drawLeadMs
     )
       await this.#claimDraw(line, now);
   }
@@ -550,7 +554,7 @@ export class SaleRooms {
     };
   }
 
-  async #fanTicket(line: LineState, ticket: QueueTicket): Promise<SaleTicket> {
+  async #fanTicket(line: LineState, ticket: QueueTicket, userId: number): Promise<SaleTicket> {
     const { accessKey: _key, ...t } = ticket;
     if (t.status === 'ACTIVE') return t;
     const last = Math.max(1, t.position);
@@ -567,17 +571,24 @@ export class SaleRooms {
     if (status === 'SOLD_OUT') return terminal('SOLD_OUT');
     const opensAt = line.record.opensAt;
     if (status === 'SCHEDULED' && opensAt !== null) {
-      const place = Math.max(1, await line.store.prequeued());
-      const untilOpening = opensAt - this.#clock.now();
-      return {
+      const now = this.#clock.now();
+      const untilOpening = opensAt - now;
+      const prequeue = (place: number, pollAfterMs: number): SaleTicket => ({
         order: place,
         status: 'PREQUEUE',
         position: place,
         etaSeconds: Math.ceil(untilOpening / 1000),
         admission: 'PREQUEUE',
-        pollAfterMs: Math.max(1000, Math.min(t.pollAfterMs, untilOpening)),
+        pollAfterMs: Math.min(MAX_POLL_MS, Math.max(1000, pollAfterMs)),
         opensAt,
-      };
+      });
+      // Drawn ahead of the opening: the place is the drawn one, and the fan comes back when admission nears it.
+      if (line.drawApplied) return prequeue(Math.max(1, t.position), untilOpening + t.pollAfterMs);
+      const place = Math.max(1, await line.store.prequeued());
+      return prequeue(
+        place,
+        Math.min(t.pollAfterMs, returnAfterDraw(opensAt, this.#drawLeadMs, userId) - now),
+      );
     }
     if (status === 'PAUSED') return { ...t, etaSeconds: null, admission: 'PAUSED' };
     const inventory = line.record.id === DEFAULT_SALE_ID ? undefined : line.inventory;
@@ -585,6 +596,18 @@ export class SaleRooms {
     const reach = placesTheSeatsServe(inventory, line.control.overbook, line.room.occupancy().active);
     return t.position > reach ? { ...t, etaSeconds: null, beyondSeats: true } : { ...t, beyondSeats: false };
   }
+}
+
+/**
+ * When a pre-queued fan should poll again to learn its drawn place: at the opening when the draw is there; with a
+ * draw ahead of it, at a moment of the lead's last three quarters fixed by the user id, so a crowd of N fans comes
+ * back at N / (0.75 x lead) a second rather than all at once (the first quarter leaves the draw time to apply).
+ */
+export function returnAfterDraw(opensAt: number, leadMs: number, userId: number): number {
+  if (leadMs <= 0) return opensAt;
+  // Knuth's multiplicative hash spreads consecutive ids evenly over [0, 1).
+  const share = Math.imul(userId, 2654435761) >>> 0;
+  return opensAt - leadMs + leadMs * (0.25 + (0.75 * share) / 2 ** 32);
 }
 
 function sumCounters(a: SaleCounters, b: SaleCounters): SaleCounters {
