@@ -2,10 +2,14 @@
 // at the same pool size and concurrency, measured round by round in the same run, after a warm-up.
 // Also counts client round trips per operation (statements sent, BEGIN/COMMIT included). Holds are measured
 // twice: bare, and under an Idempotency-Key as the web checkout sends them (the key's claim is one more trip).
+// When the database server runs on this machine, the CPU its connections spent per operation is printed too
+// (from /proc/<pid or thread id>/schedstat of this database's backends or threads).
 // Usage: node bench/booking-writes.ts [count] [concurrency] [rounds] [dialects, e.g. postgres,mysql]
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import mysql from 'mysql2';
 import pg from 'pg';
+import type { Db } from '../src/db/database.ts';
 import { prepared } from '../src/db/prepared-statements.ts';
 import { seedDemoData } from '../src/db/seed.ts';
 import { retryStats } from '../src/db/transaction.ts';
@@ -25,19 +29,13 @@ const seatsPerSchedule = 100;
 const users = Number(process.env.BENCH_USERS ?? 20);
 
 let roundTrips = 0;
-// Statements a pg client writes in pipeline mode in one go are one round trip.
-const pipelineCounted = new WeakSet<object>();
+// Statements sent behind one Sync (PreparingPgClient) are one query of pg's client: one round trip.
 for (const proto of [pg.Client.prototype, mysql.Connection.prototype] as {
   query: (...args: unknown[]) => unknown;
 }[]) {
   const query = proto.query;
-  proto.query = function (this: { pipeline?: boolean }, ...args: unknown[]) {
-    if (this.pipeline !== true) roundTrips++;
-    else if (!pipelineCounted.has(this)) {
-      roundTrips++;
-      pipelineCounted.add(this);
-      queueMicrotask(() => pipelineCounted.delete(this));
-    }
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    roundTrips++;
     return query.apply(this, args);
   };
 }
@@ -54,10 +52,39 @@ interface Measured {
   roundTrips: number;
   /** This process's CPU time per operation (driver, query building, domain code). */
   cpuMicros: number;
+  /** The database server's CPU time per operation in this database's connections; NaN when not readable. */
+  serverMicros: number;
 }
 
-async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
+/** Nanoseconds each of this database's server processes (PostgreSQL) or threads (MariaDB) has run so far. */
+type ServerClock = () => Promise<Map<number, number>>;
+
+function serverClockOf(dialect: string, db: Db): ServerClock {
+  const ids =
+    dialect === 'postgres'
+      ? sql<{ id: number }>`select pid as id from pg_stat_activity where datname = current_database()`
+      : sql<{ id: number }>`select tid as id from information_schema.processlist where db = database()`;
+  return async () => {
+    const ran = new Map<number, number>();
+    if (dialect === 'sqlite') return ran;
+    for (const { id } of (await ids.execute(db)).rows) {
+      try {
+        ran.set(Number(id), Number(readFileSync(`/proc/${id}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // Not on this machine, or gone: not counted.
+      }
+    }
+    return ran;
+  };
+}
+
+async function timed(
+  n: number,
+  serverClock: ServerClock,
+  op: (i: number) => Promise<unknown>,
+): Promise<Measured> {
   let next = 0;
+  const serverBefore = await serverClock();
   const tripsBefore = roundTrips;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -67,10 +94,17 @@ async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<Me
     }),
   );
   const cpu = process.cpuUsage(cpuBefore);
+  const perSecond = n / ((performance.now() - started) / 1000);
+  const trips = (roundTrips - tripsBefore) / n;
+  const serverAfter = await serverClock();
+  let serverNanos = 0;
+  // A connection opened during the phase counts from zero; one closed during it is lost (none with a warm pool).
+  for (const [id, ns] of serverAfter) serverNanos += ns - (serverBefore.get(id) ?? 0);
   return {
-    perSecond: n / ((performance.now() - started) / 1000),
-    roundTrips: (roundTrips - tripsBefore) / n,
+    perSecond,
+    roundTrips: trips,
     cpuMicros: (cpu.user + cpu.system) / n,
+    serverMicros: serverAfter.size ? serverNanos / 1000 / n : Number.NaN,
   };
 }
 
@@ -105,6 +139,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
       t.database.db,
     );
     let firstSchedule = 1;
+    const serverClock = serverClockOf(dialect, t.database.db);
 
     // The baseline brackets the booking phases (half before, half after), so drift on this shared machine
     // weighs on both sides of the ratio alike.
@@ -113,7 +148,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
       const keyedSchedule0 = schedule0 + Math.ceil(n / seatsPerSchedule);
       firstSchedule += 2 * Math.ceil(n / seatsPerSchedule);
       const baseline = (k: number) =>
-        timed(k, (i) =>
+        timed(k, serverClock, (i) =>
           // Marked like the booking statements, so both sides of the ratio get the same driver help.
           prepared(
             'bench_baseline',
@@ -122,7 +157,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         );
       const before = await baseline(Math.floor(n / 2));
       const held: { id: string; userId: number; price: number }[] = [];
-      const holds = await timed(n, async (i) => {
+      const holds = await timed(n, serverClock, async (i) => {
         const r = await b.reservations.hold({
           userId: (i % users) + 1,
           scheduleId: schedule0 + Math.floor(i / seatsPerSchedule),
@@ -130,7 +165,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         });
         held.push({ id: r.id, userId: r.userId, price: r.price });
       });
-      const keyedHolds = await timed(n, async (i) => {
+      const keyedHolds = await timed(n, serverClock, async (i) => {
         const userId = (i % users) + 1;
         const req = {
           userId,
@@ -151,12 +186,15 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         for (let left = amount; left > 0; left -= 1_000_000)
           await b.points.charge(userId, Math.min(left, 1_000_000));
       }
-      const payments = await timed(held.length, (i) => b.payments.pay(held[i].userId, held[i].id));
+      const payments = await timed(held.length, serverClock, (i) =>
+        b.payments.pay(held[i].userId, held[i].id),
+      );
       const after = await baseline(n - Math.floor(n / 2));
       const seconds = Math.floor(n / 2) / before.perSecond + (n - Math.floor(n / 2)) / after.perSecond;
       return {
         baseline: n / seconds,
         baselineCpu: (before.cpuMicros + after.cpuMicros) / 2,
+        baselineServer: (before.serverMicros + after.serverMicros) / 2,
         holds,
         keyedHolds,
         payments,
@@ -168,13 +206,13 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
     console.log(`\n${dialect}`);
     console.log(
       'round   bare ins/s   holds/s  ratio  trips  keyed holds/s  ratio  trips   payments/s  ratio  trips' +
-        '   client cpu us/op: bare hold keyed pay',
+        '   client cpu us/op: bare hold keyed pay   server cpu us/op: bare hold keyed pay',
     );
     const holdRatios: number[] = [];
     const keyedRatios: number[] = [];
     const paymentRatios: number[] = [];
     for (let k = 1; k <= rounds; k++) {
-      const { baseline, baselineCpu, holds, keyedHolds, payments } = await round(count);
+      const { baseline, baselineCpu, baselineServer, holds, keyedHolds, payments } = await round(count);
       const h = holds.perSecond / baseline;
       const kh = keyedHolds.perSecond / baseline;
       keyedRatios.push(kh);
@@ -187,7 +225,8 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
           ` ${trips(holds)} ${fixed(keyedHolds.perSecond, 14)} ${fixed(kh, 5, 2)}x ${trips(keyedHolds)}` +
           ` ${fixed(payments.perSecond, 12)} ${fixed(p, 5, 2)}x ${trips(payments)}` +
           ` ${fixed(baselineCpu, 26)} ${fixed(holds.cpuMicros, 4)} ${fixed(keyedHolds.cpuMicros, 5)}` +
-          ` ${fixed(payments.cpuMicros, 4)}`,
+          ` ${fixed(payments.cpuMicros, 4)} ${fixed(baselineServer, 22)} ${fixed(holds.serverMicros, 4)}` +
+          ` ${fixed(keyedHolds.serverMicros, 5)} ${fixed(payments.serverMicros, 4)}`,
       );
     }
     console.log(`conflict retries: ${retryStats.retries - retriesBefore}`);

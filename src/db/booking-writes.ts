@@ -1,5 +1,6 @@
 // A hold and a payment each change several tables at once. Each is written in the fewest round trips
-// the database allows: one statement where data-modifying CTEs exist (PostgreSQL), one call of a stored
+// the database allows: on PostgreSQL one data-modifying statement (a hold: the user's lock, then that statement,
+// behind one Sync, since the hold limit's count needs a snapshot taken after the lock), one call of a stored
 // procedure (MariaDB, migration 0010), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.

@@ -40,8 +40,9 @@ export interface DialectCapabilities {
   /** Several `;`-separated statements, parameters included, travel in one round trip (mysql2 multipleStatements). */
   statementBatches: boolean;
   /**
-   * Several statements, each with its own parameters, are written without waiting for the answer to the one
-   * before and answered in order: a transaction travels in one round trip (pg pipeline mode).
+   * Several statements, each with its own parameters, are written at once behind one Sync and answered in
+   * order: they are one implicit transaction that travels in one round trip, with no BEGIN or COMMIT
+   * (PostgreSQL's extended protocol).
    */
   pipelining: boolean;
   /**
@@ -194,7 +195,18 @@ function createPostgres(url: string, opts: PoolOptions): Database {
   });
   // Every client reports on itself, also between the query that failed (57P01) and its release, when no query
   // is there to receive the socket's ECONNRESET. The pool repeats an idle client's error: already reported.
-  pool.on('connect', (client) => client.on('error', opts.onConnectionError ?? (() => {})));
+  const onConnectionError = opts.onConnectionError ?? (() => {});
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError);
+    // Sent before anything else on the connection. Statements sent behind one Sync (inOneRoundTrip) are an
+    // implicit transaction that relies on it, so they need no BEGIN to set their isolation.
+    client.query(
+      'set session characteristics as transaction isolation level read committed',
+      (err: Error | null) => {
+        if (err) onConnectionError(err);
+      },
+    );
+  });
   pool.on('error', () => {});
   const acquireQueue = acquireQueueFor(opts.max, opts);
   const db = new Kysely<Tables>({ dialect: queuedDialect(new PostgresDialect({ pool }), acquireQueue) });

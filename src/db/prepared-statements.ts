@@ -13,15 +13,16 @@ export function prepared<T>(name: string, statement: RawBuilder<T>): RawBuilder<
   return sql<T>`/* prepared ${sql.raw(name)} */ ${statement}`;
 }
 
-const PIPELINE = '/* pipeline */';
+const ONE_SYNC = '/* one sync */';
 
 /**
- * The statements as one query for a connection whose driver pipelines (PreparingPgClient): they are written
- * together and answered in order, in one round trip. Its rows are each statement's rows, in order; it fails
- * with the first statement that failed, after every one has been answered.
+ * The statements as one query for a connection that sends them behind one Sync (PreparingPgClient):
+ * PostgreSQL runs them as one implicit transaction, committed at the Sync, with no BEGIN or COMMIT of its own,
+ * and answers them in one write. Its rows are each statement's rows, in order. A failed statement rolls back
+ * those before it, the ones after it are skipped, and the query fails with its error.
  */
-export function pipelined(statements: readonly CompiledQuery[]): CompiledQuery {
-  return CompiledQuery.raw(PIPELINE, [statements]);
+export function inOneSync(statements: readonly CompiledQuery[]): CompiledQuery {
+  return CompiledQuery.raw(ONE_SYNC, [statements]);
 }
 
 const names = new BoundedMap<string, string>(1000);
@@ -43,36 +44,138 @@ function statementName(mark: string, text: string): string {
 export class PreparingPgClient extends pg.Client {
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this passes them all through
   override query(config: any, values?: any, callback?: any): any {
-    if (config === PIPELINE && callback === undefined) return this.#pipeline(values[0]);
+    if (config === ONE_SYNC && callback === undefined) return this.#inOneSync(values[0]);
     const name = typeof config === 'string' && Array.isArray(values) ? MARK.exec(config)?.[1] : undefined;
     if (name === undefined) return super.query(config, values, callback);
     return super.query({ name: statementName(name, config), text: config, values }, callback);
   }
 
-  async #pipeline(statements: readonly CompiledQuery[]): Promise<{ command: string; rows: unknown[][] }> {
-    // pg writes every queued query at once in pipeline mode; the connection is this caller's alone meanwhile.
-    const mode = this as unknown as { pipeline: boolean; connection: { stream: Writable } };
-    mode.pipeline = true;
+  #inOneSync(statements: readonly CompiledQuery[]): Promise<{ command: string; rows: unknown[][] }> {
+    return new Promise((resolve, reject) => {
+      const batch = new SyncedBatch(
+        statements.map((s) => {
+          const name = MARK.exec(s.sql)?.[1];
+          return { name: name && statementName(name, s.sql), text: s.sql, values: s.parameters };
+        }),
+        (err, rows) => (err ? reject(err) : resolve({ command: 'SYNC', rows: rows as unknown[][] })),
+      );
+      super.query(batch as unknown as pg.Submittable);
+    });
+  }
+}
+
+/** The parts of pg's connection (its wire protocol writer) a batch uses. */
+interface WireConnection {
+  stream: Writable;
+  parsedStatements: Record<string, string>;
+  parse(q: { name: string; text: string }): void;
+  bind(b: { statement: string; values: (string | Buffer | null)[] }): void;
+  describe(d: { type: 'P'; name: string }): void;
+  execute(e: { portal: string }): void;
+  sync(): void;
+  on(event: 'parseComplete', listener: () => void): void;
+  off(event: 'parseComplete', listener: () => void): void;
+}
+
+interface BatchStatement {
+  /** Prepared once per connection under this name; unnamed ones are parsed each time. */
+  name: string | undefined;
+  text: string;
+  values: readonly unknown[];
+}
+
+function wireValue(v: unknown): string | Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  if (typeof v === 'object') throw new TypeError('a statement sent behind one Sync binds scalars only');
+  return String(v);
+}
+
+/**
+ * A pg Submittable: Parse (once per connection for a named statement), Bind, Describe and Execute of each
+ * statement, then one Sync, in one write.
+ */
+class SyncedBatch {
+  readonly #statements: readonly BatchStatement[];
+  readonly #done: (err: Error | null, rows?: unknown[][]) => void;
+  readonly #rows: unknown[][] = [];
+  #result = new pg.Result('object', pg.types);
+  #connection: WireConnection | undefined;
+  /** Names whose Parse is on the wire, in order: each ParseComplete answers the first. */
+  readonly #parsing: { name: string; text: string }[] = [];
+  #finished = false;
+
+  constructor(statements: readonly BatchStatement[], done: (err: Error | null, rows?: unknown[][]) => void) {
+    this.#statements = statements;
+    this.#done = done;
+  }
+
+  readonly #parsed = () => {
+    const p = this.#parsing.shift();
+    if (p?.name && this.#connection) this.#connection.parsedStatements[p.name] = p.text;
+  };
+
+  /** pg calls this when the connection is free; an error returned is given to handleError. */
+  submit(connection: WireConnection): Error | null {
+    this.#connection = connection;
+    let values: (string | Buffer | null)[][];
     try {
-      // Corked, the statements leave in one write: a system call per statement costs more than the statement.
-      const { stream } = mode.connection;
-      stream.cork();
-      let sent: Promise<pg.QueryResult>[];
-      try {
-        sent = statements.map((s) => this.query(s.sql, [...s.parameters]) as Promise<pg.QueryResult>);
-      } finally {
-        stream.uncork();
-      }
-      const answers = await Promise.allSettled(sent);
-      const failed = answers.find((a) => a.status === 'rejected');
-      if (failed) throw failed.reason;
-      return {
-        command: 'PIPELINE',
-        rows: answers.map((a) => (a as PromiseFulfilledResult<pg.QueryResult>).value.rows),
-      };
-    } finally {
-      mode.pipeline = false;
+      values = this.#statements.map((s) => s.values.map(wireValue));
+    } catch (err) {
+      return err as Error;
     }
+    connection.on('parseComplete', this.#parsed);
+    connection.stream.cork();
+    try {
+      this.#statements.forEach((s, i) => {
+        const statement = s.name ?? '';
+        if (s.name === undefined || connection.parsedStatements[s.name] !== s.text) {
+          connection.parse({ name: statement, text: s.text });
+          this.#parsing.push({ name: statement, text: s.text });
+        }
+        connection.bind({ statement, values: values[i] });
+        connection.describe({ type: 'P', name: '' });
+        connection.execute({ portal: '' });
+      });
+      connection.sync();
+    } finally {
+      connection.stream.uncork();
+    }
+    return null;
+  }
+
+  handleRowDescription(msg: { fields: unknown[] }): void {
+    (this.#result as unknown as { addFields(f: unknown[]): void }).addFields(msg.fields);
+  }
+
+  handleDataRow(msg: { fields: unknown[] }): void {
+    const result = this.#result as unknown as { parseRow(f: unknown[]): unknown; rows: unknown[] };
+    result.rows.push(result.parseRow(msg.fields));
+  }
+
+  handleCommandComplete(): void {
+    this.#rows.push(this.#result.rows);
+    this.#result = new pg.Result('object', pg.types);
+  }
+
+  handleEmptyQuery(): void {
+    this.handleCommandComplete();
+  }
+
+  handleError(err: Error): void {
+    this.#finish(err);
+  }
+
+  handleReadyForQuery(): void {
+    this.#finish(null);
+  }
+
+  #finish(err: Error | null): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#connection?.off('parseComplete', this.#parsed);
+    if (err) this.#done(err);
+    else this.#done(null, this.#rows);
   }
 }
 

@@ -2,7 +2,7 @@ import { CompiledQuery, type InsertQueryBuilder, sql, type TransactionBuilder } 
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { Database, Db } from './database.ts';
 import { isRetryableConflict, retryLaterIfUnavailable } from './errors.ts';
-import { pipelined } from './prepared-statements.ts';
+import { inOneSync } from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
 const MAX_ATTEMPTS = 5;
@@ -29,7 +29,7 @@ export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>
  * result, in order (rows, or a batch's status for a statement without rows).
  */
 export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
-  if (!database.capabilities.statementBatches) return inOnePipeline(database, compiled);
+  if (!database.capabilities.statementBatches) return behindOneSync(database, compiled);
   // READ COMMITTED without a statement of its own: every session of the pool is (createMysql, database.ts).
   const batch = CompiledQuery.raw(
     ['start transaction', ...compiled.map((c) => c.sql), 'commit'].join(';\n'),
@@ -57,22 +57,15 @@ export function inOneCall(database: Database, call: CompiledQuery): Promise<unkn
   return retryingConflicts(async () => (await database.db.executeQuery(call)).rows as unknown[]);
 }
 
-// Marked as prepared-statements.ts marks them: the server parses BEGIN and COMMIT once per connection too.
-const BEGIN_READ_COMMITTED = CompiledQuery.raw(
-  '/* prepared begin_rc */ begin isolation level read committed',
-  [],
-);
-const COMMIT = CompiledQuery.raw('/* prepared commit */ commit', []);
-
-/** A failed statement aborts the transaction, so the statements after it fail and its COMMIT rolls back. */
-function inOnePipeline(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
+/**
+ * The statements behind one Sync: one implicit transaction, READ COMMITTED as every session of the pool is
+ * (createPostgres, database.ts), with no BEGIN or COMMIT to send or run. A failed statement rolls back the ones
+ * before it and the ones after it are skipped.
+ */
+function behindOneSync(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
   if (!database.capabilities.pipelining) throw new Error(`${database.dialect} sends one statement at a time`);
-  const transaction = [BEGIN_READ_COMMITTED, ...compiled, COMMIT];
-  return retryingConflicts(() =>
-    database.db.connection().execute(async (conn) => {
-      const { rows } = await conn.executeQuery(pipelined(transaction));
-      return (rows as unknown[]).slice(1, -1);
-    }),
+  return retryingConflicts(
+    async () => (await database.db.executeQuery(inOneSync(compiled))).rows as unknown[],
   );
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { createDatabase } from '../../src/db/database.ts';
+import { prepared } from '../../src/db/prepared-statements.ts';
 import { inOneRoundTrip } from '../../src/db/transaction.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -48,6 +50,24 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
       assert.equal(rows[0].level.toLowerCase().replace('-', ' '), 'read committed');
     });
 
+    test('the transaction is READ COMMITTED where the database says otherwise', {
+      skip: skip || (dialect !== 'postgres' && 'a database-level default is PostgreSQL’s'),
+    }, async () => {
+      const name = new URL(t.url).pathname.slice(1);
+      await sql`alter database ${sql.id(name)} set default_transaction_isolation to 'serializable'`.execute(
+        t.database.db,
+      );
+      const fresh = createDatabase(t.url, { max: 1, acquireTimeoutMs: 5000 });
+      try {
+        const level = sql<{ level: string }>`select current_setting('transaction_isolation') as level`;
+        const [rows] = (await inOneRoundTrip(fresh, [level.compile(fresh.db)])) as { level: string }[][];
+        assert.equal(rows[0].level, 'read committed');
+      } finally {
+        await fresh.close();
+        await sql`alter database ${sql.id(name)} reset default_transaction_isolation`.execute(t.database.db);
+      }
+    });
+
     test('a failing statement rolls back those before it and fails the whole trip', { skip }, async () => {
       const { db } = t.database;
       await assert.rejects(
@@ -62,6 +82,21 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
       // The connection went back to the pool clean: the next trip commits.
       await inOneRoundTrip(t.database, [sql`insert into trip_rows (id, n) values (${4}, ${1})`.compile(db)]);
       assert.deepEqual(await ids(), [1, 4]);
+    });
+
+    test('prepared statements fail and succeed in a trip like the others, and are prepared once', {
+      skip,
+    }, async () => {
+      const { db } = t.database;
+      const insert = (id: number) =>
+        prepared('trip_insert', sql`insert into trip_rows (id, n) values (${id}, ${1})`).compile(db);
+      const count = prepared('trip_count', sql`select count(*) as n from trip_rows`).compile(db);
+      // The first use prepares both; the duplicate fails after the first insert and the count were prepared.
+      await assert.rejects(inOneRoundTrip(t.database, [insert(5), count, insert(5)]));
+      assert.deepEqual(await ids(), [1, 4]);
+      const results = await inOneRoundTrip(t.database, [insert(6), count, insert(7)]);
+      assert.equal(Number((results[1] as { n: number }[])[0].n), 3);
+      assert.deepEqual(await ids(), [1, 4, 6, 7]);
     });
   });
 }
