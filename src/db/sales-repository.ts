@@ -162,7 +162,7 @@ export function salesRepository(database: Database): SaleStore {
     },
     async inventory(scheduleIds, all, now) {
       if (!all && scheduleIds.length === 0) return { free: 0, held: 0, sold: 0, revenue: 0 };
-      const [seats, claims, paid] = await Promise.all([
+      const [seats, claims] = await Promise.all([
         (all ? db.selectFrom('schedules') : db.selectFrom('schedules').where('id', 'in', scheduleIds))
           .select((eb) => eb.fn.sum<number | string | null>('seat_count').as('n'))
           .executeTakeFirst(),
@@ -174,20 +174,24 @@ export function salesRepository(database: Database): SaleStore {
           .where((w) => w.or([w('status', '=', 'SOLD'), w('expires_at', '>', now)]))
           .groupBy('status')
           .execute(),
-        (all
-          ? db.selectFrom('payments').innerJoin('reservations', 'reservations.id', 'payments.reservation_id')
-          : db
-              .selectFrom('payments')
-              .innerJoin('reservations', 'reservations.id', 'payments.reservation_id')
-              .where('reservations.schedule_id', 'in', scheduleIds)
-        )
-          .select((eb) => eb.fn.sum<number | string | null>('payments.amount').as('total'))
-          .executeTakeFirst(),
       ]);
       const held = Number(claims.find((c) => c.status === 'HELD')?.n ?? 0);
       const sold = Number(claims.find((c) => c.status === 'SOLD')?.n ?? 0);
       const total = Number(seats?.n ?? 0);
-      return { free: Math.max(0, total - held - sold), held, sold, revenue: Number(paid?.total ?? 0) };
+      return { free: Math.max(0, total - held - sold), held, sold };
+    },
+    async revenue(scheduleIds, all) {
+      if (!all && scheduleIds.length === 0) return 0;
+      const paid = await (all
+        ? db.selectFrom('payments').innerJoin('reservations', 'reservations.id', 'payments.reservation_id')
+        : db
+            .selectFrom('payments')
+            .innerJoin('reservations', 'reservations.id', 'payments.reservation_id')
+            .where('reservations.schedule_id', 'in', scheduleIds)
+      )
+        .select((eb) => eb.fn.sum<number | string | null>('payments.amount').as('total'))
+        .executeTakeFirst();
+      return Number(paid?.total ?? 0);
     },
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { placesTheSeatsServe } from '../../src/domain/sales/sale-rooms.ts';
 
-const inventory = (free: number, held: number) => ({ free, held, sold: 0, revenue: 0 });
+const inventory = (free: number, held: number) => ({ free, held, sold: 0 });
 
 test('at the opening every seat is free: the places served are the seats with the overbook', () => {
   assert.equal(placesTheSeatsServe(inventory(1000, 0), 1.25, 0), 1250);

@@ -81,6 +81,8 @@ interface LineState extends SaleLine {
   controlAt: number;
   inventory: SaleInventory | undefined;
   inventoryAt: number;
+  /** Revenue as last read for metrics. */
+  revenue?: { at: number; points: number };
   drawApplied: boolean;
   /** The last request that used the line (ticks do not count). */
   usedAt: number;
@@ -155,14 +157,19 @@ export class SaleRooms {
   /** Live counters, with seat counts read now. */
   async counters(saleId: number): Promise<SaleCounters> {
     const line = await this.#line(saleId);
-    return this.#countersOf(line, this.#sales.inventory(line.record));
+    return this.#countersOf(line, this.#sales.inventory(line.record), this.#sales.revenue(line.record));
   }
 
-  async #countersOf(line: LineState, seats: Promise<SaleInventory>): Promise<SaleCounters> {
-    const [counts, prequeued, inventory] = await Promise.all([
+  async #countersOf(
+    line: LineState,
+    seats: Promise<SaleInventory>,
+    paid: Promise<number>,
+  ): Promise<SaleCounters> {
+    const [counts, prequeued, inventory, revenue] = await Promise.all([
       line.room.counts(),
       line.store.prequeued(),
       seats,
+      paid,
     ]);
     return {
       waiting: counts.waiting,
@@ -171,7 +178,7 @@ export class SaleRooms {
       admittedTotal: counts.admittedTotal,
       holds: inventory.held,
       sold: inventory.sold,
-      revenue: inventory.revenue,
+      revenue,
       admitPerSecond: counts.measuredAdmitPerSecond ?? counts.admitPerSecond,
     };
   }
@@ -188,12 +195,20 @@ export class SaleRooms {
     let other: SaleCounters | undefined;
     for (const line of lines) {
       // Seat counts up to a second old, so no scrape scans per call; a scrape does not count as a use of the sale.
-      const counters = await this.#countersOf(line, this.#inventory(line));
+      const counters = await this.#countersOf(line, this.#inventory(line), this.#revenue(line));
       if (named.has(line.record.id)) series.push({ sale: String(line.record.id), counters });
       else other = other ? sumCounters(other, counters) : counters;
     }
     if (other) series.push({ sale: 'other', counters: other });
     return series;
+  }
+
+  /** Revenue for metrics, at most INVENTORY_REFRESH_MS old (a payment does not make it stale, unlike seats). */
+  async #revenue(line: LineState): Promise<number> {
+    const now = this.#clock.now();
+    if (line.revenue === undefined || now - line.revenue.at >= INVENTORY_REFRESH_MS)
+      line.revenue = { at: now, points: await this.#sales.revenue(line.record) };
+    return line.revenue.points;
   }
 
   /** Seat counts at most INVENTORY_REFRESH_MS old. */

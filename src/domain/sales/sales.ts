@@ -50,6 +50,10 @@ export class SalesService {
     return this.#store.inventory(sale.scheduleIds, sale.allSchedules, this.#clock.now());
   }
 
+  revenue(sale: SaleRecord) {
+    return this.#store.revenue(sale.scheduleIds, sale.allSchedules);
+  }
+
   async create(input: NewSaleInput, actor: Actor): Promise<SaleRecord> {
     const scheduleIds = [...new Set(input.scheduleIds)].sort((a, b) => a - b);
     if (scheduleIds.length === 0)
