@@ -86,11 +86,26 @@ interface CachedSchedule {
   schedule: Promise<Schedule | undefined>;
 }
 
+interface CachedListing {
+  readAt: number;
+  schedules: Promise<ScheduleWithAvailability[]>;
+}
+
+/** Concerts whose schedule listing a process keeps. */
+const CACHED_LISTINGS = 1000;
+
 export class CatalogService {
   readonly #repo: CatalogRepository;
   readonly #clock: Clock;
   /** Every hold reads its schedule; a copy kept for a second spares the database all but one of those reads. */
   readonly #schedules = new BoundedMap<number, CachedSchedule>(CACHED_SCHEDULES);
+  /**
+   * A concert's schedules with their free-seat counts, kept SCHEDULE_CACHE_MS: counting them reads every claim of
+   * every schedule of the concert (5,000 rows for 50 sold-out schedules), and in an on-sale thousands of fans list
+   * the same concert each second; that read was the database's largest cost. The counts guide; the seat map and
+   * the hold decide.
+   */
+  readonly #listings = new BoundedMap<number, CachedListing>(CACHED_LISTINGS);
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -112,7 +127,17 @@ export class CatalogService {
   }
 
   async listSchedules(concertId: number): Promise<ScheduleWithAvailability[]> {
-    const schedules = await this.#repo.listSchedulesWithAvailability(concertId, this.#clock.now());
+    const now = this.#clock.now();
+    let listing = this.#listings.get(concertId);
+    if (!listing || now - listing.readAt >= SCHEDULE_CACHE_MS) {
+      const entry = { readAt: now, schedules: this.#repo.listSchedulesWithAvailability(concertId, now) };
+      this.#listings.set(concertId, entry);
+      entry.schedules.catch(() => {
+        if (this.#listings.get(concertId) === entry) this.#listings.delete(concertId);
+      });
+      listing = entry;
+    }
+    const schedules = await listing.schedules;
     if (schedules.length === 0 && !(await this.#repo.findConcert(concertId))) {
       throw new DomainError('CONCERT_NOT_FOUND', `Concert ${concertId} does not exist`);
     }
@@ -146,6 +171,7 @@ export class CatalogService {
   /** Drops the copies this process keeps, after an operator changed the catalog here. */
   forgetSchedules(): void {
     this.#schedules.clear();
+    this.#listings.clear();
   }
 
   /** The schedule and how many of its seats are free (held or sold ones are not), in one read. */
