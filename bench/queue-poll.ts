@@ -43,6 +43,13 @@ const settings = {
 /** Token issues in flight while a room is filled (ioredis pipelines them). */
 const FILL_IN_FLIGHT = 2000;
 
+/** What the server process sent Redis so far, its own CPU time and the Redis server's (all of its clients'). */
+interface Counts {
+  sent: Record<string, number>;
+  serverCpuUs: number;
+  redisCpuUs: number;
+}
+
 type FromDriver = { fill: number } | { trim: true } | { counts: true } | { clear: true } | { stop: true };
 
 interface Filled {
@@ -236,7 +243,17 @@ async function serve(): Promise<void> {
       await current?.trim();
       process.send?.('trimmed');
     } else if ('counts' in m) {
-      process.send?.(sent);
+      const cpu = process.cpuUsage();
+      const info = await redis.info('cpu');
+      const redisSeconds = ['used_cpu_user', 'used_cpu_sys'].reduce(
+        (n, f) => n + Number(new RegExp(`${f}:([\\d.]+)`).exec(info)?.[1] ?? 0),
+        0,
+      );
+      process.send?.({
+        sent,
+        serverCpuUs: cpu.user + cpu.system,
+        redisCpuUs: redisSeconds * 1e6,
+      } satisfies Counts);
     } else if ('clear' in m) {
       await clear();
       process.send?.('cleared');
@@ -263,6 +280,8 @@ interface Measured {
   app: Result[];
   /** Redis commands the server process sent per poll of the poll route, by name. */
   commandsPerPoll: Record<string, number>;
+  /** CPU per poll of the poll route (µs): the server process, Redis (any other client's too), the load generator. */
+  cpuPerPoll: { server: number; redis: number; load: number };
 }
 
 const throughput = (rs: Result[]) =>
@@ -303,8 +322,8 @@ async function drive(): Promise<void> {
   try {
     for (const size of sizes) {
       const filled = await ask<Filled>({ fill: size });
-      const keys = readFileSync(filled.keysFile, 'utf8').split('\n');
-      const appKeys = filled.appKeysFile ? readFileSync(filled.appKeysFile, 'utf8').split('\n') : [];
+      const keys = keyList(filled.keysFile);
+      const appKeys = filled.appKeysFile ? keyList(filled.appKeysFile) : keyList(undefined);
       const pick = () => 1 + Math.floor(Math.random() * size);
       let newcomer = size;
       const load = (
@@ -340,7 +359,7 @@ async function drive(): Promise<void> {
             (req) => {
               const userId = pick();
               req.path = `/api/users/${userId}/token`;
-              req.headers = { authorization: keys[userId - 1] };
+              req.headers = { authorization: keys.at(userId - 1) };
             },
             d,
           ),
@@ -368,7 +387,7 @@ async function drive(): Promise<void> {
             (req) => {
               const userId = pick();
               req.path = `/api/users/${userId}/token`;
-              req.headers = { authorization: appKeys[userId - 1] };
+              req.headers = { authorization: appKeys.at(userId - 1) };
             },
             d,
           ),
@@ -383,6 +402,7 @@ async function drive(): Promise<void> {
         issue: [],
         app: [],
         commandsPerPoll: {},
+        cpuPerPoll: { server: 0, redis: 0, load: 0 },
       };
       // Warm-up: JIT, connection pools and the script cache, not measured.
       await targets.bare(1);
@@ -394,11 +414,16 @@ async function drive(): Promise<void> {
       const commands: Record<string, number> = {};
       for (let r = 0; r < rounds; r++) {
         m.bare.push(await targets.bare());
-        const before = await ask<Record<string, number>>({ counts: true });
+        const before = await ask<Counts>({ counts: true });
+        const loadBefore = process.cpuUsage();
         const p = await targets.poll();
-        const after = await ask<Record<string, number>>({ counts: true });
-        for (const name of new Set([...Object.keys(before), ...Object.keys(after)]))
-          commands[name] = (commands[name] ?? 0) + (after[name] ?? 0) - (before[name] ?? 0);
+        const load = process.cpuUsage(loadBefore);
+        const after = await ask<Counts>({ counts: true });
+        for (const name of new Set([...Object.keys(before.sent), ...Object.keys(after.sent)]))
+          commands[name] = (commands[name] ?? 0) + (after.sent[name] ?? 0) - (before.sent[name] ?? 0);
+        m.cpuPerPoll.server += after.serverCpuUs - before.serverCpuUs;
+        m.cpuPerPoll.redis += after.redisCpuUs - before.redisCpuUs;
+        m.cpuPerPoll.load += load.user + load.system;
         polls += p.requests.total;
         m.poll.push(p);
         m.bareAdd.push(await targets.bareAdd());
@@ -407,8 +432,8 @@ async function drive(): Promise<void> {
         if (filled.appPort) m.app.push(await targets.app());
       }
       for (const [name, n] of Object.entries(commands)) m.commandsPerPoll[name] = n / polls;
+      for (const k of ['server', 'redis', 'load'] as const) m.cpuPerPoll[k] /= polls;
       measured.push(m);
-      keys.length = 0;
       await ask({ clear: true });
       report(measured);
     }
@@ -416,6 +441,19 @@ async function drive(): Promise<void> {
     child.send({ stop: true } satisfies FromDriver);
     await exited.catch(() => {});
   }
+}
+
+/**
+ * The access keys of a file, one a line, as one string and the offsets of its lines: a million keys as a million
+ * strings made every major collection of the load generator mark them all, a cost per request that grew with the
+ * line's length and slowed every target alike (the bare routes too), which the server never pays.
+ */
+function keyList(file: string | undefined): { at(i: number): string } {
+  const text = file === undefined ? '' : readFileSync(file, 'utf8');
+  const starts: number[] = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  const offsets = Uint32Array.from(starts);
+  return { at: (i) => text.slice(offsets[i], i + 1 < offsets.length ? offsets[i + 1] - 1 : text.length) };
 }
 
 function loadAverage(): string {
@@ -464,6 +502,15 @@ function report(measured: Measured[]): void {
               .map(([name, n]) => `${name} ${n.toFixed(2)}`)
               .join(', '),
         )
+        .join('; '),
+  );
+  console.log(
+    'CPU per poll (µs; Redis counts all its clients): ' +
+      measured
+        .map((m) => {
+          const c = m.cpuPerPoll;
+          return `${m.size}: server ${c.server.toFixed(1)}, Redis ${c.redis.toFixed(1)}, load generator ${c.load.toFixed(1)}`;
+        })
         .join('; '),
   );
   if (measured.some((m) => m.app.length > 0)) {
