@@ -161,7 +161,7 @@ export function salesRepository(database: Database): SaleStore {
       }
     },
     async inventory(scheduleIds, all, now) {
-      if (!all && scheduleIds.length === 0) return { free: 0, held: 0, sold: 0, revenue: 0 };
+      if (!all && scheduleIds.length === 0) return { free: 0, held: 0, sold: 0 };
       const [seats, claims] = await Promise.all([
         (all ? db.selectFrom('schedules') : db.selectFrom('schedules').where('id', 'in', scheduleIds))
           .select((eb) => eb.fn.sum<number | string | null>('seat_count').as('n'))

@@ -81,14 +81,9 @@ const CACHED_SCHEDULES = 10_000;
 /** How long a process trusts a schedule it read: an operator's change (unpublish, new time) reaches every process within it. */
 export const SCHEDULE_CACHE_MS = 1000;
 
-interface CachedSchedule {
+interface Cached<V> {
   readAt: number;
-  schedule: Promise<Schedule | undefined>;
-}
-
-interface CachedListing {
-  readAt: number;
-  schedules: Promise<ScheduleWithAvailability[]>;
+  value: Promise<V>;
 }
 
 /** Concerts whose schedule listing a process keeps. */
@@ -98,14 +93,14 @@ export class CatalogService {
   readonly #repo: CatalogRepository;
   readonly #clock: Clock;
   /** Every hold reads its schedule; a copy kept for a second spares the database all but one of those reads. */
-  readonly #schedules = new BoundedMap<number, CachedSchedule>(CACHED_SCHEDULES);
+  readonly #schedules = new BoundedMap<number, Cached<Schedule | undefined>>(CACHED_SCHEDULES);
   /**
    * A concert's schedules with their free-seat counts, kept SCHEDULE_CACHE_MS: counting them reads every claim of
    * every schedule of the concert (5,000 rows for 50 sold-out schedules), and in an on-sale thousands of fans list
    * the same concert each second; that read was the database's largest cost. The counts guide; the seat map and
    * the hold decide.
    */
-  readonly #listings = new BoundedMap<number, CachedListing>(CACHED_LISTINGS);
+  readonly #listings = new BoundedMap<number, Cached<ScheduleWithAvailability[]>>(CACHED_LISTINGS);
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -127,17 +122,9 @@ export class CatalogService {
   }
 
   async listSchedules(concertId: number): Promise<ScheduleWithAvailability[]> {
-    const now = this.#clock.now();
-    let listing = this.#listings.get(concertId);
-    if (!listing || now - listing.readAt >= SCHEDULE_CACHE_MS) {
-      const entry = { readAt: now, schedules: this.#repo.listSchedulesWithAvailability(concertId, now) };
-      this.#listings.set(concertId, entry);
-      entry.schedules.catch(() => {
-        if (this.#listings.get(concertId) === entry) this.#listings.delete(concertId);
-      });
-      listing = entry;
-    }
-    const schedules = await listing.schedules;
+    const schedules = await this.#cached(this.#listings, concertId, (now) =>
+      this.#repo.listSchedulesWithAvailability(concertId, now),
+    );
     if (schedules.length === 0 && !(await this.#repo.findConcert(concertId))) {
       throw new DomainError('CONCERT_NOT_FOUND', `Concert ${concertId} does not exist`);
     }
@@ -146,9 +133,13 @@ export class CatalogService {
 
   /** The schedule, checked to belong to the concert when one is given. */
   async getSchedule(scheduleId: number, concertId?: number): Promise<Schedule> {
-    const cached = this.#schedules.get(scheduleId);
-    const fresh = cached && this.#clock.now() - cached.readAt < SCHEDULE_CACHE_MS ? cached : undefined;
-    const schedule = await (fresh?.schedule ?? this.#findSchedule(scheduleId));
+    // A schedule not found is asked again next time.
+    const schedule = await this.#cached(
+      this.#schedules,
+      scheduleId,
+      () => this.#repo.findSchedule(scheduleId),
+      (s) => s !== undefined,
+    );
     if (!schedule || (concertId !== undefined && schedule.concertId !== concertId)) {
       const where = concertId === undefined ? '' : ` in concert ${concertId}`;
       throw new DomainError('SCHEDULE_NOT_FOUND', `Schedule ${scheduleId} does not exist${where}`);
@@ -156,16 +147,26 @@ export class CatalogService {
     return schedule;
   }
 
-  /** One read per schedule, however many holds ask at once; a schedule not found is asked again next time. */
-  #findSchedule(scheduleId: number): Promise<Schedule | undefined> {
-    const found = this.#repo.findSchedule(scheduleId);
-    const entry = { readAt: this.#clock.now(), schedule: found };
-    this.#schedules.set(scheduleId, entry);
+  /**
+   * One read per key and SCHEDULE_CACHE_MS, however many requests ask at once; a read that fails, or whose value
+   * `keep` refuses, is forgotten as soon as it settles.
+   */
+  #cached<V>(
+    cache: BoundedMap<number, Cached<V>>,
+    key: number,
+    read: (now: number) => Promise<V>,
+    keep: (value: V) => boolean = () => true,
+  ): Promise<V> {
+    const now = this.#clock.now();
+    const known = cache.get(key);
+    if (known && now - known.readAt < SCHEDULE_CACHE_MS) return known.value;
+    const entry = { readAt: now, value: read(now) };
+    cache.set(key, entry);
     const forget = () => {
-      if (this.#schedules.get(scheduleId) === entry) this.#schedules.delete(scheduleId);
+      if (cache.get(key) === entry) cache.delete(key);
     };
-    found.then((s) => s ?? forget(), forget);
-    return found;
+    entry.value.then((v) => keep(v) || forget(), forget);
+    return entry.value;
   }
 
   /** Drops the copies this process keeps, after an operator changed the catalog here. */

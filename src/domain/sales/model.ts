@@ -110,8 +110,10 @@ export interface SaleStore {
   listSales(): Promise<SaleRecord[]>;
   /** The drawn order, first in line first; undefined before the draw. */
   drawOrder(id: number): Promise<number[] | undefined>;
-  /** Free, held and sold seats of these schedules (every schedule when `all`). */
-  /** Seat counts; what admission and sold-out read, after every payment. */
+  /**
+   * Free, held and sold seats of these schedules (every schedule when `all`): what admission and sold-out read,
+   * after every payment.
+   */
   inventory(scheduleIds: number[], all: boolean, now: number): Promise<SaleInventory>;
   /** Points paid for the sale's seats (a join over payments: for counters and metrics, never per request). */
   revenue(scheduleIds: number[], all: boolean): Promise<number>;
