@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { salesRepository } from '../../src/db/sales-repository.ts';
-import { seedDemoData } from '../../src/db/seed.ts';
-import { ManualClock } from '../../src/domain/clock.ts';
 import { SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
-import { SalesService } from '../../src/domain/sales/sales.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
@@ -13,8 +9,8 @@ import { createTestDatabase } from '../support/databases.ts';
 import {
   accessKeys,
   testActor as actor,
-  saleDefaults as defaults,
   roomSettings,
+  seededSales,
   storeSettings,
 } from '../support/sale-fixtures.ts';
 
@@ -29,14 +25,11 @@ describe('live controls of a sale shared by two processes on Redis', {
     const storeA = new RedisQueueStore({ redis: serverUrls.redis, settings: storeSettings, hashTag });
     const storeB = new RedisQueueStore({ redis: serverUrls.redis, settings: storeSettings, hashTag });
     try {
-      await seedDemoData(testDb.database.db, {
+      const { clock, sales } = await seededSales(testDb.database, {
         users: 50,
         schedules: 1,
-        schedulesPerConcert: 1,
         seatsPerSchedule: 40,
       });
-      const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
-      const sales = new SalesService(salesRepository(testDb.database), clock, defaults);
       const sale = await sales.create({ name: 'controls', scheduleIds: [1] }, actor);
       const processOf = (store: RedisQueueStore) =>
         new SaleRooms({

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { salesRepository } from '../../src/db/sales-repository.ts';
-import { seedDemoData } from '../../src/db/seed.ts';
-import { ManualClock } from '../../src/domain/clock.ts';
 import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { returnAfterDraw, SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
-import { SalesService } from '../../src/domain/sales/sales.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
@@ -15,8 +11,8 @@ import { createTestDatabase } from '../support/databases.ts';
 import {
   accessKeys,
   testActor as actor,
-  saleDefaults as defaults,
   roomSettings,
+  seededSales,
   storeSettings,
 } from '../support/sale-fixtures.ts';
 
@@ -75,14 +71,11 @@ for (const backend of stores)
       const testDb = await createTestDatabase('sqlite');
       const [store, close] = backend.open();
       try {
-        await seedDemoData(testDb.database.db, {
+        const { clock, sales } = await seededSales(testDb.database, {
           users: 60,
           schedules: 1,
-          schedulesPerConcert: 1,
           seatsPerSchedule: 40,
         });
-        const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
-        const sales = new SalesService(salesRepository(testDb.database), clock, defaults);
         const lead = 20_000;
         const opensAt = clock.now() + 60_000;
         const sale = await sales.create({ name: 'lead', scheduleIds: [1], opensAt }, actor);

@@ -20,6 +20,7 @@ import {
   testActor as actor,
   saleDefaults as defaults,
   roomSettings,
+  seededSales,
   storeSettings,
 } from '../support/sale-fixtures.ts';
 
@@ -67,14 +68,11 @@ for (const [i, dialect] of DIALECTS.entries())
         const other = createDatabase(testDb.url);
         const [storeA, storeB, closeStores] = backend.pair();
         try {
-          await seedDemoData(testDb.database.db, {
+          const { clock, sales: salesA } = await seededSales(testDb.database, {
             users: 50,
             schedules: 2,
-            schedulesPerConcert: 2,
             seatsPerSchedule: 10,
           });
-          const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
-          const salesA = new SalesService(salesRepository(testDb.database), clock, defaults);
           const salesB = new SalesService(salesRepository(other), clock, defaults);
           const opensAt = clock.now() + 60_000;
           const sale = await salesA.create({ name: 'race', scheduleIds: [1, 2], opensAt }, actor);

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { salesRepository } from '../../src/db/sales-repository.ts';
-import { seedDemoData } from '../../src/db/seed.ts';
-import { ManualClock } from '../../src/domain/clock.ts';
 import type { QueueStore } from '../../src/domain/queue-store.ts';
 import { IDLE_RELEASE_MS, type SaleLine, SaleRooms } from '../../src/domain/sales/sale-rooms.ts';
-import { SalesService } from '../../src/domain/sales/sales.ts';
 import { WaitingRoom } from '../../src/domain/waiting-room.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
@@ -15,8 +11,8 @@ import { createTestDatabase } from '../support/databases.ts';
 import {
   accessKeys,
   testActor as actor,
-  saleDefaults as defaults,
   roomSettings,
+  seededSales,
   storeSettings,
 } from '../support/sale-fixtures.ts';
 
@@ -26,14 +22,11 @@ const IDLE = IDLE_RELEASE_MS;
 
 async function fixture() {
   const testDb = await createTestDatabase('sqlite');
-  await seedDemoData(testDb.database.db, {
+  const { clock, sales } = await seededSales(testDb.database, {
     users: 20,
     schedules: 1,
-    schedulesPerConcert: 1,
     seatsPerSchedule: 40,
   });
-  const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
-  const sales = new SalesService(salesRepository(testDb.database), clock, defaults);
   const ids: number[] = [];
   for (let k = 0; k < 5; k++) ids.push((await sales.create({ name: `s${k}`, scheduleIds: [1] }, actor)).id);
   return { testDb, clock, sales, ids };
