@@ -94,7 +94,13 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const waitingRoom = defaultLine.room;
   const salesService = new SalesService(salesRepository(database), clock, saleDefaultsOf(config));
   let followDefaultSale = (_control: SaleControl) => {};
-  const saleRooms = saleRoomsOf(parts, salesService, defaultLine, (control) => followDefaultSale(control));
+  let governSale: Operability['governSale'] = () => undefined;
+  const saleRooms = saleRoomsOf(parts, salesService, defaultLine, {
+    onDefaultControl: (control) => followDefaultSale(control),
+    // Lines are built on first use, after composition: by then the operability below exists.
+    govern: (saleId, room, control) =>
+      governSale(room, { saleId, admitPerSecond: control.admitPerSecond, maxWindow: control.maxActive }),
+  });
   const booking = bookingServices({
     database,
     clock,
@@ -118,6 +124,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   onPoolWait = (seconds, cls) => operability.poolWait(seconds, cls);
   followDefaultSale = (control) =>
     operability.admission.setWindowBounds(control.minWindow, control.maxWindow);
+  governSale = (room, pace) => operability.governSale(room, pace);
   metrics.observe({ sales: () => saleRooms.seriesForMetrics() });
   scheduleHousekeeping(parts, database, booking);
   const services: AppServices = {
@@ -230,7 +237,7 @@ function saleRoomsOf(
   { config, clock, accessKeys, logger, life }: Parts,
   sales: SalesService,
   defaultLine: SaleLine,
-  onDefaultControl: (control: SaleControl) => void,
+  follow: Pick<ConstructorParameters<typeof SaleRooms>[0], 'onDefaultControl' | 'govern'>,
 ): SaleRooms {
   let redis: RedisClient | undefined;
   const open = (saleId: number): SaleLine => {
@@ -257,7 +264,7 @@ function saleRoomsOf(
     clock,
     open,
     onError: (err, saleId) => logger.warn({ err, saleId }, 'sale step failed'),
-    onDefaultControl,
+    ...follow,
     drawLeadMs: config.drawLeadSeconds * 1000,
   });
   life.onStart(() => saleRooms.start());

@@ -43,6 +43,8 @@ export interface AdmissionSettings {
   /** Fewer responses (or checkouts) than this since the last change say nothing about latency. */
   minSamples?: number;
   intervalMs?: number;
+  /** Seconds of admissions at the configured pace the window starts with (START_WINDOW_SECONDS). */
+  startWindowSeconds?: number;
 }
 
 export type AdmissionSignal = 'p95' | 'errors' | 'pool' | 'loop' | 'healthy' | 'quiet' | 'clamp' | 'start';
@@ -106,6 +108,8 @@ export class AdaptiveAdmission {
   #deps: AdaptiveAdmissionDeps;
   #settings: Required<AdmissionSettings>;
   #minWindow: number;
+  /** The configured lowest rate; a slower pace (setPace) lowers the floor to itself. */
+  #floorPerSecond: number;
   #minWindowStep: number;
   #troubled = 0;
   #lastChangeAt: number;
@@ -122,7 +126,14 @@ export class AdaptiveAdmission {
     if (!(s.maxWindow >= 1))
       throw new RangeError(`the active-user cap must be at least 1, got ${s.maxWindow}`);
     this.#deps = deps;
-    this.#settings = { minSamples: 20, intervalMs: 2000, targetEventLoopDelayMs: 0, ...s };
+    this.#settings = {
+      minSamples: 20,
+      intervalMs: 2000,
+      targetEventLoopDelayMs: 0,
+      startWindowSeconds: START_WINDOW_SECONDS,
+      ...s,
+    };
+    this.#floorPerSecond = s.minPerSecond;
     this.#minWindow = Math.max(1, Math.ceil(s.maxWindow * MIN_WINDOW_SHARE));
     this.#minWindowStep = Math.max(MIN_WINDOW_STEP, Math.round(s.maxWindow * MIN_WINDOW_STEP_SHARE));
     this.#lastChangeAt = deps.clock.now();
@@ -134,6 +145,18 @@ export class AdaptiveAdmission {
       throw new RangeError(`window bounds must satisfy 1 <= min <= max, got ${minWindow}..${maxWindow}`);
     this.#minWindow = minWindow;
     this.#settings.maxWindow = maxWindow;
+  }
+
+  /**
+   * A sale's pace from now on (an operator's admitPerSecond): the most it admits a second and the quiet floor;
+   * adaptive admission only slows it. The next step clamps a stored rate to it.
+   */
+  setPace(perSecond: number): void {
+    if (!(perSecond > 0)) throw new RangeError(`the pace must be positive, got ${perSecond}`);
+    const s = this.#settings;
+    s.maxPerSecond = perSecond;
+    s.basePerSecond = perSecond;
+    s.minPerSecond = Math.min(this.#floorPerSecond, perSecond);
   }
 
   get adaptive(): boolean {
@@ -151,7 +174,7 @@ export class AdaptiveAdmission {
     const now = this.#deps.clock.now();
     const stored = await this.#deps.target.readControl();
     if (!stored) {
-      const window = clamp(s.basePerSecond * START_WINDOW_SECONDS, this.#minWindow, s.maxWindow);
+      const window = clamp(s.basePerSecond * s.startWindowSeconds, this.#minWindow, s.maxWindow);
       const rate = clamp(s.basePerSecond, s.minPerSecond, s.maxPerSecond);
       return this.#write(0, { window: 0, rate: 0 }, { window, rate, cut: false }, 'start', {
         window: 'no shared window yet',
@@ -166,17 +189,30 @@ export class AdaptiveAdmission {
         rate: `outside ${s.minPerSecond}..${s.maxPerSecond}/s`,
       });
 
+    const o = this.#deps.target.occupancy();
+    // A halted line (paused, before its opening or its draw) admits nobody: the process's load then comes from
+    // elsewhere (fans joining), and cutting a line that does not move would only slow its opening.
+    if (o.window <= 0) {
+      this.#troubled = 0;
+      return [];
+    }
     // Each verdict sees its own interval only, so two troubled intervals are two separate observations.
     const h = this.#deps.health(Math.max(this.#lastChangeAt, stored.changedAt, now - s.intervalMs));
-    const o = this.#deps.target.occupancy();
     const trouble = this.#trouble(h);
     this.#troubled = trouble ? this.#troubled + 1 : 0;
     if (trouble) {
       // Unconfirmed trouble holds everything: no cut yet, and no growth either.
       if (this.#troubled < CONFIRM_INTERVALS || now - stored.cutAt < s.intervalMs) return [];
+      // Nobody of this line is active: the trouble is of other lines' making, and cutting this one to its floor
+      // would only slow it once its users come.
+      if (o.active === 0) return [];
       this.#troubled = 0;
       const cutWindow = Math.max(this.#minWindow, Math.min(window, Math.floor(o.active * WINDOW_CUT)));
-      const cutRate = Math.max(s.minPerSecond, round(rate * RATE_CUT));
+      // The rate is cut only when it was what filled the line: once the window is full, the window alone holds
+      // the load, and halving the pace of a line that admits nobody until users leave would only make its
+      // refills (and the ETAs told meanwhile) slower than the backend needs.
+      const windowFull = o.active >= window * WINDOW_FULL;
+      const cutRate = windowFull ? rate : Math.max(s.minPerSecond, round(rate * RATE_CUT));
       return this.#write(
         stored.version,
         stored,

@@ -46,6 +46,12 @@ const RATE_SPAN_MS = 5000;
 const MIN_RATE_SPAN_MS = 2000;
 /** Departures are checked against the session curve over this recent span (who walked away instead). */
 const LEAVING_SPAN_MS = 3000;
+/**
+ * A window that moved over this recent span (adaptive admission: a cut, then growth until the next cut) is
+ * forecast at its mean over the span: the line drains at the sawtooth's mean, not at its low after a cut nor
+ * its high before one.
+ */
+const WINDOW_SPAN_MS = 30_000;
 
 /**
  * Forecasts how the line drains, from what the admission steps saw. Admission is limited by the rate budget
@@ -65,6 +71,8 @@ export class DrainForecast {
   #lineLossPerMs = 0;
   /** Steps whose admissions the budget limited (people waiting, room in the window): what it really yields. */
   #budgetSteps: { at: number; spanMs: number; admitted: number }[] = [];
+  /** Steps with admission running (window > 0) over the last WINDOW_SPAN_MS: their windows. */
+  #windows: { at: number; window: number }[] = [];
   /** Cumulative admissions from now, every STEP_MS; recomputed lazily after each step. */
   #table: number[] | undefined;
   #tableAt = 0;
@@ -97,6 +105,9 @@ export class DrainForecast {
       }
     }
     this.#last = step;
+    if (step.window > 0) this.#windows.push({ at: step.at, window: step.window });
+    else this.#windows = [];
+    while (this.#windows.length && this.#windows[0].at < step.at - WINDOW_SPAN_MS) this.#windows.shift();
     const cutoff = step.at - HISTORY_MS;
     let drop = 0;
     while (drop < this.#points.length - 2 && this.#points[drop + 1].at < cutoff) drop++;
@@ -151,6 +162,16 @@ export class DrainForecast {
     }
     if (spanMs < MIN_RATE_SPAN_MS) return budget;
     return Math.min(budget, Math.max((admitted * 1000) / spanMs, budget * 0.05));
+  }
+
+  /** The window the forecast drains by: the one in force, or its mean over the recent span when it moved. */
+  window(): number {
+    const last = this.#last?.window ?? 0;
+    const ws = this.#windows;
+    if (last <= 0 || ws.length < 2 || ws.every((w) => w.window === last)) return last;
+    let sum = 0;
+    for (const w of ws) sum += w.window;
+    return sum / ws.length;
   }
 
   /** Seconds until the user at `position` (1-based) is admitted; undefined when admission is halted. */
@@ -214,6 +235,7 @@ export class DrainForecast {
     let active = last.active;
     let credit = 0;
     const rate = this.admitRate();
+    const window = this.window();
     // Users the curves say should have left but have not: those past their session by more than the spread
     // walked away and lapse an idle time after their session ended; the others (slow, or past even that) leave
     // over the coming stretch.
@@ -240,7 +262,7 @@ export class DrainForecast {
       departedSoFar = departedThen;
       walkedSoFar = walkedThen;
       credit += (rate * STEP_MS) / 1000;
-      const admit = Math.max(0, Math.min(credit, last.window - active));
+      const admit = Math.max(0, Math.min(credit, window - active));
       credit = Math.min(credit - admit, rate); // an unused budget does not pile up (a second's worth)
       active += admit;
       table.push(table[k - 1] + admit);

@@ -1,7 +1,12 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { retryStats } from '../db/transaction.ts';
-import { AdaptiveAdmission, type AdmissionTarget, ResponseWindow } from '../domain/admission-controller.ts';
+import {
+  AdaptiveAdmission,
+  type AdmissionTarget,
+  type BookingHealth,
+  ResponseWindow,
+} from '../domain/admission-controller.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
 import type { Logger } from '../logger.ts';
@@ -28,12 +33,26 @@ export interface OperabilityDeps {
   metrics?: Metrics;
 }
 
+/** Seconds of a sale's pace its window starts with (the default sale keeps the controller's ten). */
+const SALE_START_WINDOW_SECONDS = 2;
+
+/** A room adaptive admission can govern: its window and rate then come from the shared control it steps. */
+export type GovernedRoom = AdmissionTarget & { governBySharedControl(): void };
+
 /** The plain objects the HTTP layer builds its overload guard and metrics hooks from. */
 export interface Operability {
   metrics: Metrics;
   monitor: PressureMonitor;
   window: ResponseWindow;
   admission: AdaptiveAdmission;
+  /**
+   * Adaptive admission for another sale's room, judged by the same health as the default sale (one process, one
+   * booking path); undefined when adaptive admission is off. Started here; the caller stops it with the room.
+   */
+  governSale(
+    room: GovernedRoom,
+    pace: { admitPerSecond: number; maxWindow: number; saleId: number },
+  ): AdaptiveAdmission | undefined;
   /** Time one request waited for a pooled database connection: a metric and a controller signal. */
   poolWait(seconds: number, cls?: string): void;
   start(): void;
@@ -63,40 +82,54 @@ export function createOperability(deps: OperabilityDeps): Operability {
   });
   const window = new ResponseWindow({ clock });
   const poolWaits = new ResponseWindow({ clock });
-  if (config.admission.adaptive) waitingRoom.governBySharedControl();
-  const admission = new AdaptiveAdmission({
-    target: waitingRoom,
-    clock,
-    settings: {
-      adaptive: config.admission.adaptive,
-      minPerSecond: config.admission.minPerSecond,
-      maxPerSecond: config.admission.maxPerSecond,
-      basePerSecond: config.queueSettings.admitPerSecond,
-      maxWindow: config.queueSettings.maxActive,
-      targetP95Ms: config.admission.targetP95Ms,
-      targetPoolWaitMs: config.admission.targetPoolWaitMs,
-      // Half the overload guard's bound: the window is cut before the guard would turn requests away.
-      targetEventLoopDelayMs: config.overload.maxEventLoopDelayMs / 2,
-      maxErrorRate: config.admission.maxErrorPercent / 100,
-    },
-    health: (since) => {
-      const waits = poolWaits.signals(since);
-      const loop = loopDelays.signals(since);
-      return {
-        ...window.signals(since),
-        poolWaits: waits.samples,
-        poolWaitP95Ms: waits.p95Ms,
-        loopSamples: loop.samples,
-        eventLoopDelayMs: loop.p95Ms,
-      };
-    },
-    onChange: (change) => {
-      metrics.admitRateChanged(change);
-      log?.info(
-        { knob: change.knob, from: change.from, to: change.to, signal: change.signal },
-        `admission ${change.reason}`,
-      );
-    },
+  const health = (since: number): BookingHealth => {
+    const waits = poolWaits.signals(since);
+    const loop = loopDelays.signals(since);
+    return {
+      ...window.signals(since),
+      poolWaits: waits.samples,
+      poolWaitP95Ms: waits.p95Ms,
+      loopSamples: loop.samples,
+      eventLoopDelayMs: loop.p95Ms,
+    };
+  };
+  const admissionOf = (
+    target: GovernedRoom,
+    pace: { admitPerSecond: number; maxWindow: number; saleId?: number },
+  ): AdaptiveAdmission => {
+    if (config.admission.adaptive) target.governBySharedControl();
+    return new AdaptiveAdmission({
+      target,
+      clock,
+      settings: {
+        adaptive: config.admission.adaptive,
+        // The default sale's rate ranges over the configured bounds; another sale's never exceeds its own pace.
+        minPerSecond: Math.min(config.admission.minPerSecond, pace.admitPerSecond),
+        maxPerSecond: pace.saleId === undefined ? config.admission.maxPerSecond : pace.admitPerSecond,
+        basePerSecond: pace.admitPerSecond,
+        maxWindow: pace.maxWindow,
+        targetP95Ms: config.admission.targetP95Ms,
+        targetPoolWaitMs: config.admission.targetPoolWaitMs,
+        // Half the overload guard's bound: the window is cut before the guard would turn requests away.
+        targetEventLoopDelayMs: config.overload.maxEventLoopDelayMs / 2,
+        maxErrorRate: config.admission.maxErrorPercent / 100,
+        // A sale opens on a crowd that has waited for it: its window starts small (a slow start) and grows while
+        // the booking path stays healthy, rather than admitting ten seconds' worth before the first verdict.
+        ...(pace.saleId !== undefined && { startWindowSeconds: SALE_START_WINDOW_SECONDS }),
+      },
+      health,
+      onChange: (change) => {
+        metrics.admitRateChanged(change);
+        log?.info(
+          { knob: change.knob, from: change.from, to: change.to, signal: change.signal, saleId: pace.saleId },
+          `admission ${change.reason}`,
+        );
+      },
+    });
+  };
+  const admission = admissionOf(waitingRoom, {
+    admitPerSecond: config.queueSettings.admitPerSecond,
+    maxWindow: config.queueSettings.maxActive,
   });
   metrics.observe({
     pool: () => database.poolStats(),
@@ -113,6 +146,12 @@ export function createOperability(deps: OperabilityDeps): Operability {
     monitor,
     window,
     admission,
+    governSale(room, pace) {
+      if (!config.admission.adaptive) return undefined;
+      const governor = admissionOf(room, pace);
+      governor.start();
+      return governor;
+    },
     poolWait(seconds, cls) {
       metrics.poolWait(seconds, cls);
       // While the pool is still opening connections, a checkout's wait is connection set-up, not contention.

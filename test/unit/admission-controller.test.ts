@@ -242,20 +242,18 @@ describe('AdaptiveAdmission', () => {
     const both = await Promise.all([a.controller.step(), b.step()]);
     assert.equal(both.flat().filter((ch) => ch.knob === 'window').length, 1, 'one of the two cuts applies');
     assert.equal(await b.step().then((ch) => ch.length), 0, 'no second cut within the interval');
+    // The window was full: it alone holds the load, so the rate (50/s) is not cut with it.
     assert.deepEqual(await a.waitingRoom.readControl(), {
       window: 350,
-      rate: 25,
+      rate: 50,
       version: 2,
       changedAt: a.clock.now(),
       cutAt: a.clock.now(),
     });
     a.clock.advance(2000);
     const again = await b.step();
-    // 500 users are still active: the window stays at 70 % of them until they leave; the rate halves again.
-    assert.deepEqual(
-      again.map((ch) => [ch.knob, ch.to]),
-      [['rate', 12.5]],
-    );
+    // 500 users are still active: the window stays at 70 % of them until they leave, and the rate stays too.
+    assert.deepEqual(again, []);
   });
 
   test('fixed mode never changes anything, whatever the backend does', async () => {
@@ -281,6 +279,65 @@ describe('AdaptiveAdmission', () => {
     await r.controller.step();
     assert.equal((await r.waitingRoom.readControl())?.window, 600);
     assert.throws(() => r.controller.setWindowBounds(10, 5), RangeError);
+  });
+
+  test("a sale's pace is a ceiling: the next step clamps to it, a quiet backend returns to it, never above", async () => {
+    const r = room();
+    await r.controller.step();
+    for (let u = 1; u <= 100; u++) await r.waitingRoom.issueToken(u);
+    r.controller.setPace(30);
+    r.clock.advance(2000);
+    const clamped = await r.controller.step();
+    assert.deepEqual(
+      clamped.filter((ch) => ch.knob === 'rate').map((ch) => [ch.from, ch.to, ch.signal]),
+      [[50, 30, 'clamp']],
+    );
+    // Healthy and people waiting: the rate would grow by 5 % of the most, but the most is the pace.
+    for (let i = 0; i < 100; i++) r.responses.record(200, 5);
+    r.clock.advance(2000);
+    await r.controller.step();
+    assert.equal((await r.waitingRoom.readControl())?.rate, 30);
+    // A slower floor than the configured one follows a pace below it.
+    r.controller.setPace(2);
+    r.clock.advance(2000);
+    await r.controller.step();
+    assert.equal((await r.waitingRoom.readControl())?.rate, 2);
+    assert.throws(() => r.controller.setPace(0), RangeError);
+  });
+
+  test('a halted line (paused, before its opening) is not cut, whatever the process goes through', async () => {
+    const r = room();
+    await r.controller.step();
+    for (let u = 1; u <= 100; u++) await r.waitingRoom.issueToken(u);
+    r.waitingRoom.setMaxActive(0);
+    await r.waitingRoom.tick();
+    for (let i = 0; i < 3; i++) {
+      for (let k = 0; k < 100; k++) r.responses.record(503, 900);
+      r.clock.advance(2000);
+      assert.deepEqual(await r.controller.step(), []);
+    }
+    assert.deepEqual(await r.waitingRoom.readControl().then((c) => [c?.window, c?.rate]), [500, 50]);
+    // Open again: the same trouble is judged from then on (two intervals before a cut).
+    r.waitingRoom.setMaxActive(1000);
+    await r.waitingRoom.tick();
+    for (let k = 0; k < 100; k++) r.responses.record(503, 900);
+    r.clock.advance(2000);
+    assert.deepEqual(await r.controller.step(), []);
+    for (let k = 0; k < 100; k++) r.responses.record(503, 900);
+    r.clock.advance(2000);
+    assert.equal((await r.controller.step()).length, 2);
+  });
+
+  test("a line nobody of which is active is not cut: the trouble is other lines' making", async () => {
+    const r = room();
+    await r.controller.step();
+    for (let u = 1; u <= 10; u++) await r.waitingRoom.issueToken(u);
+    for (let i = 0; i < 3; i++) {
+      for (let k = 0; k < 100; k++) r.responses.record(200, 900);
+      r.clock.advance(2000);
+      assert.deepEqual(await r.controller.step(), []);
+    }
+    assert.equal((await r.waitingRoom.readControl())?.window, 500);
   });
 
   test('bounds must make sense', () => {

@@ -278,3 +278,49 @@ test('sold out: users admitted after the last seat walk away and hold their slot
     `without the idle lapse, slots are expected back too soon: ${p90(late(blind))}`,
   );
 });
+
+test('a window adaptive admission moves (a cut, then growth) is forecast at its recent mean, not at the cut', () => {
+  // 10 admitted a second, each leaving 8 s later, in a window of 80; then a cut to 40 for the last 10 s.
+  const observeAll = (f: DrainForecast, windowAt: (s: number) => number) => {
+    for (let s = 0; s <= 30; s++)
+      f.observe({
+        at: s * 1000,
+        admittedTotal: 10 * s,
+        active: 10 * Math.min(s, 8),
+        waiting: 1000,
+        evicted: 0,
+        window: windowAt(s),
+        rate: 10,
+      });
+  };
+  const steady = new DrainForecast({ priorSessionMs: 60_000 });
+  observeAll(steady, () => 40);
+  assert.equal(steady.window(), 40, 'a window that never moved is the one in force');
+  const moved = new DrainForecast({ priorSessionMs: 60_000 });
+  observeAll(moved, (s) => (s > 20 ? 40 : 80));
+  // The steps of the last 30 s (both ends included): 21 at 80 and 10 at 40.
+  assert.ok(Math.abs(moved.window() - (21 * 80 + 10 * 40) / 31) < 0.01, `${moved.window()}`);
+  const atCut = steady.etaSeconds(400) ?? 0;
+  const atMean = moved.etaSeconds(400) ?? 0;
+  assert.ok(atMean < atCut * 0.8, `the mean window drains faster than the cut one: ${atMean} vs ${atCut}`);
+  // A halt (a pause) forgets the windows before it: after it, the window in force again.
+  moved.observe({
+    at: 31_000,
+    admittedTotal: 300,
+    active: 80,
+    waiting: 1000,
+    evicted: 0,
+    window: 0,
+    rate: 10,
+  });
+  moved.observe({
+    at: 32_000,
+    admittedTotal: 300,
+    active: 80,
+    waiting: 1000,
+    evicted: 0,
+    window: 60,
+    rate: 10,
+  });
+  assert.equal(moved.window(), 60);
+});

@@ -23,6 +23,15 @@ export interface SaleLine {
   shared?: boolean;
 }
 
+/** Steps a sale's admission window and rate from the health of the booking path (adaptive admission). */
+export interface AdmissionGovernor {
+  /** The window's bounds from the sale's controls (minWindow, and the lesser of maxActive and maxWindow). */
+  setWindowBounds(minWindow: number, maxWindow: number): void;
+  /** The sale's admitPerSecond: the most it admits a second; adaptive admission only slows it. */
+  setPace(perSecond: number): void;
+  stop(): void;
+}
+
 export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
 export type FanAdmission = 'ADMITTED' | 'MOVING' | 'STALLED' | 'PAUSED' | 'PREQUEUE' | 'SOLD_OUT' | 'CLOSED';
 
@@ -90,6 +99,8 @@ interface LineState extends SaleLine {
   drawing: Promise<void> | undefined;
   /** The refresh under way, which concurrent requests share. */
   refreshing: Promise<void> | undefined;
+  /** Adaptive admission of this sale (not the default sale's, which the server's controller governs). */
+  governor: AdmissionGovernor | undefined;
 }
 
 /** A key names its sale: `<saleId>.<key>`; the default sale's keys are bare, as the seed's clients have them. */
@@ -114,6 +125,11 @@ export class SaleRooms {
   readonly #loading = new Map<number, Promise<LineState>>();
   readonly #onError: (err: unknown, saleId: number) => void;
   readonly #onDefaultControl: (control: SaleControl) => void;
+  readonly #govern: (
+    saleId: number,
+    room: WaitingRoom,
+    control: SaleControl,
+  ) => AdmissionGovernor | undefined;
   readonly #maxSales: number;
   readonly #drawLeadMs: number;
   #ticker: NodeJS.Timeout | undefined;
@@ -129,6 +145,11 @@ export class SaleRooms {
     onError?: (err: unknown, saleId: number) => void;
     /** The default sale's controls, whenever read: its adaptive admission takes minWindow and maxWindow. */
     onDefaultControl?: (control: SaleControl) => void;
+    /**
+     * Adaptive admission for a sale other than the default one, started when its line is built here (undefined:
+     * the sale admits at its controls' rate up to its cap).
+     */
+    govern?: (saleId: number, room: WaitingRoom, control: SaleControl) => AdmissionGovernor | undefined;
     /** Sales kept at most (MAX_SALES). */
     maxSales?: number;
     /** A scheduled sale draws this long before its opening (0: at the opening); see #fanTicket. */
@@ -137,6 +158,7 @@ export class SaleRooms {
     this.#maxSales = deps.maxSales ?? MAX_SALES;
     this.#drawLeadMs = deps.drawLeadMs ?? 0;
     this.#onDefaultControl = deps.onDefaultControl ?? (() => {});
+    this.#govern = deps.govern ?? (() => undefined);
     this.#sales = deps.sales;
     this.#clock = deps.clock;
     this.#open = deps.open;
@@ -351,6 +373,7 @@ export class SaleRooms {
       if (!closed && (over <= 0 || !line.shared)) continue;
       this.#lines.delete(line.record.id);
       over--;
+      line.governor?.stop();
       line.room.stop();
       await line.store.close().catch((err) => this.#onError(err, line.record.id));
     }
@@ -391,6 +414,7 @@ export class SaleRooms {
       [...this.#lines.values()]
         .filter((l) => l.record.id !== DEFAULT_SALE_ID)
         .map(async (l) => {
+          l.governor?.stop();
           l.room.stop();
           await l.store.close();
         }),
@@ -444,8 +468,10 @@ export class SaleRooms {
       usedAt: now,
       drawing: undefined,
       refreshing: undefined,
+      governor: undefined,
     };
     await this.#refresh(line, true);
+    if (saleId !== DEFAULT_SALE_ID) line.governor = this.#govern(saleId, room, line.control);
     this.#limit(line);
     this.#lines.set(saleId, line);
     return line;
@@ -547,6 +573,9 @@ export class SaleRooms {
     if (line.inventory)
       cap = Math.min(cap, Math.ceil((line.inventory.free + line.inventory.held) * c.overbook));
     line.room.setMaxActive(halted ? 0 : cap);
+    const maxWindow = Math.max(1, Math.min(c.maxActive, c.maxWindow));
+    line.governor?.setWindowBounds(Math.max(1, Math.min(c.minWindow, maxWindow)), maxWindow);
+    line.governor?.setPace(c.admitPerSecond);
     line.room.setAdmitRate(c.admitPerSecond);
     line.room.holdPlacesUntil(line.record.opensAt ?? 0);
   }
@@ -599,11 +628,10 @@ export class SaleRooms {
       });
       // Drawn ahead of the opening: the place is the drawn one, and the fan comes back when admission nears it.
       if (line.drawApplied) return prequeue(Math.max(1, t.position), untilOpening + t.pollAfterMs);
+      // Nothing a poll can learn changes before the draw but the pre-queue's size, and places are held until the
+      // opening: the fan comes back when the draw is there, not at the advice of a place in a line not yet drawn.
       const place = Math.max(1, await line.store.prequeued());
-      return prequeue(
-        place,
-        Math.min(t.pollAfterMs, returnAfterDraw(opensAt, this.#drawLeadMs, userId) - now),
-      );
+      return prequeue(place, returnAfterDraw(opensAt, this.#drawLeadMs, userId) - now);
     }
     if (status === 'PAUSED') return { ...t, etaSeconds: null, admission: 'PAUSED' };
     const inventory = line.record.id === DEFAULT_SALE_ID ? undefined : line.inventory;
