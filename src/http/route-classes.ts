@@ -7,7 +7,8 @@ import type { AcquireClass } from '../db/acquire-queue.ts';
  */
 export type RouteClass = 'operations' | 'docs' | 'pages' | 'waiting-room' | 'booking' | 'unmatched';
 
-const WAITING_ROOM_ROUTES = new Set(['/api/users/:userId/token']);
+/** The seed's line (the default sale) and every sale's: joining, polling, leaving touch no database. */
+const WAITING_ROOM_ROUTES = new Set(['/api/users/:userId/token', '/api/sales/:saleId/users/:userId/token']);
 /** The fans' pages and the operator console (src/http/web/): HTML and static assets, not the booking path. */
 const PAGE_ROUTES = new Set(['/', '/concerts/:concertId', '/wait', '/book', '/me', '/admin']);
 

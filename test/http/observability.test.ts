@@ -76,6 +76,7 @@ async function makeApp() {
     return { paid: true };
   });
   app.post('/api/users/:userId/token', async () => ({ token: 't' }));
+  app.get('/api/sales/:saleId/users/:userId/token', async () => ({ status: 'WAITING' }));
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.post('/api/reservations', async (request, reply) => {
     const { seat } = request.body as { seat: number };
@@ -313,6 +314,11 @@ describe('overload guard', () => {
       await status('POST', '/api/users/7/token'),
       200,
       'the waiting room needs no connection: a standing connection queue never sheds it',
+    );
+    assert.equal(
+      await status('GET', '/api/sales/2/users/7/token'),
+      200,
+      "nor a sale's line: its fans poll the waiting room too",
     );
     await app.close();
   });
