@@ -150,6 +150,8 @@ export function createOperability(deps: OperabilityDeps): Operability {
       if (!config.admission.adaptive) return undefined;
       const governor = admissionOf(room, pace);
       governor.start();
+      // The first step now: the sale's slow-start window is in the store before its first admission.
+      governor.step().catch(() => {});
       return governor;
     },
     poolWait(seconds, cls) {

@@ -30,6 +30,7 @@ async function governedSale() {
     poolWaitP95Ms: undefined,
   });
   const governors: AdaptiveAdmission[] = [];
+  const stopped: AdaptiveAdmission[] = [];
   const rooms = new SaleRooms({
     sales,
     clock,
@@ -56,7 +57,14 @@ async function governedSale() {
         },
       });
       governors.push(governor);
-      return governor;
+      return {
+        setWindowBounds: (min: number, max: number) => governor.setWindowBounds(min, max),
+        setPace: (perSecond: number) => governor.setPace(perSecond),
+        stop: () => {
+          stopped.push(governor);
+          governor.stop();
+        },
+      };
     },
   });
   const sale = await sales.create({ name: 'governed', scheduleIds: [1, 2, 3, 4], maxActive: 300 }, actor);
@@ -67,6 +75,7 @@ async function governedSale() {
     rooms,
     sale,
     governors,
+    stopped,
     slow: (ms: number) => {
       p95Ms = ms;
     },
@@ -125,6 +134,23 @@ describe("adaptive admission of an operator's sale", () => {
       );
       await s.rooms.tick();
       assert.equal((await s.rooms.counters(s.sale.id)).admitPerSecond, 40, 'the room admits at the new pace');
+    } finally {
+      await s.rooms.close();
+      await s.testDb.drop();
+    }
+  });
+
+  test('a closed sale stops its controller; a sale already closed when first read gets none', async () => {
+    const s = await governedSale();
+    try {
+      await s.rooms.issue(s.sale.id, 1);
+      assert.equal(s.governors.length, 1);
+      await s.rooms.controlChanged(await s.sales.close(s.sale.id, actor));
+      assert.deepEqual(s.stopped, s.governors, 'closing stopped it');
+      const other = await s.sales.create({ name: 'over before use', scheduleIds: [2] }, actor);
+      await s.sales.close(other.id, actor);
+      assert.equal((await s.rooms.sale(other.id)).status, 'CLOSED');
+      assert.equal(s.governors.length, 1, 'no controller for a closed sale');
     } finally {
       await s.rooms.close();
       await s.testDb.drop();

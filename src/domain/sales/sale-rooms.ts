@@ -471,7 +471,8 @@ export class SaleRooms {
       governor: undefined,
     };
     await this.#refresh(line, true);
-    if (saleId !== DEFAULT_SALE_ID) line.governor = this.#govern(saleId, room, line.control);
+    if (saleId !== DEFAULT_SALE_ID && this.#status(line) !== 'CLOSED')
+      line.governor = this.#govern(saleId, room, line.control);
     this.#limit(line);
     this.#lines.set(saleId, line);
     return line;
@@ -573,6 +574,11 @@ export class SaleRooms {
     if (line.inventory)
       cap = Math.min(cap, Math.ceil((line.inventory.free + line.inventory.held) * c.overbook));
     line.room.setMaxActive(halted ? 0 : cap);
+    // A closed sale admits nobody again: its controller stops reading the store.
+    if (status === 'CLOSED' && line.governor) {
+      line.governor.stop();
+      line.governor = undefined;
+    }
     const maxWindow = Math.max(1, Math.min(c.maxActive, c.maxWindow));
     line.governor?.setWindowBounds(Math.max(1, Math.min(c.minWindow, maxWindow)), maxWindow);
     line.governor?.setPace(c.admitPerSecond);
