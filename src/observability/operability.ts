@@ -103,9 +103,8 @@ export function createOperability(deps: OperabilityDeps): Operability {
       clock,
       settings: {
         adaptive: config.admission.adaptive,
-        // The default sale's rate ranges over the configured bounds; another sale's never exceeds its own pace.
-        minPerSecond: Math.min(config.admission.minPerSecond, pace.admitPerSecond),
-        maxPerSecond: pace.saleId === undefined ? config.admission.maxPerSecond : pace.admitPerSecond,
+        minPerSecond: config.admission.minPerSecond,
+        maxPerSecond: config.admission.maxPerSecond,
         basePerSecond: pace.admitPerSecond,
         maxWindow: pace.maxWindow,
         targetP95Ms: config.admission.targetP95Ms,
@@ -149,6 +148,8 @@ export function createOperability(deps: OperabilityDeps): Operability {
     governSale(room, pace) {
       if (!config.admission.adaptive) return undefined;
       const governor = admissionOf(room, pace);
+      // The default sale's rate ranges over the configured bounds; another sale's never exceeds its own pace.
+      governor.setPace(pace.admitPerSecond);
       governor.start();
       // The first step now: the sale's slow-start window is in the store before its first admission.
       governor.step().catch(() => {});
