@@ -82,10 +82,20 @@ async function governedSale() {
   };
 }
 
+/** The test on a governed sale, then its rooms closed and its database dropped, whatever the test did. */
+async function withGovernedSale(fn: (s: Awaited<ReturnType<typeof governedSale>>) => Promise<void>) {
+  const s = await governedSale();
+  try {
+    await fn(s);
+  } finally {
+    await s.rooms.close();
+    await s.testDb.drop();
+  }
+}
+
 describe("adaptive admission of an operator's sale", () => {
-  test('a slow booking path cuts the sale window; the sale admits no more than the cut allows', async () => {
-    const s = await governedSale();
-    try {
+  test('a slow booking path cuts the sale window; the sale admits no more than the cut allows', () =>
+    withGovernedSale(async (s) => {
       for (let userId = 1; userId <= 400; userId++) await s.rooms.issue(s.sale.id, userId);
       assert.equal(s.governors.length, 1, 'the sale got its controller when its line was built');
       const [governor] = s.governors;
@@ -112,15 +122,10 @@ describe("adaptive admission of an operator's sale", () => {
         await s.rooms.tick();
       }
       assert.equal((await s.rooms.counters(s.sale.id)).active, 300);
-    } finally {
-      await s.rooms.close();
-      await s.testDb.drop();
-    }
-  });
+    }));
 
-  test("an operator's new admitPerSecond is the controller's ceiling from the next step", async () => {
-    const s = await governedSale();
-    try {
+  test("an operator's new admitPerSecond is the controller's ceiling from the next step", () =>
+    withGovernedSale(async (s) => {
       await s.rooms.issue(s.sale.id, 1);
       const [governor] = s.governors;
       await governor.step();
@@ -134,15 +139,10 @@ describe("adaptive admission of an operator's sale", () => {
       );
       await s.rooms.tick();
       assert.equal((await s.rooms.counters(s.sale.id)).admitPerSecond, 40, 'the room admits at the new pace');
-    } finally {
-      await s.rooms.close();
-      await s.testDb.drop();
-    }
-  });
+    }));
 
-  test('a closed sale stops its controller; a sale already closed when first read gets none', async () => {
-    const s = await governedSale();
-    try {
+  test('a closed sale stops its controller; a sale already closed when first read gets none', () =>
+    withGovernedSale(async (s) => {
       await s.rooms.issue(s.sale.id, 1);
       assert.equal(s.governors.length, 1);
       await s.rooms.controlChanged(await s.sales.close(s.sale.id, actor));
@@ -151,9 +151,5 @@ describe("adaptive admission of an operator's sale", () => {
       await s.sales.close(other.id, actor);
       assert.equal((await s.rooms.sale(other.id)).status, 'CLOSED');
       assert.equal(s.governors.length, 1, 'no controller for a closed sale');
-    } finally {
-      await s.rooms.close();
-      await s.testDb.drop();
-    }
-  });
+    }));
 });

@@ -164,9 +164,8 @@ test('nobody has left: sessions last at least as long as the oldest admission st
   assert.ok(f.sessionMs() >= 19_750, `${f.sessionMs()}`);
 });
 
-test('measured sessions replace the prior (Little’s law on the cumulative curves)', () => {
-  const f = new DrainForecast({ priorSessionMs: 60_000 });
-  // 10 admitted a second, each leaving 8 s later.
+/** 30 s of steps, one a second: 10 admitted a second, each leaving 8 s later, in the window `windowAt` gives. */
+function tenASecondForEightSeconds(f: DrainForecast, windowAt: (second: number) => number): void {
   for (let s = 0; s <= 30; s++)
     f.observe({
       at: s * 1000,
@@ -174,9 +173,14 @@ test('measured sessions replace the prior (Little’s law on the cumulative curv
       active: 10 * Math.min(s, 8),
       waiting: 1000,
       evicted: 0,
-      window: 80,
+      window: windowAt(s),
       rate: 10,
     });
+}
+
+test('measured sessions replace the prior (Little’s law on the cumulative curves)', () => {
+  const f = new DrainForecast({ priorSessionMs: 60_000 });
+  tenASecondForEightSeconds(f, () => 80);
   assert.ok(Math.abs(f.sessionMs() - 8000) < 600, `${f.sessionMs()}`);
   // Full window of 80, each slot held 8 s: 10 a second.
   const eta = f.etaSeconds(200) ?? 0;
@@ -281,23 +285,11 @@ test('sold out: users admitted after the last seat walk away and hold their slot
 
 test('a window adaptive admission moves (a cut, then growth) is forecast at its recent mean, not at the cut', () => {
   // 10 admitted a second, each leaving 8 s later, in a window of 80; then a cut to 40 for the last 10 s.
-  const observeAll = (f: DrainForecast, windowAt: (s: number) => number) => {
-    for (let s = 0; s <= 30; s++)
-      f.observe({
-        at: s * 1000,
-        admittedTotal: 10 * s,
-        active: 10 * Math.min(s, 8),
-        waiting: 1000,
-        evicted: 0,
-        window: windowAt(s),
-        rate: 10,
-      });
-  };
   const steady = new DrainForecast({ priorSessionMs: 60_000 });
-  observeAll(steady, () => 40);
+  tenASecondForEightSeconds(steady, () => 40);
   assert.equal(steady.window(), 40, 'a window that never moved is the one in force');
   const moved = new DrainForecast({ priorSessionMs: 60_000 });
-  observeAll(moved, (s) => (s > 20 ? 40 : 80));
+  tenASecondForEightSeconds(moved, (s) => (s > 20 ? 40 : 80));
   // The steps of the last 30 s (both ends included): 21 at 80 and 10 at 40.
   assert.ok(Math.abs(moved.window() - (21 * 80 + 10 * 40) / 31) < 0.01, `${moved.window()}`);
   const atCut = steady.etaSeconds(400) ?? 0;
