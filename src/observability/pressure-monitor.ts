@@ -34,7 +34,14 @@ export interface PressureState extends PressureStats {
 const severity: Record<PressureLevel, number> = { ok: 0, shed: 1, critical: 2 };
 const worse = (a: PressureLevel, b: PressureLevel): PressureLevel => (severity[b] > severity[a] ? b : a);
 
-function processLevelOf(sample: PressureSample, limits: OverloadLimits) {
+/**
+ * Once the heap is over its bound, it must fall below this share of the bound before the level falls: a GC
+ * that frees a megabyte at the bound is not relief, and a level that flaps sheds and admits in turns.
+ */
+export const HEAP_RELEASE_SHARE = 0.95;
+
+function processLevelOf(sample: PressureSample, limits: OverloadLimits, heapWasOver: boolean) {
+  const heapBound = heapWasOver ? limits.maxHeapMb * HEAP_RELEASE_SHARE : limits.maxHeapMb;
   const checks: Array<[name: string, value: number, bound: number, critical: number, unit: string]> = [
     [
       'event-loop delay',
@@ -43,16 +50,16 @@ function processLevelOf(sample: PressureSample, limits: OverloadLimits) {
       limits.maxEventLoopDelayMs * limits.waitingRoomFactor,
       'ms',
     ],
-    ['heap used', sample.heapUsedMb, limits.maxHeapMb, criticalHeapMb(limits), 'MB'],
+    ['heap used', sample.heapUsedMb, heapBound, criticalHeapMb(limits), 'MB'],
   ];
   let level: PressureLevel = 'ok';
   const reasons: string[] = [];
   for (const [name, value, bound, critical, unit] of checks) {
     if (!(bound > 0) || value <= bound) continue;
-    reasons.push(`${name} ${Math.round(value)}${unit} > ${bound}${unit}`);
+    reasons.push(`${name} ${Math.round(value)}${unit} > ${Math.round(bound)}${unit}`);
     level = worse(level, value > critical ? 'critical' : 'shed');
   }
-  return { level, reasons };
+  return { level, reasons, heapOver: heapBound > 0 && sample.heapUsedMb > heapBound };
 }
 
 const poolReasons = (sample: PressureSample, limits: OverloadLimits): string[] =>
@@ -83,6 +90,7 @@ export class PressureMonitor {
   #onLevelChange?: PressureMonitorOptions['onLevelChange'];
   #confirmSamples: number;
   #rising = 0;
+  #heapOver = false;
   #state: PressureState = {
     level: 'ok',
     processLevel: 'ok',
@@ -105,7 +113,8 @@ export class PressureMonitor {
   check(): PressureState {
     const sample = this.#sample();
     const previous = this.#state;
-    const measured = processLevelOf(sample, this.limits);
+    const measured = processLevelOf(sample, this.limits, this.#heapOver);
+    this.#heapOver = measured.heapOver;
     this.#rising = severity[measured.level] > severity[previous.processLevel] ? this.#rising + 1 : 0;
     const held = this.#rising > 0 && this.#rising < this.#confirmSamples;
     const processLevel = held ? previous.processLevel : measured.level;

@@ -395,6 +395,26 @@ describe('overload guard', () => {
     assert.equal(monitor.check().level, 'ok');
   });
 
+  test('over its heap bound, the level falls only once the heap is 5 % below the bound, not when a GC frees a megabyte', () => {
+    let heapUsedMb = 990;
+    const monitor = new PressureMonitor({
+      sample: () => ({ ...calm, heapUsedMb }),
+      limits: { maxEventLoopDelayMs: 0, maxHeapMb: 1000, heapLimitMb: 3000 },
+    });
+    const levelAt = (mb: number) => {
+      heapUsedMb = mb;
+      return monitor.check().processLevel;
+    };
+    assert.equal(levelAt(990), 'ok', 'below the bound');
+    assert.equal(levelAt(1001), 'shed');
+    assert.equal(levelAt(999), 'shed', 'a megabyte freed at the bound keeps it shedding');
+    assert.deepEqual(monitor.state().reasons, ['heap used 999MB > 950MB']);
+    assert.equal(levelAt(951), 'shed');
+    assert.equal(levelAt(949), 'ok', 'below 95 % of the bound it falls');
+    assert.equal(levelAt(999), 'ok', 'and the full bound applies again');
+    assert.equal(levelAt(1001), 'shed');
+  });
+
   test('with confirmSamples 2, one stalled sample does not raise the process level; two do; it falls at once', () => {
     let sample: PressureSample = calm;
     const changes: string[] = [];
