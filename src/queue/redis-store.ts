@@ -54,6 +54,34 @@ const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: num
   ['queueApplyDraw', 'apply-draw-2.lua', 2],
 ];
 
+const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
+
+/** A line `-- include: lib/<file>.lua` in a script: replaced by that file's text (see loadScript). */
+const INCLUDE = /^-- include: (\S+)[ \t]*$/gm;
+
+/**
+ * A script's text as Redis runs it. Code several scripts share (local functions) lives in scripts/lib/, and each
+ * `-- include: <path>` line (path relative to scripts/) is replaced by that file's text, so Redis gets one
+ * self-contained script. Includes do not nest. Redis's line numbers in errors (user_script:N) count the spliced
+ * text. Throws, naming the script, when an included file cannot be read.
+ */
+export function loadScript(file: string, dir: URL = SCRIPTS_DIR): string {
+  const text = readFileSync(new URL(file, dir), 'utf8');
+  return text.replace(INCLUDE, (_line, include: string) => {
+    let included: string;
+    try {
+      included = readFileSync(new URL(include, dir), 'utf8');
+    } catch (err) {
+      throw new Error(`Lua script ${file}: cannot read its include ${include}`, { cause: err });
+    }
+    if (/^--\s*include:/m.test(included))
+      throw new Error(
+        `Lua script ${file}: its include ${include} includes another file (includes do not nest)`,
+      );
+    return included.trimEnd();
+  });
+}
+
 const SALE_CONTROL_FIELDS = [
   'admitPerSecond',
   'maxActive',
@@ -123,7 +151,7 @@ export class RedisQueueStore implements QueueStore {
     if (this.#ownsClient) redis.on('error', () => {});
     for (const [name, file, numberOfKeys] of scripts) {
       if (typeof (redis as Partial<QueueCommands>)[name] === 'function') continue;
-      const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+      const lua = loadScript(file);
       // 0: the number of keys varies, and is the call's first argument.
       redis.defineCommand(name, numberOfKeys === 0 ? { lua } : { lua, numberOfKeys });
     }

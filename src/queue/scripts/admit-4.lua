@@ -15,11 +15,10 @@
 
   Returns { admitted, evicted, expired, waiting, active, admittedTotal, window, rate } (rate as a string)
 ]]
+-- include: lib/key-check.lua
 local prefix, now, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
--- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
-if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
-  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
-end
+local badPrefix = checkPrefix(prefix)
+if badPrefix then return badPrefix end
 local maxActive, maxBurstMs, ttlMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local retireMs, batch = tonumber(ARGV[7]), tonumber(ARGV[8])
 local idleMs = tonumber(ARGV[10]) + tonumber(ARGV[11])

@@ -21,11 +21,10 @@
 
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }, or -4 when the line is full
 ]]
+-- include: lib/key-check.lua
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
--- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
-if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
-  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
-end
+local badPrefix = checkPrefix(prefix)
+if badPrefix then return badPrefix end
 local now, graceMs, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local activeIdleMs, refreshMs = tonumber(ARGV[13]), tonumber(ARGV[14])
 local userKey = prefix .. 'user:' .. userId

@@ -11,22 +11,14 @@
   Returns 1 when the user was waiting, 2 when active;
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
+-- include: lib/key-check.lua
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
--- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
-if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
-  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
-end
+local badPrefix = checkPrefix(prefix)
+if badPrefix then return badPrefix end
 local now, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5])
 local userKey = prefix .. 'user:' .. userId
-local state, activeUntil, key, prevKey, prevUntil, idleUntil =
-  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
-local current = key == accessKey or (prevKey == accessKey and now < tonumber(prevUntil))
-if not state or not current then
-  local holder = redis.call('GET', prefix .. 'key:' .. accessKey)
-  if not holder then return -1 end
-  if holder ~= userId then return -2 end
-  return -3
-end
+local refused, state, activeUntil, key, prevKey, idleUntil = checkAccessKey(prefix, userId, accessKey, now)
+if refused then return refused end
 if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then return -3 end
 
 if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, retireMs) end

@@ -7,11 +7,10 @@
 
   Returns 1 when the slot was freed, 0 when the user was not active
 ]]
+-- include: lib/key-check.lua
 local prefix, userId, retireMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
--- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
-if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
-  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
-end
+local badPrefix = checkPrefix(prefix)
+if badPrefix then return badPrefix end
 local userKey = prefix .. 'user:' .. userId
 local state, key, prevKey = unpack(redis.call('HMGET', userKey, 'state', 'key', 'prevKey'))
 if state ~= 'a' then return 0 end

@@ -16,11 +16,10 @@
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
+-- include: lib/key-check.lua
 local prefix, accessKey, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
--- Keys named from the prefix stay in the declared keys' slot (the only legal undeclared keys on a cluster).
-if KEYS[1]:sub(1, #prefix) ~= prefix or not prefix:find('^[^{}]*{[^{}]+}') then
-  return redis.error_reply('ERR key prefix ' .. prefix .. ' is not the declared keys\' hash tag')
-end
+local badPrefix = checkPrefix(prefix)
+if badPrefix then return badPrefix end
 
 -- A route that names the user reads that user's record straight away; the key index is read only to
 -- name what is wrong with a key that is not the user's current (or grace-period) one.
@@ -31,15 +30,8 @@ if owner == '' then
 end
 
 local userKey = prefix .. 'user:' .. owner
-local state, activeUntil, key, prevKey, prevUntil, idleUntil =
-  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
-local current = key == accessKey or (prevKey == accessKey and now < tonumber(prevUntil))
-if not state or not current then
-  local holder = redis.call('GET', prefix .. 'key:' .. accessKey)
-  if not holder then return -1 end
-  if holder ~= owner then return -2 end
-  return -3
-end
+local refused, state, activeUntil, _, _, idleUntil = checkAccessKey(prefix, owner, accessKey, now)
+if refused then return refused end
 
 idleUntil = tonumber(idleUntil) or 0
 if state == 'a' then
