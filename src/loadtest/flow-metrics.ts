@@ -21,6 +21,8 @@ export interface FlowMetricsSnapshot {
   waitedMaxS: number[];
   /** Beside each sample: when the user joined (s from the start) and the place they were told it at. */
   etaJoinS: number[];
+  /** When the first ETA was told (s from the run's start). */
+  etaToldAtS: number[];
   etaPosition: number[];
   /** Users a sale told SOLD_OUT or CLOSED while they waited, and how many of them had been told an ETA. */
   endedInLine: number;
@@ -77,6 +79,7 @@ export class FlowMetrics {
       waitedMinS: [],
       waitedMaxS: [],
       etaJoinS: [],
+      etaToldAtS: [],
       etaPosition: [],
       endedInLine: 0,
       endedInLineTold: 0,
@@ -115,6 +118,7 @@ export class FlowMetrics {
     waitedMaxS: number,
     joinedAtEpochMs: number,
     position: number,
+    toldAtEpochMs: number,
   ): void {
     this.snap.etaToldS.push(toldS);
     this.snap.waitedS.push((waitedMinS + waitedMaxS) / 2);
@@ -122,6 +126,7 @@ export class FlowMetrics {
     this.snap.waitedMaxS.push(waitedMaxS);
     this.snap.etaJoinS.push(Math.round((joinedAtEpochMs - this.startedAt) / 100) / 10);
     this.snap.etaPosition.push(position);
+    this.snap.etaToldAtS.push(Math.round((toldAtEpochMs - this.startedAt) / 100) / 10);
   }
 
   /** A waiter the sale turned away (SOLD_OUT, CLOSED); `told`: it had been told an ETA. */

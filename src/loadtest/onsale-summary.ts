@@ -52,7 +52,7 @@ export interface EtaByJoin {
   intervalAbsP90?: number;
 }
 
-export type EtaSampleRow = [number, number, number, number, number?, number?];
+export type EtaSampleRow = [number, number, number, number, number?, number?, number?];
 
 /** At most this many per-user ETA samples are kept in the result (evenly spread over the admitted). */
 const MAX_ETA_SAMPLES = 5000;
@@ -84,7 +84,10 @@ export interface OnsaleResult {
   etaLongWaitsInterval?: EtaIntervalAccuracy;
   /** The ETA's error by join time: where in the spike it misses. */
   etaByJoin: EtaByJoin[];
-  /** Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s (midpoint), waited min s, waited max s]. */
+  /**
+   * Per admitted user (a spread sample): [joined s, place told, ETA told s, waited s (midpoint), waited min s,
+   * waited max s, told at s].
+   */
   etaSamples: EtaSampleRow[];
   /** Waiters a sale answered SOLD_OUT or CLOSED (no seat for them), and how many had been told an ETA. */
   endedInLine: number;
@@ -197,6 +200,7 @@ export function summarizeOnsale(
   const hi = snapshots.flatMap((s) => s.waitedMaxS);
   const joined = snapshots.flatMap((s) => s.etaJoinS);
   const places = snapshots.flatMap((s) => s.etaPosition);
+  const toldAt = snapshots.flatMap((s) => s.etaToldAtS);
   const long = (xs: number[]) => xs.filter((_, i) => waited[i] >= LONG_WAIT_S);
   const eta = { told, waited, lo, hi };
   return {
@@ -212,7 +216,7 @@ export function summarizeOnsale(
       minWaitS: LONG_WAIT_S,
     },
     etaByJoin: etaByJoin(joined, places, eta),
-    etaSamples: etaSamplesOf(joined, places, eta),
+    etaSamples: etaSamplesOf(joined, places, toldAt, eta),
     endedInLine: snapshots.reduce((sum, s) => sum + s.endedInLine, 0),
     endedInLineTold: snapshots.reduce((sum, s) => sum + s.endedInLineTold, 0),
     ...(plan.sale
@@ -314,14 +318,14 @@ function etaByJoin(joined: number[], places: number[], eta: EtaColumns): EtaByJo
   return rows;
 }
 
-function etaSamplesOf(joined: number[], places: number[], eta: EtaColumns): EtaSampleRow[] {
+function etaSamplesOf(joined: number[], places: number[], toldAt: number[], eta: EtaColumns): EtaSampleRow[] {
   const { told, waited, lo, hi } = eta;
   const r = (x: number) => Math.round(x * 100) / 100;
   const stride = Math.max(1, joined.length / MAX_ETA_SAMPLES);
   const out: EtaSampleRow[] = [];
   for (let k = 0; Math.floor(k) < joined.length; k += stride) {
     const i = Math.floor(k);
-    out.push([joined[i], places[i], told[i], Math.round(waited[i] * 10) / 10, r(lo[i]), r(hi[i])]);
+    out.push([joined[i], places[i], told[i], Math.round(waited[i] * 10) / 10, r(lo[i]), r(hi[i]), toldAt[i]]);
   }
   return out.sort((a, b) => a[0] - b[0]);
 }

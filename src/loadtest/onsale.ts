@@ -252,6 +252,7 @@ export class OnsaleArrivals {
           (a.endAt - fan.toldAt) / 1000,
           performance.timeOrigin + fan.joinedAt,
           fan.toldPos,
+          performance.timeOrigin + fan.toldAt,
         );
       }
       fan.step = 'concerts';
