@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import type { WindowOutlook } from './eta.ts';
 import type { AdmissionControl, ControlValues, ControlWrite } from './queue-store.ts';
 import type { Occupancy } from './waiting-room.ts';
 
@@ -84,6 +85,8 @@ const WINDOW_FULL = 0.9;
 const RATE_CUT = 0.5;
 /** Each healthy step adds this share of the highest rate. */
 const RATE_GROWTH = 0.05;
+/** Two cuts from windows within this factor of each other mark the backend's limit (see outlook). */
+const SAME_LIMIT = 1.25;
 /** Before anything is measured the window holds this many seconds of admissions at the configured pace. */
 const START_WINDOW_SECONDS = 10;
 
@@ -112,6 +115,10 @@ export class AdaptiveAdmission {
   #floorPerSecond: number;
   #minWindowStep: number;
   #troubled = 0;
+  /** The shared window at this process's last read, and the cut time it carried: a later cut was from there. */
+  #seen: { window: number; cutAt: number } | undefined;
+  /** The windows the last two cuts (by any process) came down from: where the backend complained. */
+  #cutsFrom: number[] = [];
   #lastChangeAt: number;
   #last?: AdmissionChange;
   #timer?: NodeJS.Timeout;
@@ -159,12 +166,44 @@ export class AdaptiveAdmission {
     s.minPerSecond = Math.min(this.#floorPerSecond, perSecond);
   }
 
+  #cutFrom(window: number): void {
+    this.#cutsFrom = [...this.#cutsFrom.slice(-1), window];
+  }
+
   get adaptive(): boolean {
     return this.#settings.adaptive;
   }
 
   lastChange(): AdmissionChange | undefined {
     return this.#last;
+  }
+
+  /**
+   * How the window and rate will move while the booking path stays healthy, for the ETA: each interval the window
+   * grows by WINDOW_GROWTH (at least the minimum step) and the rate by RATE_GROWTH of its ceiling. The window
+   * grows to the cap, unless the last two cuts came down from about the same window: the backend's limit, where
+   * AIMD saws between the cut and that window, so the line drains at the sawtooth's middle. One cut is not such a
+   * limit: a sale's opening often has one on a cold pool, and the window then grows well past it.
+   */
+  outlook(): WindowOutlook | undefined {
+    const s = this.#settings;
+    if (!s.adaptive) return undefined;
+    const [earlier, last] = this.#cutsFrom;
+    const same =
+      last !== undefined &&
+      earlier !== undefined &&
+      Math.max(last, earlier) <= Math.min(last, earlier) * SAME_LIMIT;
+    const limit = same ? last : undefined;
+    const ceiling = limit === undefined ? s.maxWindow : Math.round((limit * (1 + WINDOW_CUT)) / 2);
+    return {
+      intervalMs: s.intervalMs,
+      windowGrowth: WINDOW_GROWTH,
+      minWindowStep: this.#minWindowStep,
+      windowCeiling: clamp(ceiling, this.#minWindow, s.maxWindow),
+      fullShare: WINDOW_FULL,
+      rateStep: s.maxPerSecond * RATE_GROWTH,
+      maxRate: s.maxPerSecond,
+    };
   }
 
   /** One control step; the timer calls it, tests call it with a manual clock. Returns the changes applied. */
@@ -181,6 +220,9 @@ export class AdaptiveAdmission {
         rate: 'no shared rate yet',
       });
     }
+    if (this.#seen && stored.cutAt > this.#seen.cutAt && stored.window < this.#seen.window)
+      this.#cutFrom(this.#seen.window);
+    this.#seen = { window: stored.window, cutAt: stored.cutAt };
     const window = clamp(stored.window, this.#minWindow, s.maxWindow);
     const rate = clamp(stored.rate, s.minPerSecond, s.maxPerSecond);
     if (window !== stored.window || rate !== stored.rate)
@@ -304,6 +346,8 @@ export class AdaptiveAdmission {
     const written = await this.#deps.target.writeControl(version, next);
     // Another process stepped first; its decision stands and this one is dropped.
     if (!written.applied) return [];
+    if (next.cut && next.window < from.window) this.#cutFrom(from.window);
+    this.#seen = { window: written.control.window, cutAt: written.control.cutAt };
     const at = this.#deps.clock.now();
     this.#lastChangeAt = at;
     const changes: AdmissionChange[] = [];

@@ -10,6 +10,28 @@ export interface DrainStep {
   window: number;
   /** Admissions per second while the window has room. */
   rate: number;
+  /** How an adaptive controller will move the window and rate while healthy; undefined: they stay. */
+  outlook?: WindowOutlook;
+}
+
+/**
+ * How adaptive admission moves the window and the rate while the booking path stays healthy. A sale opens on a
+ * small window that grows each interval while it is the limit: a forecast that held it at its size would tell
+ * the fans at the opening several times their wait.
+ */
+export interface WindowOutlook {
+  /** How often the controller steps. */
+  intervalMs: number;
+  /** Each step while the window is the limit adds this share of it, and at least minWindowStep... */
+  windowGrowth: number;
+  minWindowStep: number;
+  /** ...up to this window (the cap, or the middle of the sawtooth below the last cut). */
+  windowCeiling: number;
+  /** The window is the limit when this share of it is taken and people wait. */
+  fullShare: number;
+  /** Each step while people wait adds this to the rate, up to maxRate. */
+  rateStep: number;
+  maxRate: number;
 }
 
 export interface DrainForecastOptions {
@@ -142,11 +164,17 @@ export class DrainForecast {
     if (n > 0) this.#measuredSession = sum / n;
     const measured = this.#measuredSession ?? floor;
     // The first departures are the quickest users: until a whole window has left, the prior keeps a say.
-    const trust = Math.min(1, last.departed / Math.max(MIN_DEPARTURES, this.#last?.window ?? 0));
+    const trust = this.#sessionTrust();
     return trust * measured + (1 - trust) * floor;
   }
 
   #measuredSession: number | undefined;
+
+  /** How far measured sessions are trusted: the first departures are the quickest users, so 1 once a window left. */
+  #sessionTrust(): number {
+    const departed = this.#points.at(-1)?.departed ?? 0;
+    return Math.min(1, departed / Math.max(MIN_DEPARTURES, this.#last?.window ?? 0));
+  }
 
   /**
    * Admissions per second while the window has room: the budget, or less when steps run late or short (a busy
@@ -228,14 +256,20 @@ export class DrainForecast {
     // The share of users who leave at the end of their session; the others (who found nothing and walked away)
     // keep their slot an idle time longer, as the departures of the last seconds tell.
     const lapseMs = this.#idleLapseMs;
-    const staying = lapseMs === undefined ? 1 : this.#leavingShare(now, inSession);
+    // Until a whole window has left, departures short of the curve say the prior session was too short (a
+    // sale's first admitted users take longer than assumed), not that users walked away.
+    const staying =
+      lapseMs === undefined || this.#sessionTrust() < 1 ? 1 : this.#leavingShare(now, inSession);
     const departedBy = (t: number): number =>
       staying === 1 ? inSession(t) : staying * inSession(t) + (1 - staying) * inSession(t - (lapseMs ?? 0));
     const table = [0];
     let active = last.active;
     let credit = 0;
-    const rate = this.admitRate();
-    const window = this.window();
+    let rate = this.admitRate();
+    const outlook = last.outlook;
+    // With an outlook the window starts where it is and follows the controller; without, its recent mean holds.
+    let window = outlook ? last.window : this.window();
+    const stepsPerInterval = outlook ? Math.max(1, Math.round(outlook.intervalMs / STEP_MS)) : 0;
     // Users the curves say should have left but have not: those past their session by more than the spread
     // walked away and lapse an idle time after their session ended; the others (slow, or past even that) leave
     // over the coming stretch.
@@ -261,6 +295,15 @@ export class DrainForecast {
       active = Math.max(0, active - (departedThen - departedSoFar) - (walkedThen - walkedSoFar) - late);
       departedSoFar = departedThen;
       walkedSoFar = walkedThen;
+      // Whoever asks is still waiting, so the window is still the limit if it is full.
+      if (outlook && k % stepsPerInterval === 0) {
+        if (active >= window * outlook.fullShare && window < outlook.windowCeiling)
+          window = Math.min(
+            outlook.windowCeiling,
+            window + Math.max(outlook.minWindowStep, Math.round(window * outlook.windowGrowth)),
+          );
+        if (rate < outlook.maxRate) rate = Math.min(outlook.maxRate, rate + outlook.rateStep);
+      }
       credit += (rate * STEP_MS) / 1000;
       const admit = Math.max(0, Math.min(credit, window - active));
       credit = Math.min(credit - admit, rate); // an unused budget does not pile up (a second's worth)

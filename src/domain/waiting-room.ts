@@ -1,7 +1,7 @@
 import { type AccessKeyClaims, AccessKeys } from './access-key.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
-import { DrainForecast } from './eta.ts';
+import { DrainForecast, type WindowOutlook } from './eta.ts';
 import type {
   AdmissionControl,
   ControlValues,
@@ -96,6 +96,7 @@ export class WaitingRoom {
   /** Before a sale's opening, waiters keep their place until this time (plus the idle timeout) without polling. */
   #holdPlacesUntil = 0;
   #governed = false;
+  #outlook: (() => WindowOutlook | undefined) | undefined;
   #occupancy: Occupancy;
   #lastAdmissionAt: number;
   #samples: RateSample[] = [];
@@ -195,13 +196,17 @@ export class WaitingRoom {
     if (this.#lastTick === undefined || outcome.admittedTotal > this.#lastTick.admittedTotal || waiting === 0)
       this.#lastAdmissionAt = now;
     this.#measure(now, outcome.admittedTotal, outcome.waiting, window <= 0);
-    this.#drain.observe({ at: now, ...outcome });
+    this.#drain.observe({ at: now, ...outcome, outlook: this.#governed ? this.#outlook?.() : undefined });
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
   }
 
-  /** From now on admission follows the window and rate in the store, which an adaptive controller writes. */
-  governBySharedControl(): void {
+  /**
+   * From now on admission follows the window and rate in the store, which an adaptive controller writes; its
+   * outlook (how it will move them while healthy) shapes the ETA.
+   */
+  governBySharedControl(outlook?: () => WindowOutlook | undefined): void {
     this.#governed = true;
+    this.#outlook = outlook;
   }
 
   occupancy(): Occupancy {

@@ -8,6 +8,7 @@ import {
   ResponseWindow,
 } from '../domain/admission-controller.ts';
 import type { Clock } from '../domain/clock.ts';
+import type { WindowOutlook } from '../domain/eta.ts';
 import type { QueueCounts } from '../domain/queue-store.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics, type OutboxStats } from './metrics.ts';
@@ -37,7 +38,9 @@ export interface OperabilityDeps {
 const SALE_START_WINDOW_SECONDS = 2;
 
 /** A room adaptive admission can govern: its window and rate then come from the shared control it steps. */
-export type GovernedRoom = AdmissionTarget & { governBySharedControl(): void };
+export type GovernedRoom = AdmissionTarget & {
+  governBySharedControl(outlook?: () => WindowOutlook | undefined): void;
+};
 
 /** The plain objects the HTTP layer builds its overload guard and metrics hooks from. */
 export interface Operability {
@@ -97,8 +100,7 @@ export function createOperability(deps: OperabilityDeps): Operability {
     target: GovernedRoom,
     pace: { admitPerSecond: number; maxWindow: number; saleId?: number },
   ): AdaptiveAdmission => {
-    if (config.admission.adaptive) target.governBySharedControl();
-    return new AdaptiveAdmission({
+    const controller: AdaptiveAdmission = new AdaptiveAdmission({
       target,
       clock,
       settings: {
@@ -125,6 +127,8 @@ export function createOperability(deps: OperabilityDeps): Operability {
         );
       },
     });
+    if (config.admission.adaptive) target.governBySharedControl(() => controller.outlook());
+    return controller;
   };
   const admission = admissionOf(waitingRoom, {
     admitPerSecond: config.queueSettings.admitPerSecond,

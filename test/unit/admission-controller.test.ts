@@ -237,6 +237,11 @@ describe('AdaptiveAdmission', () => {
       await a.waitingRoom.tick();
     }
     assert.equal(a.waitingRoom.occupancy().active, 500);
+    assert.equal(
+      a.controller.outlook()?.windowCeiling,
+      1000,
+      'before any cut, the window may grow to the cap',
+    );
     await Promise.all([a.controller.step(), b.step()]);
     a.clock.advance(2000);
     const both = await Promise.all([a.controller.step(), b.step()]);
@@ -254,10 +259,51 @@ describe('AdaptiveAdmission', () => {
     const again = await b.step();
     // 500 users are still active: the window stays at 70 % of them until they leave, and the rate stays too.
     assert.deepEqual(again, []);
+    await a.controller.step();
+    // One cut is no limit yet: both processes forecast growth to the cap.
+    for (const c of [a.controller, b])
+      assert.deepEqual(c.outlook(), {
+        intervalMs: 2000,
+        windowGrowth: 0.1,
+        minWindowStep: 25,
+        windowCeiling: 1000,
+        fullShare: 0.9,
+        rateStep: 20,
+        maxRate: 400,
+      });
+  });
+
+  test("the ETA's outlook: two cuts from about the same window mark the limit; one cut, or cuts far apart, do not", async () => {
+    // A target whose shared control the test writes, as other processes would; this process never wins a write.
+    let control = { window: 500, rate: 50, version: 1, changedAt: 0, cutAt: 0 };
+    const clock = new ManualClock();
+    const controller = new AdaptiveAdmission({
+      target: {
+        occupancy: () => ({ active: 0, waiting: 0, window: control.window, rate: control.rate }),
+        readControl: async () => control,
+        writeControl: async () => ({ applied: false, control }),
+      },
+      clock,
+      settings,
+      health: () => ({ samples: 0, p95Ms: undefined, errorRate: 0, poolWaits: 0, poolWaitP95Ms: undefined }),
+    });
+    const ceilingAfter = async (window: number, cutAt: number) => {
+      clock.advance(2000);
+      control = { ...control, window, cutAt, version: control.version + 1, changedAt: clock.now() };
+      await controller.step();
+      return controller.outlook()?.windowCeiling;
+    };
+    assert.equal(await ceilingAfter(500, 0), 1000);
+    assert.equal(await ceilingAfter(350, 4000), 1000, 'a cut from 500, the first: the cap still');
+    assert.equal(await ceilingAfter(480, 4000), 1000);
+    assert.equal(await ceilingAfter(336, 8000), 408, 'a second cut, from 480: the middle of 480 and its cut');
+    assert.equal(await ceilingAfter(900, 8000), 408, 'growth alone changes nothing');
+    assert.equal(await ceilingAfter(630, 12_000), 1000, 'a cut from 900, far above 480: no limit known');
   });
 
   test('fixed mode never changes anything, whatever the backend does', async () => {
     const r = room({ adaptive: false });
+    assert.equal(r.controller.outlook(), undefined, 'and forecasts no growth');
     for (let i = 0; i < 5; i++) {
       r.responses.record(503, 5000);
       r.clock.advance(2000);

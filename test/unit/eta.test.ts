@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.ts';
-import { DrainForecast, type DrainStep } from '../../src/domain/eta.ts';
+import { DrainForecast, type DrainStep, type WindowOutlook } from '../../src/domain/eta.ts';
 
 const TICK_MS = 250;
 
@@ -34,6 +34,12 @@ interface Crowd {
   idleLapseMs?: number;
   /** Whether the forecast is told the idle lapse (default: yes). */
   forecastKnowsLapse?: boolean;
+  /** The window grows as adaptive admission grows it while healthy (a sale's slow start)... */
+  growth?: WindowOutlook;
+  /** ...and the forecast is told so (default: yes). */
+  forecastKnowsGrowth?: boolean;
+  /** Fans already in line at the start (a sale's draw), told their ETA after the first step. */
+  prequeued?: number;
 }
 
 /**
@@ -51,15 +57,26 @@ function simulate(
     priorSessionMs: crowd.priorSessionMs ?? 10_000,
     idleLapseMs: crowd.forecastKnowsLapse === false ? undefined : crowd.idleLapseMs,
   });
-  const line: { told: number; joinedAt: number }[] = [];
+  const line: { told: number; joinedAt: number }[] = Array.from({ length: crowd.prequeued ?? 0 }, () => ({
+    told: 0,
+    joinedAt: start,
+  }));
   const active: number[] = [];
   const errors: { error: number; joinedAt: number }[] = [];
   let admittedTotal = 0;
   let credit = 0;
   let tick = 0;
+  let window = crowd.window;
   const recent: number[] = [];
+  const g = crowd.growth;
   while (tick < crowd.joinTicks || line.length > 0) {
     const now = clock.now();
+    if (g && tick > 0 && tick % (g.intervalMs / TICK_MS) === 0 && line.length > 0)
+      if (active.length >= window * g.fullShare)
+        window = Math.min(
+          g.windowCeiling,
+          window + Math.max(g.minWindowStep, Math.round(window * g.windowGrowth)),
+        );
     for (let i = active.length - 1; i >= 0; i--) if (active[i] <= now) active.splice(i, 1);
     let evicted = 0;
     if (crowd.lossPerTick)
@@ -70,7 +87,7 @@ function simulate(
         }
     credit += (crowd.rate * TICK_MS) / 1000;
     let admitted = 0;
-    while (credit >= 1 && active.length < crowd.window && line.length > 0) {
+    while (credit >= 1 && active.length < window && line.length > 0) {
       credit--;
       const user = line.shift() as { told: number; joinedAt: number };
       const waited = (now - user.joinedAt) / 1000;
@@ -92,10 +109,13 @@ function simulate(
       active: active.length,
       waiting: line.length,
       evicted,
-      window: crowd.window,
+      window,
       rate: crowd.rate,
+      ...(g && crowd.forecastKnowsGrowth !== false && { outlook: g }),
     };
     forecast.observe(step);
+    if (tick === 0)
+      for (let i = 0; i < line.length; i++) line[i].told = tell(forecast, i + 1, undefined) ?? 0;
     const measured =
       tick >= 8 ? (recent.reduce((a, b) => a + b, 0) * 1000) / (recent.length * TICK_MS) : undefined;
     if (tick < crowd.joinTicks)
@@ -315,4 +335,59 @@ test('a window adaptive admission moves (a cut, then growth) is forecast at its 
     rate: 10,
   });
   assert.equal(moved.window(), 60);
+});
+
+test("a sale's slow start: the window adaptive admission grows is forecast as it grows, not held at its start", () => {
+  // 10,000 fans drawn at the opening into a window of 400 that grows 10 % every 2 s while full, up to 2,000.
+  const growth: WindowOutlook = {
+    intervalMs: 2000,
+    windowGrowth: 0.1,
+    minWindowStep: 50,
+    windowCeiling: 2000,
+    fullShare: 0.9,
+    rateStep: 10,
+    maxRate: 200,
+  };
+  const opening: Crowd = {
+    prequeued: 10_000,
+    joinPerTick: 0,
+    joinTicks: 0,
+    window: 400,
+    rate: 200,
+    sessionMs: [8000, 12_000],
+    growth,
+  };
+  const held = p90(simulate({ ...opening, forecastKnowsGrowth: false }, honest));
+  const grown = p90(simulate(opening, honest));
+  assert.ok(held > 1, `held at 400, the forecast tells more than twice the wait: p90 ${held}`);
+  assert.ok(grown <= 0.2, `following the growth: p90 ${grown}`);
+  // A ceiling at the start window (the middle of the sawtooth below a cut) is the window held.
+  const capped = { ...growth, windowCeiling: 400 };
+  assert.ok(p90(simulate({ ...opening, growth: capped }, honest)) <= 0.2);
+});
+
+test('sessions longer than the prior at an opening are not read as walk-aways holding their slots', () => {
+  // The first admitted take 11-17 s, the prior says 10: until a window has left, the shortfall of departures
+  // is the prior's error. Read as users who walked away (each holding a slot 15 s more), it told 2-3 x the wait.
+  const opening: Crowd = {
+    prequeued: 10_000,
+    joinPerTick: 0,
+    joinTicks: 0,
+    window: 400,
+    rate: 200,
+    sessionMs: [11_000, 17_000],
+    idleLapseMs: 15_000,
+    growth: {
+      intervalMs: 2000,
+      windowGrowth: 0.1,
+      minWindowStep: 50,
+      windowCeiling: 2000,
+      fullShare: 0.9,
+      rateStep: 10,
+      maxRate: 200,
+    },
+  };
+  const late = simulate(opening, honest).filter((s) => s.joinedAt === 0);
+  console.log('P90', p90(late));
+  assert.ok(p90(late) <= 0.25, `p90 ${p90(late)}`);
 });
