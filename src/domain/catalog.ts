@@ -88,6 +88,8 @@ interface Cached<V> {
 
 /** Concerts whose schedule listing a process keeps. */
 const CACHED_LISTINGS = 1000;
+/** Pages of the concert list a process keeps (a cursor and a page size each). */
+const CACHED_CONCERT_PAGES = 1000;
 
 export class CatalogService {
   readonly #repo: CatalogRepository;
@@ -101,6 +103,11 @@ export class CatalogService {
    * the hold decide.
    */
   readonly #listings = new BoundedMap<number, Cached<ScheduleWithAvailability[]>>(CACHED_LISTINGS);
+  /**
+   * Pages of the concert list, kept SCHEDULE_CACHE_MS: it is every admitted fan's first request, so an opening
+   * that admits hundreds at once asked the database for the same page hundreds of times in a second.
+   */
+  readonly #concertPages = new BoundedMap<string, Cached<Concert[]>>(CACHED_CONCERT_PAGES);
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -109,7 +116,9 @@ export class CatalogService {
 
   async listConcerts(cursor: string | undefined, limit = DEFAULT_PAGE_SIZE): Promise<ConcertPage> {
     const afterId = cursor === undefined ? 0 : decodeCursor(cursor);
-    const rows = await this.#repo.listConcerts(afterId, limit + 1);
+    const rows = await this.#cached(this.#concertPages, `${afterId}:${limit}`, () =>
+      this.#repo.listConcerts(afterId, limit + 1),
+    );
     const concerts = rows.slice(0, limit);
     const nextCursor = rows.length > limit ? encodeCursor(concerts[concerts.length - 1].id) : null;
     return { concerts, nextCursor };
@@ -151,9 +160,9 @@ export class CatalogService {
    * One read per key and SCHEDULE_CACHE_MS, however many requests ask at once; a read that fails, or whose value
    * `keep` refuses, is forgotten as soon as it settles.
    */
-  #cached<V>(
-    cache: BoundedMap<number, Cached<V>>,
-    key: number,
+  #cached<K, V>(
+    cache: BoundedMap<K, Cached<V>>,
+    key: K,
     read: (now: number) => Promise<V>,
     keep: (value: V) => boolean = () => true,
   ): Promise<V> {
@@ -173,6 +182,7 @@ export class CatalogService {
   forgetSchedules(): void {
     this.#schedules.clear();
     this.#listings.clear();
+    this.#concertPages.clear();
   }
 
   /** The schedule and how many of its seats are free (held or sold ones are not), in one read. */
