@@ -166,7 +166,8 @@ export class AdaptiveAdmission {
     s.minPerSecond = Math.min(this.#floorPerSecond, perSecond);
   }
 
-  #cutFrom(window: number): void {
+  /** Keeps the window a cut came down from, with the one before it. */
+  #recordCut(window: number): void {
     this.#cutsFrom = [...this.#cutsFrom.slice(-1), window];
   }
 
@@ -221,7 +222,7 @@ export class AdaptiveAdmission {
       });
     }
     if (this.#seen && stored.cutAt > this.#seen.cutAt && stored.window < this.#seen.window)
-      this.#cutFrom(this.#seen.window);
+      this.#recordCut(this.#seen.window);
     this.#seen = { window: stored.window, cutAt: stored.cutAt };
     const window = clamp(stored.window, this.#minWindow, s.maxWindow);
     const rate = clamp(stored.rate, s.minPerSecond, s.maxPerSecond);
@@ -346,7 +347,7 @@ export class AdaptiveAdmission {
     const written = await this.#deps.target.writeControl(version, next);
     // Another process stepped first; its decision stands and this one is dropped.
     if (!written.applied) return [];
-    if (next.cut && next.window < from.window) this.#cutFrom(from.window);
+    if (next.cut && next.window < from.window) this.#recordCut(from.window);
     this.#seen = { window: written.control.window, cutAt: written.control.cutAt };
     const at = this.#deps.clock.now();
     this.#lastChangeAt = at;

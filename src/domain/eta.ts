@@ -25,7 +25,7 @@ export interface WindowOutlook {
   /** Each step while the window is the limit adds this share of it, and at least minWindowStep... */
   windowGrowth: number;
   minWindowStep: number;
-  /** ...up to this window (the cap, or the middle of the sawtooth below the last cut). */
+  /** ...up to this window: the cap, or the middle of the sawtooth once two cuts came from about the same window. */
   windowCeiling: number;
   /** The window is the limit when this share of it is taken and people wait. */
   fullShare: number;
