@@ -206,7 +206,8 @@ export function saleServerCharts(result: LoadResult, chart: Chart): string {
               ['admitted/s', serverSeries(result, 'rate(ticketrush_queue_admissions_total)')],
             ]
           : [
-              ["sale's admit rate", serverSeries(result, sale('admit_per_second'))],
+              ["sale's pace (the controller's)", serverSeries(result, sale('pace_per_second'))],
+              ["sale's admit rate (measured)", serverSeries(result, sale('admit_per_second'))],
               ['admitted/s', perSecondOf(admitted, result, sale('admitted_total'))],
             ],
       ),
@@ -223,6 +224,7 @@ export function saleServerCharts(result: LoadResult, chart: Chart): string {
           : [
               ['waiting (pre-queue included)', serverSeries(result, sale('waiting'))],
               ['active', serverSeries(result, sale('active'))],
+              ['active window', serverSeries(result, sale('window'))],
               ['seats held', serverSeries(result, sale('holds'))],
               ['seats sold', serverSeries(result, sale('sold'))],
             ],

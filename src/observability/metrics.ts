@@ -38,6 +38,8 @@ const SALE_SERIES: Array<[field: keyof SaleCounters, help: string]> = [
   ['sold', "Seats of the sale's schedules sold"],
   ['revenue', "Points paid for seats of the sale's schedules"],
   ['admitPerSecond', "The sale's admission rate (measured over the last minute, else the configured one)"],
+  ['window', 'Users of the sale admitted at once at most, as adaptive admission sets it; 0 while halted'],
+  ['pacePerSecond', "The sale's admission rate in force (adaptive admission's, at most its admitPerSecond)"],
 ];
 
 const snakeCase = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

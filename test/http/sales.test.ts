@@ -225,6 +225,12 @@ for (const [i, dialect] of DIALECTS.entries())
         assert.match(metrics, new RegExp(`^ticketrush_sale_holds\\{sale="${saleId}"\\} 1$`, 'm'));
         assert.match(metrics, new RegExp(`^ticketrush_sale_prequeued\\{sale="${saleId}"\\} 5$`, 'm'));
         assert.match(metrics, new RegExp(`^ticketrush_sale_admitted_total\\{sale="${saleId}"\\} 3$`, 'm'));
+        // The window and pace in force, as the console and a load run chart them beside the line.
+        assert.match(
+          metrics,
+          new RegExp(`^ticketrush_sale_window\\{sale="${saleId}"\\} ${counters.window}$`, 'm'),
+        );
+        assert.ok(counters.window >= 3 && counters.pacePerSecond > 0, JSON.stringify(counters));
 
         // Every change is in the audit log with before and after.
         const audit = (await admin('GET', `/audit?entity=sale:${saleId}`)).json().entries;

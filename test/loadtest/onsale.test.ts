@@ -322,6 +322,8 @@ test("a sale run charts the sale's own series, counts its crowd and its sell-out
     [sale('active')]: [0, 2, 5, 1][i],
     [sale('admitted_total')]: [0, 2, 7, 7][i],
     [sale('admit_per_second')]: 200,
+    [sale('pace_per_second')]: [200, 200, 100, 110][i],
+    [sale('window')]: [0, 400, 280, 308][i],
     [sale('holds')]: [0, 2, 1, 0][i],
     [sale('sold')]: [0, 0, 4, 5][i],
   });
@@ -344,7 +346,7 @@ test("a sale run charts the sale's own series, counts its crowd and its sell-out
     return '';
   });
   assert.deepEqual(charts.slice(0, 2), [
-    "Server: admission rate: sale's admit rate=200/200/200/200, admitted/s=0/2/5/0",
-    "Server: sale 9's line and seats: waiting (pre-queue included)=10/8/3/0, active=0/2/5/1, seats held=0/2/1/0, seats sold=0/0/4/5",
+    "Server: admission rate: sale's pace (the controller's)=200/200/100/110, sale's admit rate (measured)=200/200/200/200, admitted/s=0/2/5/0",
+    "Server: sale 9's line and seats: waiting (pre-queue included)=10/8/3/0, active=0/2/5/1, active window=0/400/280/308, seats held=0/2/1/0, seats sold=0/0/4/5",
   ]);
 });

@@ -70,6 +70,10 @@ export interface SaleCounters {
   sold: number;
   revenue: number;
   admitPerSecond: number;
+  /** Users admitted at once at most, as adaptive admission sets it (or the sale's cap); 0 while admission is halted. */
+  window: number;
+  /** The admission rate in force (adaptive admission's, at most the sale's admitPerSecond). */
+  pacePerSecond: number;
 }
 
 /** Seats of a sale's schedules, as the database has them now. */

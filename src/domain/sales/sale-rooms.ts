@@ -202,6 +202,8 @@ export class SaleRooms {
       sold: inventory.sold,
       revenue,
       admitPerSecond: counts.measuredAdmitPerSecond ?? counts.admitPerSecond,
+      window: counts.window,
+      pacePerSecond: counts.admitPerSecond,
     };
   }
 

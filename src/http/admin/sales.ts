@@ -42,6 +42,12 @@ const Counters = Type.Object({
   sold: Type.Integer(),
   revenue: Type.Integer({ description: 'Points paid for seats of this sale' }),
   admitPerSecond: Type.Number({ description: 'Measured over the last minute, else the configured rate' }),
+  window: Type.Integer({
+    description: 'Users admitted at once at most, as adaptive admission sets it; 0 while admission is halted',
+  }),
+  pacePerSecond: Type.Number({
+    description: 'The admission rate in force, at most the sale’s admitPerSecond',
+  }),
 });
 
 const SaleWithCounters = Type.Object({ ...saleFields, counters: Counters });

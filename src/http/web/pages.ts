@@ -297,6 +297,8 @@ ${figure('holds', 'admin.holds')}
 ${figure('sold', 'admin.sold')}
 ${figure('revenue', 'admin.revenue')}
 ${figure('rate', 'admin.rate')}
+${figure('pace', 'admin.pace')}
+${figure('window', 'admin.activeWindow')}
 </dl>
 <p class="controls"><button type="button" id="pause" data-control="pause">${esc(c.t('admin.pause'))}</button> <button type="button" id="resume" data-control="resume">${esc(c.t('admin.resume'))}</button></p>
 ${number('rate', 'admin.rateLabel', 'min="0" step="any"', 'rate', 'admin.setRate')}

@@ -85,6 +85,8 @@ export function saleControls(operatorKey: () => string) {
     set('sold', c.sold);
     set('revenue', c.revenue);
     set('rate', Math.round(c.admitPerSecond * 10) / 10);
+    set('pace', Math.round(c.pacePerSecond * 10) / 10);
+    set('window', c.window);
   }
 
   async function refresh(): Promise<void> {

@@ -121,6 +121,8 @@ export const en = {
   'admin.waiting': 'Waiting',
   'admin.active': 'Active',
   'admin.rate': 'Admissions per second',
+  'admin.pace': 'Pace in force (per second)',
+  'admin.activeWindow': 'Active window (users at once)',
   'admin.rateNow': 'set {set}/s, measured {measured}/s',
   'admin.holds': 'Seats held',
   'admin.sold': 'Seats sold',

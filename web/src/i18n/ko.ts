@@ -122,6 +122,8 @@ export const ko: Messages = {
   'admin.waiting': '대기 중',
   'admin.active': '입장 중',
   'admin.rate': '초당 입장',
+  'admin.pace': '현재 입장 속도(초당)',
+  'admin.activeWindow': '동시 입장 한도(명)',
   'admin.rateNow': '설정 {set}/초, 측정 {measured}/초',
   'admin.holds': '선점 좌석',
   'admin.sold': '판매 좌석',

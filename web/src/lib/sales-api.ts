@@ -33,6 +33,10 @@ export interface SaleCounters {
   sold: number;
   revenue: number;
   admitPerSecond: number;
+  /** Users admitted at once at most, as adaptive admission sets it; 0 while admission is halted. */
+  window: number;
+  /** The admission rate in force, at most the sale's admitPerSecond. */
+  pacePerSecond: number;
 }
 
 export type SaleWithCounters = Sale & { counters: SaleCounters };
