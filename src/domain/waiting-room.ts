@@ -196,7 +196,7 @@ export class WaitingRoom {
     if (this.#lastTick === undefined || outcome.admittedTotal > this.#lastTick.admittedTotal || waiting === 0)
       this.#lastAdmissionAt = now;
     this.#measure(now, outcome.admittedTotal, outcome.waiting, window <= 0);
-    this.#drain.observe({ at: now, ...outcome, outlook: this.#governed ? this.#outlook?.() : undefined });
+    this.#drain.observe({ at: now, ...outcome, outlook: this.#outlook?.() });
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
   }
 

@@ -337,57 +337,40 @@ test('a window adaptive admission moves (a cut, then growth) is forecast at its 
   assert.equal(moved.window(), 60);
 });
 
+/** A sale's opening: 10,000 fans drawn into a window of 400 that grows 10 % every 2 s while full, up to 2,000. */
+const slowStart: WindowOutlook = {
+  intervalMs: 2000,
+  windowGrowth: 0.1,
+  minWindowStep: 50,
+  windowCeiling: 2000,
+  fullShare: 0.9,
+  rateStep: 10,
+  maxRate: 200,
+};
+const opening: Crowd = {
+  prequeued: 10_000,
+  joinPerTick: 0,
+  joinTicks: 0,
+  window: 400,
+  rate: 200,
+  sessionMs: [8000, 12_000],
+  growth: slowStart,
+};
+
 test("a sale's slow start: the window adaptive admission grows is forecast as it grows, not held at its start", () => {
-  // 10,000 fans drawn at the opening into a window of 400 that grows 10 % every 2 s while full, up to 2,000.
-  const growth: WindowOutlook = {
-    intervalMs: 2000,
-    windowGrowth: 0.1,
-    minWindowStep: 50,
-    windowCeiling: 2000,
-    fullShare: 0.9,
-    rateStep: 10,
-    maxRate: 200,
-  };
-  const opening: Crowd = {
-    prequeued: 10_000,
-    joinPerTick: 0,
-    joinTicks: 0,
-    window: 400,
-    rate: 200,
-    sessionMs: [8000, 12_000],
-    growth,
-  };
   const held = p90(simulate({ ...opening, forecastKnowsGrowth: false }, honest));
   const grown = p90(simulate(opening, honest));
   assert.ok(held > 1, `held at 400, the forecast tells more than twice the wait: p90 ${held}`);
   assert.ok(grown <= 0.2, `following the growth: p90 ${grown}`);
   // A ceiling at the start window (the middle of the sawtooth below a cut) is the window held.
-  const capped = { ...growth, windowCeiling: 400 };
+  const capped = { ...slowStart, windowCeiling: 400 };
   assert.ok(p90(simulate({ ...opening, growth: capped }, honest)) <= 0.2);
 });
 
-test('sessions longer than the prior at an opening are not read as walk-aways holding their slots', () => {
-  // The first admitted take 11-17 s, the prior says 10: until a window has left, the shortfall of departures
-  // is the prior's error. Read as users who walked away (each holding a slot 15 s more), it told 2-3 x the wait.
-  const opening: Crowd = {
-    prequeued: 10_000,
-    joinPerTick: 0,
-    joinTicks: 0,
-    window: 400,
-    rate: 200,
-    sessionMs: [11_000, 17_000],
-    idleLapseMs: 15_000,
-    growth: {
-      intervalMs: 2000,
-      windowGrowth: 0.1,
-      minWindowStep: 50,
-      windowCeiling: 2000,
-      fullShare: 0.9,
-      rateStep: 10,
-      maxRate: 200,
-    },
-  };
-  const late = simulate(opening, honest).filter((s) => s.joinedAt === 0);
-  console.log('P90', p90(late));
+test('sessions longer than the prior at a growing opening still give ETAs within 25 % for 90 % of fans', () => {
+  // The first admitted take 11-17 s, the prior says 10, and slots of fans who walk away lapse 15 s later. Until a
+  // window has left, departures short of the curve are not read as walk-aways; this crowd reads the same either
+  // way (the guard is for a shortfall larger than this one), so this checks the outcome, not the guard.
+  const late = simulate({ ...opening, sessionMs: [11_000, 17_000], idleLapseMs: 15_000 }, honest);
   assert.ok(p90(late) <= 0.25, `p90 ${p90(late)}`);
 });
