@@ -22,6 +22,7 @@ import { WaitingRoom } from '../src/domain/waiting-room.ts';
 import { installErrorHandling } from '../src/http/errors.ts';
 import { queueRoutes } from '../src/http/queue.ts';
 import { registerRateLimiting } from '../src/http/rate-limit.ts';
+import { buildRequestValidator } from '../src/http/validation.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
 
@@ -154,7 +155,8 @@ async function room(redis: Redis, users: number, dir: string) {
     await redis.zadd(bareLine, ++bareSeq, req.params.userId);
     return { ok: true };
   });
-  const poll = Fastify();
+  // The app's request validation (a JSON body typed strictly, path integers in canonical form).
+  const poll = Fastify({ schemaController: { compilersFactory: { buildValidator: buildRequestValidator } } });
   installErrorHandling(poll);
   const tokenIssueLimits = {
     perIpPerMinute: 0,

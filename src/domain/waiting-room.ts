@@ -257,6 +257,15 @@ export class WaitingRoom {
     this.#holdPlacesUntil = at;
   }
 
+  /**
+   * How long after the line starts moving the user at `position` should first ask: the poll advice without its
+   * one-second floor. A line placed before it moves (a sale drawn ahead of its opening) then comes back in order,
+   * about as fast as its places are advised anyway, instead of its whole front at the floor in the same instant.
+   */
+  firstAskAfterStartMs(position: number): number {
+    return Math.min(MAX_POLL_MS, Math.round(Math.max(0, position) * this.#heartbeat().msPerPosition));
+  }
+
   /** The rate used when not governed by the shared control. */
   setAdmitRate(perSecond: number): void {
     if (!(perSecond > 0)) throw new RangeError(`admission rate must be positive, got ${perSecond}`);

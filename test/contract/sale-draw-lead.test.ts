@@ -119,6 +119,7 @@ for (const backend of stores)
         assert.equal((await store.counts()).active, 0, 'nobody is admitted before the opening');
 
         // Every drawn fan polls its drawn place, with the opening still ahead.
+        const afterOpening: number[] = [];
         for (const [i, userId] of draw.order.entries()) {
           const t = await rooms.poll(sale.id, userId, keys.get(userId));
           assert.equal(t.status, 'PREQUEUE');
@@ -126,7 +127,16 @@ for (const backend of stores)
           assert.equal(t.opensAt, opensAt);
           // Back once admission reaches the place: after the opening, within the longest advice.
           assert.ok(t.pollAfterMs >= opensAt - clock.now() && t.pollAfterMs <= 60_000);
+          afterOpening.push(t.pollAfterMs - (opensAt - clock.now()));
         }
+        // The front comes back in order of place, spread from the opening on, not all at the shortest advice.
+        assert.ok(
+          afterOpening[0] < 1000,
+          `the first drawn fan is back within the opening's second: ${afterOpening[0]}`,
+        );
+        assert.ok(new Set(afterOpening).size > 1, 'the drawn fans do not all come back in the same instant');
+        for (let i = 1; i < afterOpening.length; i++)
+          assert.ok(afterOpening[i - 1] <= afterOpening[i], `place ${i + 1}`);
 
         // A fan who comes after the draw is behind every drawn fan, not in the draw.
         const late = await rooms.issue(sale.id, 31);

@@ -634,8 +634,12 @@ export class SaleRooms {
         pollAfterMs: Math.min(MAX_POLL_MS, Math.max(1000, pollAfterMs)),
         opensAt,
       });
-      // Drawn ahead of the opening: the place is the drawn one, and the fan comes back when admission nears it.
-      if (line.drawApplied) return prequeue(Math.max(1, t.position), untilOpening + t.pollAfterMs);
+      // Drawn ahead of the opening: the place is the drawn one, and the fan comes back when admission nears it,
+      // the front spread in order over the first second rather than all at the opening plus the shortest advice.
+      if (line.drawApplied) {
+        const place = Math.max(1, t.position);
+        return prequeue(place, untilOpening + line.room.firstAskAfterStartMs(place));
+      }
       // Nothing a poll can learn changes before the draw but the pre-queue's size, and places are held until the
       // opening: the fan comes back when the draw is there, not at the advice of a place in a line not yet drawn.
       const place = Math.max(1, await line.store.prequeued());
