@@ -63,7 +63,8 @@ export interface Config {
     connectionTimeoutMs: number;
     maxConnections: number;
   };
-  dbPool: { max: number; acquireTimeoutMs: number };
+  /** `min`: connections opened at start and kept open ('max': all of them, a fixed-size pool). */
+  dbPool: { max: number; min: number | 'max'; acquireTimeoutMs: number };
   /**
    * Bounds beyond which requests get 503 OVERLOADED at once; 0 switches a bound off (heap: 0 is 80% of V8's
    * limit). The connection queue sheds by sojourn time (CoDel): waits above poolTargetMs for poolIntervalMs.
@@ -231,6 +232,10 @@ const jwksUrl = text(
 const internalPort: Parser<InternalPort> = {
   expected: 'auto, main or a port from 0 to 65535',
   parse: (raw) => (raw === 'auto' || raw === 'main' ? raw : integer(0, 65535).parse(raw)),
+};
+const poolMin: Parser<number | 'max'> = {
+  expected: 'max or an integer from 0 to 1000',
+  parse: (raw) => (raw === 'max' ? raw : integer(0, 1000).parse(raw)),
 };
 /** An operator key: printable, no spaces, `min` to 256 characters; a refusal names its length only. */
 const operatorKeyOf = (min: number): Parser<Secret> => ({
@@ -460,6 +465,12 @@ const table: SettingsOf<Config> = {
       10,
       'Database connections per process (PostgreSQL, MySQL)',
     ),
+    min: setting(
+      'TR_DB_POOL_MIN',
+      poolMin,
+      'max',
+      'Database connections opened at start and never closed for idleness (max: all of TR_DB_POOL_MAX, so the first burst of a sale waits for no new connection; 0: opened on demand, idle ones closed after 30 s)',
+    ),
     acquireTimeoutMs: setting(
       'TR_DB_ACQUIRE_TIMEOUT_MS',
       integer(10, 120_000),
@@ -657,6 +668,9 @@ export function loadConfig(env: Env = process.env): Config {
       `at least TR_ADMIT_MIN_PER_SECOND (${minPerSecond})`,
       String(maxPerSecond),
     );
+  const { min, max } = config.dbPool;
+  if (min !== 'max' && min > max)
+    throw new ConfigError('TR_DB_POOL_MIN', `at most TR_DB_POOL_MAX (${max}), or max`, String(min));
   checkIdentity(config.identity);
   config.internal.port = resolveInternalPort(config.internal.port, config.db);
   return config;

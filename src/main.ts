@@ -32,6 +32,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     logger.warn(
       "TR_IDENTITY=none: anyone may take any user's place in line by naming the user id; set TR_IDENTITY=jwt for a real sale",
     );
+  // A fixed pool is open before the first request: a burst never waits for new connections.
+  const { database } = composition.services;
+  try {
+    await database.openKept();
+  } catch (err) {
+    await composition.close().catch(() => {});
+    throw new Error(
+      `TR_DB_POOL_MIN: cannot open ${config.dbPool.min} connection(s) to ${database.describe} at start: ${(err as Error).message}`,
+    );
+  }
   const app = await buildApp({ config, services: composition.services, logger });
   app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host: config.host, port: config.port });

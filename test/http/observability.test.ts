@@ -609,6 +609,29 @@ describe('pool timeouts on real pools', () => {
       }
     });
 
+  for (const [server, url] of [
+    ['postgres', serverUrls.postgres],
+    ['mysql', serverUrls.mysql],
+  ] as const)
+    test(`${server}: openKept opens the connections the pool keeps before any checkout needs them`, async (t) => {
+      if (!(await needServer(t, server))) return;
+      for (const [min, opened] of [
+        ['max', 4],
+        [2, 2],
+        [undefined, 0],
+      ] as const) {
+        const database = createDatabase(url, { max: 4, min, acquireTimeoutMs: 2000 });
+        try {
+          await database.openKept();
+          assert.deepEqual(database.poolStats(), { size: opened, inUse: 0, waiting: 0 }, `min ${min}`);
+          await database.ping();
+          assert.equal(database.poolStats().size, Math.max(1, opened));
+        } finally {
+          await database.close();
+        }
+      }
+    });
+
   test('MySQL: a second checkout from a pool of one times out instead of hanging', async (t) => {
     if (!(await needServer(t, 'mysql'))) return;
     const u = new URL(serverUrls.mysql);

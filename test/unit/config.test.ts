@@ -64,6 +64,20 @@ test('a user may hold TR_MAX_HOLDS_PER_USER seats at once, 4 unless set', () => 
   assert.throws(() => loadConfig({ TR_MAX_HOLDS_PER_USER: '0' }), /^ConfigError: TR_MAX_HOLDS_PER_USER: /);
 });
 
+test('TR_DB_POOL_MIN: a fixed pool (max) unless set, at most TR_DB_POOL_MAX', () => {
+  assert.equal(loadConfig({}).dbPool.min, 'max');
+  assert.equal(loadConfig({ TR_DB_POOL_MIN: '0' }).dbPool.min, 0);
+  assert.equal(loadConfig({ TR_DB_POOL_MIN: '10', TR_DB_POOL_MAX: '10' }).dbPool.min, 10);
+  assert.throws(
+    () => loadConfig({ TR_DB_POOL_MIN: '11' }),
+    /^ConfigError: TR_DB_POOL_MIN: expected at most TR_DB_POOL_MAX \(10\)/,
+  );
+  assert.throws(
+    () => loadConfig({ TR_DB_POOL_MIN: 'all' }),
+    /^ConfigError: TR_DB_POOL_MIN: expected max or an integer/,
+  );
+});
+
 test('TR_ACCESS_KEY_SECRET: unset by default, at least 32 bytes, never shown', () => {
   assert.equal(loadConfig({}).accessKeySecret.reveal(), '');
   const secret = 's'.repeat(32);
