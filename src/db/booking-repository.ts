@@ -245,7 +245,7 @@ export function bookingRepository(database: Database): BookingStore {
     async holdFreeSeatWithinLimit(h) {
       const { capabilities } = database;
       const outcome =
-        capabilities.pipelining || capabilities.storedProcedures
+        capabilities.statementsBehindOneSync || capabilities.storedProcedures
           ? await holdFreeSeatWithinLimit(database, h)
           : await holdWithinLimitStepwise(database, h);
       if (outcome.status === 'held') heldHere.set(h.reservation.id, h.reservation);

@@ -44,7 +44,7 @@ export interface DialectCapabilities {
    * order: they are one implicit transaction that travels in one round trip, with no BEGIN or COMMIT
    * (PostgreSQL's extended protocol).
    */
-  pipelining: boolean;
+  statementsBehindOneSync: boolean;
   /**
    * A varchar compares byte for byte. False for MySQL/MariaDB, whose default collation folds case and ignores
    * trailing spaces: keys that must match exactly are varbinary there.
@@ -68,7 +68,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'integer', autoIncrement: true },
     dataModifyingCte: false,
     statementBatches: false,
-    pipelining: false,
+    statementsBehindOneSync: false,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
     storedProcedures: false,
@@ -80,7 +80,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'bigserial', autoIncrement: false },
     dataModifyingCte: true,
     statementBatches: false,
-    pipelining: true,
+    statementsBehindOneSync: true,
     bytewiseVarchar: true,
     indexNamesPerTable: false,
     storedProcedures: false,
@@ -92,7 +92,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
     autoIncrementKey: { type: 'bigint', autoIncrement: true },
     dataModifyingCte: false,
     statementBatches: true,
-    pipelining: false,
+    statementsBehindOneSync: false,
     bytewiseVarchar: false,
     indexNamesPerTable: true,
     storedProcedures: true,

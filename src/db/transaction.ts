@@ -25,7 +25,7 @@ export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>
 
 /**
  * Runs statements as one READ COMMITTED transaction sent in a single round trip (needs the
- * `statementBatches` or `pipelining` capability), retried like inTransaction; resolves each statement's
+ * `statementBatches` or `statementsBehindOneSync` capability), retried like inTransaction; resolves each statement's
  * result, in order (rows, or a batch's status for a statement without rows).
  */
 export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
@@ -63,7 +63,8 @@ export function inOneCall(database: Database, call: CompiledQuery): Promise<unkn
  * before it and the ones after it are skipped.
  */
 function behindOneSync(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
-  if (!database.capabilities.pipelining) throw new Error(`${database.dialect} sends one statement at a time`);
+  if (!database.capabilities.statementsBehindOneSync)
+    throw new Error(`${database.dialect} sends one statement at a time`);
   return retryingConflicts(
     async () => (await database.db.executeQuery(inOneSync(compiled))).rows as unknown[],
   );
