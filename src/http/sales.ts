@@ -7,31 +7,13 @@ import type { RoutePlugin } from './plugin.ts';
 import { PublishedDraws } from './published-draws.ts';
 import { accessKeyOf } from './queue.ts';
 import { tokenIssueLimiters } from './rate-limit.ts';
+import { PublicSale } from './sale-bodies.ts';
 import { ErrorResponse, errorResponses, Id } from './schemas.ts';
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export const SaleParams = Type.Object({ saleId: Id('Sale id') });
 const SaleUserParams = Type.Object({ saleId: Id('Sale id'), userId: Id('User id') });
-
-const Status = Type.Unsafe<Sale['status']>({
-  type: 'string',
-  enum: ['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED'],
-  description:
-    'SCHEDULED before opensAt; PAUSED: admission stopped; SOLD_OUT: no seat free or held; CLOSED: over',
-});
-
-export const PublicSale = Type.Object({
-  saleId: Type.Integer(),
-  name: Type.String(),
-  allSchedules: Type.Boolean({
-    description: 'Covers every schedule, present and future; scheduleIds is then empty',
-  }),
-  scheduleIds: Type.Array(Type.Integer()),
-  opensAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  status: Status,
-  drawCommitment: Type.String({ description: 'sha256 (hex) of the draw seed, published at creation' }),
-});
 
 export const publicSaleView = (s: Sale) => ({
   saleId: s.id,

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Sale, SaleCounters } from '../../domain/sales/model.ts';
 import type { RoutePlugin } from '../plugin.ts';
-import { iso, PublicSale, publicSaleView, SaleParams } from '../sales.ts';
+import { AdminSale, AdminSaleWithCounters } from '../sale-bodies.ts';
+import { iso, publicSaleView, SaleParams } from '../sales.ts';
 import { errorResponses, Id } from '../schemas.ts';
 import { operatorOf } from './auth.ts';
 import { epochOf, NO_CONTROL_CHARACTERS } from './schemas.ts';
@@ -14,43 +15,6 @@ const Overbook = Type.Number({
   maximum: 100,
   description: 'Users admitted at once per seat free or held: the window is ceil((free + held) x overbook)',
 });
-
-const Settings = Type.Object({
-  admitPerSecond: Type.Number(),
-  maxActive: Type.Integer(),
-  minWindow: Type.Integer(),
-  maxWindow: Type.Integer(),
-  overbook: Type.Number(),
-  paused: Type.Boolean(),
-});
-
-const saleFields = {
-  ...PublicSale.properties,
-  drawSeed: Type.Union([Type.String(), Type.Null()], { description: 'Revealed once the draw was applied' }),
-  settings: Settings,
-  createdAt: Type.String({ format: 'date-time' }),
-  closedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-};
-const SaleBody = Type.Object(saleFields);
-
-const Counters = Type.Object({
-  waiting: Type.Integer(),
-  prequeued: Type.Integer(),
-  active: Type.Integer(),
-  admittedTotal: Type.Integer(),
-  holds: Type.Integer(),
-  sold: Type.Integer(),
-  revenue: Type.Integer({ description: 'Points paid for seats of this sale' }),
-  admitPerSecond: Type.Number({ description: 'Measured over the last minute, else the configured rate' }),
-  window: Type.Integer({
-    description: 'Users admitted at once at most, as adaptive admission sets it; 0 while admission is halted',
-  }),
-  pacePerSecond: Type.Number({
-    description: 'The admission rate in force, at most the sale’s admitPerSecond',
-  }),
-});
-
-const SaleWithCounters = Type.Object({ ...saleFields, counters: Counters });
 
 export const saleView = (s: Sale) => ({
   ...publicSaleView(s),
@@ -90,7 +54,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
           },
           { additionalProperties: false },
         ),
-        response: { 201: SaleBody, ...errorResponses },
+        response: { 201: AdminSale, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -111,7 +75,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
     {
       schema: {
         summary: 'Every sale with its live status',
-        response: { 200: Type.Object({ sales: Type.Array(SaleBody) }), ...errorResponses },
+        response: { 200: Type.Object({ sales: Type.Array(AdminSale) }), ...errorResponses },
       },
     },
     async () => ({ sales: (await saleRooms.sales()).map(saleView) }),
@@ -123,7 +87,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
       schema: {
         summary: 'A sale with its live counters',
         params: SaleParams,
-        response: { 200: SaleWithCounters, ...errorResponses },
+        response: { 200: AdminSaleWithCounters, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -148,7 +112,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
             ? 'Pause admission: nobody new is admitted, waiters keep their place'
             : 'Resume admission',
           params: SaleParams,
-          response: { 200: SaleBody, ...errorResponses },
+          response: { 200: AdminSale, ...errorResponses },
         },
       },
       async (req) => {
@@ -173,7 +137,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
           },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: SaleBody, ...errorResponses },
+        response: { 200: AdminSale, ...errorResponses },
       },
     },
     async (req) => {
@@ -188,7 +152,7 @@ export const adminSaleRoutes: RoutePlugin<'sales' | 'saleRooms'> = async (app, {
       schema: {
         summary: 'Close the sale: no more joiners or admissions; waiters see CLOSED',
         params: SaleParams,
-        response: { 200: SaleBody, ...errorResponses },
+        response: { 200: AdminSale, ...errorResponses },
       },
     },
     async (req) => {

@@ -1,56 +1,16 @@
+import type { Static } from 'typebox';
+import type * as bodies from '../../../src/http/sale-bodies.ts';
 import { api } from './api.ts';
 
-/** The sales API's shapes (docs: the sales contract); the pages talk to sales only through this module. */
-export type SaleStatus = 'SCHEDULED' | 'OPEN' | 'PAUSED' | 'SOLD_OUT' | 'CLOSED';
-
-export interface SaleSettings {
-  admitPerSecond: number;
-  maxActive: number;
-  minWindow: number;
-  maxWindow: number;
-  overbook: number;
-  paused: boolean;
-}
-
-export interface Sale {
-  saleId: number;
-  name: string;
-  /** Every schedule, present and future; scheduleIds is then empty. */
-  allSchedules: boolean;
-  scheduleIds: number[];
-  opensAt: string | null;
-  status: SaleStatus;
-  settings: SaleSettings;
-  closedAt: string | null;
-}
-
-export interface SaleCounters {
-  waiting: number;
-  prequeued: number;
-  active: number;
-  admittedTotal: number;
-  holds: number;
-  sold: number;
-  revenue: number;
-  admitPerSecond: number;
-  /** Users admitted at once at most, as adaptive admission sets it; 0 while admission is halted. */
-  window: number;
-  /** The admission rate in force, at most the sale's admitPerSecond. */
-  pacePerSecond: number;
-}
-
-export type SaleWithCounters = Sale & { counters: SaleCounters };
-
+/** The sales API's shapes, as the server's schemas define them; the pages talk to sales only through this module. */
+export type SaleStatus = Static<typeof bodies.SaleStatus>;
+export type SaleSettings = Static<typeof bodies.SaleSettings>;
+/** A sale as operators see it. */
+export type Sale = Static<typeof bodies.AdminSale>;
+export type SaleCounters = Static<typeof bodies.SaleCounters>;
+export type SaleWithCounters = Static<typeof bodies.AdminSaleWithCounters>;
 /** What a fan sees of a sale. */
-export interface PublicSale {
-  saleId: number;
-  name: string;
-  /** Every schedule, present and future; scheduleIds is then empty. */
-  allSchedules: boolean;
-  scheduleIds: number[];
-  opensAt: string | null;
-  status: SaleStatus;
-}
+export type PublicSale = Static<typeof bodies.PublicSale>;
 
 export type SettingsChange = Partial<Pick<SaleSettings, 'admitPerSecond' | 'maxActive'>>;
 
