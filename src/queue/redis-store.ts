@@ -97,7 +97,12 @@ const CONTROL_FIELDS = ['ctlWindow', 'ctlRate', 'ctlVersion', 'ctlChangedAt', 'c
 /** Most polls in one poll-batch call: a few milliseconds of Redis at most. */
 const POLL_BATCH = 256;
 
-/** Polls of one turn of the event loop, with the same clock reading and heartbeat, waiting to be sent. */
+/**
+ * Polls of one turn of the event loop with the same heartbeat, waiting to be sent. `now` is the latest clock
+ * reading among them: a turn spans milliseconds, and cutting the batch at each one had halved the batches of a
+ * busy process (a million waiters: 5.6 polls a call instead of 11); an idle deadline a millisecond or two later
+ * than its own poll's is the only difference it makes.
+ */
 interface PollBatch {
   now: number;
   heartbeat: number[];
@@ -221,10 +226,11 @@ export class RedisQueueStore implements QueueStore {
 
   #batchedPoll(userId: number, accessKey: string, now: number, heartbeat: number[]): Promise<number> {
     let batch = this.#pollBatch;
-    if (batch && (batch.now !== now || batch.heartbeat.some((v, i) => v !== heartbeat[i]))) {
+    if (batch?.heartbeat.some((v, i) => v !== heartbeat[i])) {
       this.#sendPolls(batch);
       batch = undefined;
     }
+    if (batch && now > batch.now) batch.now = now;
     if (!batch) {
       const started: PollBatch = { now, heartbeat, polls: [] };
       this.#pollBatch = batch = started;
