@@ -38,8 +38,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await database.openKept();
   } catch (err) {
     await composition.close().catch(() => {});
+    const { min, max } = config.dbPool;
     throw new Error(
-      `TR_DB_POOL_MIN: cannot open ${config.dbPool.min} connection(s) to ${database.describe} at start: ${(err as Error).message}`,
+      `TR_DB_POOL_MIN: cannot open ${min === 'max' ? max : min} connection(s) to ${database.describe} at start: ${(err as Error).message}`,
     );
   }
   const app = await buildApp({ config, services: composition.services, logger });

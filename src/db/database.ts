@@ -119,8 +119,9 @@ export interface PoolOptions {
   max: number;
   /**
    * Connections kept open however long they idle, opened by `openKept` ('max': all; absent: 0, each opened on
-   * demand and, on PostgreSQL, closed after idling 30 s; mysql2's pool closes none). A pool that grows during a burst makes the burst wait for connections
-   * (and the database for new sessions) at its worst moment: a sale's first holds found 4 of 10 open.
+   * demand and, on PostgreSQL, closed after idling 30 s; mysql2's pool closes none). A pool that grows during a
+   * burst makes the burst wait for connections (and the database for new sessions) at its worst moment: a sale's
+   * first holds found 4 of 10 open.
    */
   min?: number | 'max';
   acquireTimeoutMs: number;

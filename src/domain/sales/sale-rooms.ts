@@ -635,7 +635,7 @@ export class SaleRooms {
         opensAt,
       });
       // Drawn ahead of the opening: the place is the drawn one, and the fan comes back when admission nears it,
-      // the front spread in order over the first second rather than all at the opening plus the shortest advice.
+      // the front in order from the opening on rather than all at the opening plus the shortest advice.
       if (line.drawApplied) {
         const place = Math.max(1, t.position);
         return prequeue(place, untilOpening + line.room.firstAskAfterStartMs(place));
