@@ -98,9 +98,9 @@ function holdValues(h: LimitedHold): HoldValues {
 }
 
 /**
- * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `statementsBehindOneSync` or `storedProcedures`): the
- * user's row is locked by one statement, so the count of live holds in the next one, made after the lock
- * was granted, sees every hold committed before it. With an idempotency answer, the key's row is locked too,
+ * BookingStore.holdFreeSeatWithinLimit in one round trip (needs `statementsBehindOneSync` or
+ * `storedProcedures`): the user's row is locked by one statement, so the count of live holds in the next one,
+ * made after the lock was granted, sees every hold committed before it. With an idempotency answer, the key's row is locked too,
  * the hold is written only while the claim is this request's, and the answer is stored with it.
  */
 export async function holdFreeSeatWithinLimit(

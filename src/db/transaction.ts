@@ -25,8 +25,8 @@ export function inTransaction<T>(database: Database, fn: (trx: Db) => Promise<T>
 
 /**
  * Runs statements as one READ COMMITTED transaction sent in a single round trip (needs the
- * `statementBatches` or `statementsBehindOneSync` capability), retried like inTransaction; resolves each statement's
- * result, in order (rows, or a batch's status for a statement without rows).
+ * `statementBatches` or `statementsBehindOneSync` capability), retried like inTransaction; resolves each
+ * statement's result, in order (rows, or a batch's status for a statement without rows).
  */
 export function inOneRoundTrip(database: Database, compiled: readonly CompiledQuery[]): Promise<unknown[]> {
   if (!database.capabilities.statementBatches) return behindOneSync(database, compiled);

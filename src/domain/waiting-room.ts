@@ -263,7 +263,7 @@ export class WaitingRoom {
    * about as fast as its places are advised anyway, instead of its whole front at the floor in the same instant.
    */
   firstAskAfterStartMs(position: number): number {
-    return Math.min(MAX_POLL_MS, Math.round(Math.max(0, position) * this.#heartbeat().msPerPosition));
+    return pollAfterFor(position, { ...this.#heartbeat(), minPollMs: 0 });
   }
 
   /** The rate used when not governed by the shared control. */
