@@ -2,19 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { HeartbeatPolicy } from '../../src/domain/queue-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { needServer, serverUrls } from '../support/backends.ts';
-import { newAccessKey } from '../support/store-keys.ts';
-
-const heartbeat: HeartbeatPolicy = {
-  msPerPosition: 10,
-  minPollMs: 1000,
-  maxPollMs: 20_000,
-  idleFloorMs: 30_000,
-  idleFactor: 3,
-};
-const T0 = Date.UTC(2026, 0, 1);
+import { heartbeat, newAccessKey, T0 } from '../support/store-keys.ts';
 
 test('redis: the polls of one turn go to Redis as one call, even when the clock moved between them', async (t) => {
   if (!(await needServer(t, 'redis'))) return;

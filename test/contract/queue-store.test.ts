@@ -5,7 +5,6 @@ import { DomainError } from '../../src/domain/errors.ts';
 import {
   ACTIVE_REFRESH_MS,
   type AdmitLimits,
-  type HeartbeatPolicy,
   IDLE_SLACK_POLLS,
   type QueueStore,
   type QueueStoreSettings,
@@ -14,17 +13,9 @@ import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
-import { newAccessKey } from '../support/store-keys.ts';
+import { heartbeat, newAccessKey, T0 } from '../support/store-keys.ts';
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
-const heartbeat: HeartbeatPolicy = {
-  msPerPosition: 10,
-  minPollMs: 1000,
-  maxPollMs: 20_000,
-  idleFloorMs: 30_000,
-  idleFactor: 3,
-};
-const T0 = Date.UTC(2026, 0, 1);
 /** 1000 a second: each elapsed millisecond is worth one admission. */
 const perMs = (maxActive: number): AdmitLimits => ({
   ratePerSecond: 1000,

@@ -2,26 +2,18 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
 import { DomainError } from '../../src/domain/errors.ts';
-import type { HeartbeatPolicy, QueueEntry, QueueStoreSettings } from '../../src/domain/queue-store.ts';
+import type { QueueEntry, QueueStoreSettings } from '../../src/domain/queue-store.ts';
 import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { makeTestApp } from '../support/app.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
-import { newAccessKey } from '../support/store-keys.ts';
+import { heartbeat, newAccessKey, T0 } from '../support/store-keys.ts';
 
 // What only a real cluster shows: where each room lives, and that no script strays from its room's slot.
 const cluster = await redisClusterFor('redis cluster placement');
 after(() => cluster?.stop());
 
 const settings: QueueStoreSettings = { activeTtlMs: 300_000, tokenGraceMs: 30_000, activeIdleMs: 20_000 };
-const heartbeat: HeartbeatPolicy = {
-  msPerPosition: 10,
-  minPollMs: 1000,
-  maxPollMs: 20_000,
-  idleFloorMs: 30_000,
-  idleFactor: 3,
-};
-const T0 = Date.UTC(2026, 0, 1);
 
 /** The master port serving each slot, from CLUSTER SLOTS. */
 async function slotOwners(client: Cluster): Promise<(slot: number) => number> {

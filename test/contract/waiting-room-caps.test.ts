@@ -4,7 +4,6 @@ import { after, describe, test } from 'node:test';
 import { DomainError } from '../../src/domain/errors.ts';
 import {
   type AdmitLimits,
-  type HeartbeatPolicy,
   type QueueStore,
   type QueueStoreSettings,
   RETIRED_KEY_MEMORY_MS,
@@ -14,7 +13,7 @@ import { connectRedis } from '../../src/queue/redis-connection.ts';
 import { RedisQueueStore } from '../../src/queue/redis-store.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
 import { redisClusterFor } from '../support/redis-cluster.ts';
-import { newAccessKey } from '../support/store-keys.ts';
+import { heartbeat, newAccessKey, T0 } from '../support/store-keys.ts';
 
 const GRACE_MS = 30_000;
 const settings: QueueStoreSettings = {
@@ -23,14 +22,6 @@ const settings: QueueStoreSettings = {
   activeIdleMs: 20_000,
   maxWaiting: 3,
 };
-const heartbeat: HeartbeatPolicy = {
-  msPerPosition: 10,
-  minPollMs: 1000,
-  maxPollMs: 20_000,
-  idleFloorMs: 30_000,
-  idleFactor: 3,
-};
-const T0 = Date.UTC(2026, 0, 1);
 const admitOne: AdmitLimits = { ratePerSecond: 1000, maxActive: 1, maxBurstMs: 60_000, governed: false };
 
 const redisUp = await serverAvailable('redis');
