@@ -23,6 +23,7 @@ import { CatalogService } from './domain/catalog.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { IdempotencyService } from './domain/idempotency.ts';
 import { anyoneMayNameAnyUser, type IdentityGate, verifiedIdentityGate } from './domain/identity.ts';
+import { LearnedSession } from './domain/learned-session.ts';
 import type { QueueStore, SaleControl } from './domain/queue-store.ts';
 import { DEFAULT_SALE_ID, type SaleSettings } from './domain/sales/model.ts';
 import { type SaleLine, SaleRooms } from './domain/sales/sale-rooms.ts';
@@ -41,6 +42,7 @@ import { createOperability, type Operability } from './observability/operability
 import { type DependencyCheck, pressureReadiness } from './observability/readiness.ts';
 import { sharedAccessKeySecret } from './queue/access-key-secret.ts';
 import { createQueueStore, storeSettingsOf } from './queue/create-store.ts';
+import { redisSessionLengths } from './queue/learned-session-store.ts';
 import { MemoryQueueStore } from './queue/memory-store.ts';
 import { connectRedis, type RedisClient } from './queue/redis-connection.ts';
 import { RedisQueueStore } from './queue/redis-store.ts';
@@ -74,6 +76,8 @@ interface Parts {
   clock: Clock;
   /** Every room of every process sharing the store signs and checks keys with the same secret. */
   accessKeys: AccessKeys;
+  /** The session length the last sale measured: the ETA prior of every room until it measures its own. */
+  learnedSession: LearnedSession;
   logger: Logger;
   life: Lifecycle;
   readiness: DependencyCheck[];
@@ -84,7 +88,15 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const life = new Lifecycle();
-  const parts: Parts = { config, clock, accessKeys: accessKeysOf(config, life), logger, life, readiness: [] };
+  const parts: Parts = {
+    config,
+    clock,
+    accessKeys: accessKeysOf(config, life),
+    learnedSession: learnedSessionOf(config, life, logger),
+    logger,
+    life,
+    readiness: [],
+  };
   const metrics = createMetrics();
   // Pool checkouts feed the metric from the start, and the admission controller once it exists.
   let onPoolWait = (seconds: number, cls?: string) => metrics.poolWait(seconds, cls);
@@ -187,7 +199,15 @@ async function prepareDatabase(
 }
 
 /** Admission runs in the store (one Lua script on Redis), so any number of processes may tick. */
-function waitingRoomOf({ config, clock, accessKeys, logger, life, readiness }: Parts): SaleLine {
+function waitingRoomOf({
+  config,
+  clock,
+  accessKeys,
+  learnedSession,
+  logger,
+  life,
+  readiness,
+}: Parts): SaleLine {
   const store = createQueueStore(config.queue, config.queueSettings, {
     hashTag: config.queueName,
     maxWaiting: config.maxWaiting,
@@ -198,6 +218,7 @@ function waitingRoomOf({ config, clock, accessKeys, logger, life, readiness }: P
     clock,
     settings: config.queueSettings,
     accessKeys,
+    learnedSession,
     onTickError: (err) => logger.warn({ err }, 'admission tick failed'),
   });
   readiness.push({ name: 'queue', check: () => store.ping() });
@@ -214,6 +235,24 @@ function accessKeysOf(config: Config, life: Lifecycle): AccessKeys {
   const shared = sharedAccessKeySecret(config.queue, config.queueName);
   life.onClose(shared.close);
   return new AccessKeys(shared.read);
+}
+
+/**
+ * TR_EXPECTED_SESSION_SECONDS until a sale measured its sessions; on Redis what a sale measured outlives the process
+ * (read at start, written as sales measure), in memory it lives as long as the waiting room does.
+ */
+function learnedSessionOf(config: Config, life: Lifecycle, logger: Logger): LearnedSession {
+  const fallbackMs = config.queueSettings.expectedSessionSeconds * 1000;
+  if (config.queue === 'memory') return new LearnedSession({ fallbackMs });
+  const store = redisSessionLengths(config.queue, config.queueName);
+  life.onClose(store.close);
+  const learned = new LearnedSession({
+    fallbackMs,
+    store,
+    onError: (err) => logger.warn({ err }, 'the learned session length could not be read or written'),
+  });
+  life.onStart(() => void learned.load());
+  return learned;
 }
 
 /** What a sale follows unless an operator set otherwise: the configured waiting room. */
@@ -234,7 +273,7 @@ function saleDefaultsOf(config: Config): SaleSettings {
  * server's waiting room.
  */
 function saleRoomsOf(
-  { config, clock, accessKeys, logger, life }: Parts,
+  { config, clock, accessKeys, learnedSession, logger, life }: Parts,
   sales: SalesService,
   defaultLine: SaleLine,
   follow: Pick<ConstructorParameters<typeof SaleRooms>[0], 'onDefaultControl' | 'govern'>,
@@ -255,6 +294,7 @@ function saleRoomsOf(
       clock,
       settings: config.queueSettings,
       accessKeys,
+      learnedSession,
       onTickError: (err) => logger.warn({ err, saleId }, 'admission tick failed'),
     });
     return { store, room, shared: config.queue !== 'memory' };

@@ -381,7 +381,7 @@ const table: SettingsOf<Config> = {
       'TR_EXPECTED_SESSION_SECONDS',
       integer(1, 3600),
       10,
-      'How long an admitted user is expected to hold a slot (pick to pay), for ETAs until departures are measured',
+      'How long an admitted user is expected to hold a slot (pick to pay), for ETAs until departures are measured; once a sale has measured its sessions, the next sales start from that instead',
     ),
   },
   maxWaiting: setting(

@@ -6,6 +6,8 @@ export interface DrainStep {
   waiting: number;
   /** Waiters this step dropped from the line (idle). */
   evicted: number;
+  /** Admitted users whose slot this step let lapse (idle or at the end of the admission), not freed by the user. */
+  expired?: number;
   /** The cap on users active at once in force (0: admission halted). */
   window: number;
   /** Admissions per second while the window has room. */
@@ -35,8 +37,11 @@ export interface WindowOutlook {
 }
 
 export interface DrainForecastOptions {
-  /** How long an admitted user is assumed to hold a slot until departures are measured. */
-  priorSessionMs: number;
+  /**
+   * How long an admitted user is assumed to hold a slot until departures are measured; a function is asked each
+   * time (a prior learned from another sale may arrive later).
+   */
+  priorSessionMs: number | (() => number);
   /**
    * How long an admitted user who stopped making requests keeps the slot before it lapses (the active idle
    * time). Users still active well past the measured session mostly walked away (sold out, gave up): they
@@ -50,6 +55,8 @@ interface Point {
   /** Cumulative admissions and departures (from the first step seen). */
   admitted: number;
   departed: number;
+  /** Cumulative departures that were lapses (a slot nobody freed). */
+  lapsed: number;
 }
 
 /** History kept: sessions longer than this are not measured (they still count as "at least this"). */
@@ -74,6 +81,19 @@ const LEAVING_SPAN_MS = 3000;
  * its high before one.
  */
 const WINDOW_SPAN_MS = 30_000;
+/**
+ * A settled session (a whole window left, people still waiting, and the recent departures users freeing their slot,
+ * not slots lapsing: the sale sells) is sampled this often; their median, once there are SETTLED_SAMPLES, is what
+ * the line measured for the next sale's prior. After a sell-out, admitted users find nothing and walk away: their
+ * slots lapse an idle time later, for minutes while abandoned holds keep a few seats in play, and sessions measured
+ * then tell nothing of a purchase. The median, as a few such seconds and the first (quickest) departures would pull
+ * a mean.
+ */
+const SETTLED_EVERY_MS = 1000;
+/** Recent departures that may be lapses for the session to count as settled. */
+const SETTLED_LAPSE_SHARE = 0.1;
+const SETTLED_SAMPLES = 5;
+const MAX_SETTLED_SAMPLES = 600;
 
 /**
  * Forecasts how the line drains, from what the admission steps saw. Admission is limited by the rate budget
@@ -86,7 +106,7 @@ const WINDOW_SPAN_MS = 30_000;
  * dropped from the line (idle) move those behind them forward.
  */
 export class DrainForecast {
-  readonly #priorSessionMs: number;
+  readonly #prior: () => number;
   readonly #idleLapseMs: number | undefined;
   #points: Point[] = [];
   #last: DrainStep | undefined;
@@ -98,9 +118,13 @@ export class DrainForecast {
   /** Cumulative admissions from now, every STEP_MS; recomputed lazily after each step. */
   #table: number[] | undefined;
   #tableAt = 0;
+  /** Session lengths measured while settled, one per SETTLED_EVERY_MS, oldest first. */
+  #settled: number[] = [];
+  #settledAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: DrainForecastOptions) {
-    this.#priorSessionMs = opts.priorSessionMs;
+    const prior = opts.priorSessionMs;
+    this.#prior = typeof prior === 'number' ? () => prior : prior;
     this.#idleLapseMs = opts.idleLapseMs;
   }
 
@@ -109,11 +133,16 @@ export class DrainForecast {
     const prev = this.#points.at(-1);
     if (!last || !prev) {
       // Users already active count as admitted now: they leave one session from now, as far as is known.
-      this.#points.push({ at: step.at, admitted: step.active, departed: 0 });
+      this.#points.push({ at: step.at, admitted: step.active, departed: 0, lapsed: 0 });
     } else if (step.at >= last.at) {
       const admitted = Math.max(0, step.admittedTotal - last.admittedTotal);
       const departed = Math.max(0, last.active + admitted - step.active);
-      const point = { at: step.at, admitted: prev.admitted + admitted, departed: prev.departed + departed };
+      const point = {
+        at: step.at,
+        admitted: prev.admitted + admitted,
+        departed: prev.departed + departed,
+        lapsed: prev.lapsed + Math.min(departed, step.expired ?? 0),
+      };
       if (step.at === prev.at) this.#points[this.#points.length - 1] = point;
       else this.#points.push(point);
       const spanMs = step.at - last.at;
@@ -137,6 +166,39 @@ export class DrainForecast {
     while (this.#budgetSteps.length && this.#budgetSteps[0].at < step.at - RATE_SPAN_MS)
       this.#budgetSteps.shift();
     this.#table = undefined;
+    this.#sampleSettled(step);
+  }
+
+  #sampleSettled(step: DrainStep): void {
+    if (step.waiting <= 0 || step.at - this.#settledAt < SETTLED_EVERY_MS || this.#sessionTrust() < 1) return;
+    const pts = this.#points;
+    const last = pts[pts.length - 1];
+    let i = pts.length - 1;
+    while (i > 0 && pts[i - 1].at >= step.at - SESSION_SPAN_MS) i--;
+    const from = pts[Math.max(0, i - 1)];
+    const departed = last.departed - from.departed;
+    if (departed < MIN_DEPARTURES || last.lapsed - from.lapsed > departed * SETTLED_LAPSE_SHARE) return;
+    this.sessionMs(); // refreshes the measurement
+    if (this.#measuredSession === undefined) return;
+    this.#settledAt = step.at;
+    this.#settled.push(this.#measuredSession);
+    if (this.#settled.length > MAX_SETTLED_SAMPLES) this.#settled.shift();
+  }
+
+  /** When the last settled sample was taken (the step's time); -Infinity before the first. */
+  get settledAt(): number {
+    return this.#settledAt;
+  }
+
+  /**
+   * The session length this line measured while it sold (a whole window had left and people waited): the median
+   * of its samples, undefined until there are enough.
+   */
+  settledSessionMs(): number | undefined {
+    if (this.#settled.length < SETTLED_SAMPLES) return undefined;
+    const sorted = [...this.#settled].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   }
 
   /**
@@ -147,10 +209,11 @@ export class DrainForecast {
     const pts = this.#points;
     const now = this.#last?.at ?? 0;
     const last = pts.at(-1);
-    if (!last || last.admitted === 0) return this.#priorSessionMs;
+    const prior = this.#prior();
+    if (!last || last.admitted === 0) return prior;
     // Nobody left yet: sessions last at least as long as the oldest admission still active.
     // (The oldest still active is the next one in: counting from its admission, not from a halted pre-queue.)
-    const floor = Math.max(this.#priorSessionMs, now - this.#admittedAt(last.departed + 1));
+    const floor = Math.max(prior, now - this.#admittedAt(last.departed + 1));
     if (last.departed < MIN_DEPARTURES) return floor;
     // Mean horizontal distance between the curves over the recent departures.
     let sum = 0;

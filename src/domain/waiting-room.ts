@@ -2,6 +2,7 @@ import { type AccessKeyClaims, AccessKeys } from './access-key.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import { DrainForecast, type WindowOutlook } from './eta.ts';
+import type { LearnedSession } from './learned-session.ts';
 import type {
   AdmissionControl,
   ControlValues,
@@ -102,6 +103,7 @@ export class WaitingRoom {
   #samples: RateSample[] = [];
   #measuredRate: number | undefined;
   readonly #drain: DrainForecast;
+  readonly #learned: LearnedSession | undefined;
   #lastTick: { at: number; admittedTotal: number; waiting: number; halted: boolean } | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -113,6 +115,11 @@ export class WaitingRoom {
     settings: WaitingRoomSettings;
     /** Signs and checks access keys; every process sharing the store must share its secret. */
     accessKeys?: AccessKeys;
+    /**
+     * The session length the last sale measured, shared by every room of the process: this room's prior until it
+     * measures its own, and where it reports its own once settled. Without it: the configured prior only.
+     */
+    learnedSession?: LearnedSession;
     onTickError?: (err: unknown) => void;
   }) {
     this.#store = deps.store;
@@ -128,8 +135,11 @@ export class WaitingRoom {
       rate: deps.settings.admitPerSecond,
     };
     this.#lastAdmissionAt = deps.clock.now();
+    const learned = deps.learnedSession;
+    this.#learned = learned;
+    const configuredMs = (deps.settings.expectedSessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000;
     this.#drain = new DrainForecast({
-      priorSessionMs: (deps.settings.expectedSessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000,
+      priorSessionMs: learned ? () => learned.priorMs() : configuredMs,
       // A slot lapses between the idle time and the idle time plus the refresh slack after the last request.
       idleLapseMs: deps.settings.activeIdleSeconds * 1000 + ACTIVE_REFRESH_MS / 2,
     });
@@ -197,6 +207,12 @@ export class WaitingRoom {
       this.#lastAdmissionAt = now;
     this.#measure(now, outcome.admittedTotal, outcome.waiting, window <= 0);
     this.#drain.observe({ at: now, ...outcome, outlook: this.#outlook?.() });
+    // Only a step that took a sample teaches: a line that stopped selling must not keep re-asserting its old figure
+    // over what a sale selling now measures.
+    if (this.#learned && this.#drain.settledAt === now) {
+      const settled = this.#drain.settledSessionMs();
+      if (settled !== undefined) this.#learned.learn(settled, now);
+    }
     return { admitted: outcome.admitted, evicted: outcome.evicted, expired: outcome.expired };
   }
 

@@ -75,12 +75,12 @@ export async function loadtestCommand(argv: string[]): Promise<number> {
   try {
     if (withSale && options.onsale) {
       const target = server?.url ?? (options.target as string);
-      const { saleSchedules, saleOpensInMs } = options.onsale;
+      const { saleSchedules, firstSchedule, saleOpensInMs } = options.onsale;
       try {
         options.onsale.sale = await createOnsaleSale(
           target,
           options.adminKey as string,
-          saleSchedules,
+          { first: firstSchedule, count: saleSchedules },
           saleOpensInMs as number,
         );
       } catch (err) {

@@ -10,19 +10,19 @@ export interface CreatedSale {
 }
 
 /**
- * Creates the run's sale through the admin API (the runner speaks HTTP only): schedules 1..N, opening
+ * Creates the run's sale through the admin API (the runner speaks HTTP only): N schedules from the first, opening
  * `opensInMs` from now, so the crowd joining before then is pre-queued and ordered by the draw.
  */
 export async function createOnsaleSale(
   target: string,
   operatorKey: string,
-  saleSchedules: number,
+  schedules: { first: number; count: number },
   opensInMs: number,
 ): Promise<CreatedSale> {
   const opensAt = new Date(Date.now() + opensInMs).toISOString();
   const body = {
     name: `loadtest on-sale ${new Date().toISOString()}`,
-    scheduleIds: Array.from({ length: saleSchedules }, (_, i) => i + 1),
+    scheduleIds: Array.from({ length: schedules.count }, (_, i) => schedules.first + i),
     opensAt,
   };
   const res = await request(`${target}/admin/api/sales`, {

@@ -457,13 +457,13 @@ export class OnsaleArrivals {
 
   /** A sale schedule not found full lately; with none, the one found full longest ago, once it may be re-checked. */
   private pickSchedule(): number | undefined {
-    const count = this.sale.saleSchedules;
+    const { saleSchedules: count, firstSchedule: first } = this.sale;
     if (this.soldOut.size < count) {
       for (let i = 0; i < 16; i++) {
-        const id = randomInt(1, count);
+        const id = randomInt(first, first + count - 1);
         if (!this.soldOut.has(id)) return id;
       }
-      for (let id = 1; id <= count; id++) if (!this.soldOut.has(id)) return id;
+      for (let id = first; id < first + count; id++) if (!this.soldOut.has(id)) return id;
     }
     let oldest: number | undefined;
     let oldestAt = performance.now() - RECHECK_FULL_MS;

@@ -20,6 +20,8 @@ Usage: ticketrush loadtest [options]
   --join-within D        onsale: window in which every user joins (default 60s)
   --sale-seats N         onsale: seats on sale, the first N / --seats-per-schedule schedules (default 10,000)
   --seats-per-schedule N onsale: seats of one schedule on the target (default 100, the demo catalog)
+  --first-schedule N     onsale: the sale's schedules start at N instead of 1 (a second run on the same
+                         target sells schedules the first did not)
   --connections N        onsale: connections to the target over all workers (default 512)
   --leave                onsale: fans who give up without a seat (sold out, seats lost) leave the line
                          with DELETE /api/users/:userId/token, freeing their slot at once
@@ -76,6 +78,7 @@ const FLAGS = {
   'join-within': { type: 'string' },
   'sale-seats': { type: 'string' },
   'seats-per-schedule': { type: 'string' },
+  'first-schedule': { type: 'string' },
   connections: { type: 'string' },
   leave: { type: 'boolean', default: false },
   'sale-opens-in': { type: 'string' },
@@ -168,6 +171,7 @@ function readOnsale(values: Flags): OnsalePlan {
     users,
     joinMs,
     saleSchedules: Math.max(1, Math.ceil(saleSeats / seatsPerSchedule)),
+    firstSchedule: Math.floor(positiveNumber('first-schedule', values['first-schedule'], 1, 1)),
     seatsPerSchedule,
     connections: Math.floor(positiveNumber('connections', values.connections, 512, 1)),
     leave: values.leave,

@@ -37,7 +37,7 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
     ['crowd', `${o.plan.users} distinct users joining within ${s(o.plan.joinMs)}; ${f.started} started`],
     [
       'sale',
-      `${o.plan.saleSeats} seats: schedules 1..${o.plan.saleSchedules} x ${o.plan.seatsPerSchedule} seats`,
+      `${o.plan.saleSeats} seats: schedules ${o.plan.firstSchedule}..${o.plan.firstSchedule + o.plan.saleSchedules - 1} x ${o.plan.seatsPerSchedule} seats`,
     ],
     [
       'flows',

@@ -11,8 +11,10 @@ export interface OnsalePlan {
   users: number;
   /** Users arrive evenly within this window (ms from the start). */
   joinMs: number;
-  /** Schedules 1..N are on sale (a 10,000-seat sale of 100-seat schedules: 100). */
+  /** Schedules firstSchedule.. firstSchedule + N - 1 are on sale (a 10,000-seat sale of 100-seat schedules: 100). */
   saleSchedules: number;
+  /** The first schedule on sale (1 unless a run sells other schedules than an earlier run on the same target). */
+  firstSchedule: number;
   seatsPerSchedule: number;
   /** Connections to the target over all workers: sleeping users need none. */
   connections: number;

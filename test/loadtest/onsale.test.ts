@@ -49,11 +49,20 @@ test('--profile onsale plans distinct users joining within the window, honouring
     users: 20_000,
     joinMs: 60_000,
     saleSchedules: 100,
+    firstSchedule: 1,
     seatsPerSchedule: 100,
     connections: 512,
     leave: false,
   });
   assert.equal(options.maxVus, 20_000, 'no user is dropped at a VU cap');
+  const second = parseLoadtestArgs(['--profile', 'onsale', '--first-schedule', '101']);
+  assert.ok(second !== 'help');
+  assert.equal(
+    second.onsale?.firstSchedule,
+    101,
+    'a second sale on the same target sells schedules 101..200',
+  );
+  assert.throws(() => parseLoadtestArgs(['--profile', 'onsale', '--first-schedule', '0']), /first-schedule/);
   assert.equal(options.flow.honorPollHint, true);
   assert.ok(options.gracefulStopMs >= 10 * 60_000, 'the run waits for the crowd to be served');
   const defaults = parseLoadtestArgs(['--profile', 'onsale']);
@@ -183,8 +192,15 @@ test('ETA accuracy on a stub that tells 1 s and admits after 2 s: every user wai
 
 test('a sale created through the admin API: the crowd pre-queues, the ETA counts from after the opening, and SOLD_OUT ends the wait', async () => {
   const opensInMs = 1500;
-  await assert.rejects(createOnsaleSale(stub.url, 'wrong-key', 3, opensInMs), /401/);
-  const sale = await createOnsaleSale(stub.url, 'operator-key', 3, opensInMs);
+  await assert.rejects(createOnsaleSale(stub.url, 'wrong-key', { first: 1, count: 3 }, opensInMs), /401/);
+  const later = await createOnsaleSale(stub.url, 'operator-key', { first: 101, count: 3 }, opensInMs);
+  assert.deepEqual(
+    stub.salesCreated.at(-1)?.scheduleIds,
+    [101, 102, 103],
+    'a second run sells other schedules',
+  );
+  assert.equal(later.saleId, 7);
+  const sale = await createOnsaleSale(stub.url, 'operator-key', { first: 1, count: 3 }, opensInMs);
   assert.equal(sale.saleId, 7);
   assert.deepEqual(stub.salesCreated.at(-1)?.scheduleIds, [1, 2, 3]);
   stub.counts.clear();
@@ -309,6 +325,7 @@ test("a sale run charts the sale's own series, counts its crowd and its sell-out
     users: 10,
     joinMs: 1000,
     saleSchedules: 1,
+    firstSchedule: 1,
     seatsPerSchedule: 5,
     connections: 4,
     leave: false,

@@ -40,6 +40,8 @@ interface Crowd {
   forecastKnowsGrowth?: boolean;
   /** Fans already in line at the start (a sale's draw), told their ETA after the first step. */
   prequeued?: number;
+  /** Shown the forecast once the line is empty. */
+  after?: (forecast: DrainForecast) => void;
 }
 
 /**
@@ -126,6 +128,7 @@ function simulate(
     clock.advance(TICK_MS);
     tick++;
   }
+  crowd.after?.(forecast);
   return errors;
 }
 
@@ -373,4 +376,73 @@ test('sessions longer than the prior at a growing opening still give ETAs within
   // way (the guard is for a shortfall larger than this one), so this checks the outcome, not the guard.
   const late = simulate({ ...opening, sessionMs: [11_000, 17_000], idleLapseMs: 15_000 }, honest);
   assert.ok(p90(late) <= 0.25, `p90 ${p90(late)}`);
+});
+
+test("a sale that sold measures its session, and the next sale's opening forecast with it is honest", () => {
+  // Sessions of 5-9 s (7 s on average), a prior of 10 s: the opening's fans are told too long a wait.
+  const sale: Crowd = { ...opening, sessionMs: [5000, 9000], idleLapseMs: 15_000, seats: 8000 };
+  let settled: number | undefined;
+  const first = p90(
+    simulate({ ...sale, priorSessionMs: 10_000, after: (f) => (settled = f.settledSessionMs()) }, honest),
+  );
+  assert.ok(settled !== undefined, 'a line that sold has a settled session');
+  // The median of the settled samples: the walk-aways of the sell-out's last seconds do not carry it.
+  assert.ok(Math.abs(settled - 7000) <= 700, `measured ${settled} ms, the crowd's mean is 7000`);
+  const next = p90(simulate({ ...sale, priorSessionMs: settled }, honest));
+  assert.ok(next < first, `learned prior p90 ${next}, configured prior p90 ${first}`);
+  assert.ok(next <= 0.1, `learned prior p90 ${next}`);
+});
+
+test('a line that never filled its window and emptied has no settled session to learn from', () => {
+  let settled: number | undefined = 1;
+  simulate({ ...spike, joinPerTick: 1, after: (f) => (settled = f.settledSessionMs()) }, honest);
+  assert.equal(settled, undefined);
+});
+
+test('the prior may be a function: asked each time, so a prior learned later reaches a line already open', () => {
+  let prior = 10_000;
+  const f = new DrainForecast({ priorSessionMs: () => prior });
+  f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 100, evicted: 0, window: 10, rate: 10 });
+  const before = f.sessionMs();
+  prior = 5000;
+  assert.deepEqual([before, f.sessionMs()], [10_000, 5000]);
+});
+
+test('after a sell-out, slots that lapse (fans who found nothing) for minutes do not become the learned session', () => {
+  const f = new DrainForecast({ priorSessionMs: 10_000, idleLapseMs: 15_000 });
+  let at = 0;
+  let admittedTotal = 0;
+  let active = 0;
+  const admittedAt: number[] = [];
+  /** One 250 ms step: `admit` users in; those admitted `sessionMs` ago leave, as lapses when `lapsing`. */
+  const step = (admit: number, sessionMs: number, lapsing: boolean) => {
+    for (let i = 0; i < admit; i++) admittedAt.push(at);
+    admittedTotal += admit;
+    active += admit;
+    let left = 0;
+    while (admittedAt.length && admittedAt[0] <= at - sessionMs) {
+      admittedAt.shift();
+      left++;
+    }
+    active -= left;
+    f.observe({
+      at,
+      admittedTotal,
+      active,
+      waiting: 5000,
+      evicted: 0,
+      expired: lapsing ? left : 0,
+      window: 200,
+      rate: 20,
+    });
+    at += 250;
+  };
+  // A minute of selling: 20 a second, each paying (and freeing the slot) 7 s after admission.
+  for (let k = 0; k < 240; k++) step(5, 7000, false);
+  const selling = f.settledSessionMs();
+  assert.ok(selling !== undefined && Math.abs(selling - 7000) <= 500, `selling: ${selling}`);
+  // Five minutes of abandoned holds keeping a few seats in play: fans admitted find nothing, their slots lapse 25 s on.
+  for (let k = 0; k < 1200; k++) step(1, 25_000, true);
+  const after = f.settledSessionMs();
+  assert.ok(after !== undefined && Math.abs(after - 7000) <= 500, `after the sell-out: ${after}`);
 });
