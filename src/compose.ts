@@ -426,7 +426,7 @@ function outboxRelayOf({ config, clock, logger, life, readiness }: Parts, databa
 
 /** Metrics sources, the pressure monitor (overload guard, readiness) and adaptive admission. */
 function operabilityOf(
-  { config, clock, logger, life, readiness }: Parts,
+  { config, clock, learnedSession, logger, life, readiness }: Parts,
   deps: { database: Database; waitingRoom: WaitingRoom; relay: OutboxRelay; metrics: Metrics },
 ): Operability {
   const operability = createOperability({
@@ -434,6 +434,7 @@ function operabilityOf(
     clock,
     database: deps.database,
     waitingRoom: deps.waitingRoom,
+    etaPriorSessionMs: () => learnedSession.priorMs(),
     outbox: () => deps.relay.stats(),
     log: logger,
     metrics: deps.metrics,

@@ -25,6 +25,8 @@ export interface MetricSources {
   pressure?: () => PressureStats;
   /** Transaction retries after deadlocks and serialization failures, counted since the process started. */
   transactionRetries?: () => RetryStats;
+  /** The session length a sale's ETAs assume until it has measured its own (ms). */
+  etaPriorSessionMs?: () => number;
   /** Counters per sale, a bounded set of labels (the source folds the rest into `other`). */
   sales?: () => MaybePromise<Array<{ sale: string; counters: SaleCounters }>>;
 }
@@ -221,6 +223,17 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     help: 'Admission rate changes by direction and the signal that caused them',
     labelNames: ['direction', 'signal'] as const,
     registers: [registry],
+  });
+  new Gauge({
+    name: `${prefix}eta_prior_session_seconds`,
+    help:
+      "How long an admitted user is assumed to hold a slot in a sale's first ETAs, before it has measured its own: " +
+      'the session the last sale measured, else TR_EXPECTED_SESSION_SECONDS',
+    registers: [registry],
+    collect() {
+      const ms = sources.etaPriorSessionMs?.();
+      if (typeof ms === 'number') this.set(ms / 1000);
+    },
   });
   new Gauge({
     name: `${prefix}admit_window`,

@@ -28,6 +28,8 @@ export interface OperabilityDeps {
     governBySharedControl(): void;
   };
   outbox?: () => OutboxStats | Promise<OutboxStats>;
+  /** The session length a sale's ETAs assume until it has measured its own. */
+  etaPriorSessionMs?: () => number;
   /** One line per admission-rate change and per overload level change. */
   log?: Pick<Logger, 'info' | 'warn'>;
   /** The registry to fill; a fresh one when absent. */
@@ -143,6 +145,7 @@ export function createOperability(deps: OperabilityDeps): Operability {
     admitWindow: () => waitingRoom.getWindow(),
     transactionRetries: () => retryStats,
     ...(deps.outbox && { outbox: deps.outbox }),
+    ...(deps.etaPriorSessionMs && { etaPriorSessionMs: deps.etaPriorSessionMs }),
   });
   return {
     metrics,

@@ -186,6 +186,7 @@ describe('GET /metrics', () => {
         expiredTotal: 30,
       }),
       outbox: () => ({ backlog: 12, lagMs: 1500 }),
+      etaPriorSessionMs: () => 6623,
     });
     metrics.bookingOutcome('hold', 'ok');
     metrics.bookingOutcome('hold', 'seat_taken');
@@ -203,6 +204,7 @@ describe('GET /metrics', () => {
       'ticketrush_queue_expiries_total 30',
       'ticketrush_outbox_backlog 12',
       'ticketrush_outbox_lag_seconds 1.5',
+      'ticketrush_eta_prior_session_seconds 6.623',
       'ticketrush_booking_outcomes_total{step="hold",outcome="seat_taken"} 2',
     ])
       assert.ok(text.includes(`${line}\n`), `missing ${line}`);
