@@ -7,7 +7,12 @@ import { redactUrl } from '../redact.ts';
 import { type AcquireClass, AcquireQueue } from './acquire-queue.ts';
 import { execSqlite, openNodeSqlite } from './node-sqlite.ts';
 import { boundMysqlPool, queuedDialect } from './pool-timing.ts';
-import { type MysqlConnection, PreparingPgClient, preparingMysqlConnection } from './prepared-statements.ts';
+import {
+  type MysqlConnection,
+  PreparingPgClient,
+  pgWireBatchSupported,
+  preparingMysqlConnection,
+} from './prepared-statements.ts';
 import type { Tables } from './types.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -240,7 +245,8 @@ function createPostgres(url: string, opts: PoolOptions): Database {
   return {
     db,
     dialect: 'postgres',
-    capabilities: DIALECT_CAPABILITIES.postgres,
+    // The batch behind one Sync uses pg's internals: a pg without them sends the statements one by one.
+    capabilities: { ...DIALECT_CAPABILITIES.postgres, statementsBehindOneSync: pgWireBatchSupported },
     describe: redactUrl(url),
     ping: async () => {
       await sql`select 1`.execute(db);

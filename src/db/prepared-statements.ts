@@ -64,6 +64,28 @@ export class PreparingPgClient extends pg.Client {
   }
 }
 
+/** What a batch writes with: pg's connection (its wire protocol writer)... */
+const WIRE_METHODS = ['parse', 'bind', 'describe', 'execute', 'sync'] as const;
+/** ...and reads rows with: pg's Result. */
+const RESULT_METHODS = ['addFields', 'parseRow'] as const;
+
+/**
+ * Whether this pg has the internals a batch behind one Sync uses: they are not pg's public API, so a pg that moved
+ * them runs statements one by one (in a transaction) instead of failing every hold and payment.
+ */
+export function wireBatchSupportedBy(driver: {
+  Connection?: { prototype: object };
+  Result?: { prototype: object };
+}): boolean {
+  const has = (proto: object | undefined, methods: readonly string[]) =>
+    proto !== undefined && methods.every((m) => typeof (proto as Record<string, unknown>)[m] === 'function');
+  return has(driver.Connection?.prototype, WIRE_METHODS) && has(driver.Result?.prototype, RESULT_METHODS);
+}
+
+export const pgWireBatchSupported: boolean = wireBatchSupportedBy(
+  pg as unknown as Parameters<typeof wireBatchSupportedBy>[0],
+);
+
 /** The parts of pg's connection (its wire protocol writer) a batch uses. */
 interface WireConnection {
   stream: Writable;
@@ -118,6 +140,10 @@ class SyncedBatch {
   /** pg calls this when the connection is free; an error returned is given to handleError. */
   submit(connection: WireConnection): Error | null {
     this.#connection = connection;
+    if (typeof connection.parsedStatements !== 'object' || connection.parsedStatements === null)
+      return new Error(
+        'this pg keeps no parsedStatements on its connection: statements behind one Sync are off',
+      );
     let values: (string | Buffer | null)[][];
     try {
       values = this.#statements.map((s) => s.values.map(wireValue));
