@@ -27,6 +27,33 @@ export function waitingSourceText(o: OnsaleResult): string {
     : "the server's ticketrush_queue_waiting";
 }
 
+/**
+ * The session the sale's first ETAs assumed (the server's ticketrush_eta_prior_session_seconds at the opening)
+ * and what the server had learned by the end: what the first ETAs rest on, before anyone admitted has left.
+ */
+export function etaPriorFacts(result: LoadResult, o: OnsaleResult): [string, string][] {
+  const series = serverSeries(result, 'ticketrush_eta_prior_session_seconds');
+  if (!series) return [];
+  const seen = result.timeline.map((p, i) => ({
+    second: p.second,
+    value: series[i],
+    scraped: p.server !== undefined,
+  }));
+  const scraped = seen.filter((p) => p.scraped);
+  if (!scraped.length) return [];
+  const opening = o.sale
+    ? (scraped.find((p) => p.second >= o.sale!.opensAtS) ?? scraped.at(-1)!)
+    : scraped[0];
+  const last = scraped.at(-1)!;
+  return [
+    [
+      'ETA prior',
+      `${opening.value} s at ${o.sale ? 'the opening' : 'the start'} (the session the first ETAs assume until the line ` +
+        `measures its own: the last sale's, else TR_EXPECTED_SESSION_SECONDS); ${last.value} s at the end`,
+    ],
+  ];
+}
+
 /** The on-sale figures as rows of label and value, shared by the console and the HTML page. */
 export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, string][] {
   const a = result.flows.admission;
@@ -76,6 +103,7 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
             `${pct(o.etaLongWaits.within20)} within 20% (${o.etaLongWaits.samples} users)` +
             (o.etaLongWaitsInterval ? `; interval: ${accuracyText(o.etaLongWaitsInterval)}` : ''),
     ],
+    ...etaPriorFacts(result, o),
     [
       'ETA by join time',
       (o.etaByJoin ?? [])

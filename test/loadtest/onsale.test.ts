@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etaAccuracy } from '../../src/loadtest/flow-metrics.ts';
 import { createOnsaleSale } from '../../src/loadtest/onsale-sale.ts';
-import { pollsByCrowd, summarizeOnsale } from '../../src/loadtest/onsale-summary.ts';
+import { type OnsaleResult, pollsByCrowd, summarizeOnsale } from '../../src/loadtest/onsale-summary.ts';
 import { parseLoadtestArgs } from '../../src/loadtest/options.ts';
 import { renderConsole } from '../../src/loadtest/report-console.ts';
 import { renderHtml } from '../../src/loadtest/report-html.ts';
-import { saleServerCharts } from '../../src/loadtest/report-onsale.ts';
+import { etaPriorFacts, saleServerCharts } from '../../src/loadtest/report-onsale.ts';
 import type { LoadResult } from '../../src/loadtest/result.ts';
 import { type RunOptions, runLoad } from '../../src/loadtest/runner.ts';
 import { type Stub, startStub } from './stub-server.ts';
@@ -366,4 +366,21 @@ test("a sale run charts the sale's own series, counts its crowd and its sell-out
     "Server: admission rate: sale's pace (the controller's)=200/200/100/110, sale's admit rate (measured)=200/200/200/200, admitted/s=0/2/5/0",
     "Server: sale 9's line and seats: waiting (pre-queue included)=10/8/3/0, active=0/2/5/1, active window=0/400/280/308, seats held=0/2/1/0, seats sold=0/0/4/5",
   ]);
+});
+
+test('the report names the ETA prior the sale opened with and the one the server learned by the end', () => {
+  const prior = (second: number, value?: number) => ({
+    second,
+    server: value === undefined ? undefined : { ticketrush_eta_prior_session_seconds: value },
+  });
+  const timeline = [prior(0, 10), prior(1), prior(2, 10), prior(3, 10), prior(4, 6.6)];
+  const result = { timeline } as unknown as LoadResult;
+  const facts = etaPriorFacts(result, { sale: { saleId: 9, opensAtS: 1.5 } } as unknown as OnsaleResult);
+  assert.equal(facts.length, 1);
+  assert.match(facts[0][1], /^10 s at the opening .*; 6\.6 s at the end$/);
+  // A server without the gauge (an older one): no row rather than a made-up figure.
+  const older = {
+    timeline: [{ second: 0, server: { ticketrush_admit_window: 5 } }],
+  } as unknown as LoadResult;
+  assert.deepEqual(etaPriorFacts(older, {} as OnsaleResult), []);
 });
