@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { MAX_PAGE_SIZE } from '../domain/catalog.ts';
 import type { RoutePlugin } from './plugin.ts';
-import { accessKeySecurity, errorResponses, Id } from './schemas.ts';
+import { accessKeySecurity, errorResponses, Id, NullableString } from './schemas.ts';
 
 const Concert = Type.Object({
   id: Type.Integer(),
@@ -69,7 +69,7 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
         response: {
           200: Type.Object({
             concerts: Type.Array(Concert),
-            nextCursor: Type.Union([Type.String(), Type.Null()]),
+            nextCursor: NullableString(),
           }),
           ...errorResponses,
         },

@@ -6,7 +6,7 @@ import { type AdmissionGate, type PreHandler, setCaller } from './guard.ts';
 import { identitySecurity, requireIdentity } from './identity.ts';
 import type { RoutePlugin } from './plugin.ts';
 import { tokenIssueLimiters } from './rate-limit.ts';
-import { ErrorResponse, errorResponses, Id } from './schemas.ts';
+import { ErrorResponse, errorResponses, Id, NullableInteger } from './schemas.ts';
 
 const UserParams = Type.Object({ userId: Id('User id') });
 
@@ -16,10 +16,9 @@ const Ticket = Type.Object({
   // An enum, not a union of literals: the serializer would otherwise run a validator per response.
   status: Type.Unsafe<'WAITING' | 'ACTIVE'>({ type: 'string', enum: ['WAITING', 'ACTIVE'] }),
   position: Type.Integer({ description: 'Place in line; 0 when admitted' }),
-  etaSeconds: Type.Union([Type.Integer(), Type.Null()], {
-    description:
-      'Estimated wait, from the admission rate actually measured; null while admission is STALLED (no honest estimate)',
-  }),
+  etaSeconds: NullableInteger(
+    'Estimated wait, from the admission rate actually measured; null while admission is STALLED (no honest estimate)',
+  ),
   admission: Type.Unsafe<'ADMITTED' | 'MOVING' | 'STALLED'>({
     type: 'string',
     enum: ['ADMITTED', 'MOVING', 'STALLED'],

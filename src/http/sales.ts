@@ -8,7 +8,7 @@ import { PublishedDraws } from './published-draws.ts';
 import { accessKeyOf } from './queue.ts';
 import { tokenIssueLimiters } from './rate-limit.ts';
 import { PublicSale } from './sale-bodies.ts';
-import { ErrorResponse, errorResponses, Id } from './schemas.ts';
+import { ErrorResponse, errorResponses, Id, NullableInteger } from './schemas.ts';
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -40,10 +40,9 @@ const SaleTicketBody = Type.Object({
     description:
       'Place in line; 0 when admitted; while PREQUEUE the number pre-queued so far (an upper bound)',
   }),
-  etaSeconds: Type.Union([Type.Integer(), Type.Null()], {
-    description:
-      'PREQUEUE: seconds to the opening; null while PAUSED, STALLED, SOLD_OUT or CLOSED, and while beyondSeats',
-  }),
+  etaSeconds: NullableInteger(
+    'PREQUEUE: seconds to the opening; null while PAUSED, STALLED, SOLD_OUT or CLOSED, and while beyondSeats',
+  ),
   admission: Type.Unsafe<SaleTicket['admission']>({
     type: 'string',
     enum: ['ADMITTED', 'MOVING', 'STALLED', 'PAUSED', 'PREQUEUE', 'SOLD_OUT', 'CLOSED'],

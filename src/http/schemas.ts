@@ -7,6 +7,16 @@ const ID_PATTERN = '^[1-9][0-9]*$';
 export const Id = (description?: string) =>
   Type.Integer({ minimum: 1, maximum: MAX_ID, pattern: ID_PATTERN, description });
 
+/**
+ * A value or null as one JSON type list rather than a union: fast-json-stringify writes a type list directly, but for
+ * a union (anyOf) it runs an Ajv validator on every response, compiled on the first one (about 20 ms of a cold
+ * process's first burst, measured on the token routes).
+ */
+export const NullableInteger = (description?: string) =>
+  Type.Unsafe<number | null>({ type: ['integer', 'null'], ...(description && { description }) });
+export const NullableString = (description?: string) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], ...(description && { description }) });
+
 export const ErrorResponse = Type.Object(
   {
     error: Type.Object({
