@@ -48,8 +48,8 @@ export function etaPriorFacts(result: LoadResult, o: OnsaleResult): [string, str
   return [
     [
       'ETA prior',
-      `${opening.value} s at ${o.sale ? 'the opening' : 'the start'} (the session the first ETAs assume until the line ` +
-        `measures its own: the last sale's, else TR_EXPECTED_SESSION_SECONDS); ${last.value} s at the end`,
+      `${Number(opening.value.toFixed(1))} s at ${o.sale ? 'the opening' : 'the start'} (the session the first ETAs assume until the line ` +
+        `measures its own: the last sale's, else TR_EXPECTED_SESSION_SECONDS); ${Number(last.value.toFixed(1))} s at the end`,
     ],
   ];
 }

@@ -373,7 +373,7 @@ test('the report names the ETA prior the sale opened with and the one the server
     second,
     server: value === undefined ? undefined : { ticketrush_eta_prior_session_seconds: value },
   });
-  const timeline = [prior(0, 10), prior(1), prior(2, 10), prior(3, 10), prior(4, 6.6)];
+  const timeline = [prior(0, 10), prior(1), prior(2, 10), prior(3, 10), prior(4, 6.615270842666303)];
   const result = { timeline } as unknown as LoadResult;
   const facts = etaPriorFacts(result, { sale: { saleId: 9, opensAtS: 1.5 } } as unknown as OnsaleResult);
   assert.equal(facts.length, 1);
