@@ -34,12 +34,10 @@ export function waitingSourceText(o: OnsaleResult): string {
 export function etaPriorFacts(result: LoadResult, o: OnsaleResult): [string, string][] {
   const series = serverSeries(result, 'ticketrush_eta_prior_session_seconds');
   if (!series) return [];
-  const seen = result.timeline.map((p, i) => ({
-    second: p.second,
-    value: series[i],
-    scraped: p.server !== undefined,
-  }));
-  const scraped = seen.filter((p) => p.scraped);
+  // The seconds the server was scraped (serverSeries reads 0 for the others).
+  const scraped = result.timeline.flatMap((p, i) =>
+    p.server === undefined ? [] : [{ second: p.second, value: series[i] }],
+  );
   if (!scraped.length) return [];
   const opening = o.sale
     ? (scraped.find((p) => p.second >= o.sale!.opensAtS) ?? scraped.at(-1)!)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MIN_ACCESS_KEY_SECRET_BYTES } from '../domain/access-key.ts';
-import { connectRedis, type RedisClient } from './redis-connection.ts';
+import { lazyRedis } from './redis-connection.ts';
 import { queueUnavailableIfDown } from './redis-errors.ts';
 
 /**
@@ -10,14 +10,11 @@ import { queueUnavailableIfDown } from './redis-errors.ts';
  * starts while Redis is away and answers 503 QUEUE_UNAVAILABLE until it is back, like every waiting-room request.
  */
 export function sharedAccessKeySecret(url: string, queueName: string) {
-  let redis: RedisClient | undefined;
+  const { client, close } = lazyRedis(url);
   const name = `tr:{${queueName}}:access-key-secret`;
   return {
     read: async (): Promise<Buffer> => {
-      if (!redis) {
-        redis = connectRedis(url);
-        redis.on('error', () => {});
-      }
+      const redis = client();
       try {
         await redis.set(name, randomBytes(MIN_ACCESS_KEY_SECRET_BYTES).toString('base64url'), 'NX');
         const stored = Buffer.from((await redis.get(name)) ?? '', 'base64url');
@@ -30,9 +27,6 @@ export function sharedAccessKeySecret(url: string, queueName: string) {
         throw queueUnavailableIfDown(err);
       }
     },
-    close: async (): Promise<void> => {
-      redis?.disconnect();
-      redis = undefined;
-    },
+    close: async (): Promise<void> => close(),
   };
 }

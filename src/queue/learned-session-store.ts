@@ -1,5 +1,5 @@
 import type { SessionLengthStore } from '../domain/learned-session.ts';
-import { connectRedis, type RedisClient } from './redis-connection.ts';
+import { lazyRedis } from './redis-connection.ts';
 
 /** A learned session older than this is forgotten: the checkout (and its crowd) may have changed since. */
 const KEEP_SECONDS = 30 * 24 * 60 * 60;
@@ -9,15 +9,8 @@ const KEEP_SECONDS = 30 * 24 * 60 * 60;
  * process started between two sales forecasts the next with it. The client connects when first used.
  */
 export function redisSessionLengths(url: string, queueName: string): SessionLengthStore & { close(): void } {
-  let redis: RedisClient | undefined;
+  const { client, close } = lazyRedis(url);
   const name = `tr:{${queueName}}:learned-session-ms`;
-  const client = () => {
-    if (!redis) {
-      redis = connectRedis(url);
-      redis.on('error', () => {});
-    }
-    return redis;
-  };
   return {
     read: async () => {
       const stored = await client().get(name);
@@ -26,9 +19,6 @@ export function redisSessionLengths(url: string, queueName: string): SessionLeng
     write: async (ms) => {
       await client().set(name, String(ms), 'EX', KEEP_SECONDS);
     },
-    close: () => {
-      redis?.disconnect();
-      redis = undefined;
-    },
+    close,
   };
 }

@@ -43,3 +43,25 @@ export function connectRedis(url: string): RedisClient {
   cluster.on('reconnecting', () => flushable.flushQueue?.(new Error('Connection is closed.')));
   return cluster;
 }
+
+/**
+ * A client connected on first use, for a few reads and writes beside the waiting room (a shared secret, a learned
+ * figure): a process that never needs it opens no connection. Its connection errors reach the caller of a
+ * command, not ioredis's "Unhandled error event" lines.
+ */
+export function lazyRedis(url: string): { client(): RedisClient; close(): void } {
+  let redis: RedisClient | undefined;
+  return {
+    client: () => {
+      if (!redis) {
+        redis = connectRedis(url);
+        redis.on('error', () => {});
+      }
+      return redis;
+    },
+    close: () => {
+      redis?.disconnect();
+      redis = undefined;
+    },
+  };
+}

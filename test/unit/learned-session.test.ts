@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { LearnedSession, type SessionLengthStore } from '../../src/domain/learned-session.ts';
 import { WaitingRoom, type WaitingRoomSettings } from '../../src/domain/waiting-room.ts';
+import { storeSettingsOf } from '../../src/queue/create-store.ts';
 import { MemoryQueueStore } from '../../src/queue/memory-store.ts';
 
 /** A store in memory that records its writes. */
@@ -70,8 +71,12 @@ const settings: WaitingRoomSettings = {
 };
 
 function roomOn(clock: ManualClock, learnedSession: LearnedSession): WaitingRoom {
-  const store = new MemoryQueueStore({ activeTtlMs: 300_000, activeIdleMs: 15_000, tokenGraceMs: 30_000 });
-  return new WaitingRoom({ store, clock, settings, learnedSession });
+  return new WaitingRoom({
+    store: new MemoryQueueStore(storeSettingsOf(settings)),
+    clock,
+    settings,
+    learnedSession,
+  });
 }
 
 /** The opening: the window of 20 fills within a second, nobody has left yet. */
