@@ -242,7 +242,8 @@ function accessKeysOf(config: Config, life: Lifecycle): AccessKeys {
  * (read at start, written as sales measure), in memory it lives as long as the waiting room does.
  */
 function learnedSessionOf(config: Config, life: Lifecycle, logger: Logger): LearnedSession {
-  const fallbackMs = config.queueSettings.expectedSessionSeconds * 1000;
+  const configured = config.queueSettings.expectedSessionSeconds;
+  const fallbackMs = configured > 0 ? configured * 1000 : undefined;
   if (config.queue === 'memory') return new LearnedSession({ fallbackMs });
   const store = redisSessionLengths(config.queue, config.queueName);
   life.onClose(store.close);

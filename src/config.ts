@@ -379,9 +379,9 @@ const table: SettingsOf<Config> = {
     ),
     expectedSessionSeconds: setting(
       'TR_EXPECTED_SESSION_SECONDS',
-      integer(1, 3600),
-      10,
-      'How long an admitted user is expected to hold a slot (pick to pay), for ETAs until departures are measured; once a sale has measured its sessions, the next sales start from that instead',
+      integer(0, 3600),
+      0,
+      'How long an admitted user is expected to hold a slot (pick to pay), for ETAs until departures are measured; once a sale has measured its sessions, the next sales start from that instead. 0: assume nothing, and tell places that wait on departures no ETA (admission ESTIMATING) until half a window has left',
     ),
   },
   maxWaiting: setting(

@@ -39,9 +39,10 @@ export interface WindowOutlook {
 export interface DrainForecastOptions {
   /**
    * How long an admitted user is assumed to hold a slot until departures are measured; a function is asked each
-   * time (a prior learned from another sale may arrive later).
+   * time (a prior learned from another sale may arrive later). Undefined: nothing is assumed, and places that wait
+   * on departures get no ETA until half a window has left (see sessionMs).
    */
-  priorSessionMs: number | (() => number);
+  priorSessionMs: number | undefined | (() => number | undefined);
   /**
    * How long an admitted user who stopped making requests keeps the slot before it lapses (the active idle
    * time). Users still active well past the measured session mostly walked away (sold out, gave up): they
@@ -63,11 +64,18 @@ interface Point {
 const HISTORY_MS = 10 * 60_000;
 /** Departures needed before the measured session length replaces the prior. */
 const MIN_DEPARTURES = 20;
+/**
+ * Without a prior, the share of a window that must have left before a session is told: by then the oldest
+ * admission still active is about the median session (the quickest half has left), so the estimate has a basis.
+ */
+const TRUST_WITHOUT_PRIOR = 0.5;
 /** Session lengths are averaged over the departures of this recent span. */
 const SESSION_SPAN_MS = 15_000;
 /** Forecast resolution, and how far ahead it is simulated before extrapolating at the last pace. */
 const STEP_MS = 500;
 const HORIZON_MS = 30 * 60_000;
+/** With no session known, admissions stop once the window's free room is used: no longer simulated. */
+const UNKNOWN_SESSION_HORIZON_MS = 5 * 60_000;
 /** Sessions vary: a departure wave is spread over these shares of the mean session. */
 const SPREAD = [0.7, 0.85, 1, 1.15, 1.3];
 /** The admissions the budget really yields are measured over this span, once it holds MIN_RATE_SPAN_MS of steps. */
@@ -106,7 +114,7 @@ const MAX_SETTLED_SAMPLES = 600;
  * dropped from the line (idle) move those behind them forward.
  */
 export class DrainForecast {
-  readonly #prior: () => number;
+  readonly #prior: () => number | undefined;
   readonly #idleLapseMs: number | undefined;
   #points: Point[] = [];
   #last: DrainStep | undefined;
@@ -118,13 +126,15 @@ export class DrainForecast {
   /** Cumulative admissions from now, every STEP_MS; recomputed lazily after each step. */
   #table: number[] | undefined;
   #tableAt = 0;
+  /** The table was simulated with no session known (no departures forecast). */
+  #tableBlind = false;
   /** Session lengths measured while settled, one per SETTLED_EVERY_MS, oldest first. */
   #settled: number[] = [];
   #settledAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: DrainForecastOptions) {
     const prior = opts.priorSessionMs;
-    this.#prior = typeof prior === 'number' ? () => prior : prior;
+    this.#prior = typeof prior === 'function' ? prior : () => prior;
     this.#idleLapseMs = opts.idleLapseMs;
   }
 
@@ -204,8 +214,9 @@ export class DrainForecast {
   /**
    * The mean time an admitted user holds a slot: measured once enough users left, else the prior (or the age
    * of the oldest admission still active, when that is longer: nobody left, so sessions last at least that).
+   * Undefined while there is no prior and less than half a window has left: a guess would be told as a forecast.
    */
-  sessionMs(): number {
+  sessionMs(): number | undefined {
     const pts = this.#points;
     const now = this.#last?.at ?? 0;
     const last = pts.at(-1);
@@ -213,7 +224,10 @@ export class DrainForecast {
     if (!last || last.admitted === 0) return prior;
     // Nobody left yet: sessions last at least as long as the oldest admission still active.
     // (The oldest still active is the next one in: counting from its admission, not from a halted pre-queue.)
-    const floor = Math.max(prior, now - this.#admittedAt(last.departed + 1));
+    const oldest = now - this.#admittedAt(last.departed + 1);
+    if (prior === undefined && (last.departed < MIN_DEPARTURES || this.#sessionTrust() < TRUST_WITHOUT_PRIOR))
+      return undefined;
+    const floor = Math.max(prior ?? 0, oldest);
     if (last.departed < MIN_DEPARTURES) return floor;
     // Mean horizontal distance between the curves over the recent departures.
     let sum = 0;
@@ -265,12 +279,25 @@ export class DrainForecast {
     return sum / ws.length;
   }
 
-  /** Seconds until the user at `position` (1-based) is admitted; undefined when admission is halted. */
+  /**
+   * Whether the session is still being measured with nothing assumed (no prior, less than half a window left):
+   * places beyond what the window's room admits get no ETA meanwhile.
+   */
+  measuringSession(): boolean {
+    return this.#last !== undefined && this.sessionMs() === undefined;
+  }
+
+  /**
+   * Seconds until the user at `position` (1-based) is admitted; undefined when admission is halted, or when the
+   * place waits on departures while the session is still being measured (measuringSession).
+   */
   etaSeconds(position: number): number | undefined {
     const last = this.#last;
     if (!last) return undefined;
     if (last.window <= 0 || last.rate <= 0) return undefined;
     const table = this.#forecast();
+    // Reached only through departures nobody can forecast yet (losses from the line aside: those are forecast).
+    if (this.#tableBlind && table[table.length - 1] < position) return undefined;
     const loss = this.#lineLossPerMs;
     // Losses ahead move the user forward: the places ahead shrink at the line's loss rate.
     const needed = (i: number) => position * Math.exp(-loss * i * STEP_MS);
@@ -299,7 +326,10 @@ export class DrainForecast {
   #forecast(): number[] {
     const last = this.#last as DrainStep;
     if (this.#table && this.#tableAt === last.at) return this.#table;
-    const session = this.sessionMs();
+    // No session known (no prior, too few departures): nobody is forecast to leave, so only the places the window's
+    // free room admits are reached; the rest have no ETA yet.
+    const known = this.sessionMs();
+    const session = known ?? 0;
     const now = last.at;
     const base = this.#points.at(-1) as Point;
     // Admissions simulated from now: cumulative, from base.admitted on.
@@ -312,6 +342,7 @@ export class DrainForecast {
       return future[lo] + (future[lo + 1] - future[lo]) * (i - lo);
     };
     const inSession = (t: number): number => {
+      if (known === undefined) return base.departed;
       let sum = 0;
       for (const share of SPREAD) sum += admittedBy(t - session * share);
       return sum / SPREAD.length;
@@ -329,7 +360,8 @@ export class DrainForecast {
     let active = last.active;
     let credit = 0;
     let rate = this.admitRate();
-    const outlook = last.outlook;
+    // Blind, the window's growth is not forecast either: it would reach places departures reach sooner.
+    const outlook = known === undefined ? undefined : last.outlook;
     // With an outlook the window starts where it is and follows the controller; without, its recent mean holds.
     let window = outlook ? last.window : this.window();
     const stepsPerInterval = outlook ? Math.max(1, Math.round(outlook.intervalMs / STEP_MS)) : 0;
@@ -374,9 +406,11 @@ export class DrainForecast {
       table.push(table[k - 1] + admit);
       future.push(future[k - 1] + admit);
       if (table[k] >= line + 1 && k * STEP_MS >= session * 2) break;
+      if (known === undefined && k * STEP_MS >= UNKNOWN_SESSION_HORIZON_MS) break;
     }
     this.#table = table;
     this.#tableAt = last.at;
+    this.#tableBlind = known === undefined;
     return table;
   }
 

@@ -15,24 +15,25 @@ const usable = (ms: number | undefined): ms is number =>
 
 /**
  * The ETA's assumption of how long an admitted user holds a slot, before a sale has measured its own: the session
- * the last sale measured (the same checkout, the same crowd's pace), else the configured one. A sale's opening is
+ * the last sale measured (the same checkout, the same crowd's pace), else the configured one, else none (the
+ * forecast then tells no ETA that waits on departures until the sale has measured some). A sale's opening is
  * forecast before anyone admitted has left, so without this every sale's first ETAs rest on a guess.
  */
 export class LearnedSession {
-  readonly #fallbackMs: number;
+  readonly #fallbackMs: number | undefined;
   readonly #store: SessionLengthStore | undefined;
   readonly #onError: (err: unknown) => void;
   #learnedMs: number | undefined;
   #writtenAt = Number.NEGATIVE_INFINITY;
 
-  constructor(opts: { fallbackMs: number; store?: SessionLengthStore; onError?: (err: unknown) => void }) {
+  constructor(opts: { fallbackMs?: number; store?: SessionLengthStore; onError?: (err: unknown) => void }) {
     this.#fallbackMs = opts.fallbackMs;
     this.#store = opts.store;
     this.#onError = opts.onError ?? (() => {});
   }
 
-  /** The prior for a forecast that has measured nothing yet. */
-  priorMs(): number {
+  /** The prior for a forecast that has measured nothing yet; undefined: none learned, none configured. */
+  priorMs(): number | undefined {
     return this.#learnedMs ?? this.#fallbackMs;
   }
 

@@ -23,15 +23,20 @@ export interface WaitingRoomSettings {
   activeIdleSeconds: number;
   tokenGraceSeconds: number;
   idleTimeoutSeconds: number;
-  /** How long an admitted user is expected to hold a slot, for ETAs until departures are measured. */
+  /**
+   * How long an admitted user is expected to hold a slot, for ETAs until departures are measured. Unset or 0:
+   * nothing is assumed, and places that wait on departures get no ETA until half a window has left.
+   */
   expectedSessionSeconds?: number;
 }
 
 /**
  * ADMITTED: the key is active. MOVING: the line advances; etaSeconds comes from the admission rate measured.
+ * ESTIMATING: the line advances, but this place waits on admitted users leaving, and how long they stay is still
+ * being measured (nothing assumed, less than half a window has left); etaSeconds is null until it is.
  * STALLED: every slot of the active-user window is taken and nobody was admitted lately; etaSeconds is null.
  */
-export type AdmissionProgress = 'ADMITTED' | 'MOVING' | 'STALLED';
+export type AdmissionProgress = 'ADMITTED' | 'MOVING' | 'ESTIMATING' | 'STALLED';
 
 export interface QueueTicket {
   accessKey?: string;
@@ -39,7 +44,7 @@ export interface QueueTicket {
   order: number;
   status: 'WAITING' | 'ACTIVE';
   position: number;
-  /** Null when the line is stalled: no honest estimate exists until a slot frees. */
+  /** Null when the line is stalled (no honest estimate exists until a slot frees) or ESTIMATING. */
   etaSeconds: number | null;
   admission: AdmissionProgress;
   pollAfterMs: number;
@@ -76,7 +81,6 @@ const MAX_BURST_MS = 2000;
 /** Floor for the poll-advice divisor, so a stalled line gets the longest advice rather than a division by 0. */
 const MIN_RATE = 0.05;
 /** The ETA's assumption of how long an admitted user holds a slot, until departures are measured. */
-const DEFAULT_SESSION_SECONDS = 10;
 /** A full window with nobody admitted for this long is a stalled line. */
 const STALLED_AFTER_MS = 10_000;
 
@@ -137,7 +141,8 @@ export class WaitingRoom {
     this.#lastAdmissionAt = deps.clock.now();
     const learned = deps.learnedSession;
     this.#learned = learned;
-    const configuredMs = (deps.settings.expectedSessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000;
+    const configured = deps.settings.expectedSessionSeconds;
+    const configuredMs = configured ? configured * 1000 : undefined;
     this.#drain = new DrainForecast({
       priorSessionMs: learned ? () => learned.priorMs() : configuredMs,
       // A slot lapses between the idle time and the idle time plus the refresh slack after the last request.
@@ -367,12 +372,13 @@ export class WaitingRoom {
       };
     const stalled = this.stalled();
     const forecast = stalled ? undefined : this.#drain.etaSeconds(entry.position);
+    const estimating = !stalled && forecast === undefined && this.#drain.measuringSession();
     return {
       order: entry.position,
       status: 'WAITING',
       position: entry.position,
-      etaSeconds: stalled ? null : Math.ceil(forecast ?? entry.position / this.#rate()),
-      admission: stalled ? 'STALLED' : 'MOVING',
+      etaSeconds: stalled || estimating ? null : Math.ceil(forecast ?? entry.position / this.#rate()),
+      admission: stalled ? 'STALLED' : estimating ? 'ESTIMATING' : 'MOVING',
       pollAfterMs: pollAfterFor(entry.position, heartbeat),
     };
   }

@@ -17,13 +17,13 @@ const Ticket = Type.Object({
   status: Type.Unsafe<'WAITING' | 'ACTIVE'>({ type: 'string', enum: ['WAITING', 'ACTIVE'] }),
   position: Type.Integer({ description: 'Place in line; 0 when admitted' }),
   etaSeconds: NullableInteger(
-    'Estimated wait, from the admission rate actually measured; null while admission is STALLED (no honest estimate)',
+    'Estimated wait, from the admission rate actually measured; null while admission is STALLED or ESTIMATING (no honest estimate)',
   ),
-  admission: Type.Unsafe<'ADMITTED' | 'MOVING' | 'STALLED'>({
+  admission: Type.Unsafe<'ADMITTED' | 'MOVING' | 'ESTIMATING' | 'STALLED'>({
     type: 'string',
-    enum: ['ADMITTED', 'MOVING', 'STALLED'],
+    enum: ['ADMITTED', 'MOVING', 'ESTIMATING', 'STALLED'],
     description:
-      'ADMITTED: the key is active. MOVING: the line advances. STALLED: every active slot is taken and nobody was admitted lately; the line moves again as admitted users finish or go idle',
+      'ADMITTED: the key is active. MOVING: the line advances. ESTIMATING: the line advances, but this place waits on admitted users leaving and how long they stay is still being measured (a first sale with no session assumed, its first seconds); an ETA follows. STALLED: every active slot is taken and nobody was admitted lately; the line moves again as admitted users finish or go idle',
   }),
   pollAfterMs: Type.Integer({ description: 'When to poll next; also sent as Retry-After in seconds' }),
 });

@@ -41,11 +41,11 @@ const SaleTicketBody = Type.Object({
       'Place in line; 0 when admitted; while PREQUEUE the number pre-queued so far (an upper bound)',
   }),
   etaSeconds: NullableInteger(
-    'PREQUEUE: seconds to the opening; null while PAUSED, STALLED, SOLD_OUT or CLOSED, and while beyondSeats',
+    'PREQUEUE: seconds to the opening; null while PAUSED, ESTIMATING, STALLED, SOLD_OUT or CLOSED, and while beyondSeats',
   ),
   admission: Type.Unsafe<SaleTicket['admission']>({
     type: 'string',
-    enum: ['ADMITTED', 'MOVING', 'STALLED', 'PAUSED', 'PREQUEUE', 'SOLD_OUT', 'CLOSED'],
+    enum: ['ADMITTED', 'MOVING', 'ESTIMATING', 'STALLED', 'PAUSED', 'PREQUEUE', 'SOLD_OUT', 'CLOSED'],
   }),
   pollAfterMs: Type.Integer({ description: 'When to poll next; also sent as Retry-After in seconds' }),
   opensAt: Type.Optional(Type.String({ format: 'date-time', description: 'While PREQUEUE: the opening' })),

@@ -27,6 +27,10 @@ export interface FlowMetricsSnapshot {
   /** Users a sale told SOLD_OUT or CLOSED while they waited, and how many of them had been told an ETA. */
   endedInLine: number;
   endedInLineTold: number;
+  /** Users admitted after waiting in line without ever being told an ETA (every answer said null). */
+  admittedUntold: number;
+  /** Users whose first answers in line carried no ETA: how long (s) until one did. */
+  toldLateS: number[];
   /** Per second of the run: queue requests (issue + poll), most VUs waiting, purchases. */
   polls: number[];
   waiting: number[];
@@ -83,6 +87,8 @@ export class FlowMetrics {
       etaPosition: [],
       endedInLine: 0,
       endedInLineTold: 0,
+      admittedUntold: 0,
+      toldLateS: [],
       polls: [],
       waiting: [],
       purchases: [],
@@ -133,6 +139,16 @@ export class FlowMetrics {
   endedInLine(told: boolean): void {
     this.snap.endedInLine++;
     if (told) this.snap.endedInLineTold++;
+  }
+
+  /** A waiter admitted without having been told an ETA. */
+  admittedUntold(): void {
+    this.snap.admittedUntold++;
+  }
+
+  /** A waiter first told an ETA this long after its first answer in line. */
+  toldLate(afterS: number): void {
+    this.snap.toldLateS.push(Math.round(afterS * 10) / 10);
   }
 
   purchase(epochMs: number): void {

@@ -92,6 +92,11 @@ export interface OnsaleResult {
   /** Waiters a sale answered SOLD_OUT or CLOSED (no seat for them), and how many had been told an ETA. */
   endedInLine: number;
   endedInLineTold: number;
+  /**
+   * ETAs withheld (null, admission ESTIMATING): users admitted without ever being told one, and users told one
+   * only after their first answers in line, with how long that took (s). Absent from results of older runners.
+   */
+  etaWithheld?: { admittedUntold: number; toldLate: number; toldLateP50S: number; toldLateP90S: number };
   /** With --sale-opens-in: the sale created and when it opened, s from the start. */
   sale?: { saleId: number; opensAtS: number };
   purchases: { total: number; perSecondMean: number; perSecondPeak: number; firstS: number; lastS: number };
@@ -219,6 +224,7 @@ export function summarizeOnsale(
     etaSamples: etaSamplesOf(joined, places, toldAt, eta),
     endedInLine: snapshots.reduce((sum, s) => sum + s.endedInLine, 0),
     endedInLineTold: snapshots.reduce((sum, s) => sum + s.endedInLineTold, 0),
+    etaWithheld: etaWithheldOf(snapshots),
     ...(plan.sale
       ? {
           sale: {
@@ -316,6 +322,18 @@ function etaByJoin(joined: number[], places: number[], eta: EtaColumns): EtaByJo
     });
   }
   return rows;
+}
+
+function etaWithheldOf(snapshots: FlowMetricsSnapshot[]): NonNullable<OnsaleResult['etaWithheld']> {
+  const late = snapshots.flatMap((s) => s.toldLateS ?? []).sort((a, b) => a - b);
+  const at = (q: number) =>
+    late.length ? late[Math.min(late.length - 1, Math.ceil(late.length * q) - 1)] : 0;
+  return {
+    admittedUntold: snapshots.reduce((sum, s) => sum + (s.admittedUntold ?? 0), 0),
+    toldLate: late.length,
+    toldLateP50S: at(0.5),
+    toldLateP90S: at(0.9),
+  };
 }
 
 function etaSamplesOf(joined: number[], places: number[], toldAt: number[], eta: EtaColumns): EtaSampleRow[] {

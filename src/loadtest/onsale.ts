@@ -25,6 +25,8 @@ interface Fan {
   toldAt: number;
   /** The place in line that first ETA came with. */
   toldPos: number;
+  /** When the first answer that said "wait" in line (not pre-queued) arrived; -1: none yet. */
+  firstWaitAt: number;
   /** When the last answer that still said "wait" arrived. */
   lastWaitingAt: number;
   polls: number;
@@ -157,6 +159,7 @@ export class OnsaleArrivals {
       key: '',
       etaS: -1,
       toldAt: 0,
+      firstWaitAt: -1,
       toldPos: 0,
       lastWaitingAt: 0,
       polls: 0,
@@ -244,6 +247,7 @@ export class OnsaleArrivals {
     if (order === 0) {
       this.metrics.waitingNow--;
       this.run.recorder.admitted(a.endAt - fan.joinedAt);
+      if (fan.etaS < 0 && fan.firstWaitAt >= 0) this.metrics.admittedUntold();
       if (fan.etaS >= 0) {
         // Admission happened between the last "wait" answer and this one: both bounds, from the told answer.
         this.metrics.etaSample(
@@ -271,10 +275,13 @@ export class OnsaleArrivals {
       return;
     }
     // A pre-queue's etaSeconds counts down to the opening; the first forecast of admission comes after the draw.
+    if (status !== 'PREQUEUE' && fan.firstWaitAt < 0) fan.firstWaitAt = a.endAt;
     if (fan.etaS < 0 && typeof eta === 'number' && eta >= 0 && status !== 'PREQUEUE') {
       fan.etaS = eta;
       fan.toldAt = a.endAt;
       fan.toldPos = typeof order === 'number' ? order : 0;
+      // Answers in line without an ETA came first (ESTIMATING: the sale's session was still being measured).
+      if (a.endAt > fan.firstWaitAt) this.metrics.toldLate((a.endAt - fan.firstWaitAt) / 1000);
     }
     fan.lastWaitingAt = a.endAt;
     const hint = a.json?.pollAfterMs;

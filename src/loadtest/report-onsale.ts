@@ -43,11 +43,13 @@ export function etaPriorFacts(result: LoadResult, o: OnsaleResult): [string, str
     ? (scraped.find((p) => p.second >= o.sale!.opensAtS) ?? scraped.at(-1)!)
     : scraped[0];
   const last = scraped.at(-1)!;
+  const seconds = (v: number) => (v > 0 ? `${Number(v.toFixed(1))} s` : 'none');
   return [
     [
       'ETA prior',
-      `${Number(opening.value.toFixed(1))} s at ${o.sale ? 'the opening' : 'the start'} (the session the first ETAs assume until the line ` +
-        `measures its own: the last sale's, else TR_EXPECTED_SESSION_SECONDS); ${Number(last.value.toFixed(1))} s at the end`,
+      `${seconds(opening.value)} at ${o.sale ? 'the opening' : 'the start'} (the session the first ETAs assume until the line ` +
+        `measures its own: the last sale's, else TR_EXPECTED_SESSION_SECONDS; none: no ETA for places that wait on ` +
+        `departures until it has); ${seconds(last.value)} at the end`,
     ],
   ];
 }
@@ -102,6 +104,16 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
             (o.etaLongWaitsInterval ? `; interval: ${accuracyText(o.etaLongWaitsInterval)}` : ''),
     ],
     ...etaPriorFacts(result, o),
+    ...(o.etaWithheld
+      ? [
+          [
+            'ETA withheld',
+            `${o.etaWithheld.toldLate} users were told their first ETA after answers without one (ESTIMATING: the ` +
+              `line was still measuring how long admitted users stay), after p50 ${o.etaWithheld.toldLateP50S} s / ` +
+              `p90 ${o.etaWithheld.toldLateP90S} s; ${o.etaWithheld.admittedUntold} were admitted before any ETA was told them`,
+          ] as [string, string],
+        ]
+      : []),
     [
       'ETA by join time',
       (o.etaByJoin ?? [])

@@ -26,7 +26,7 @@ export interface MetricSources {
   /** Transaction retries after deadlocks and serialization failures, counted since the process started. */
   transactionRetries?: () => RetryStats;
   /** The session length a sale's ETAs assume until it has measured its own (ms). */
-  etaPriorSessionMs?: () => number;
+  etaPriorSessionMs?: () => number | undefined;
   /** Counters per sale, a bounded set of labels (the source folds the rest into `other`). */
   sales?: () => MaybePromise<Array<{ sale: string; counters: SaleCounters }>>;
 }
@@ -228,11 +228,12 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     name: `${prefix}eta_prior_session_seconds`,
     help:
       "How long an admitted user is assumed to hold a slot in a sale's first ETAs, before it has measured its own: " +
-      'the session the last sale measured, else TR_EXPECTED_SESSION_SECONDS',
+      'the session the last sale measured, else TR_EXPECTED_SESSION_SECONDS; 0 while neither is known (places that ' +
+      'wait on departures are then told no ETA until the sale has measured its own)',
     registers: [registry],
     collect() {
       const ms = sources.etaPriorSessionMs?.();
-      if (typeof ms === 'number') this.set(ms / 1000);
+      this.set(typeof ms === 'number' ? ms / 1000 : 0);
     },
   });
   new Gauge({

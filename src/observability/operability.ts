@@ -29,7 +29,7 @@ export interface OperabilityDeps {
   };
   outbox?: () => OutboxStats | Promise<OutboxStats>;
   /** The session length a sale's ETAs assume until it has measured its own. */
-  etaPriorSessionMs?: () => number;
+  etaPriorSessionMs?: () => number | undefined;
   /** One line per admission-rate change and per overload level change. */
   log?: Pick<Logger, 'info' | 'warn'>;
   /** The registry to fill; a fresh one when absent. */

@@ -210,7 +210,7 @@ for (const [i, dialect] of DIALECTS.entries())
       assert.deepEqual(Object.keys(token.delete.responses).slice(0, 2), ['204', '400']);
       assert.deepEqual(
         token.get.responses['200'].content['application/json'].schema.properties.admission.enum,
-        ['ADMITTED', 'MOVING', 'STALLED'],
+        ['ADMITTED', 'MOVING', 'ESTIMATING', 'STALLED'],
       );
       assert.equal((await get('/docs')).statusCode < 400, true);
     });

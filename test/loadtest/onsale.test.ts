@@ -190,6 +190,27 @@ test('ETA accuracy on a stub that tells 1 s and admits after 2 s: every user wai
   }
 });
 
+test('ETAs withheld while the server measures (null, ESTIMATING): told later, counted apart; never told, counted too', async () => {
+  stub.options = { admitAfterMs: 1500, etaWithheldForMs: 600, pollAfterMs: 100 };
+  const users = 10;
+  const told = (await runLoad(onsaleRun(['--users', String(users), '--join-within', '1s']))).onsale;
+  assert.ok(told?.etaWithheld);
+  assert.equal(told.etaWithheld.toldLate, users);
+  assert.equal(told.etaWithheld.admittedUntold, 0);
+  assert.ok(
+    told.etaWithheld.toldLateP50S >= 0.5 && told.etaWithheld.toldLateP90S < 1.5,
+    JSON.stringify(told.etaWithheld),
+  );
+  // The ETA counts from when it was told: the samples are the told ones, their wait from then.
+  assert.equal(told.etaInterval?.samples, users);
+  stub.options = { admitAfterMs: 800, etaWithheldForMs: 5000, pollAfterMs: 100 };
+  const never = (await runLoad(onsaleRun(['--users', String(users), '--join-within', '1s']))).onsale;
+  assert.deepEqual(
+    [never?.etaWithheld?.admittedUntold, never?.etaWithheld?.toldLate, never?.etaInterval?.samples],
+    [users, 0, 0],
+  );
+});
+
 test('a sale created through the admin API: the crowd pre-queues, the ETA counts from after the opening, and SOLD_OUT ends the wait', async () => {
   const opensInMs = 1500;
   await assert.rejects(createOnsaleSale(stub.url, 'wrong-key', { first: 1, count: 3 }, opensInMs), /401/);

@@ -12,6 +12,8 @@ export interface StubOptions {
   admitAfterMs?: number;
   /** The etaSeconds told while waiting (default 1; with `admitAfterMs`, the seconds left, rounded up). */
   etaSeconds?: number;
+  /** For this long after its issue a token is told etaSeconds null (admission ESTIMATING). */
+  etaWithheldForMs?: number;
   /** The pollAfterMs advised (default 50). */
   pollAfterMs?: number;
   /** Seats 1..N per schedule, only free ones listed (default: seats 1..3 always listed). */
@@ -118,10 +120,12 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
       const pollAfterMs = options.pollAfterMs ?? 50;
       const admitAfter = options.admitAfterMs;
       const etaSeconds = () =>
-        options.etaSeconds ??
-        (admitAfter === undefined
-          ? 1
-          : Math.max(0, Math.ceil(((issuedAt.get(key) ?? 0) + admitAfter - Date.now()) / 1000)));
+        Date.now() < (issuedAt.get(key) ?? 0) + (options.etaWithheldForMs ?? 0)
+          ? null
+          : (options.etaSeconds ??
+            (admitAfter === undefined
+              ? 1
+              : Math.max(0, Math.ceil(((issuedAt.get(key) ?? 0) + admitAfter - Date.now()) / 1000))));
       if (req.method === 'POST') {
         count('POST token');
         if ((options.refuseIssues ?? 0) > 0) {

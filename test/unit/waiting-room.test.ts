@@ -154,7 +154,8 @@ test('an admitted key authorises its user until it lapses; release frees the slo
 });
 
 test('a full window with nobody admitted lately says STALLED and no ETA, instead of a huge estimate', async () => {
-  const { room, clock } = makeRoom({ admitPerSecond: 10, maxActive: 2 });
+  // A session is assumed, so the line moving again is forecast at once (without one it would be ESTIMATING).
+  const { room, clock } = makeRoom({ admitPerSecond: 10, maxActive: 2, expectedSessionSeconds: 10 });
   const keys: string[] = [];
   for (let u = 1; u <= 6; u++) keys.push((await room.issueToken(u)).accessKey!);
   await room.tick();
@@ -174,6 +175,26 @@ test('a full window with nobody admitted lately says STALLED and no ETA, instead
   assert.equal(moving.position, 3);
   assert.equal(moving.admission, 'MOVING');
   assert.equal(typeof moving.etaSeconds, 'number');
+});
+
+test('nothing assumed of sessions: a place that waits on departures is ESTIMATING, without an ETA, until half the window left', async () => {
+  const { room, clock } = makeRoom({ admitPerSecond: 100, maxActive: 40 });
+  const keys: string[] = [];
+  for (let u = 1; u <= 100; u++) keys.push((await room.issueToken(u)).accessKey!);
+  await room.tick();
+  clock.advance(1000);
+  await room.tick();
+  const early = await room.poll(100, keys[99]);
+  assert.deepEqual([early.position, early.admission, early.etaSeconds], [60, 'ESTIMATING', null]);
+  assert.equal(early.status, 'WAITING', 'the seed client’s fields stay as they were');
+  // Half the window (20 users) leaves after about 5 s: the session has a basis, and the place is forecast.
+  clock.advance(4000);
+  for (let u = 1; u <= 20; u++) await room.leave(u, keys[u - 1]);
+  clock.advance(250);
+  await room.tick();
+  const told = await room.poll(100, keys[99]);
+  assert.equal(told.admission, 'MOVING');
+  assert.equal(typeof told.etaSeconds, 'number');
 });
 
 test('admission carries fractions: 2.5 a second admits 5 in 2 s of 250 ms ticks', async () => {

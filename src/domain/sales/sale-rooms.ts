@@ -33,7 +33,15 @@ export interface AdmissionGovernor {
 }
 
 export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
-export type FanAdmission = 'ADMITTED' | 'MOVING' | 'STALLED' | 'PAUSED' | 'PREQUEUE' | 'SOLD_OUT' | 'CLOSED';
+export type FanAdmission =
+  | 'ADMITTED'
+  | 'MOVING'
+  | 'ESTIMATING'
+  | 'STALLED'
+  | 'PAUSED'
+  | 'PREQUEUE'
+  | 'SOLD_OUT'
+  | 'CLOSED';
 
 /** The seed's ticket, with the sale's states (see docs/sales-api.md). `order` is 0 only for ACTIVE. */
 export interface SaleTicket {

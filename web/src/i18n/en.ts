@@ -44,6 +44,7 @@ export const en = {
   'wait.position': 'You are number {position} in line',
   'wait.eta': 'About {time} to wait',
   'wait.etaUnknown': 'Waiting time unknown',
+  'wait.estimating': 'Working out your waiting time: sales have just opened.',
   'wait.progress': 'Progress through the line',
   'wait.stalled':
     'Nobody is being let in right now: every place is taken. The line moves again as people finish.',
@@ -62,6 +63,7 @@ export const en = {
   'wait.rejoin': 'Join again',
   'wait.checked': 'Last checked at {time}.',
   'wait.announce': 'Number {position} in line. About {time} to wait.',
+  'wait.announceEstimating': 'Number {position} in line. Your waiting time follows shortly.',
   'wait.admittedTitle': 'Your turn: choose your seats',
   'wait.admitted': 'It is your turn',
   'wait.admittedBody': 'You can choose your seats now. Your turn lasts while you keep using the page.',

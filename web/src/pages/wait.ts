@@ -8,7 +8,15 @@ import { userPicker } from '../lib/user-picker.ts';
 interface Ticket {
   accessKey?: string;
   status: 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'PREQUEUE' | 'CLOSED' | string;
-  admission?: 'ADMITTED' | 'MOVING' | 'STALLED' | 'PAUSED' | 'PREQUEUE' | 'SOLD_OUT' | 'CLOSED';
+  admission?:
+    | 'ADMITTED'
+    | 'MOVING'
+    | 'ESTIMATING'
+    | 'STALLED'
+    | 'PAUSED'
+    | 'PREQUEUE'
+    | 'SOLD_OUT'
+    | 'CLOSED';
   position: number;
   etaSeconds: number | null;
   pollAfterMs: number;
@@ -63,11 +71,16 @@ function announce(text: string, state: string): void {
 }
 
 /** A position is worth saying when it moved by a tenth or more since last said, at most every 5 s. */
-function announcePosition(position: number, eta: string): void {
+/** The place, and the wait when there is one (undefined while it is being worked out). */
+function announcePosition(position: number, eta: string | undefined): void {
   const moved = Math.abs(announced.position - position);
   const worth = announced.state !== 'waiting' || moved >= Math.max(1, Math.ceil(announced.position / 10));
   if (!worth || (announced.state === 'waiting' && Date.now() - announced.at < 5000)) return;
-  announce(t('wait.announce', { position, time: eta }), 'waiting');
+  const text =
+    eta === undefined
+      ? t('wait.announceEstimating', { position })
+      : t('wait.announce', { position, time: eta });
+  announce(text, 'waiting');
   announced.position = position;
 }
 
@@ -129,9 +142,15 @@ function render(ticket: Ticket): void {
   el.progress.value = first > 0 ? Math.round(((first - ticket.position) / first) * 100) : 0;
   document.title = `#${ticket.position} · ${baseTitle}`;
   const paused = ticket.admission === 'PAUSED';
-  const stalled = paused || ticket.admission === 'STALLED' || ticket.etaSeconds === null;
-  const eta = stalled ? t('wait.etaUnknown') : duration(ticket.etaSeconds ?? 0);
-  el.eta.textContent = stalled ? t('wait.etaUnknown') : t('wait.eta', { time: eta });
+  // The line moves, and the wait is being worked out (a sale's first seconds): not a stall.
+  const estimating = ticket.admission === 'ESTIMATING';
+  const stalled = !estimating && (paused || ticket.admission === 'STALLED' || ticket.etaSeconds === null);
+  const eta = stalled || estimating ? t('wait.etaUnknown') : duration(ticket.etaSeconds ?? 0);
+  el.eta.textContent = estimating
+    ? t('wait.estimating')
+    : stalled
+      ? t('wait.etaUnknown')
+      : t('wait.eta', { time: eta });
   if (paused) {
     setState('paused', t('wait.paused'));
     if (announced.state !== 'paused') announce(t('wait.paused'), 'paused');
@@ -145,7 +164,7 @@ function render(ticket: Ticket): void {
     if (announced.state !== 'stalled') announce(t('wait.stalled'), 'stalled');
   } else {
     setState('waiting');
-    announcePosition(ticket.position, eta);
+    announcePosition(ticket.position, estimating ? undefined : eta);
   }
 }
 
