@@ -83,6 +83,8 @@ const RATE_SPAN_MS = 5000;
 const MIN_RATE_SPAN_MS = 2000;
 /** Departures are checked against the session curve over this recent span (who walked away instead). */
 const LEAVING_SPAN_MS = 3000;
+/** The last session's departures short of the curve by this share confirm users walking away (see #leavingShare). */
+const LEAVING_CONFIRM = 0.9;
 /**
  * A window that moved over this recent span (adaptive admission: a cut, then growth until the next cut) is
  * forecast at its mean over the span: the line drains at the sawtooth's mean, not at its low after a cut nor
@@ -353,7 +355,7 @@ export class DrainForecast {
     // Until a whole window has left, departures short of the curve say the prior session was too short (a
     // sale's first admitted users take longer than assumed), not that users walked away.
     const staying =
-      lapseMs === undefined || this.#sessionTrust() < 1 ? 1 : this.#leavingShare(now, inSession);
+      lapseMs === undefined || this.#sessionTrust() < 1 ? 1 : this.#leavingShare(now, inSession, session);
     const departedBy = (t: number): number =>
       staying === 1 ? inSession(t) : staying * inSession(t) + (1 - staying) * inSession(t - (lapseMs ?? 0));
     const table = [0];
@@ -415,11 +417,21 @@ export class DrainForecast {
   }
 
   /**
-   * Departures seen over the last LEAVING_SPAN_MS against those the session curve predicted for that span: 1
-   * when too few were due to tell.
+   * Departures seen over the last LEAVING_SPAN_MS against those the session curve predicted for that span: 1 when
+   * too few were due to tell. A window that filled in bursts empties in waves, a session apart and sharper than the
+   * curve's spread: over a few seconds the lull between two waves looks like users walking away (fans told in one
+   * were told twice their wait). So the short span speaks only once the last whole session (a wave's period, which
+   * a lull cannot fake) also fell short by LEAVING_CONFIRM; until then, that session's share.
    */
-  #leavingShare(now: number, inSession: (t: number) => number): number {
-    const from = now - LEAVING_SPAN_MS;
+  #leavingShare(now: number, inSession: (t: number) => number, session: number): number {
+    const overSession = this.#seenShare(now, Math.max(LEAVING_SPAN_MS, session), inSession);
+    if (overSession >= LEAVING_CONFIRM) return overSession;
+    return this.#seenShare(now, LEAVING_SPAN_MS, inSession);
+  }
+
+  /** Departures seen over the last `spanMs` against those the session curve predicted: 1 when too few were due. */
+  #seenShare(now: number, spanMs: number, inSession: (t: number) => number): number {
+    const from = now - spanMs;
     const pts = this.#points;
     if (!pts.length || pts[0].at > from) return 1;
     const due = inSession(now) - inSession(from);

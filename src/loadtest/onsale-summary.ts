@@ -93,7 +93,7 @@ export interface OnsaleResult {
   endedInLine: number;
   endedInLineTold: number;
   /**
-   * ETAs withheld (null, admission ESTIMATING): users admitted without ever being told one, and users told one
+   * ETAs withheld (null: ESTIMATING, STALLED, beyondSeats): users admitted without ever being told one, and users told one
    * only after their first answers in line, with how long that took (s). Absent from results of older runners.
    */
   etaWithheld?: { admittedUntold: number; toldLate: number; toldLateP50S: number; toldLateP90S: number };

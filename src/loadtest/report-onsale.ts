@@ -108,8 +108,8 @@ export function onsaleFacts(result: LoadResult, o: OnsaleResult): [string, strin
       ? [
           [
             'ETA withheld',
-            `${o.etaWithheld.toldLate} users were told their first ETA after answers without one (ESTIMATING: the ` +
-              `line was still measuring how long admitted users stay), after p50 ${o.etaWithheld.toldLateP50S} s / ` +
+            `${o.etaWithheld.toldLate} users were told their first ETA after answers without one (etaSeconds null: ` +
+              `ESTIMATING while the line measures how long admitted users stay, or STALLED, or beyondSeats), after p50 ${o.etaWithheld.toldLateP50S} s / ` +
               `p90 ${o.etaWithheld.toldLateP90S} s; ${o.etaWithheld.admittedUntold} were admitted before any ETA was told them`,
           ] as [string, string],
         ]

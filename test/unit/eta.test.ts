@@ -418,6 +418,27 @@ test('a first sale with nothing assumed: places that wait on departures are told
   assert.ok(told.length > 10 * untold.admitted, `${told.length} told`);
 });
 
+test('a window that filled in bursts empties in waves: the lull between two is not fans walking away', () => {
+  // A fixed window of 600 filled at the opening; sessions of 6-7.6 s, so the window empties and refills in waves a
+  // session apart. Read over 3 s, the lull between waves looked like walk-aways, and fans told then heard twice
+  // their wait.
+  const waves: Crowd = {
+    prequeued: 6000,
+    joinPerTick: 20,
+    joinTicks: 160,
+    window: 600,
+    rate: 200,
+    sessionMs: [6000, 7600],
+    idleLapseMs: 16_500,
+    priorSessionMs: 7000,
+  };
+  const errors = simulate(waves, honest);
+  assert.ok(p90(errors) <= 0.1, `p90 ${p90(errors)}`);
+  // Those who joined once the waves ran, whichever second: none told anything like twice the wait.
+  const worst = Math.max(...errors.filter((e) => e.joinedAt > 0).map((e) => e.error));
+  assert.ok(worst < 0.2, `worst |error| of the joiners ${worst}`);
+});
+
 test('with nothing assumed, the room the window has left is still forecast: it needs no session', () => {
   const f = new DrainForecast({ priorSessionMs: undefined });
   f.observe({ at: 0, admittedTotal: 0, active: 0, waiting: 1000, evicted: 0, window: 100, rate: 100 });
