@@ -80,7 +80,6 @@ const TICK_MS = 250;
 const MAX_BURST_MS = 2000;
 /** Floor for the poll-advice divisor, so a stalled line gets the longest advice rather than a division by 0. */
 const MIN_RATE = 0.05;
-/** The ETA's assumption of how long an admitted user holds a slot, until departures are measured. */
 /** A full window with nobody admitted for this long is a stalled line. */
 const STALLED_AFTER_MS = 10_000;
 

@@ -178,6 +178,49 @@ for (const backend of backends) {
       },
     );
 
+    testWhere(backend.full)(
+      'with nothing yet measured of how long admitted fans stay, the page says the wait is being worked out, not stalled',
+      async () => {
+        // A window of two, both slots taken and kept, and no session assumed (TR_EXPECTED_SESSION_SECONDS at 0):
+        // the first place waits on a departure nobody has measured yet, so its ETA is null and it is ESTIMATING.
+        const door = await startServer({
+          TR_MAX_ACTIVE: '2',
+          TR_ADMIT_ADAPTIVE: 'false',
+          TR_DEMO_USERS: '10',
+          TR_DEMO_SCHEDULES: '2',
+          TR_DEMO_SCHEDULES_PER_CONCERT: '2',
+          TR_DEMO_SEATS: '4',
+        });
+        try {
+          for (const u of [1, 2]) await fetch(`${door.url}/api/users/${u}/token`, { method: 'POST' });
+          await new Promise((r) => setTimeout(r, 600));
+          const context = await browser.newContext({ locale: 'en-GB' });
+          await context.addInitScript(`localStorage.setItem('tr.user', '3')`);
+          const page = await context.newPage();
+          await recordLiveRegions(page);
+          await page.goto(`${door.url}/wait?schedule=1`);
+          await page.waitForFunction(() =>
+            /Working out your waiting time/.test(document.getElementById('eta')?.textContent ?? ''),
+          );
+          assert.match((await page.textContent('#position')) ?? '', /number 1 in line/);
+          assert.equal(await page.getAttribute('#ticket', 'data-state'), 'waiting', 'not the stalled state');
+          await page.waitForFunction(() =>
+            ((window as unknown as { __said?: string[] }).__said ?? []).some((s) =>
+              /Your waiting time follows shortly/.test(s),
+            ),
+          );
+          assert.ok(
+            !(await said(page)).some((s) => /Nobody is being let in/.test(s)),
+            'a screen reader does not hear the line is stalled',
+          );
+          await scan(page, 'waiting room, wait being worked out');
+          await context.close();
+        } finally {
+          await door.close();
+        }
+      },
+    );
+
     test('a fan waits in a slowed line, keeps the place across a reload, is admitted, holds, tops up, pays and sees the ticket', async () => {
       const ahead = lineAhead(Array.from({ length: 14 }, (_, i) => 201 + i));
       await new Promise((r) => setTimeout(r, 300));

@@ -70,17 +70,20 @@ function announce(text: string, state: string): void {
   announced = { ...announced, at: Date.now(), state };
 }
 
-/** A position is worth saying when it moved by a tenth or more since last said, at most every 5 s. */
-/** The place, and the wait when there is one (undefined while it is being worked out). */
+/**
+ * A position is worth saying when it moved by a tenth or more since last said, at most every 5 s; and at once when the
+ * wait it comes with changes kind (the wait worked out, or a number at last).
+ */
 function announcePosition(position: number, eta: string | undefined): void {
+  const state = eta === undefined ? 'estimating' : 'waiting';
   const moved = Math.abs(announced.position - position);
-  const worth = announced.state !== 'waiting' || moved >= Math.max(1, Math.ceil(announced.position / 10));
-  if (!worth || (announced.state === 'waiting' && Date.now() - announced.at < 5000)) return;
+  const worth = announced.state !== state || moved >= Math.max(1, Math.ceil(announced.position / 10));
+  if (!worth || (announced.state === state && Date.now() - announced.at < 5000)) return;
   const text =
     eta === undefined
       ? t('wait.announceEstimating', { position })
       : t('wait.announce', { position, time: eta });
-  announce(text, 'waiting');
+  announce(text, state);
   announced.position = position;
 }
 
