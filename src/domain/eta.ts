@@ -226,10 +226,9 @@ export class DrainForecast {
     if (!last || last.admitted === 0) return prior;
     // Nobody left yet: sessions last at least as long as the oldest admission still active.
     // (The oldest still active is the next one in: counting from its admission, not from a halted pre-queue.)
-    const oldest = now - this.#admittedAt(last.departed + 1);
     if (prior === undefined && (last.departed < MIN_DEPARTURES || this.#sessionTrust() < TRUST_WITHOUT_PRIOR))
       return undefined;
-    const floor = Math.max(prior ?? 0, oldest);
+    const floor = Math.max(prior ?? 0, now - this.#admittedAt(last.departed + 1));
     if (last.departed < MIN_DEPARTURES) return floor;
     // Mean horizontal distance between the curves over the recent departures.
     let sum = 0;

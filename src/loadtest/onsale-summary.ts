@@ -4,6 +4,7 @@ import {
   etaAccuracy,
   etaIntervalAccuracy,
   type FlowMetricsSnapshot,
+  percentileOf,
 } from './flow-metrics.ts';
 import type { TimelinePoint } from './timeline-point.ts';
 import type { OnsalePlan } from './worker-plan.ts';
@@ -326,13 +327,11 @@ function etaByJoin(joined: number[], places: number[], eta: EtaColumns): EtaByJo
 
 function etaWithheldOf(snapshots: FlowMetricsSnapshot[]): NonNullable<OnsaleResult['etaWithheld']> {
   const late = snapshots.flatMap((s) => s.toldLateS ?? []).sort((a, b) => a - b);
-  const at = (q: number) =>
-    late.length ? late[Math.min(late.length - 1, Math.ceil(late.length * q) - 1)] : 0;
   return {
     admittedUntold: snapshots.reduce((sum, s) => sum + (s.admittedUntold ?? 0), 0),
     toldLate: late.length,
-    toldLateP50S: at(0.5),
-    toldLateP90S: at(0.9),
+    toldLateP50S: percentileOf(late, 50),
+    toldLateP90S: percentileOf(late, 90),
   };
 }
 
