@@ -2,6 +2,7 @@
 // at the same pool size and concurrency, measured round by round in the same run, after a warm-up.
 // Also counts client round trips per operation (statements sent, BEGIN/COMMIT included). Holds are measured
 // twice: bare, and under an Idempotency-Key as the web checkout sends them (the key's claim is one more trip).
+// "Lost races" are holds of seats already held, each answered SEAT_ALREADY_RESERVED: an on-sale's crowd makes many.
 // When the database server runs on this machine, the CPU its connections spent per operation is printed too
 // (from /proc/<pid or thread id>/schedstat of this database's backends or threads).
 // Usage: node bench/booking-writes.ts [count] [concurrency] [rounds] [dialects, e.g. postgres,mysql]
@@ -171,6 +172,22 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         });
         held.push({ id: r.id, userId: r.userId, price: r.price });
       });
+      // A crowd losing races: holds of seats the phase above just held, each answered SEAT_ALREADY_RESERVED.
+      const lost = await timed(n, serverClock, async (i) => {
+        const attempt = b.reservations.hold({
+          userId: ((i + 1) % users) + 1,
+          scheduleId: schedule0 + Math.floor(i / seatsPerSchedule),
+          seatId: (i % seatsPerSchedule) + 1,
+        });
+        await attempt.then(
+          () => {
+            throw new Error('a taken seat was held twice');
+          },
+          (err: { code?: string }) => {
+            if (err.code !== 'SEAT_ALREADY_RESERVED') throw err;
+          },
+        );
+      });
       const keyedHolds = await timed(n, serverClock, async (i) => {
         const userId = (i % users) + 1;
         const req = {
@@ -202,6 +219,7 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         baselineCpu: (before.cpuMicros + after.cpuMicros) / 2,
         baselineServer: (before.serverMicros + after.serverMicros) / 2,
         holds,
+        lost,
         keyedHolds,
         payments,
       };
@@ -212,33 +230,39 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
     console.log(`\n${dialect}`);
     console.log(
       'round   bare ins/s   holds/s  ratio  trips  keyed holds/s  ratio  trips   payments/s  ratio  trips' +
-        '   client cpu us/op: bare hold keyed pay   server cpu us/op: bare hold keyed pay',
+        '   lost races/s  ratio  trips   client cpu us/op: bare hold keyed pay lost' +
+        '   server cpu us/op: bare hold keyed pay lost',
     );
     const holdRatios: number[] = [];
     const keyedRatios: number[] = [];
     const paymentRatios: number[] = [];
+    const lostRatios: number[] = [];
     for (let k = 1; k <= rounds; k++) {
-      const { baseline, baselineCpu, baselineServer, holds, keyedHolds, payments } = await round(count);
+      const { baseline, baselineCpu, baselineServer, holds, lost, keyedHolds, payments } = await round(count);
       const h = holds.perSecond / baseline;
       const kh = keyedHolds.perSecond / baseline;
       keyedRatios.push(kh);
       const p = payments.perSecond / baseline;
       holdRatios.push(h);
       paymentRatios.push(p);
+      const l = lost.perSecond / baseline;
+      lostRatios.push(l);
       const trips = (m: Measured) => (dialect === 'sqlite' ? '    -' : fixed(m.roundTrips, 5, 1));
       console.log(
         `${String(k).padStart(5)} ${fixed(baseline, 12)} ${fixed(holds.perSecond, 9)} ${fixed(h, 5, 2)}x` +
           ` ${trips(holds)} ${fixed(keyedHolds.perSecond, 14)} ${fixed(kh, 5, 2)}x ${trips(keyedHolds)}` +
           ` ${fixed(payments.perSecond, 12)} ${fixed(p, 5, 2)}x ${trips(payments)}` +
+          ` ${fixed(lost.perSecond, 14)} ${fixed(l, 5, 2)}x ${trips(lost)}` +
           ` ${fixed(baselineCpu, 26)} ${fixed(holds.cpuMicros, 4)} ${fixed(keyedHolds.cpuMicros, 5)}` +
-          ` ${fixed(payments.cpuMicros, 4)} ${fixed(baselineServer, 22)} ${fixed(holds.serverMicros, 4)}` +
-          ` ${fixed(keyedHolds.serverMicros, 5)} ${fixed(payments.serverMicros, 4)}`,
+          ` ${fixed(payments.cpuMicros, 4)} ${fixed(lost.cpuMicros, 4)} ${fixed(baselineServer, 22)}` +
+          ` ${fixed(holds.serverMicros, 4)} ${fixed(keyedHolds.serverMicros, 5)} ${fixed(payments.serverMicros, 4)}` +
+          ` ${fixed(lost.serverMicros, 4)}`,
       );
     }
     console.log(`conflict retries: ${retryStats.retries - retriesBefore}`);
     console.log(
       `median of rounds: hold ${median(holdRatios).toFixed(2)}x, keyed hold ${median(keyedRatios).toFixed(2)}x, ` +
-        `payment ${median(paymentRatios).toFixed(2)}x of a bare insert`,
+        `payment ${median(paymentRatios).toFixed(2)}x, lost race ${median(lostRatios).toFixed(2)}x of a bare insert`,
     );
   } finally {
     await t.drop();

@@ -143,6 +143,40 @@ for (const { dialect, oneSync, name } of variants) {
       assert.equal(await b.points.balance(3), 1_000_000);
     });
 
+    test('a seat lost to a live hold or a sale is answered without a transaction; a lapsed one is taken over', {
+      skip,
+    }, async () => {
+      let transactions = 0;
+      const transaction = b.store.transaction;
+      b.store.transaction = (fn) => {
+        transactions++;
+        return transaction(fn);
+      };
+      try {
+        const first = await b.reservations.hold({ userId: 30, scheduleId: 250, seatId: 1 });
+        await assert.rejects(b.reservations.hold({ userId: 31, scheduleId: 250, seatId: 1 }), {
+          code: 'SEAT_ALREADY_RESERVED',
+        });
+        assert.equal(transactions, 0, 'a live hold needs no transaction');
+        await b.points.charge(30, 1_000_000);
+        await b.payments.pay(30, first.id);
+        const lapsing = await b.reservations.hold({ userId: 32, scheduleId: 250, seatId: 2 });
+        transactions = 0;
+        await assert.rejects(b.reservations.hold({ userId: 31, scheduleId: 250, seatId: 1 }), {
+          code: 'SEAT_ALREADY_RESERVED',
+        });
+        assert.equal(transactions, 0, 'a sold seat needs no transaction');
+        b.clock.advance(HOLD_TTL_SECONDS * 1000);
+        const taken = await b.reservations.hold({ userId: 33, scheduleId: 250, seatId: 2 });
+        assert.equal(transactions, 1, 'a lapsed claim is taken over in a transaction');
+        assert.equal((await b.store.findClaim(250, 2))?.reservationId, taken.id);
+        assert.equal((await b.reservations.get(lapsing.id)).status, 'EXPIRED');
+        assert.equal((await b.reservations.get(first.id)).status, 'CONFIRMED');
+      } finally {
+        b.store.transaction = transaction;
+      }
+    });
+
     test('the sweeper marks lapsed holds EXPIRED once and frees their claims', { skip }, async () => {
       const r = await b.reservations.hold({ userId: 5, scheduleId: 5, seatId: 9 });
       b.clock.advance(HOLD_TTL_SECONDS * 1000 + 1);

@@ -69,6 +69,11 @@ export class ReservationService {
       if (outcome.status === 'superseded') throw inProgress();
       if (outcome.status === 'no_user') throw userNotFound(req.userId);
       if (outcome.status === 'limit') throw this.#holdLimitReached(outcome.held);
+      // Taken: a lost race in an on-sale, most often to a live hold or a sale. One read without a lock tells it
+      // from a lapsed claim, which only the transaction below may take over; a live one is answered at once, so
+      // a crowd losing races does not hold connections and its users' locks for a transaction each.
+      const existing = await this.#store.findClaim(req.scheduleId, req.seatId);
+      if (existing && !lapsed(existing, now)) throw seatTaken(req);
     }
     const held = await this.#store.transaction(async (tx) => {
       await this.#assertMayHoldMore(tx, req.userId, now);
@@ -83,16 +88,7 @@ export class ReservationService {
       await seal?.(tx, reservation);
       return reservation;
     });
-    if (!held) {
-      throw new DomainError(
-        'SEAT_ALREADY_RESERVED',
-        `Seat ${req.seatId} of schedule ${schedule.id} is already taken`,
-        {
-          scheduleId: schedule.id,
-          seatId: req.seatId,
-        },
-      );
-    }
+    if (!held) throw seatTaken(req);
     return held;
   }
 
@@ -238,6 +234,16 @@ export class ReservationService {
 const userNotFound = (userId: number) => new DomainError('USER_NOT_FOUND', `User ${userId} does not exist`);
 
 const lapsed = (c: SeatClaim, now: number) => c.status === 'HELD' && c.expiresAt <= now;
+
+const seatTaken = (req: HoldRequest): DomainError =>
+  new DomainError(
+    'SEAT_ALREADY_RESERVED',
+    `Seat ${req.seatId} of schedule ${req.scheduleId} is already taken`,
+    {
+      scheduleId: req.scheduleId,
+      seatId: req.seatId,
+    },
+  );
 
 async function storedSeatPrice(tx: BookingTx, scheduleId: number, seatId: number): Promise<number> {
   const seat = await tx.lockStoredSeat(scheduleId, seatId);
