@@ -74,6 +74,11 @@ export function placesTheSeatsServe(inventory: SaleInventory, overbook: number, 
 const CONTROL_REFRESH_MS = 500;
 /** Seat counts come from the database at most this often per sale and process, never per poll. */
 const INVENTORY_REFRESH_MS = 1000;
+/**
+ * Figures only metrics read (revenue; the default sale's seat counts, over the whole catalog) are read again this
+ * often: a scrape a second cost the database more than a sale's admission did.
+ */
+const METRICS_REFRESH_MS = 5000;
 /** Stored sale rows (schedules, draw) are read again this often. */
 const RECORD_REFRESH_MS = 5000;
 /** A process that claimed the draw and died is replaced after this. */
@@ -98,6 +103,8 @@ interface LineState extends SaleLine {
   controlAt: number;
   inventory: SaleInventory | undefined;
   inventoryAt: number;
+  /** Payments this process made since the inventory was read: seats it knows are sold now (see releaseUser). */
+  paidSinceRead: number;
   /** Revenue as last read for metrics. */
   revenue?: { at: number; points: number };
   drawApplied: boolean;
@@ -235,18 +242,23 @@ export class SaleRooms {
     return series;
   }
 
-  /** Revenue for metrics, at most INVENTORY_REFRESH_MS old (a payment does not make it stale, unlike seats). */
+  /** Revenue for metrics, at most METRICS_REFRESH_MS old: a chart's figure, read over every payment of the sale. */
   async #revenue(line: LineState): Promise<number> {
     const now = this.#clock.now();
-    if (line.revenue === undefined || now - line.revenue.at >= INVENTORY_REFRESH_MS)
+    if (line.revenue === undefined || now - line.revenue.at >= METRICS_REFRESH_MS)
       line.revenue = { at: now, points: await this.#sales.revenue(line.record) };
     return line.revenue.points;
   }
 
-  /** Seat counts at most INVENTORY_REFRESH_MS old. */
+  /**
+   * Seat counts at most INVENTORY_REFRESH_MS old; the default sale's, which admission does not read and which
+   * count every schedule of the catalog, at most METRICS_REFRESH_MS.
+   */
   async #inventory(line: LineState): Promise<SaleInventory> {
     const now = this.#clock.now();
-    if (line.inventory === undefined || now - line.inventoryAt >= INVENTORY_REFRESH_MS) {
+    const maxAge = line.record.id === DEFAULT_SALE_ID ? METRICS_REFRESH_MS : INVENTORY_REFRESH_MS;
+    if (line.inventory === undefined || now - line.inventoryAt >= maxAge) {
+      line.paidSinceRead = 0;
       line.inventory = await this.#sales.inventory(line.record);
       line.inventoryAt = now;
     }
@@ -324,11 +336,20 @@ export class SaleRooms {
     return holder;
   }
 
-  /** Frees the user's slot in every sale this process runs (after a payment); seats counts are read again. */
+  /**
+   * Frees the user's slot in every sale this process runs (after a payment). The payment sold a seat: each sale
+   * counts it off the seats it read as free or held, and reads its counts again only once they may all be gone, so
+   * the first poll after the last seat is sold here answers SOLD_OUT. (Read again on every payment, an on-sale's
+   * 100 payments a second made the sale's widest read, over every seat of it, 26 times a second.) A seat sold by
+   * another process is seen at the next read, within INVENTORY_REFRESH_MS, as before.
+   */
   async releaseUser(userId: number): Promise<void> {
     await Promise.all(
       [...this.#lines.values()].map(async (line) => {
-        line.inventoryAt = 0;
+        if (line.record.id !== DEFAULT_SALE_ID) {
+          line.paidSinceRead++;
+          if ((this.#seatsLeft(line) ?? 0) <= 0) line.inventoryAt = 0;
+        }
         await line.room.releaseUser(userId);
       }),
     );
@@ -474,6 +495,7 @@ export class SaleRooms {
       controlAt: 0,
       inventory: undefined,
       inventoryAt: 0,
+      paidSinceRead: 0,
       drawApplied: record.opensAt === null,
       usedAt: now,
       drawing: undefined,
@@ -514,6 +536,7 @@ export class SaleRooms {
       line.controlAt = now;
     }
     if (line.record.id !== DEFAULT_SALE_ID && now - line.inventoryAt >= INVENTORY_REFRESH_MS) {
+      line.paidSinceRead = 0;
       line.inventory = await this.#sales.inventory(line.record);
       line.inventoryAt = now;
     }
@@ -561,9 +584,17 @@ export class SaleRooms {
     this.#limit(line);
   }
 
-  #soldOut(line: LineState): boolean {
+  /**
+   * Seats free or held as last read, less those this process sold since: at most what is left (a seat sold
+   * elsewhere since is counted at the next read). Undefined before the first read.
+   */
+  #seatsLeft(line: LineState): number | undefined {
     const inv = line.inventory;
-    return inv !== undefined && inv.free + inv.held === 0;
+    return inv === undefined ? undefined : Math.max(0, inv.free + inv.held - line.paidSinceRead);
+  }
+
+  #soldOut(line: LineState): boolean {
+    return this.#seatsLeft(line) === 0;
   }
 
   #status(line: LineState): SaleStatus {
@@ -581,8 +612,8 @@ export class SaleRooms {
     const status = this.#status(line);
     const halted = status === 'CLOSED' || status === 'SCHEDULED' || status === 'PAUSED' || !line.drawApplied;
     let cap = Math.min(c.maxActive, c.maxWindow);
-    if (line.inventory)
-      cap = Math.min(cap, Math.ceil((line.inventory.free + line.inventory.held) * c.overbook));
+    const left = this.#seatsLeft(line);
+    if (left !== undefined) cap = Math.min(cap, Math.ceil(left * c.overbook));
     line.room.setMaxActive(halted ? 0 : cap);
     // A closed sale admits nobody again: its controller stops reading the store.
     if (status === 'CLOSED' && line.governor) {
