@@ -14,6 +14,7 @@ import {
   holdFreeSeatIn,
   holdFreeSeatWithinLimit,
   ledgerRow,
+  lockUserSql,
   payForHold,
   payForHoldIn,
   reservationRow,
@@ -75,9 +76,15 @@ async function balanceOf(db: Db, userId: number): Promise<number | undefined> {
 function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx {
   return {
     async lockUser(userId) {
-      const q = trx.selectFrom('users').select('id').where('id', '=', userId);
+      const { rowLocks, keyLocks } = database.capabilities;
       // SQLite runs one transaction at a time on its one connection: there is no one to lock out.
-      return (await (database.capabilities.rowLocks ? q.forUpdate() : q).executeTakeFirst()) !== undefined;
+      if (!rowLocks) {
+        const q = trx.selectFrom('users').select('id').where('id', '=', userId);
+        return (await q.executeTakeFirst()) !== undefined;
+      }
+      // The lock the one-call hold takes (booking-writes.ts), so both forms of a hold wait for each other.
+      const { rows } = await lockUserSql(keyLocks, userId).execute(trx);
+      return rows.length > 0 && Boolean(rows[0].found);
     },
 
     async holdFreeSeat(claim, reservation, event) {

@@ -127,9 +127,28 @@ interface LimitedHoldRow {
   claimed: boolean;
 }
 
-const lockUser = statementTemplate((v: HoldValues) =>
-  prepared('lock_user', sql`select id from users where id = ${v.userId} for update`),
-);
+/**
+ * Where the database has key locks, the number a user's holds are ordered by: its own space of advisory locks
+ * (29810, "tr"), the user's id within it.
+ */
+export const USER_HOLDS_LOCK_SPACE = 29810;
+
+/**
+ * The user's holds are ordered by a lock taken here: a key lock where there is one (nothing written), else the
+ * user's row. One row, `found`, says whether the user exists.
+ */
+export const lockUserSql = (keyLocks: boolean, userId: number) =>
+  keyLocks
+    ? sql<{
+        found: boolean | number;
+      }>`select pg_advisory_xact_lock(${USER_HOLDS_LOCK_SPACE}, ${userId}) is not null
+        and exists (select 1 from users where id = ${userId}) as found`
+    : sql<{ found: boolean | number }>`select 1 as found from users where id = ${userId} for update`;
+
+const lockUser = {
+  keyed: statementTemplate((v: HoldValues) => prepared('lock_user_key', lockUserSql(true, v.userId))),
+  row: statementTemplate((v: HoldValues) => prepared('lock_user', lockUserSql(false, v.userId))),
+};
 
 /** The idempotency claim is still this request's: pending, and claimed when this request claimed it. */
 const keyStillOurs = (v: HoldValues) =>
@@ -170,13 +189,14 @@ const holdStatement = { plain: holdInOneStatement(false), keyed: holdInOneStatem
 
 async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
   const { db } = database;
-  const statements = [lockUser(db, v)];
+  const statements = [(database.capabilities.keyLocks ? lockUser.keyed : lockUser.row)(db, v)];
   if (keyed) statements.push(lockKey(db, v));
   statements.push((keyed ? holdStatement.keyed : holdStatement.plain)(db, v));
   const results = await inOneRoundTrip(database, statements);
   const row = (results.at(-1) as { held: number | string; claimed: number | string }[])[0];
+  const user = (results[0] as { found: boolean | number }[])[0];
   return {
-    user: (results[0] as unknown[]).length > 0,
+    user: user !== undefined && Boolean(user.found),
     key: !keyed || (results[1] as unknown[]).length > 0,
     held: Number(row.held),
     claimed: Number(row.claimed) > 0,

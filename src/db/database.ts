@@ -33,6 +33,12 @@ export interface DialectCapabilities {
    * serves the process, so there is no one to lock out, and a long transaction would stall every request.
    */
   rowLocks: boolean;
+  /**
+   * A lock on a number, held until the transaction ends, that writes nothing (PostgreSQL's advisory transaction
+   * locks). A row lock writes its row (and the WAL) on PostgreSQL; where this exists, a user's holds are ordered by
+   * it instead of by locking the user's row.
+   */
+  keyLocks: boolean;
   /** INSERT ... ON CONFLICT DO NOTHING; without it, INSERT IGNORE (MySQL). */
   onConflictDoNothing: boolean;
   /** Column type of a key the database numbers itself in insert order, and whether it needs AUTO_INCREMENT. */
@@ -68,6 +74,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
   sqlite: {
     isolationLevels: false,
     rowLocks: false,
+    keyLocks: false,
     onConflictDoNothing: true,
     // INTEGER PRIMARY KEY is the rowid; AUTOINCREMENT keeps a deleted seq from being reused.
     autoIncrementKey: { type: 'integer', autoIncrement: true },
@@ -81,6 +88,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
   postgres: {
     isolationLevels: true,
     rowLocks: true,
+    keyLocks: true,
     onConflictDoNothing: true,
     autoIncrementKey: { type: 'bigserial', autoIncrement: false },
     dataModifyingCte: true,
@@ -93,6 +101,7 @@ export const DIALECT_CAPABILITIES: Readonly<Record<DialectName, DialectCapabilit
   mysql: {
     isolationLevels: true,
     rowLocks: true,
+    keyLocks: false,
     onConflictDoNothing: false,
     autoIncrementKey: { type: 'bigint', autoIncrement: true },
     dataModifyingCte: false,
