@@ -26,6 +26,11 @@ export interface OutboxRelayOptions {
    * it (the NATS publisher gives up after 2 s). A relay that dies holds the outbox up this long at most.
    */
   leaseMs?: number;
+  /**
+   * Pause of a relay that found the lease held by another (a standby): it neither polls nor answers nudges for
+   * this long. Default: a tenth of the lease, at most 5 s. A stopped holder's work is taken up within it.
+   */
+  standbyMs?: number;
   logger?: EventLog;
 }
 
@@ -50,6 +55,8 @@ interface BatchOutcome {
 interface RoundOutcome {
   published: number;
   failed: boolean;
+  /** Another relay holds the lease. */
+  standby?: boolean;
 }
 
 /**
@@ -67,6 +74,9 @@ export class OutboxRelay {
   readonly #maxBackoffMs: number;
   readonly #log: EventLog;
   readonly #leaseMs: number;
+  readonly #standbyMs: number;
+  /** Until when this relay stands by (another holds the lease); nudges do not wake it before. */
+  #standbyUntil = 0;
   readonly #holder = randomUUID();
   /** When this relay's lease lapses; 0 when it holds none. */
   #leaseUntil = 0;
@@ -89,6 +99,7 @@ export class OutboxRelay {
     this.#maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.#log = opts.logger ?? silentLog;
     this.#leaseMs = opts.leaseMs ?? 30_000;
+    this.#standbyMs = opts.standbyMs ?? Math.min(5000, this.#leaseMs / 10);
   }
 
   /** Runs the relay in the background until stop(). */
@@ -110,10 +121,16 @@ export class OutboxRelay {
     }
   }
 
+  /** Another relay held the lease at this one's last round, and it waits before asking again. */
+  get standingBy(): boolean {
+    return this.#clock.now() < this.#standbyUntil;
+  }
+
   /** Asks a running relay for a round now instead of after the idle pause (e.g. after a commit). */
   nudge(): void {
-    // While backing off from failures the pause stands: a nudge must not hammer a bus that is down.
-    if (!this.#running || this.#failuresInRow > 0) return;
+    // While backing off from failures the pause stands: a nudge must not hammer a bus that is down. A standby's
+    // own commits would otherwise read the pending events, every one, only to find the lease taken.
+    if (!this.#running || this.#failuresInRow > 0 || this.#clock.now() < this.#standbyUntil) return;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#schedule(0);
@@ -150,7 +167,10 @@ export class OutboxRelay {
     try {
       const outcome = await this.#round();
       if (outcome.failed) delay = this.#backoffMs();
-      else if (outcome.published === this.#batchSize || this.#nudged) delay = 0;
+      else if (outcome.standby) {
+        delay = this.#standbyMs;
+        this.#standbyUntil = this.#clock.now() + delay;
+      } else if (outcome.published === this.#batchSize || this.#nudged) delay = 0;
     } catch (err) {
       this.#failures++;
       this.#failuresInRow++;
@@ -181,7 +201,7 @@ export class OutboxRelay {
     if (rows.length === 0) return { published: 0, failed: false };
     const heldBefore = this.#leaseUntil > this.#clock.now();
     // Another process's relay is publishing; it hands over when it stops or its lease lapses.
-    if (!(await this.#renewLease())) return { published: 0, failed: false };
+    if (!(await this.#renewLease())) return { published: 0, failed: false, standby: true };
     // A newly won lease: the previous holder may have published some of these meanwhile.
     if (!heldBefore) rows = await fetchPending(db, this.#batchSize);
     const outcome = await this.#publishRows(rows);

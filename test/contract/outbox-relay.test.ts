@@ -210,6 +210,36 @@ for (const [i, dialect] of DIALECTS.entries()) {
       }
     });
 
+    test('a relay that finds the lease taken stands by: nudges do not wake it, and it takes over after the pause', async () => {
+      const a = new OutboxRelay({ database, publisher: new RecordingPublisher(), clock: systemClock });
+      const standbyPublisher = new RecordingPublisher();
+      const b = new OutboxRelay({
+        database,
+        publisher: standbyPublisher,
+        clock: systemClock,
+        intervalMs: 10,
+        standbyMs: 3000,
+      });
+      try {
+        await appendEvents(database, systemClock, reservationLife.slice(0, 2));
+        assert.equal(await a.runOnce(), 2);
+        const pending = await appendEvents(database, systemClock, reservationLife.slice(2, 4));
+        b.start();
+        await waitFor('the standby', () => b.standingBy, 5000);
+        await a.stop();
+        for (let k = 0; k < 20; k++) {
+          b.nudge();
+          await sleep(10);
+        }
+        assert.equal(standbyPublisher.received.length, 0, 'nudges and the idle pause do not wake a standby');
+        await waitFor('the standby taking over', () => standbyPublisher.received.length === 2, 10_000);
+        assert.deepEqual(ids(standbyPublisher.received), ids(pending));
+      } finally {
+        await b.stop();
+        await a.stop();
+      }
+    });
+
     test('purgePublished deletes old published events and keeps pending ones', async () => {
       const clock = new ManualClock(T0);
       const publisher = new RecordingPublisher();
