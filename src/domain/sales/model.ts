@@ -18,6 +18,22 @@ export interface SaleSettings {
 /** SCHEDULED, OPEN and CLOSED are stored; PAUSED and SOLD_OUT are read live (control, inventory). */
 export type SaleStatus = 'SCHEDULED' | 'OPEN' | 'PAUSED' | 'SOLD_OUT' | 'CLOSED';
 
+/** A fan's place in a sale's line, as the ticket says it. */
+export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
+/**
+ * How a fan's admission is going. Kept here, free of Node's types, so the waiting page takes it from the server
+ * (a type-only import) rather than listing the values again.
+ */
+export type FanAdmission =
+  | 'ADMITTED'
+  | 'MOVING'
+  | 'ESTIMATING'
+  | 'STALLED'
+  | 'PAUSED'
+  | 'PREQUEUE'
+  | 'SOLD_OUT'
+  | 'CLOSED';
+
 /** A sale as stored. */
 export interface SaleRecord {
   id: number;

@@ -6,6 +6,8 @@ import { MAX_POLL_MS, type QueueTicket, type WaitingRoom } from '../waiting-room
 import { continueDraw } from './draw-run.ts';
 import {
   DEFAULT_SALE_ID,
+  type FanAdmission,
+  type FanStatus,
   type Sale,
   type SaleCounters,
   type SaleDraw,
@@ -31,17 +33,6 @@ export interface AdmissionGovernor {
   setPace(perSecond: number): void;
   stop(): void;
 }
-
-export type FanStatus = 'PREQUEUE' | 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'CLOSED';
-export type FanAdmission =
-  | 'ADMITTED'
-  | 'MOVING'
-  | 'ESTIMATING'
-  | 'STALLED'
-  | 'PAUSED'
-  | 'PREQUEUE'
-  | 'SOLD_OUT'
-  | 'CLOSED';
 
 /** The seed's ticket, with the sale's states (see docs/sales-api.md). `order` is 0 only for ACTIVE. */
 export interface SaleTicket {

@@ -1,3 +1,4 @@
+import type { FanAdmission } from '../../../src/domain/sales/model.ts';
 import { type ApiResult, api, backoffMs, lostTurn } from '../lib/api.ts';
 import { clockTime, countdown, duration, errorText, t } from '../lib/i18n.ts';
 import { ticketPath } from '../lib/sales-api.ts';
@@ -8,15 +9,7 @@ import { userPicker } from '../lib/user-picker.ts';
 interface Ticket {
   accessKey?: string;
   status: 'WAITING' | 'ACTIVE' | 'SOLD_OUT' | 'PREQUEUE' | 'CLOSED' | string;
-  admission?:
-    | 'ADMITTED'
-    | 'MOVING'
-    | 'ESTIMATING'
-    | 'STALLED'
-    | 'PAUSED'
-    | 'PREQUEUE'
-    | 'SOLD_OUT'
-    | 'CLOSED';
+  admission?: FanAdmission;
   position: number;
   etaSeconds: number | null;
   pollAfterMs: number;
