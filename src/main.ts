@@ -18,6 +18,20 @@ export interface StartOptions {
   handleSignals?: boolean;
 }
 
+/** What a cluster worker sends the primary once it listens on every port it serves. */
+export const WORKER_LISTENING = 'ticketrush:listening';
+
+/**
+ * A cluster worker on Linux listens on a socket of its own (SO_REUSEPORT), so the kernel spreads new connections
+ * evenly over the workers. The shared socket the primary hands out (round robin to whichever worker is free to
+ * take one) left one of two workers with 243 of 352 connections in an on-sale run, and 47 % busy against 12 %.
+ */
+function ownListeningSocket(port: number): { exclusive?: boolean; reusePort?: boolean } {
+  // Port 0 asks for a free port: only the shared socket gives every worker the same one.
+  const own = cluster.isWorker && process.platform === 'linux' && port !== 0;
+  return own ? { exclusive: true, reusePort: true } : {};
+}
+
 /** Composition root: config -> dependencies -> app -> listen. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config: Config = loadConfig({ ...process.env, ...opts.env });
@@ -45,7 +59,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   const app = await buildApp({ config, services: composition.services, logger });
   app.server.maxConnections = config.http.maxConnections;
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port, ...ownListeningSocket(config.port) });
   const url = urlOf(app, config.host);
   let internal: App | undefined;
   if (typeof config.internal.port === 'number') {
@@ -54,6 +68,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   const internalUrl = internal ? urlOf(internal, config.internal.host) : url;
   composition.start();
+  if (cluster.isWorker) process.send?.(WORKER_LISTENING);
   logger.info(
     {
       url,

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config.ts';
 import { ensureWebBuild } from './http/web/build.ts';
-import { startServer } from './main.ts';
+import { startServer, WORKER_LISTENING } from './main.ts';
 
 /** `ticketrush serve`: one process, or a primary that forks TR_WORKERS processes sharing the port. */
 export async function serveCommand(): Promise<number> {
@@ -29,7 +29,11 @@ async function forkWorkers(n: number): Promise<number> {
   // The first worker migrates and seeds alone; the rest start after it is listening.
   const first = cluster.fork();
   await new Promise<void>((resolve, reject) => {
-    first.once('listening', () => resolve());
+    // A worker with a socket of its own (main.ts) does not tell the primary through the cluster's 'listening'
+    // event: it sends WORKER_LISTENING once its ports are open.
+    first.on('message', (m: unknown) => {
+      if (m === WORKER_LISTENING) resolve();
+    });
     first.once('exit', (code) => reject(new Error(`worker 1 exited with code ${code} before listening`)));
   });
   for (let i = 1; i < n; i++) cluster.fork({ TR_SEED_ON_START: 'false' });

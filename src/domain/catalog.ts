@@ -108,6 +108,13 @@ export class CatalogService {
    * that admits hundreds at once asked the database for the same page hundreds of times in a second.
    */
   readonly #concertPages = new BoundedMap<string, Cached<Concert[]>>(CACHED_CONCERT_PAGES);
+  /**
+   * Seat-map reads under way, by schedule. A request that comes while one is queued for a connection or running
+   * shares it instead of queueing a read of its own: when admissions send hundreds of fans to the seat maps at
+   * once, the reads waiting for the pool were mostly the same few schedules. Nothing is kept once a read is
+   * answered, so a seat map is never older than the read that was under way when it was asked for.
+   */
+  readonly #seatReads = new Map<number, Promise<SeatAvailability>>();
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
@@ -198,6 +205,19 @@ export class CatalogService {
 
   async seatAvailability(concertId: number, scheduleId: number): Promise<SeatAvailability> {
     const schedule = await this.getSchedule(scheduleId, concertId);
+    const under = this.#seatReads.get(scheduleId);
+    if (under) return under;
+    const read = this.#readSeatAvailability(schedule);
+    this.#seatReads.set(scheduleId, read);
+    const done = () => {
+      if (this.#seatReads.get(scheduleId) === read) this.#seatReads.delete(scheduleId);
+    };
+    read.then(done, done);
+    return read;
+  }
+
+  async #readSeatAvailability(schedule: Schedule): Promise<SeatAvailability> {
+    const scheduleId = schedule.id;
     const claims = await this.#repo.takenSeats(scheduleId, this.#clock.now());
     const taken = new Set(claims.map((c) => c.id));
     const held = claims.filter((c) => c.status === 'HELD').map((c) => c.id);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Connections } from './connections.ts';
 import { BUSINESS_CODES, type Outcome, outcomeOfStatus, SHARED_USER_401 } from './outcomes.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -34,9 +35,9 @@ interface RawAnswer {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-/** One keep-alive undici pool to the target; every call is recorded under its route template. */
+/** Keep-alive connections to the target, used in turn; every call is recorded under its route template. */
 export class LoadClient {
-  private readonly pool: Pool;
+  private readonly connections: Connections;
   private readonly recorder: Recorder;
   private readonly epochOffset = performance.timeOrigin;
   /** Whether a key belongs to a flow whose user id another running flow drew too (its 401s are counted apart). */
@@ -46,8 +47,7 @@ export class LoadClient {
   private cutting = false;
 
   constructor(target: string, connections: number, timeoutMs: number, recorder: Recorder) {
-    this.pool = new Pool(target, {
-      connections: Math.max(1, connections),
+    this.connections = new Connections(target, connections, {
       pipelining: 1,
       keepAliveTimeout: 30_000,
       headersTimeout: timeoutMs,
@@ -118,13 +118,16 @@ export class LoadClient {
   ): Promise<RawAnswer> {
     return new Promise((resolve) => {
       const answer: RawAnswer = { status: 0, json: false, body: [], error: undefined };
+      const { slot, client } = this.connections.acquire();
+      const connections = this.connections;
       const fail = (error: Error) => {
+        connections.release(slot);
         answer.error = error;
         resolve(answer);
       };
       try {
-        // The legacy handler shape: the one Pool.dispatch accepts without an interceptor.
-        this.pool.dispatch({ method, path, headers, body }, {
+        // The legacy handler shape: the one Client.dispatch accepts without an interceptor.
+        client.dispatch({ method, path, headers, body }, {
           onConnect() {},
           onHeaders(statusCode: number, rawHeaders: Buffer[]) {
             answer.status = statusCode;
@@ -149,6 +152,7 @@ export class LoadClient {
             return true;
           },
           onComplete() {
+            connections.release(slot);
             resolve(answer);
           },
           onError: fail,
@@ -160,12 +164,12 @@ export class LoadClient {
   }
 
   close(): Promise<void> {
-    return this.pool.destroy();
+    return this.connections.destroy();
   }
 
   /** Ends every request in flight or queued at once, unrecorded: the run was halted and must report now. */
   cut(): Promise<void> {
     this.cutting = true;
-    return this.pool.destroy().catch(() => undefined);
+    return this.connections.destroy().catch(() => undefined);
   }
 }
