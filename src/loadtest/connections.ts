@@ -15,31 +15,27 @@ const OPEN_EVERY_MS = 10;
 export class Connections {
   readonly #target: string;
   readonly #options: Client.Options;
-  readonly #clients: (Client | undefined)[];
-  /** Requests sent and not yet answered, per connection. */
+  /** Most connections to open. */
+  readonly #size: number;
+  /** The open connections, by slot, in the order they were opened. */
+  readonly #clients: Client[] = [];
+  /** Requests sent and not yet answered, per slot. */
   readonly #inFlight: Uint32Array;
   #next = 0;
-  /** Slots 0..opened-1 have a connection. */
-  #opened = 0;
   #openedAt = Number.NEGATIVE_INFINITY;
 
   constructor(target: string, size: number, options: Client.Options) {
     this.#target = target;
     this.#options = options;
-    this.#clients = new Array(Math.max(1, size)).fill(undefined);
-    this.#inFlight = new Uint32Array(this.#clients.length);
+    this.#size = Math.max(1, size);
+    this.#inFlight = new Uint32Array(this.#size);
   }
 
-  /** The connection to send the next request on (opened when first chosen); pass its slot to `release`. */
+  /** The connection to send the next request on; pass its slot to `release`. */
   acquire(): { slot: number; client: Client } {
     const slot = this.#pick();
     this.#inFlight[slot]++;
-    let client = this.#clients[slot];
-    if (!client) {
-      client = new Client(this.#target, this.#options);
-      this.#clients[slot] = client;
-    }
-    return { slot, client };
+    return { slot, client: this.#clients[slot] };
   }
 
   /** The request sent on `slot` was answered or failed. */
@@ -52,7 +48,7 @@ export class Connections {
    * the open one with the fewest requests in flight.
    */
   #pick(): number {
-    const n = this.#opened;
+    const n = this.#clients.length;
     let idle = -1;
     let least = n > 0 ? this.#next % n : 0;
     for (let k = 0; k < n; k++) {
@@ -63,11 +59,11 @@ export class Connections {
       }
       if (this.#inFlight[i] < this.#inFlight[least]) least = i;
     }
-    if (n < this.#clients.length) {
+    if (n < this.#size) {
       const now = performance.now();
       if (idle < 0 || now - this.#openedAt >= OPEN_EVERY_MS) {
         this.#openedAt = now;
-        this.#opened++;
+        this.#clients.push(new Client(this.#target, this.#options));
         return n;
       }
     }
@@ -78,6 +74,6 @@ export class Connections {
 
   /** Closes every connection at once, failing what is in flight. */
   async destroy(): Promise<void> {
-    await Promise.all(this.#clients.map((c) => c?.destroy()));
+    await Promise.all(this.#clients.map((c) => c.destroy()));
   }
 }
