@@ -390,6 +390,7 @@ export function bookingServices(deps: BookingDeps) {
     payments: new PaymentService({
       store: bookingStore,
       clock,
+      catalog,
       afterPaid: deps.afterPaid,
       afterPaidFailed: deps.afterPaidFailed,
     }),

@@ -3,6 +3,8 @@ import { BoundedMap } from './bounded-map.ts';
 import type { Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import { seatGrade, seatPrice } from './pricing.ts';
+import { SeatMapCopies } from './seat-map-copies.ts';
+import type { Seat, SeatAvailability, TakenSeat } from './seats.ts';
 
 export interface Concert {
   id: number;
@@ -29,30 +31,7 @@ export interface ScheduleWithAvailability extends Schedule {
   availableSeats: number;
 }
 
-export interface Seat {
-  id: number;
-  number: number;
-  /** VIP, R or S on the demo's tiered seats; the section on a stored seat map. */
-  grade: string;
-  price: number;
-  /** Where a seat of a stored seat map is; the demo's seats have no place. */
-  section?: string;
-  row?: string;
-  label?: string;
-}
-
-/** A seat someone holds (until its hold expires) or bought. */
-export interface TakenSeat {
-  id: number;
-  status: 'HELD' | 'SOLD';
-}
-
-/** A schedule's seats as a fan sees them: the free ones in full, the others by id and whether held or sold. */
-export interface SeatAvailability {
-  free: Seat[];
-  held: number[];
-  sold: number[];
-}
+export type { Seat, SeatAvailability, TakenSeat } from './seats.ts';
 
 /** What the catalog needs from storage; implemented in src/db/catalog-repository.ts. Only published rows are seen. */
 export interface CatalogRepository {
@@ -108,17 +87,13 @@ export class CatalogService {
    * that admits hundreds at once asked the database for the same page hundreds of times in a second.
    */
   readonly #concertPages = new BoundedMap<string, Cached<Concert[]>>(CACHED_CONCERT_PAGES);
-  /**
-   * Seat-map reads under way, by schedule. A request that comes while one is queued for a connection or running
-   * shares it instead of queueing a read of its own: when admissions send hundreds of fans to the seat maps at
-   * once, the reads waiting for the pool were mostly the same few schedules. Nothing is kept once a read is
-   * answered, so a seat map is never older than the read that was under way when it was asked for.
-   */
-  readonly #seatReads = new Map<number, Promise<SeatAvailability>>();
+  /** Seat maps read, kept a second, with this process's own claims applied since. */
+  readonly #seatMaps: SeatMapCopies;
 
   constructor(repo: CatalogRepository, clock: Clock) {
     this.#repo = repo;
     this.#clock = clock;
+    this.#seatMaps = new SeatMapCopies(clock);
   }
 
   async listConcerts(cursor: string | undefined, limit = DEFAULT_PAGE_SIZE): Promise<ConcertPage> {
@@ -190,6 +165,17 @@ export class CatalogService {
     this.#schedules.clear();
     this.#listings.clear();
     this.#concertPages.clear();
+    this.#seatMaps.forget();
+  }
+
+  /** This process held or sold a seat, or lost a race for it: its seat map shows the seat taken from now on. */
+  seatClaimed(scheduleId: number, seat: TakenSeat): void {
+    this.#seatMaps.claimed(scheduleId, seat);
+  }
+
+  /** This process freed a seat of the schedule, or cannot tell what became of one: its seat map is read afresh. */
+  forgetSeatMap(scheduleId: number): void {
+    this.#seatMaps.forget(scheduleId);
   }
 
   /** The schedule and how many of its seats are free (held or sold ones are not), in one read. */
@@ -205,15 +191,7 @@ export class CatalogService {
 
   async seatAvailability(concertId: number, scheduleId: number): Promise<SeatAvailability> {
     const schedule = await this.getSchedule(scheduleId, concertId);
-    const under = this.#seatReads.get(scheduleId);
-    if (under) return under;
-    const read = this.#readSeatAvailability(schedule);
-    this.#seatReads.set(scheduleId, read);
-    const done = () => {
-      if (this.#seatReads.get(scheduleId) === read) this.#seatReads.delete(scheduleId);
-    };
-    read.then(done, done);
-    return read;
+    return this.#seatMaps.get(scheduleId, () => this.#readSeatAvailability(schedule));
   }
 
   async #readSeatAvailability(schedule: Schedule): Promise<SeatAvailability> {

@@ -33,6 +33,9 @@ for (const [i, dialect] of DIALECTS.entries())
     };
 
     test('the seed client flow: hold, charge, pay, and the seat is gone', async () => {
+      // Read first, so the process keeps a copy of the map: its own hold and sale must show in it at once.
+      const map = async () => (await call('GET', '/api/concerts/1/schedules/1/seats/available', 1)).json();
+      assert.ok((await map()).seats.some((s: { id: number }) => s.id === 3));
       const hold = await call('POST', '/api/reservations', 1, { userId: 1, concertScheduleId: 1, seatId: 3 });
       assert.equal(hold.statusCode, 200, hold.body);
       const r = hold.json();
@@ -41,8 +44,9 @@ for (const [i, dialect] of DIALECTS.entries())
       assert.ok(Date.parse(r.expiresAt) > t.clock.now());
       assert.ok(r.price > 0);
 
-      const seats = (await call('GET', '/api/concerts/1/schedules/1/seats/available', 1)).json().seats;
-      assert.ok(!seats.some((s: { id: number }) => s.id === 3));
+      const held = await map();
+      assert.ok(!held.seats.some((s: { id: number }) => s.id === 3));
+      assert.ok(held.held.includes(3));
 
       const poor = await call('POST', '/api/payments', 1, { userId: 1, reservationId: r.reservationId });
       assert.equal(poor.statusCode, 409);
@@ -60,6 +64,8 @@ for (const [i, dialect] of DIALECTS.entries())
       assert.equal(paid.json().amount, r.price);
       assert.equal(paid.json().balance, 1_000_000 - r.price);
       assert.equal(paid.json().status, 'CONFIRMED');
+      const sold = await map();
+      assert.deepEqual([sold.held.includes(3), sold.sold.includes(3)], [false, true]);
 
       const again = await call('POST', '/api/payments', 1, { userId: 1, reservationId: r.reservationId });
       assert.equal(again.statusCode, 409);
@@ -167,9 +173,12 @@ for (const [i, dialect] of DIALECTS.entries())
     });
 
     test('owners read, list and release their holds; others get 403', async () => {
+      const map = async () => (await call('GET', '/api/concerts/1/schedules/4/seats/available', 6)).json();
+      assert.ok(!(await map()).held.includes(2));
       const r = (
         await call('POST', '/api/reservations', 6, { userId: 6, concertScheduleId: 4, seatId: 2 })
       ).json();
+      assert.ok((await map()).held.includes(2), "this process's hold shows in its seat map at once");
       const got = await call('GET', `/api/reservations/${r.reservationId}`, 6);
       assert.equal(got.statusCode, 200);
       assert.equal(got.json().seatId, 2);
@@ -181,6 +190,10 @@ for (const [i, dialect] of DIALECTS.entries())
       const released = await call('DELETE', `/api/reservations/${r.reservationId}`, 6);
       assert.equal(released.statusCode, 200);
       assert.equal(released.json().status, 'RELEASED');
+      assert.ok(
+        (await map()).seats.some((s: { id: number }) => s.id === 2),
+        'and a seat it frees is free in the map at once',
+      );
       const twice = await call('DELETE', `/api/reservations/${r.reservationId}`, 6);
       assert.equal(twice.statusCode, 409);
       assert.equal(twice.json().error.code, 'RESERVATION_NOT_HELD');

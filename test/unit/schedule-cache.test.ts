@@ -4,9 +4,11 @@ import {
   type CatalogRepository,
   CatalogService,
   SCHEDULE_CACHE_MS,
+  type SeatAvailability,
   type TakenSeat,
 } from '../../src/domain/catalog.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
+import { SEAT_MAP_FRESH_MS } from '../../src/domain/seat-map-copies.ts';
 
 test("a process's copy of a schedule ages out, or is dropped at once after a change made here", async () => {
   let published = true;
@@ -63,50 +65,100 @@ test('a page of the concert list is read once per second however many fans ask a
   assert.equal(reads.length, 4, 'a page ages out after a second, and at once after a change made here');
 });
 
-test('fans asking for a seat map while its read is under way share that read; the next ask reads again', async () => {
+function seatMapRepo(seats: number) {
   const reads: number[] = [];
-  let taken: TakenSeat[] = [{ id: 2, status: 'HELD' }];
+  const state = { taken: [{ id: 2, status: 'HELD' }] as TakenSeat[] };
   const answers: Array<() => void> = [];
   const repo = {
     findSchedule: async (id: number) => ({
       id,
       concertId: 1,
       startsAt: 0,
-      seatCount: 4,
+      seatCount: seats,
       basePrice: 10,
       venue: 'v',
       seatMap: 'tiered',
     }),
     takenSeats: (scheduleId: number) => {
       reads.push(scheduleId);
-      const now = taken;
+      const now = state.taken;
       return new Promise((resolve) => answers.push(() => resolve(now)));
     },
   } as unknown as CatalogRepository;
-  const catalog = new CatalogService(repo, new ManualClock());
+  /** Answers the reads asked so far, once `n` are waiting. */
+  const answer = async (n: number) => {
+    while (answers.length < n) await new Promise((resolve) => setImmediate(resolve));
+    for (const a of answers.splice(0)) a();
+  };
+  return { repo, reads, state, answer };
+}
+
+const freeIds = (map: SeatAvailability) => map.free.map((s) => s.id);
+
+test('fans asking for a seat map while its read is under way share that read; its answer is kept a second', async () => {
+  const { repo, reads, state, answer } = seatMapRepo(4);
+  const clock = new ManualClock();
+  const catalog = new CatalogService(repo, clock);
   const asked = Array.from({ length: 50 }, () => catalog.seatAvailability(1, 7));
   const other = catalog.seatAvailability(1, 8);
-  while (answers.length < 2) await new Promise((resolve) => setImmediate(resolve));
-  for (const answer of answers.splice(0)) answer();
+  await answer(2);
   const maps = await Promise.all(asked);
   assert.deepEqual(reads, [7, 8], 'one read per schedule for the 50 fans who asked at once');
-  assert.deepEqual(
-    maps[49].free.map((s) => s.id),
-    [1, 3, 4],
-  );
+  assert.deepEqual(freeIds(maps[49]), [1, 3, 4]);
   assert.deepEqual(maps[49].held, [2]);
   assert.deepEqual((await other).held, [2]);
 
-  // The read is answered: nothing is kept, so a seat taken since shows in the next map.
-  taken = [...taken, { id: 3, status: 'SOLD' }];
+  // Another process sells seat 3: this one's copy answers until it is a second old, then reads again.
+  state.taken = [...state.taken, { id: 3, status: 'SOLD' }];
+  clock.advance(SEAT_MAP_FRESH_MS - 1);
+  assert.deepEqual(freeIds(await catalog.seatAvailability(1, 7)), [1, 3, 4]);
+  assert.deepEqual(reads, [7, 8]);
+  clock.advance(1);
   const next = catalog.seatAvailability(1, 7);
-  while (answers.length < 1) await new Promise((resolve) => setImmediate(resolve));
-  answers.splice(0)[0]();
+  await answer(1);
   const map = await next;
   assert.deepEqual(reads, [7, 8, 7]);
   assert.deepEqual(map.sold, [3]);
-  assert.deepEqual(
-    map.free.map((s) => s.id),
-    [1, 4],
-  );
+  assert.deepEqual(freeIds(map), [1, 4]);
+});
+
+test("a process's own holds, sales and lost races show in its seat map at once; a freed seat makes it read again", async () => {
+  const { repo, reads, state, answer } = seatMapRepo(5);
+  const catalog = new CatalogService(repo, new ManualClock());
+  const first = catalog.seatAvailability(1, 7);
+  await answer(1);
+  const before = await first;
+  catalog.seatClaimed(7, { id: 4, status: 'HELD' });
+  const held = await catalog.seatAvailability(1, 7);
+  assert.deepEqual(freeIds(held), [1, 3, 5]);
+  assert.deepEqual(held.held, [2, 4]);
+  assert.deepEqual(freeIds(before), [1, 3, 4, 5], 'an answer already given is not changed under its sender');
+  catalog.seatClaimed(7, { id: 4, status: 'SOLD' });
+  catalog.seatClaimed(7, { id: 1, status: 'SOLD' });
+  const sold = await catalog.seatAvailability(1, 7);
+  assert.deepEqual([freeIds(sold), sold.held, sold.sold], [[3, 5], [2], [1, 4]]);
+  assert.deepEqual(reads, [7], 'no read for any of these');
+
+  state.taken = [];
+  catalog.forgetSeatMap(7);
+  const again = catalog.seatAvailability(1, 7);
+  await answer(1);
+  assert.deepEqual(freeIds(await again), [1, 2, 3, 4, 5]);
+  assert.deepEqual(reads, [7, 7]);
+
+  // A claim made while a read is under way: that read may predate it, so it is not kept for later asks.
+  const underWay = catalog.seatAvailability(1, 8);
+  await new Promise((resolve) => setImmediate(resolve));
+  catalog.seatClaimed(8, { id: 5, status: 'HELD' });
+  state.taken = [{ id: 5, status: 'HELD' }];
+  const after = catalog.seatAvailability(1, 8);
+  await answer(2);
+  assert.deepEqual(freeIds(await underWay), [1, 2, 3, 4, 5]);
+  assert.deepEqual(freeIds(await after), [1, 2, 3, 4]);
+  assert.deepEqual(reads, [7, 7, 8, 8]);
+  catalog.forgetSchedules();
+  const fresh = catalog.seatAvailability(1, 8);
+  await answer(1);
+  await fresh;
+  assert.equal(reads.length, 5, "an operator's change here drops the seat maps too");
 });

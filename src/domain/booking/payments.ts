@@ -1,3 +1,4 @@
+import type { CatalogService } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import type { Seal } from '../idempotency.ts';
@@ -13,12 +14,15 @@ export interface PaymentReceipt {
 export class PaymentService {
   readonly #store: BookingStore;
   readonly #clock: Clock;
+  readonly #catalog: CatalogService | undefined;
   readonly #afterPaid: (userId: number) => Promise<void> | void;
   readonly #afterPaidFailed: (err: unknown, userId: number) => void;
 
   constructor(opts: {
     store: BookingStore;
     clock: Clock;
+    /** Told of each seat sold here, so this process's seat map shows it sold at once. */
+    catalog?: CatalogService;
     /** Runs after the payment committed, e.g. to free the user's waiting-room slot. */
     afterPaid?: (userId: number) => Promise<void> | void;
     /** Told when afterPaid failed: the money has moved, so the payment still succeeds. */
@@ -26,6 +30,7 @@ export class PaymentService {
   }) {
     this.#store = opts.store;
     this.#clock = opts.clock;
+    this.#catalog = opts.catalog;
     this.#afterPaid = opts.afterPaid ?? (() => {});
     this.#afterPaidFailed = opts.afterPaidFailed ?? (() => {});
   }
@@ -94,6 +99,7 @@ export class PaymentService {
       : await this.#store.payForHold(hold);
     if (outcome.status !== 'paid') return refuse(outcome, (id) => this.#store.findReservation(id));
     const receipt = { payment, balance: outcome.balance };
+    this.#catalog?.seatClaimed(r.scheduleId, { id: r.seatId, status: 'SOLD' });
     try {
       await this.#afterPaid(userId);
     } catch (err) {

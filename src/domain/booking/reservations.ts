@@ -64,6 +64,7 @@ export class ReservationService {
       });
       if (outcome.status === 'held') {
         answer?.written();
+        this.#catalog.seatClaimed(req.scheduleId, { id: req.seatId, status: 'HELD' });
         return fresh.reservation;
       }
       if (outcome.status === 'superseded') throw inProgress();
@@ -73,7 +74,10 @@ export class ReservationService {
       // from a lapsed claim, which only the transaction below may take over; a live one is answered at once, so
       // a crowd losing races does not hold connections and its users' locks for a transaction each.
       const existing = await this.#store.findClaim(req.scheduleId, req.seatId);
-      if (existing && !lapsed(existing, now)) throw seatTaken(req);
+      if (existing && !lapsed(existing, now)) {
+        this.#catalog.seatClaimed(req.scheduleId, { id: req.seatId, status: existing.status });
+        throw seatTaken(req);
+      }
     }
     const held = await this.#store.transaction(async (tx) => {
       await this.#assertMayHoldMore(tx, req.userId, now);
@@ -88,7 +92,11 @@ export class ReservationService {
       await seal?.(tx, reservation);
       return reservation;
     });
-    if (!held) throw seatTaken(req);
+    if (!held) {
+      this.#catalog.forgetSeatMap(req.scheduleId);
+      throw seatTaken(req);
+    }
+    this.#catalog.seatClaimed(req.scheduleId, { id: req.seatId, status: 'HELD' });
     return held;
   }
 
@@ -164,6 +172,7 @@ export class ReservationService {
       });
       return after;
     });
+    this.#catalog.forgetSeatMap(released.scheduleId);
     return released;
   }
 

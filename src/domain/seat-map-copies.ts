@@ -1,0 +1,88 @@
+import { BoundedMap } from './bounded-map.ts';
+import type { Clock } from './clock.ts';
+import type { SeatAvailability, TakenSeat } from './seats.ts';
+
+/**
+ * How long a process answers a schedule's seat map from the copy it read. Claims this process makes or learns of
+ * show at once; another process's reach it within this. The map guides: the hold decides a seat.
+ */
+export const SEAT_MAP_FRESH_MS = 1000;
+/** Schedules whose seat map a process keeps; an on-sale's crowd spreads over a few hundred. */
+const KEPT_SEAT_MAPS = 2000;
+
+interface Copy {
+  read: Promise<SeatAvailability>;
+  /** The map, once read, with this process's claims since applied. */
+  map?: SeatAvailability;
+  answeredAt?: number;
+}
+
+/**
+ * Seat maps a process has read, by schedule: one read per schedule at a time, however many fans ask at once,
+ * and its answer kept SEAT_MAP_FRESH_MS from when it came. In an on-sale every fan reads a map before each hold,
+ * and those reads queued for database connections behind the purchases.
+ */
+export class SeatMapCopies {
+  readonly #copies = new BoundedMap<number, Copy>(KEPT_SEAT_MAPS);
+  readonly #clock: Clock;
+  readonly #freshMs: number;
+
+  constructor(clock: Clock, freshMs = SEAT_MAP_FRESH_MS) {
+    this.#clock = clock;
+    this.#freshMs = freshMs;
+  }
+
+  /** The schedule's map: the copy while it is fresh or its read is under way, else `read` once for everyone. */
+  get(scheduleId: number, read: () => Promise<SeatAvailability>): Promise<SeatAvailability> {
+    const known = this.#copies.get(scheduleId);
+    if (known?.map && this.#clock.now() - (known.answeredAt ?? 0) < this.#freshMs)
+      return Promise.resolve(known.map);
+    if (known && !known.map) return known.read;
+    const copy: Copy = { read: read() };
+    this.#copies.set(scheduleId, copy);
+    copy.read.then(
+      (map) => {
+        if (this.#copies.get(scheduleId) !== copy) return;
+        copy.map = map;
+        copy.answeredAt = this.#clock.now();
+      },
+      () => this.#forgetCopy(scheduleId, copy),
+    );
+    return copy.read;
+  }
+
+  /**
+   * A seat was held or sold here, or a lost race told that it had been: the copy shows it from now on. A read
+   * still under way may have begun before the claim, so it is kept from being reused.
+   */
+  claimed(scheduleId: number, seat: TakenSeat): void {
+    const copy = this.#copies.get(scheduleId);
+    if (!copy) return;
+    if (!copy.map) {
+      this.#copies.delete(scheduleId);
+      return;
+    }
+    copy.map = withClaim(copy.map, seat);
+  }
+
+  /** A seat of the schedule was freed here, or its seats changed: the next ask reads it afresh. */
+  forget(scheduleId?: number): void {
+    if (scheduleId === undefined) this.#copies.clear();
+    else this.#copies.delete(scheduleId);
+  }
+
+  #forgetCopy(scheduleId: number, copy: Copy): void {
+    if (this.#copies.get(scheduleId) === copy) this.#copies.delete(scheduleId);
+  }
+}
+
+/** The map with one more seat taken (or a held one sold); a new object, since earlier answers may still be sent. */
+export function withClaim(map: SeatAvailability, seat: TakenSeat): SeatAvailability {
+  const others = (ids: number[]) => ids.filter((id) => id !== seat.id);
+  const adding = (ids: number[]) => [...others(ids), seat.id].sort((a, b) => a - b);
+  return {
+    free: map.free.filter((s) => s.id !== seat.id),
+    held: seat.status === 'HELD' ? adding(map.held) : others(map.held),
+    sold: seat.status === 'SOLD' ? adding(map.sold) : others(map.sold),
+  };
+}
