@@ -7,7 +7,10 @@ import type { SeatAvailability, TakenSeat } from './seats.ts';
  * show at once; another process's reach it within this. The map guides: the hold decides a seat.
  */
 export const SEAT_MAP_FRESH_MS = 1000;
-/** Schedules whose seat map a process keeps; an on-sale's crowd spreads over a few hundred. */
+/**
+ * Most schedules whose seat map a process keeps. Copies past their second are dropped at least once a second,
+ * so a process keeps about the maps read in the last two; this bounds a burst over many schedules.
+ */
 const KEPT_SEAT_MAPS = 2000;
 
 interface Copy {
@@ -26,6 +29,7 @@ export class SeatMapCopies {
   readonly #copies = new BoundedMap<number, Copy>(KEPT_SEAT_MAPS);
   readonly #clock: Clock;
   readonly #freshMs: number;
+  #sweptAt = 0;
 
   constructor(clock: Clock, freshMs = SEAT_MAP_FRESH_MS) {
     this.#clock = clock;
@@ -38,6 +42,7 @@ export class SeatMapCopies {
     if (known?.map && this.#clock.now() - (known.answeredAt ?? 0) < this.#freshMs)
       return Promise.resolve(known.map);
     if (known && !known.map) return known.read;
+    this.#dropStale();
     const copy: Copy = { read: read() };
     this.#copies.set(scheduleId, copy);
     copy.read.then(
@@ -69,6 +74,21 @@ export class SeatMapCopies {
   forget(scheduleId?: number): void {
     if (scheduleId === undefined) this.#copies.clear();
     else this.#copies.delete(scheduleId);
+  }
+
+  /** Drops the copies past their second, once a second: a map a stadium's size is megabytes. */
+  #dropStale(): void {
+    const now = this.#clock.now();
+    if (now - this.#sweptAt < this.#freshMs) return;
+    this.#sweptAt = now;
+    for (const [scheduleId, copy] of this.#copies) {
+      if (copy.map && now - (copy.answeredAt ?? 0) >= this.#freshMs) this.#copies.delete(scheduleId);
+    }
+  }
+
+  /** How many schedules' maps are kept or being read (for tests). */
+  get size(): number {
+    return this.#copies.size;
   }
 
   #forgetCopy(scheduleId: number, copy: Copy): void {
