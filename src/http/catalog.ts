@@ -116,6 +116,8 @@ export const catalogRoutes: RoutePlugin<'catalog' | 'admissionGate'> = async (ap
         tags: ['catalog'],
         security: accessKeySecurity,
         summary: 'Seats of a schedule that are free to hold, and which others are held or sold',
+        description:
+          "Each server process answers from a copy up to a second old. Holds and sales made through the same process show at once; other processes' show within the second, and holding a seat taken meanwhile answers 409 SEAT_ALREADY_RESERVED.",
         params: ScheduleParams,
         response: {
           200: Type.Object({
