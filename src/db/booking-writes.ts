@@ -339,22 +339,27 @@ const payValues = (p: HoldPayment): PayValues => ({
   event: outboxRow(p.event),
 });
 
-// `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold.
+// `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold. The
+// claim is reached by its primary key (the reservation's seat) in both `held` and `sold`: by reservation_id
+// alone, a plan cached while the table's statistics were young sometimes ANDed in a bitmap scan of the whole
+// live-holds index (its leading column, user_id, unconstrained there), and payments ran at two thirds the pace.
 const payStatement = statementTemplate((v: PayValues) =>
   prepared(
     'pay_for_hold',
     sql`with held as materialized (
-      select r.id from reservations r join seat_claims c on c.reservation_id = r.id
+      select r.id, r.schedule_id, r.seat_id from reservations r
+        join seat_claims c on c.schedule_id = r.schedule_id and c.seat_id = r.seat_id
       where r.id = ${v.id} and r.user_id = ${v.userId} and r.status = 'HELD'
-        and c.status = 'HELD' and c.expires_at > ${v.now}
+        and c.reservation_id = r.id and c.status = 'HELD' and c.expires_at > ${v.now}
       for update
     ), debit as (
       update point_wallets set balance = balance - ${v.amount}, updated_at = ${v.now}
       where user_id = ${v.userId} and balance >= ${v.amount} and exists (select 1 from held)
       returning balance
     ), sold as (
-      update seat_claims set status = 'SOLD'
-      where reservation_id = ${v.id} and status = 'HELD' and exists (select 1 from debit)
+      update seat_claims c set status = 'SOLD' from held h
+      where c.schedule_id = h.schedule_id and c.seat_id = h.seat_id and c.reservation_id = ${v.id}
+        and c.status = 'HELD' and exists (select 1 from debit)
     ), confirmed as (
       update reservations set status = 'CONFIRMED', updated_at = ${v.now}
       where id = ${v.id} and status = 'HELD' and exists (select 1 from debit)
