@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import { copyRandomInto } from './random-pool.ts';
 
 /** What a signed access key says about itself; the store still decides whether it is the holder's live key. */
 export interface AccessKeyClaims {
@@ -57,7 +58,7 @@ export class AccessKeys {
     key[0] = VERSION;
     key.writeUIntBE(userId, 1, 6);
     key.writeUIntBE(now, 7, 6);
-    randomBytes(10).copy(key, 13);
+    copyRandomInto(key, 13, 10);
     this.#mac(key).copy(key, SIGNED_BYTES, 0, MAC_BYTES);
     return key.toString('base64url');
   }
