@@ -15,9 +15,8 @@ const KEPT_SEAT_MAPS = 2000;
 
 interface Copy {
   read: Promise<SeatAvailability>;
-  /** The map, once read, with this process's claims since applied. */
-  map?: SeatAvailability;
-  answeredAt?: number;
+  /** Once the read answered: the map, with this process's claims since applied, and when the answer came. */
+  answer?: { map: SeatAvailability; at: number };
 }
 
 /**
@@ -39,17 +38,15 @@ export class SeatMapCopies {
   /** The schedule's map: the copy while it is fresh or its read is under way, else `read` once for everyone. */
   get(scheduleId: number, read: () => Promise<SeatAvailability>): Promise<SeatAvailability> {
     const known = this.#copies.get(scheduleId);
-    if (known?.map && this.#clock.now() - (known.answeredAt ?? 0) < this.#freshMs)
-      return Promise.resolve(known.map);
-    if (known && !known.map) return known.read;
+    if (known && !known.answer) return known.read;
+    if (known?.answer && this.#clock.now() - known.answer.at < this.#freshMs)
+      return Promise.resolve(known.answer.map);
     this.#dropStale();
     const copy: Copy = { read: read() };
     this.#copies.set(scheduleId, copy);
     copy.read.then(
       (map) => {
-        if (this.#copies.get(scheduleId) !== copy) return;
-        copy.map = map;
-        copy.answeredAt = this.#clock.now();
+        if (this.#copies.get(scheduleId) === copy) copy.answer = { map, at: this.#clock.now() };
       },
       () => this.#forgetCopy(scheduleId, copy),
     );
@@ -63,11 +60,8 @@ export class SeatMapCopies {
   claimed(scheduleId: number, seat: TakenSeat): void {
     const copy = this.#copies.get(scheduleId);
     if (!copy) return;
-    if (!copy.map) {
-      this.#copies.delete(scheduleId);
-      return;
-    }
-    copy.map = withClaim(copy.map, seat);
+    if (copy.answer) copy.answer.map = withClaim(copy.answer.map, seat);
+    else this.#copies.delete(scheduleId);
   }
 
   /** A seat of the schedule was freed here, or its seats changed: the next ask reads it afresh. */
@@ -82,7 +76,7 @@ export class SeatMapCopies {
     if (now - this.#sweptAt < this.#freshMs) return;
     this.#sweptAt = now;
     for (const [scheduleId, copy] of this.#copies) {
-      if (copy.map && now - (copy.answeredAt ?? 0) >= this.#freshMs) this.#copies.delete(scheduleId);
+      if (copy.answer && now - copy.answer.at >= this.#freshMs) this.#copies.delete(scheduleId);
     }
   }
 
