@@ -1,7 +1,7 @@
 // A hold and a payment each change several tables at once. Each is written in the fewest round trips
 // the database allows: on PostgreSQL one data-modifying statement (a hold: the user's lock, then that statement,
 // behind one Sync, since the hold limit's count needs a snapshot taken after the lock), one call of a stored
-// procedure (MariaDB, migration 0010), a transaction of single statements elsewhere (SQLite).
+// procedure (MariaDB, migrations 0010 and 0011), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
@@ -203,7 +203,7 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
   };
 }
 
-/** A CALL of a procedure of migration 0010, marked so the driver prepares it (prepared-statements.ts). */
+/** A CALL of a procedure of migration 0010 or 0011, marked so the driver prepares it (prepared-statements.ts). */
 const call = (procedure: string, args: number) =>
   `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
 const HOLD_CALL = call('hold_free_seat_within_limit', 29);
@@ -322,6 +322,8 @@ function outcomeOf(row: OutcomeRow | undefined): PaymentOutcome {
 interface PayValues {
   id: string;
   userId: number;
+  scheduleId: number;
+  seatId: number;
   amount: number;
   now: number;
   payment: Row;
@@ -332,6 +334,8 @@ interface PayValues {
 const payValues = (p: HoldPayment): PayValues => ({
   id: p.payment.reservationId,
   userId: p.payment.userId,
+  scheduleId: p.scheduleId,
+  seatId: p.seatId,
   amount: p.payment.amount,
   now: p.now,
   payment: paymentRow(p.payment),
@@ -377,7 +381,7 @@ async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome
   return outcomeOf(rows[0]);
 }
 
-const PAY_CALL = call('pay_for_hold', 21);
+const PAY_CALL = call('pay_for_held_seat', 23);
 
 async function payByProcedure(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
   const { payment: pay, ledger: l, event: e, ...v } = payValues(p);
@@ -388,6 +392,8 @@ async function payByProcedure(database: Database, p: HoldPayment): Promise<Payme
       v.userId,
       v.amount,
       v.now,
+      v.scheduleId,
+      v.seatId,
       pay.id,
       pay.reservation_id,
       pay.user_id,
@@ -439,6 +445,8 @@ async function payStepsOn(trx: Db, p: HoldPayment): Promise<number> {
     await trx
       .updateTable('seat_claims')
       .set({ status: 'SOLD' })
+      .where('schedule_id', '=', p.scheduleId)
+      .where('seat_id', '=', p.seatId)
       .where('reservation_id', '=', id)
       .where('user_id', '=', userId)
       .where('status', '=', 'HELD')

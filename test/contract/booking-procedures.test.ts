@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedures.ts';
+import { paymentBySeat } from '../../src/db/migrations/0011-payment-by-seat.ts';
 import { bookingOn } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migration 0010 creates the hold and payment procedures where the dialect runs them, and is reversible.
+// Migrations 0010 and 0011 create the hold and payment procedures where the dialect runs them, and are
+// reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
     const available = await dialectAvailable(dialect);
@@ -26,12 +28,12 @@ for (const dialect of DIALECTS) {
     test('down drops what up made, up again makes it, and holds and payments work after', {
       skip,
     }, async () => {
-      const migration = bookingProcedures(t.database.capabilities);
-      const made = t.database.capabilities.storedProcedures ? 2 : 0;
+      const migrations = [bookingProcedures, paymentBySeat].map((m) => m(t.database.capabilities));
+      const made = t.database.capabilities.storedProcedures ? 3 : 0;
       assert.equal(await procedures(), made);
-      await migration.down?.(t.database.db);
+      for (const m of [...migrations].reverse()) await m.down?.(t.database.db);
       assert.equal(await procedures(), 0);
-      await migration.up(t.database.db);
+      for (const m of migrations) await m.up(t.database.db);
       assert.equal(await procedures(), made);
       const b = await bookingOn(t.database);
       await b.points.charge(5, 1_000_000);

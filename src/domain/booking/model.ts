@@ -115,9 +115,11 @@ export interface BookingTx extends IdempotencyTx {
   appendEvent(e: BookingEvent): Promise<void>;
 }
 
-/** A payment for a hold, with every row it writes. */
+/** A payment for a hold, with every row it writes and the held seat (the claim's key). */
 export interface HoldPayment {
   payment: Payment;
+  scheduleId: number;
+  seatId: number;
   ledger: LedgerEntry;
   event: BookingEvent;
   now: number;

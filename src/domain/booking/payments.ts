@@ -50,6 +50,8 @@ export class PaymentService {
     const payment: Payment = { id: newId(now), reservationId, userId, amount: r.price, createdAt: now };
     const hold: HoldPayment = {
       payment,
+      scheduleId: r.scheduleId,
+      seatId: r.seatId,
       ledger: {
         id: newId(now),
         userId,
