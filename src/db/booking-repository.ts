@@ -149,10 +149,12 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
       return changed(r);
     },
 
-    async dropHeldClaim(reservationId, lapsedBefore) {
+    async dropHeldClaim(hold, lapsedBefore) {
       let q = trx
         .deleteFrom('seat_claims')
-        .where('reservation_id', '=', reservationId)
+        .where('schedule_id', '=', hold.scheduleId)
+        .where('seat_id', '=', hold.seatId)
+        .where('reservation_id', '=', hold.id)
         .where('status', '=', 'HELD');
       if (lapsedBefore !== undefined) q = q.where('expires_at', '<=', lapsedBefore);
       return changed(await q.executeTakeFirst());

@@ -10,7 +10,7 @@ import { catalogAdminSchema } from './migrations/0007-catalog-admin.ts';
 import { salesSchema } from './migrations/0008-sales.ts';
 import { liveHoldsByUser } from './migrations/0009-live-holds-by-user.ts';
 import { bookingProcedures } from './migrations/0010-booking-procedures.ts';
-import { paymentBySeat } from './migrations/0011-payment-by-seat.ts';
+import { claimsBySeat } from './migrations/0011-claims-by-seat.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -24,7 +24,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0008-sales': salesSchema,
     '0009-live-holds-by-user': liveHoldsByUser(database.capabilities),
     '0010-booking-procedures': bookingProcedures(database.capabilities),
-    '0011-payment-by-seat': paymentBySeat(database.capabilities),
+    '0011-claims-by-seat': claimsBySeat(database.capabilities),
   };
 }
 

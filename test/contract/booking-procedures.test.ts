@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedures.ts';
-import { paymentBySeat } from '../../src/db/migrations/0011-payment-by-seat.ts';
+import { claimsBySeat } from '../../src/db/migrations/0011-claims-by-seat.ts';
 import { bookingOn } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -28,7 +28,7 @@ for (const dialect of DIALECTS) {
     test('down drops what up made, up again makes it, and holds and payments work after', {
       skip,
     }, async () => {
-      const migrations = [bookingProcedures, paymentBySeat].map((m) => m(t.database.capabilities));
+      const migrations = [bookingProcedures, claimsBySeat].map((m) => m(t.database.capabilities));
       const made = t.database.capabilities.storedProcedures ? 3 : 0;
       assert.equal(await procedures(), made);
       for (const m of [...migrations].reverse()) await m.down?.(t.database.db);

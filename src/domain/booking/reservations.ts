@@ -158,7 +158,7 @@ export class ReservationService {
         throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
       }
       assertHeld(r, now);
-      await tx.dropHeldClaim(reservationId);
+      await tx.dropHeldClaim(r);
       if (!(await tx.setReservationStatus(reservationId, 'HELD', 'RELEASED', now))) {
         assertHeld((await tx.findReservation(reservationId)) ?? r, now);
       }
@@ -182,7 +182,7 @@ export class ReservationService {
     let expired = 0;
     for (const r of await this.#store.lapsedHolds(now, limit)) {
       const done = await this.#store.transaction(async (tx) => {
-        await tx.dropHeldClaim(r.id, now);
+        await tx.dropHeldClaim(r, now);
         return this.#markExpired(tx, r.id, now);
       });
       if (done) expired++;
