@@ -104,7 +104,10 @@ export interface BookingTx extends IdempotencyTx {
   /** Replaces a lapsed hold by a new one in one conditional update; false when it was not lapsed. */
   takeOverLapsedClaim(previousReservationId: string, claim: SeatClaim, now: number): Promise<boolean>;
   /** Drops the claim of a hold (release or expiry), found by its seat; false when there was none still held. */
-  dropHeldClaim(hold: Pick<Reservation, 'id' | 'scheduleId' | 'seatId'>, lapsedBefore?: number): Promise<boolean>;
+  dropHeldClaim(
+    hold: Pick<Reservation, 'id' | 'scheduleId' | 'seatId'>,
+    lapsedBefore?: number,
+  ): Promise<boolean>;
   /** Adds to a wallet; false when the user has none. */
   creditWallet(userId: number, amount: number, now: number): Promise<boolean>;
   balanceOf(userId: number): Promise<number | undefined>;
