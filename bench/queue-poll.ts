@@ -200,8 +200,13 @@ async function room(redis: Redis, users: number, dir: string) {
         const records = newcomers.map((u) => `${store.prefix}user:${u}`);
         const read = redis.pipeline();
         for (const r of records) read.hmget(r, 'key', 'prevKey');
-        const accessKeys = ((await read.exec()) ?? []).flatMap(([, keys]) => (keys as Array<string | null>) ?? []);
-        const gone = [...records, ...accessKeys.filter((k) => k !== null).map((k) => `${store.prefix}key:${k}`)];
+        const accessKeys = ((await read.exec()) ?? []).flatMap(
+          ([, keys]) => (keys as Array<string | null>) ?? [],
+        );
+        const gone = [
+          ...records,
+          ...accessKeys.filter((k) => k !== null).map((k) => `${store.prefix}key:${k}`),
+        ];
         await redis.del(...gone);
         await redis.zrem(waitingKey, ...newcomers);
         await redis.zrem(`${store.prefix}idle`, ...newcomers);

@@ -301,7 +301,7 @@ export async function payForHoldIn(database: Database, trx: Db, p: HoldPayment):
 /** The user's live hold is sold, paid, confirmed and recorded all at once, or nothing changes. */
 export function payForHold(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
   const { capabilities } = database;
-  if (capabilities.dataModifyingCte) return payInOneStatement(database.db, p);
+  if (capabilities.dataModifyingCte) return payInOneRetriedStatement(database, p);
   if (capabilities.storedProcedures) return payByProcedure(database, p);
   return payStepByStep(database, p);
 }
@@ -343,18 +343,21 @@ const payValues = (p: HoldPayment): PayValues => ({
   event: outboxRow(p.event),
 });
 
-// `held` locks the reservation and its claim, so a concurrent payment of it waits and then finds it sold. The
-// claim is reached by its primary key (the reservation's seat) in both `held` and `sold`: by reservation_id
-// alone, a plan cached while the table's statistics were young sometimes ANDed in a bitmap scan of the whole
-// live-holds index (its leading column, user_id, unconstrained there), and payments ran at two thirds the pace.
+// `held` locks the claim, then the reservation (rows are locked in the order their tables come in FROM), so a
+// concurrent payment of it waits and then finds it sold. A release and an expiry lock them in that order too:
+// locked the other way round, a payment racing a release of its hold deadlocked. The claim is reached by its
+// primary key (the seat) in both `held` and `sold`: by reservation_id alone, a plan cached while the table's
+// statistics were young sometimes ANDed in a bitmap scan of the whole live-holds index (its leading column,
+// user_id, unconstrained there), and payments ran at two thirds the pace.
 const payStatement = statementTemplate((v: PayValues) =>
   prepared(
     'pay_for_hold',
     sql`with held as materialized (
-      select r.id, r.schedule_id, r.seat_id from reservations r
-        join seat_claims c on c.schedule_id = r.schedule_id and c.seat_id = r.seat_id
-      where r.id = ${v.id} and r.user_id = ${v.userId} and r.status = 'HELD'
-        and c.reservation_id = r.id and c.status = 'HELD' and c.expires_at > ${v.now}
+      select r.id, r.schedule_id, r.seat_id from seat_claims c
+        join reservations r on r.id = c.reservation_id
+      where c.schedule_id = ${v.scheduleId} and c.seat_id = ${v.seatId} and c.reservation_id = ${v.id}
+        and c.status = 'HELD' and c.expires_at > ${v.now}
+        and r.user_id = ${v.userId} and r.status = 'HELD'
       for update
     ), debit as (
       update point_wallets set balance = balance - ${v.amount}, updated_at = ${v.now}
@@ -379,6 +382,12 @@ const payStatement = statementTemplate((v: PayValues) =>
 async function payInOneStatement(db: Db, p: HoldPayment): Promise<PaymentOutcome> {
   const { rows } = await db.executeQuery<OutcomeRow>(payStatement(db, payValues(p)));
   return outcomeOf(rows[0]);
+}
+
+/** The statement as a transaction of its own: after a deadlock or serialization failure it runs again. */
+async function payInOneRetriedStatement(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const rows = await inOneCall(database, payStatement(database.db, payValues(p)));
+  return outcomeOf((rows as OutcomeRow[])[0]);
 }
 
 const PAY_CALL = call('pay_for_held_seat', 23);

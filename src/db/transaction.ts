@@ -50,8 +50,9 @@ export function inOneRoundTrip(database: Database, compiled: readonly CompiledQu
 }
 
 /**
- * Runs one statement that is a whole transaction by itself (a stored procedure's CALL), retried like
- * inTransaction; resolves its result sets (a procedure rolls back before a failure reaches here).
+ * Runs one statement that is a whole transaction by itself (a stored procedure's CALL, or PostgreSQL's
+ * data-modifying statement outside a transaction), retried like inTransaction; resolves its rows, or a
+ * procedure's result sets (a procedure rolls back before a failure reaches here).
  */
 export function inOneCall(database: Database, call: CompiledQuery): Promise<unknown[]> {
   return retryingConflicts(async () => (await database.db.executeQuery(call)).rows as unknown[]);

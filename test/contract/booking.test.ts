@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { bookingRepository } from '../../src/db/booking-repository.ts';
 import { idempotencyRepository } from '../../src/db/idempotency-repository.ts';
+import { retryStats } from '../../src/db/transaction.ts';
 import type { Reservation } from '../../src/domain/booking/model.ts';
 import { PaymentService } from '../../src/domain/booking/payments.ts';
 import { ReservationService } from '../../src/domain/booking/reservations.ts';
@@ -256,6 +257,71 @@ for (const { dialect, oneSync, name } of variants) {
       assert.equal(payments.length, 1);
       assert.equal(await b.store.ledgerSum(10), r.price * 2);
       assert.deepEqual(await events(r.id), ['reservation.held', 'payment.completed']);
+    });
+
+    test('a payment racing the release of its hold: one of them wins, and every row agrees with it', {
+      skip,
+    }, async () => {
+      const users = Array.from({ length: 10 }, (_, i) => 70 + i);
+      const retriesBefore = retryStats.retries;
+      for (let round = 0; round < 3; round++) {
+        const holds = await Promise.all(
+          users.map((userId, i) =>
+            b.reservations.hold({ userId, scheduleId: 210, seatId: 10 * round + i + 1 }),
+          ),
+        );
+        for (const h of holds) await b.points.charge(h.userId, h.price);
+        const balances = await Promise.all(users.map((u) => b.points.balance(u)));
+        // The ten pairs run at once; in each, the payment starts up to 3 ms after the release (a release sends two
+        // statements before it touches the claim), so the pairs meet at different points of each other's work.
+        const outcomes = await Promise.all(
+          holds.map(async (h) => {
+            const [pay, release] = await Promise.allSettled([
+              new Promise((r) => setTimeout(r, Math.random() * 3)).then(() => b.payments.pay(h.userId, h.id)),
+              b.reservations.release(h.id, h.userId),
+            ]);
+            return [codeOf(pay), codeOf(release)];
+          }),
+        );
+        for (const [i, h] of holds.entries()) {
+          const paid = outcomes[i][0] === 'ok';
+          assert.deepEqual(outcomes[i], paid ? ['ok', 'ALREADY_PAID'] : ['RESERVATION_NOT_HELD', 'ok']);
+          const claim = await t.database.db
+            .selectFrom('seat_claims')
+            .select('status')
+            .where('schedule_id', '=', 210)
+            .where('seat_id', '=', h.seatId)
+            .executeTakeFirst();
+          const payments = await t.database.db
+            .selectFrom('payments')
+            .select('amount')
+            .where('reservation_id', '=', h.id)
+            .execute();
+          const balance = balances[i] - (paid ? h.price : 0);
+          assert.deepEqual(
+            {
+              reservation: (await b.store.findReservation(h.id))?.status,
+              claim: claim?.status,
+              payments: payments.length,
+              balance: await b.points.balance(h.userId),
+              ledger: await b.store.ledgerSum(h.userId),
+              events: await events(h.id),
+            },
+            {
+              reservation: paid ? 'CONFIRMED' : 'RELEASED',
+              claim: paid ? 'SOLD' : undefined,
+              payments: paid ? 1 : 0,
+              balance,
+              ledger: balance,
+              events: ['reservation.held', paid ? 'payment.completed' : 'reservation.released'],
+            },
+            `user ${h.userId}, round ${round}`,
+          );
+        }
+      }
+      // Both lock the claim first, then the reservation: neither waits on the other in a cycle (a deadlock
+      // would be retried, and counted here).
+      assert.equal(retryStats.retries - retriesBefore, 0, 'no deadlock was retried');
     });
 
     test('concurrent payments with points for only some: exactly those are paid, never an overdraft', {
