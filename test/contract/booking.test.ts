@@ -324,6 +324,34 @@ for (const { dialect, oneSync, name } of variants) {
       assert.equal(retryStats.retries - retriesBefore, 0, 'no deadlock was retried');
     });
 
+    test('a payment that meets a release midway waits for the claim, and never holds the reservation first', {
+      skip,
+    }, async () => {
+      const r = await b.reservations.hold({ userId: 45, scheduleId: 216, seatId: 1 });
+      await b.points.charge(45, r.price);
+      const retriesBefore = retryStats.retries;
+      let paying: Promise<string> | undefined;
+      // A release's order, by hand: the claim, then (while the payment waits) the reservation. A payment that
+      // locked the reservation before the claim would hold what this transaction needs next: a deadlock. (On
+      // SQLite the payment waits for the one connection instead.)
+      await t.database.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('seat_claims').where('schedule_id', '=', 216).where('seat_id', '=', 1).execute();
+        paying = b.payments.pay(45, r.id).then(
+          () => 'ok',
+          (err: DomainError) => err.code ?? String(err),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await trx
+          .updateTable('reservations')
+          .set({ status: 'RELEASED', updated_at: b.clock.now() })
+          .where('id', '=', r.id)
+          .execute();
+      });
+      assert.equal(await paying, 'RESERVATION_NOT_HELD');
+      assert.equal(retryStats.retries - retriesBefore, 0, 'no deadlock was retried');
+      assert.equal(await b.points.balance(45), r.price);
+    });
+
     test('concurrent payments with points for only some: exactly those are paid, never an overdraft', {
       skip,
     }, async () => {
