@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { serverAvailable, serverUrls, testWhere } from '../support/backends.ts';
 import { createTestDatabase } from '../support/databases.ts';
+import { dropQueueKeys } from '../support/redis-keys.ts';
 import {
   axe,
   chromiumPath,
@@ -48,14 +49,18 @@ const backends: Backend[] = [
     prepare: async () => {
       const db = await createTestDatabase('postgres');
       await db.database.close();
+      const queueName = `web-${randomBytes(4).toString('hex')}`;
       return {
         env: {
           TR_DB: db.url,
           TR_SEED_ON_START: 'true',
           TR_QUEUE: serverUrls.redis,
-          TR_QUEUE_NAME: `web-${randomBytes(4).toString('hex')}`,
+          TR_QUEUE_NAME: queueName,
         },
-        drop: () => db.drop(),
+        drop: async () => {
+          await db.drop();
+          await dropQueueKeys(queueName);
+        },
       };
     },
   },

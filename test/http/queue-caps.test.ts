@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { makeTestApp } from '../support/app.ts';
 import { serverAvailable, serverUrls } from '../support/backends.ts';
+import { dropQueueKeys } from '../support/redis-keys.ts';
 
 const redisUp = await serverAvailable('redis');
 
@@ -34,6 +35,7 @@ for (const [store, env] of [
         assert.equal(again.json().position, 2);
       } finally {
         await t.close();
+        if ('TR_QUEUE_NAME' in env) await dropQueueKeys(env.TR_QUEUE_NAME);
       }
     });
   });
