@@ -353,7 +353,7 @@ const payStatement = statementTemplate((v: PayValues) =>
   prepared(
     'pay_for_hold',
     sql`with held as materialized (
-      select r.id, r.schedule_id, r.seat_id from seat_claims c
+      select r.id from seat_claims c
         join reservations r on r.id = c.reservation_id
       where c.schedule_id = ${v.scheduleId} and c.seat_id = ${v.seatId} and c.reservation_id = ${v.id}
         and c.status = 'HELD' and c.expires_at > ${v.now}
@@ -364,9 +364,9 @@ const payStatement = statementTemplate((v: PayValues) =>
       where user_id = ${v.userId} and balance >= ${v.amount} and exists (select 1 from held)
       returning balance
     ), sold as (
-      update seat_claims c set status = 'SOLD' from held h
-      where c.schedule_id = h.schedule_id and c.seat_id = h.seat_id and c.reservation_id = ${v.id}
-        and c.status = 'HELD' and exists (select 1 from debit)
+      update seat_claims set status = 'SOLD'
+      where schedule_id = ${v.scheduleId} and seat_id = ${v.seatId} and reservation_id = ${v.id}
+        and status = 'HELD' and exists (select 1 from debit)
     ), confirmed as (
       update reservations set status = 'CONFIRMED', updated_at = ${v.now}
       where id = ${v.id} and status = 'HELD' and exists (select 1 from debit)

@@ -336,10 +336,7 @@ for (const { dialect, oneSync, name } of variants) {
       // SQLite the payment waits for the one connection instead.)
       await t.database.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('seat_claims').where('schedule_id', '=', 216).where('seat_id', '=', 1).execute();
-        paying = b.payments.pay(45, r.id).then(
-          () => 'ok',
-          (err: DomainError) => err.code ?? String(err),
-        );
+        paying = Promise.allSettled([b.payments.pay(45, r.id)]).then(([paid]) => codeOf(paid));
         await new Promise((resolve) => setTimeout(resolve, 300));
         await trx
           .updateTable('reservations')
