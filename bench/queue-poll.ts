@@ -2,8 +2,11 @@
 // route doing one ZRANK, and the token issue route against a bare route doing one ZADD, on the same Redis, under
 // the same load; then each route's throughput against its own figure at the first size.
 // Usage: node bench/queue-poll.ts [sizes, e.g. 1000,100000,1000000] [seconds] [connections] [rounds]
-// Every size gets a waiting room of its own (its own key prefix), filled by pipelined token issues and deleted
-// after. BENCH_WHOLE_APP=1 also measures the poll in the whole app (it seeds one SQLite user per waiter:
+// Every size gets a waiting room of its own, in a Redis database of its own (so a small room's keys are not looked
+// up in a big room's table), filled by pipelined token issues before any round and deleted after. Each round then
+// visits every size in turn, so a size's figure is compared with the first size's from the same round, seconds
+// apart, not minutes: on this shared machine the throughput of one target drifts by a quarter between runs.
+// BENCH_WHOLE_APP=1 also measures the poll in the whole app (it seeds one SQLite user per waiter:
 // slow past 100,000). BENCH_CPU_PROF=1 writes a CPU profile of the server process to /tmp/qprof.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,7 @@ import { registerRateLimiting } from '../src/http/rate-limit.ts';
 import { buildRequestValidator } from '../src/http/validation.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
+import { dropQueueKeys } from '../test/support/redis-keys.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--serve');
 const sizes = (args[0] ?? '1000,100000,1000000').split(',').map(Number);
@@ -51,7 +55,7 @@ interface Counts {
   redisCpuUs: number;
 }
 
-type FromDriver = { fill: number } | { trim: true } | { counts: true } | { clear: true } | { stop: true };
+type FromDriver = { fill: number } | { trim: number } | { counts: true } | { stop: true };
 
 interface Filled {
   barePort: number;
@@ -106,6 +110,7 @@ async function fullApp(hashTag: string, users: number) {
     close: async () => {
       await app.close();
       await composition.close();
+      await dropQueueKeys(`${hashTag}-app`);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -114,8 +119,9 @@ async function fullApp(hashTag: string, users: number) {
 /** The room being filled, so an interrupted fill still deletes what it wrote. */
 let filling: RedisQueueStore | undefined;
 
-/** One waiting room of `users` waiters, with the routes measured against it. */
+/** One waiting room of `users` waiters, on its own connection to its own database, with the routes measured against it. */
 async function room(redis: Redis, users: number, dir: string) {
+  const memoryBefore = await redisBytes(redis);
   const hashTag = `bench-${randomBytes(6).toString('hex')}`;
   const store = new RedisQueueStore({
     redis,
@@ -185,7 +191,7 @@ async function room(redis: Redis, users: number, dir: string) {
     keysFile,
     appKeysFile,
     fillSeconds,
-    redisBytes: await redisBytes(redis),
+    redisBytes: (await redisBytes(redis)) - memoryBefore,
   };
   return {
     filled,
@@ -217,29 +223,38 @@ async function room(redis: Redis, users: number, dir: string) {
       for (const s of servers) await s.close();
       await full?.close();
       await store.destroy();
+      redis.disconnect();
       rmSync(keysFile, { force: true });
       if (appKeysFile) rmSync(appKeysFile, { force: true });
     },
   };
 }
 
+/** The first Redis database the rooms use: room i of the run lives in database FIRST_DB + i. */
+const FIRST_DB = 10;
+
 /** The servers run in a child process, so the load generator does not steal their CPU. */
 async function serve(): Promise<void> {
-  const redis = new Redis(serverUrls.redis, { enableAutoPipelining: true });
-  // Commands this process sent, by name: what a poll costs Redis, without the noise of other clients.
+  // Commands this process sent, by name, over all its connections: what a poll costs Redis, without the noise of
+  // other clients.
   const sent: Record<string, number> = {};
-  const sendCommand = redis.sendCommand.bind(redis);
-  redis.sendCommand = (command, ...rest) => {
-    sent[command.name] = (sent[command.name] ?? 0) + 1;
-    return sendCommand(command, ...rest);
+  const connect = (db: number) => {
+    const redis = new Redis(serverUrls.redis, { enableAutoPipelining: true, db });
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, ...rest) => {
+      sent[command.name] = (sent[command.name] ?? 0) + 1;
+      return sendCommand(command, ...rest);
+    };
+    return redis;
   };
+  const probe = connect(FIRST_DB);
   const dir = mkdtempSync(join(tmpdir(), 'tr-bench-keys-'));
-  let current: Awaited<ReturnType<typeof room>> | undefined;
+  const rooms = new Map<number, Awaited<ReturnType<typeof room>>>();
   const clear = async () => {
-    await current?.clear();
-    current = undefined;
+    for (const r of rooms.values()) await r.clear();
+    rooms.clear();
   };
-  // An interrupted run still deletes its room.
+  // An interrupted run still deletes its rooms.
   let making: Promise<unknown> = Promise.resolve();
   process.once('SIGINT', () => {
     stopping = true;
@@ -247,36 +262,34 @@ async function serve(): Promise<void> {
   });
   process.on('message', async (m: FromDriver) => {
     if ('fill' in m) {
-      const next = room(redis, m.fill, dir);
+      const next = room(connect(FIRST_DB + rooms.size), m.fill, dir);
       making = next.catch(() => {});
       try {
-        current = await next;
+        const made = await next;
+        rooms.set(m.fill, made);
+        process.send?.(made.filled);
       } catch {
         return; // interrupted: the SIGINT handler deletes what was written
       }
-      process.send?.(current.filled);
     } else if ('trim' in m) {
-      await current?.trim();
+      await rooms.get(m.trim)?.trim();
       process.send?.('trimmed');
     } else if ('counts' in m) {
       const cpu = process.cpuUsage();
-      const info = await redis.info('cpu');
+      const info = await probe.info('cpu');
       const redisSeconds = ['used_cpu_user', 'used_cpu_sys'].reduce(
         (n, f) => n + Number(new RegExp(`${f}:([\\d.]+)`).exec(info)?.[1] ?? 0),
         0,
       );
       process.send?.({
-        sent,
+        sent: { ...sent },
         serverCpuUs: cpu.user + cpu.system,
         redisCpuUs: redisSeconds * 1e6,
       } satisfies Counts);
-    } else if ('clear' in m) {
-      await clear();
-      process.send?.('cleared');
     } else {
       await clear();
       rmSync(dir, { recursive: true, force: true });
-      redis.disconnect();
+      probe.disconnect();
       process.exit(0);
     }
   });
@@ -302,6 +315,7 @@ interface Measured {
 
 const throughput = (rs: Result[]) =>
   rs.reduce((n, r) => n + r.requests.total, 0) / rs.reduce((n, r) => n + r.duration, 0);
+const rate = (r: Result) => r.requests.total / r.duration;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const failures = (rs: Result[]) => rs.reduce((n, r) => n + r.non2xx + r.errors, 0);
@@ -335,80 +349,16 @@ async function drive(): Promise<void> {
       `${rounds} alternating rounds of ${seconds} s per target; load average ${loadAverage()}`,
   );
   const measured: Measured[] = [];
+  const targetsOf = new Map<number, ReturnType<typeof targetsFor>>();
   try {
     for (const size of sizes) {
+      console.log(`filling a room of ${size} waiters (database ${FIRST_DB + measured.length})…`);
       const filled = await ask<Filled>({ fill: size });
-      const keys = keyList(filled.keysFile);
-      const appKeys = filled.appKeysFile ? keyList(filled.appKeysFile) : keyList(undefined);
-      const pick = () => 1 + Math.floor(Math.random() * size);
-      let newcomer = size;
-      const load = (
-        port: number,
-        setup: (req: { method?: string; path?: string; headers?: Record<string, string> }) => void,
-        duration = seconds,
-      ) =>
-        autocannon({
-          url: `http://127.0.0.1:${port}`,
-          connections,
-          duration,
-          requests: [
-            {
-              setupRequest: (req) => {
-                setup(req);
-                return req;
-              },
-            },
-          ],
-        });
-      const targets = {
-        bare: (d?: number) =>
-          load(
-            filled.barePort,
-            (req) => {
-              req.path = `/bare/${pick()}`;
-            },
-            d,
-          ),
-        poll: (d?: number) =>
-          load(
-            filled.pollPort,
-            (req) => {
-              const userId = pick();
-              req.path = `/api/users/${userId}/token`;
-              req.headers = { authorization: keys.at(userId - 1) };
-            },
-            d,
-          ),
-        bareAdd: (d?: number) =>
-          load(
-            filled.barePort,
-            (req) => {
-              req.method = 'POST';
-              req.path = `/bare/${++newcomer}`;
-            },
-            d,
-          ),
-        issue: (d?: number) =>
-          load(
-            filled.pollPort,
-            (req) => {
-              req.method = 'POST';
-              req.path = `/api/users/${++newcomer}/token`;
-            },
-            d,
-          ),
-        app: (d?: number) =>
-          load(
-            filled.appPort ?? 0,
-            (req) => {
-              const userId = pick();
-              req.path = `/api/users/${userId}/token`;
-              req.headers = { authorization: appKeys.at(userId - 1) };
-            },
-            d,
-          ),
-      };
-      const m: Measured = {
+      console.log(
+        `  filled in ${filled.fillSeconds.toFixed(1)} s, ${(filled.redisBytes / 2 ** 20).toFixed(0)} MB of Redis`,
+      );
+      targetsOf.set(size, targetsFor(size, filled));
+      measured.push({
         size,
         fillSeconds: filled.fillSeconds,
         redisMb: filled.redisBytes / 2 ** 20,
@@ -419,50 +369,140 @@ async function drive(): Promise<void> {
         app: [],
         commandsPerPoll: {},
         cpuPerPoll: { server: 0, redis: 0, load: 0 },
-      };
-      // Warm-up: JIT, connection pools and the script cache, not measured.
+      });
+    }
+    // Warm-up: JIT, connection pools and the script cache, not measured.
+    for (const m of measured) {
+      const targets = targetsOf.get(m.size)!;
       await targets.bare(1);
       await targets.poll(1);
       await targets.bareAdd(1);
       await targets.issue(1);
-      await ask({ trim: true });
-      let polls = 0;
-      const commands: Record<string, number> = {};
-      // The routes that only read the room first, then those that add to it: a round of token issues adds tens of
-      // thousands of users, and at a million waiters that crosses a doubling of Redis's table of keys (2^21: a
-      // million waiters hold two keys each), whose incremental rehash then ran through the next rounds' polls
-      // (11 % of Redis's CPU in a profile of them). Each pair still alternates, so drift hits both alike.
-      for (let r = 0; r < rounds; r++) {
+      await ask({ trim: m.size });
+    }
+    const polls = new Map<number, number>();
+    const commands = new Map<number, Record<string, number>>();
+    // Every round visits every size, in turn (the order reversed every other round, so no size always runs first).
+    // The routes that only read the rooms first, then those that add to them: a round of token issues adds tens of
+    // thousands of users, and at a million waiters that crosses a doubling of Redis's table of keys (2^21: a
+    // million waiters hold two keys each), whose incremental rehash then ran through the next rounds' polls
+    // (11 % of Redis's CPU in a profile of them). Each pair still alternates, so drift hits both alike.
+    const order = (r: number) => (r % 2 === 0 ? measured : [...measured].reverse());
+    for (let r = 0; r < rounds; r++) {
+      for (const m of order(r)) {
+        const targets = targetsOf.get(m.size)!;
         m.bare.push(await targets.bare());
         const before = await ask<Counts>({ counts: true });
         const loadBefore = process.cpuUsage();
         const p = await targets.poll();
         const load = process.cpuUsage(loadBefore);
         const after = await ask<Counts>({ counts: true });
+        const sent = commands.get(m.size) ?? {};
         for (const name of new Set([...Object.keys(before.sent), ...Object.keys(after.sent)]))
-          commands[name] = (commands[name] ?? 0) + (after.sent[name] ?? 0) - (before.sent[name] ?? 0);
+          sent[name] = (sent[name] ?? 0) + (after.sent[name] ?? 0) - (before.sent[name] ?? 0);
+        commands.set(m.size, sent);
         m.cpuPerPoll.server += after.serverCpuUs - before.serverCpuUs;
         m.cpuPerPoll.redis += after.redisCpuUs - before.redisCpuUs;
         m.cpuPerPoll.load += load.user + load.system;
-        polls += p.requests.total;
+        polls.set(m.size, (polls.get(m.size) ?? 0) + p.requests.total);
         m.poll.push(p);
-        if (filled.appPort) m.app.push(await targets.app());
+        if (wholeApp) m.app.push(await targets.app());
       }
-      for (let r = 0; r < rounds; r++) {
+      console.log(`  readers' round ${r + 1} of ${rounds} done (load average ${loadAverage()})`);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const m of order(r)) {
+        const targets = targetsOf.get(m.size)!;
         m.bareAdd.push(await targets.bareAdd());
         m.issue.push(await targets.issue());
-        await ask({ trim: true });
+        await ask({ trim: m.size });
       }
-      for (const [name, n] of Object.entries(commands)) m.commandsPerPoll[name] = n / polls;
-      for (const k of ['server', 'redis', 'load'] as const) m.cpuPerPoll[k] /= polls;
-      measured.push(m);
-      await ask({ clear: true });
-      report(measured);
+      console.log(`  writers' round ${r + 1} of ${rounds} done (load average ${loadAverage()})`);
     }
+    for (const m of measured) {
+      for (const [name, n] of Object.entries(commands.get(m.size) ?? {}))
+        m.commandsPerPoll[name] = n / (polls.get(m.size) ?? 1);
+      for (const k of ['server', 'redis', 'load'] as const) m.cpuPerPoll[k] /= polls.get(m.size) ?? 1;
+    }
+    report(measured);
   } finally {
     child.send({ stop: true } satisfies FromDriver);
     await exited.catch(() => {});
   }
+}
+
+/** The load of each target against one room. */
+function targetsFor(size: number, filled: Filled) {
+  const keys = keyList(filled.keysFile);
+  const appKeys = filled.appKeysFile ? keyList(filled.appKeysFile) : keyList(undefined);
+  const pick = () => 1 + Math.floor(Math.random() * size);
+  let newcomer = size;
+  const load = (
+    port: number,
+    setup: (req: { method?: string; path?: string; headers?: Record<string, string> }) => void,
+    duration = seconds,
+  ) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}`,
+      connections,
+      duration,
+      requests: [
+        {
+          setupRequest: (req) => {
+            setup(req);
+            return req;
+          },
+        },
+      ],
+    });
+  return {
+    bare: (d?: number) =>
+      load(
+        filled.barePort,
+        (req) => {
+          req.path = `/bare/${pick()}`;
+        },
+        d,
+      ),
+    poll: (d?: number) =>
+      load(
+        filled.pollPort,
+        (req) => {
+          const userId = pick();
+          req.path = `/api/users/${userId}/token`;
+          req.headers = { authorization: keys.at(userId - 1) };
+        },
+        d,
+      ),
+    bareAdd: (d?: number) =>
+      load(
+        filled.barePort,
+        (req) => {
+          req.method = 'POST';
+          req.path = `/bare/${++newcomer}`;
+        },
+        d,
+      ),
+    issue: (d?: number) =>
+      load(
+        filled.pollPort,
+        (req) => {
+          req.method = 'POST';
+          req.path = `/api/users/${++newcomer}/token`;
+        },
+        d,
+      ),
+    app: (d?: number) =>
+      load(
+        filled.appPort ?? 0,
+        (req) => {
+          const userId = pick();
+          req.path = `/api/users/${userId}/token`;
+          req.headers = { authorization: appKeys.at(userId - 1) };
+        },
+        d,
+      ),
+  };
 }
 
 /**
@@ -482,20 +522,18 @@ function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-/** The table so far: printed after every size, so a long run shows its figures as they come. */
+/** The table of every size. */
 function report(measured: Measured[]): void {
   const first = measured[0];
-  const ofFirst = (m: Measured, pick: (m: Measured) => Result[]) =>
-    pct(throughput(pick(m)) / throughput(pick(first)));
-  // Each round runs the targets back to back, so a round's ratio is the least disturbed by drifting load.
-  const perRound = (rs: Result[], base: Result[]) =>
-    median(rs.map((r, i) => r.requests.total / base[i].requests.total));
-  console.log(`\nafter ${measured.at(-1)!.size} users (load average ${loadAverage()}):`);
-  // "vs first" compares throughputs measured minutes apart; "drift-free" compares each size's ratio to its bare
-  // route, measured in the same rounds, with the first size's: drift of this shared machine cancels out.
+  // A round runs each size's targets seconds apart, so ratios are taken round by round, then their median.
+  const perRound = (rs: Result[], base: Result[]) => median(rs.map((r, i) => rate(r) / rate(base[i])));
+  const ofFirst = (m: Measured, pick: (m: Measured) => Result[]) => perRound(pick(m), pick(first));
+  console.log(`\n${measured.length} rooms (load average ${loadAverage()}):`);
+  // "vs first" compares a route's throughput at this size with the first size's in the same round; "vs first, per
+  // bare" compares its ratio to its bare route (the extra work beyond one ZRANK or ZADD) with the first size's.
   console.log(
-    'waiting    fill s  Redis MB | bare ZRANK/s   poll/s  poll/bare  vs first  drift-free  p99 ms |' +
-      ' bare ZADD/s  issue/s  issue/bare  vs first  drift-free  p99 ms | failures',
+    'waiting    fill s  Redis MB | bare ZRANK/s   poll/s  poll/bare  vs first  per bare  p99 ms |' +
+      ' bare ZADD/s  issue/s  issue/bare  vs first  per bare  p99 ms | failures',
   );
   for (const m of measured) {
     const poll = perRound(m.poll, m.bare);
@@ -503,15 +541,29 @@ function report(measured: Measured[]): void {
     console.log(
       `${String(m.size).padStart(9)} ${m.fillSeconds.toFixed(1).padStart(7)} ${m.redisMb.toFixed(0).padStart(9)} |` +
         ` ${throughput(m.bare).toFixed(0).padStart(12)} ${throughput(m.poll).toFixed(0).padStart(8)}` +
-        ` ${pct(poll).padStart(10)} ${ofFirst(m, (x) => x.poll).padStart(9)}` +
-        ` ${pct(poll / perRound(first.poll, first.bare)).padStart(11)}` +
+        ` ${pct(poll).padStart(10)} ${pct(ofFirst(m, (x) => x.poll)).padStart(9)}` +
+        ` ${pct(poll / perRound(first.poll, first.bare)).padStart(9)}` +
         ` ${String(median(m.poll.map((r) => r.latency.p99))).padStart(7)} |` +
         ` ${throughput(m.bareAdd).toFixed(0).padStart(11)} ${throughput(m.issue).toFixed(0).padStart(8)}` +
-        ` ${pct(issue).padStart(11)} ${ofFirst(m, (x) => x.issue).padStart(9)}` +
-        ` ${pct(issue / perRound(first.issue, first.bareAdd)).padStart(11)}` +
+        ` ${pct(issue).padStart(11)} ${pct(ofFirst(m, (x) => x.issue)).padStart(9)}` +
+        ` ${pct(issue / perRound(first.issue, first.bareAdd)).padStart(9)}` +
         ` ${String(median(m.issue.map((r) => r.latency.p99))).padStart(7)} |` +
         ` ${failures([...m.bare, ...m.poll, ...m.bareAdd, ...m.issue, ...m.app])}`,
     );
+  }
+  if (measured.length > 1) {
+    const round = (pick: (m: Measured) => Result[]) =>
+      measured
+        .slice(1)
+        .map(
+          (m) =>
+            `${m.size}: ` +
+            pick(m)
+              .map((r, i) => pct(rate(r) / rate(pick(first)[i])))
+              .join(', '),
+        )
+        .join('; ');
+    console.log(`vs first, round by round: poll ${round((m) => m.poll)}; issue ${round((m) => m.issue)}`);
   }
   console.log(
     'Redis commands per poll: ' +
@@ -544,10 +596,10 @@ function report(measured: Measured[]): void {
   const last = measured.at(-1)!;
   if (measured.length > 1) {
     console.log(
-      `goal: poll at ${last.size} >= 85 % of poll at ${first.size}: ${ofFirst(last, (x) => x.poll)} ` +
-        `(drift-free ${pct(perRound(last.poll, last.bare) / perRound(first.poll, first.bare))}); ` +
-        `issue: ${ofFirst(last, (x) => x.issue)} ` +
-        `(drift-free ${pct(perRound(last.issue, last.bareAdd) / perRound(first.issue, first.bareAdd))})`,
+      `goal: poll at ${last.size} >= 85 % of poll at ${first.size}: ${pct(ofFirst(last, (x) => x.poll))} ` +
+        `(per bare ${pct(perRound(last.poll, last.bare) / perRound(first.poll, first.bare))}); ` +
+        `issue: ${pct(ofFirst(last, (x) => x.issue))} ` +
+        `(per bare ${pct(perRound(last.issue, last.bareAdd) / perRound(first.issue, first.bareAdd))})`,
     );
   }
 }
