@@ -51,7 +51,7 @@ const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: num
   ['queueControl', 'control-1.lua', 1],
   ['queueClaimDraw', 'claim-draw-1.lua', 1],
   ['queueDrawEntrants', 'draw-entrants-3.lua', 3],
-  ['queueApplyDraw', 'apply-draw-2.lua', 2],
+  ['queueApplyDraw', 'apply-draw-3.lua', 3],
 ];
 
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
@@ -143,6 +143,7 @@ export class RedisQueueStore implements QueueStore {
     idle: string;
     active: string;
     seq: string;
+    gone: string;
     stats: string;
     pre: string;
     sale: string;
@@ -169,6 +170,7 @@ export class RedisQueueStore implements QueueStore {
       active: `${this.prefix}active`,
       seq: `${this.prefix}seq`,
       stats: `${this.prefix}stats`,
+      gone: `${this.prefix}gone`,
       pre: `${this.prefix}pre`,
       sale: `${this.prefix}sale`,
     };
@@ -208,7 +210,8 @@ export class RedisQueueStore implements QueueStore {
   }
 
   /**
-   * One round trip with one ZRANK and an O(1) record read per poll, whatever process answers: the polls this
+   * One round trip, an O(1) record read and the place worked out from the waiter's arrival sequence (no walk of
+   * the line: scripts/lib/place.lua) per poll, whatever process answers: the polls this
    * process receives in one turn of its event loop go to Redis as one poll-batch script call, which answers each
    * waiter polling with its current key and rewrites an idle deadline only when due (about one poll in
    * IDLE_SLACK_POLLS + 1). Anything else (admitted, grace-period key, gone, unknown) takes the status script.
@@ -249,7 +252,7 @@ export class RedisQueueStore implements QueueStore {
     this.#pollBatch = undefined;
     const k = this.#keys;
     const { polls } = batch;
-    const args: Array<string | number> = [2 + polls.length, k.waiting, k.idle];
+    const args: Array<string | number> = [4 + polls.length, k.waiting, k.idle, k.stats, k.gone];
     for (const p of polls) args.push(`${this.prefix}user:${p.userId}`);
     args.push(batch.now, ...batch.heartbeat, IDLE_SLACK_POLLS);
     for (const p of polls) args.push(p.userId, p.accessKey);
@@ -419,6 +422,8 @@ export class RedisQueueStore implements QueueStore {
       .queueApplyDraw(
         this.#keys.waiting,
         this.#keys.stats,
+        this.#keys.gone,
+        this.prefix,
         holder,
         now,
         leaseMs,

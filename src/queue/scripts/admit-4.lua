@@ -7,6 +7,7 @@
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
   KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
   KEYS[4] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctlWindow, ctlRate
+  (an evicted waiter's arrival sequence goes to the prefix's gone zset, lib/place.lua)
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] now (ms), ARGV[3] admissions per second
   ARGV[4] max active, ARGV[5] max burst ms, ARGV[6] active TTL ms, ARGV[7] retired-key memory ms
@@ -16,6 +17,7 @@
   Returns { admitted, evicted, expired, waiting, active, admittedTotal, window, rate } (rate as a string)
 ]]
 -- include: lib/key-check.lua
+-- include: lib/place.lua
 local prefix, now, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local badPrefix = checkPrefix(prefix)
 if badPrefix then return badPrefix end
@@ -29,12 +31,14 @@ if ARGV[9] == '1' then
   if ctlRate then rate = tonumber(ctlRate) end
 end
 
+-- Deletes a user's record, its keys retired; returns the arrival sequence it held.
 local function forget(userId)
   local userKey = prefix .. 'user:' .. userId
-  local key, prevKey = unpack(redis.call('HMGET', userKey, 'key', 'prevKey'))
+  local key, prevKey, seq = unpack(redis.call('HMGET', userKey, 'key', 'prevKey', 'seq'))
   if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, retireMs) end
   if prevKey then redis.call('PEXPIRE', prefix .. 'key:' .. prevKey, retireMs) end
   redis.call('DEL', userKey)
+  return seq
 end
 
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch)
@@ -45,7 +49,7 @@ end
 
 local idle = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
 for _, userId in ipairs(idle) do
-  forget(userId)
+  recordGone(prefix .. 'gone', KEYS[4], forget(userId))
   redis.call('ZREM', KEYS[1], userId)
   redis.call('ZREM', KEYS[2], userId)
 end

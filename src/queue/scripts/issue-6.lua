@@ -22,6 +22,7 @@
   Returns { userId, state (1 waiting, 2 active), position, activeUntil }, or -4 when the line is full
 ]]
 -- include: lib/key-check.lua
+-- include: lib/place.lua
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
 local badPrefix = checkPrefix(prefix)
 if badPrefix then return badPrefix end
@@ -39,8 +40,15 @@ local function idleDeadline(position)
   return now + math.max(tonumber(ARGV[10]), tonumber(ARGV[11]) * poll) + tonumber(ARGV[12]) * poll
 end
 
-local state, activeUntil, key, prevKey, idleUntil =
-  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'idleUntil'))
+local state, activeUntil, key, prevKey, idleUntil, seq =
+  unpack(redis.call('HMGET', userKey, 'state', 'activeUntil', 'key', 'prevKey', 'idleUntil', 'seq'))
+
+-- The next arrival sequence; the room's first marks it as keeping lib/place.lua's counts from its start.
+local function nextSeq()
+  local next = redis.call('INCR', KEYS[4])
+  if next == 1 then redis.call('HSET', KEYS[5], 'seqTracked', 1) end
+  return next
+end
 if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then
   redis.call('ZREM', KEYS[3], userId)
   redis.call('DEL', userKey)
@@ -54,8 +62,9 @@ if state == 'a' then
   if tonumber(activeUntil) - now < activeIdleMs then
     redis.call('ZREM', KEYS[3], userId)
     redis.call('HINCRBY', KEYS[5], 'expiredTotal', 1)
-    redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[4]), userId)
-    redis.call('HSET', userKey, 'state', 'w', 'activeUntil', 0)
+    seq = nextSeq()
+    redis.call('ZADD', KEYS[1], seq, userId)
+    redis.call('HSET', userKey, 'state', 'w', 'activeUntil', 0, 'seq', seq)
     state = 'w'
   else
     local deadline = now + activeIdleMs + refreshMs
@@ -72,9 +81,9 @@ if state then
   retire(key, graceMs + retireMs)
   redis.call('HSET', userKey, 'key', accessKey, 'prevKey', key, 'prevUntil', now + graceMs)
 else
-  local seq = redis.call('INCR', KEYS[4])
+  seq = nextSeq()
   redis.call('ZADD', KEYS[1], seq, userId)
-  redis.call('HSET', userKey, 'state', 'w', 'key', accessKey)
+  redis.call('HSET', userKey, 'state', 'w', 'key', accessKey, 'seq', seq)
   state = 'w'
 end
 redis.call('SET', prefix .. 'key:' .. accessKey, userId)
@@ -85,7 +94,7 @@ end
 if ARGV[16] == '1' and not redis.call('HGET', KEYS[5], 'drawState') then
   redis.call('SADD', KEYS[6], userId)
 end
-local position = redis.call('ZRANK', KEYS[1], userId) + 1
+local position = placeOf(KEYS[1], prefix .. 'gone', lineTotals(KEYS[5]), userId, seq)
 local deadline = idleDeadline(position)
 redis.call('ZADD', KEYS[2], deadline, userId)
 redis.call('HSET', userKey, 'idleUntil', deadline)

@@ -12,12 +12,13 @@
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
 -- include: lib/key-check.lua
+-- include: lib/place.lua
 local prefix, userId, accessKey = ARGV[1], ARGV[2], ARGV[3]
 local badPrefix = checkPrefix(prefix)
 if badPrefix then return badPrefix end
 local now, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5])
 local userKey = prefix .. 'user:' .. userId
-local refused, state, activeUntil, key, prevKey, idleUntil = checkAccessKey(prefix, userId, accessKey, now)
+local refused, state, activeUntil, key, prevKey, idleUntil, seq = checkAccessKey(prefix, userId, accessKey, now)
 if refused then return refused end
 if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then return -3 end
 
@@ -30,4 +31,5 @@ if state == 'a' then
 end
 redis.call('ZREM', KEYS[1], userId)
 redis.call('ZREM', KEYS[2], userId)
+recordGone(prefix .. 'gone', prefix .. 'stats', seq)
 return 1

@@ -1,5 +1,6 @@
 --[[
-  Reads the state of an access key's holder and records the request: a waiter's poll pushes back the idle
+  Reads the state of an access key's holder and records the request (a waiter's place as lib/place.lua works it
+  out, from the prefix's stats and gone keys): a waiter's poll pushes back the idle
   deadline (rewritten once per idle slack, a few polls), an admitted user's request pushes back the active idle deadline
   (rewritten once per refresh interval).
 
@@ -17,6 +18,7 @@
   or -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
 -- include: lib/key-check.lua
+-- include: lib/place.lua
 local prefix, accessKey, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local badPrefix = checkPrefix(prefix)
 if badPrefix then return badPrefix end
@@ -30,7 +32,7 @@ if owner == '' then
 end
 
 local userKey = prefix .. 'user:' .. owner
-local refused, state, activeUntil, _, _, idleUntil = checkAccessKey(prefix, owner, accessKey, now)
+local refused, state, activeUntil, _, _, idleUntil, seq = checkAccessKey(prefix, owner, accessKey, now)
 if refused then return refused end
 
 idleUntil = tonumber(idleUntil) or 0
@@ -46,7 +48,8 @@ if state == 'a' then
   return { tonumber(owner), 2, 0, activeUntil }
 end
 
-local position = redis.call('ZRANK', KEYS[1], owner) + 1
+local position = placeOf(KEYS[1], prefix .. 'gone', lineTotals(prefix .. 'stats'), owner, seq)
+if not position then return -3 end
 local poll = math.floor(position * tonumber(ARGV[5]) + 0.5)
 poll = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), poll))
 local due = now + math.max(tonumber(ARGV[8]), tonumber(ARGV[9]) * poll)

@@ -8,7 +8,7 @@
 
   checkAccessKey(prefix, userId, accessKey, now)
     Reads the user's record (prefix .. 'user:' .. userId); the access key must be its current key, or its previous
-    one within the grace period. Returns false, state, activeUntil, key, prevKey, idleUntil (as stored) when it is;
+    one within the grace period. Returns false, state, activeUntil, key, prevKey, idleUntil, seq (as stored) when it is;
     else the refusal to return, named from the key index (prefix .. 'key:' .. accessKey):
     -1 unknown key, -2 key of another user, -3 key expired or replaced
 ]]
@@ -19,8 +19,8 @@ local function checkPrefix(prefix)
 end
 
 local function checkAccessKey(prefix, userId, accessKey, now)
-  local state, activeUntil, key, prevKey, prevUntil, idleUntil = unpack(redis.call('HMGET',
-    prefix .. 'user:' .. userId, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil'))
+  local state, activeUntil, key, prevKey, prevUntil, idleUntil, seq = unpack(redis.call('HMGET',
+    prefix .. 'user:' .. userId, 'state', 'activeUntil', 'key', 'prevKey', 'prevUntil', 'idleUntil', 'seq'))
   local current = key == accessKey or (prevKey == accessKey and now < tonumber(prevUntil))
   if not state or not current then
     local holder = redis.call('GET', prefix .. 'key:' .. accessKey)
@@ -28,5 +28,5 @@ local function checkAccessKey(prefix, userId, accessKey, now)
     if holder ~= userId then return -2 end
     return -3
   end
-  return false, state, activeUntil, key, prevKey, idleUntil
+  return false, state, activeUntil, key, prevKey, idleUntil, seq
 end
