@@ -11,7 +11,8 @@ import { heartbeat, newAccessKey, T0 } from '../support/store-keys.ts';
 // On Redis a waiter's place is worked out from its arrival sequence and the line's counts (admissions, the draw's
 // moves, departures: src/queue/scripts/lib/place.lua), not by walking the line. Here random joins (some to the
 // pre-queue), re-issues, leaves, idle evictions, admissions and a draw are checked against the line itself: every
-// place a poll, a status read or a re-issue answers must be the user's ZRANK + 1 at that moment.
+// place a poll, a status read or a re-issue answers must be the user's ZRANK + 1 at that moment; and after an
+// admission step the set of departures holds none from ahead of the front.
 
 const USERS = 12;
 type Op =
@@ -117,6 +118,23 @@ test('redis: places worked out from arrival sequences match the line through joi
               }
             }
           }
+          // An admission step prunes the departures from ahead of the front: what stays is behind it.
+          now += 1;
+          await store.admit(now, { ratePerSecond: 0, maxActive: 100, governed: false, maxBurstMs: 1000 });
+          const [, front] = await redis.zrangebyscore(
+            `${store.prefix}waiting`,
+            '(0',
+            '+inf',
+            'WITHSCORES',
+            'LIMIT',
+            0,
+            1,
+          );
+          const gone = (await redis.zrange(`${store.prefix}gone`, 0, -1)).map(Number);
+          assert.ok(
+            gone.every((seq) => front !== undefined && seq > Number(front)),
+            `departures left in gone ${gone.join(',')} all come after the front's arrival ${front}`,
+          );
         } finally {
           await store.destroy();
         }

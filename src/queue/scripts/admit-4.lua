@@ -7,7 +7,8 @@
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
   KEYS[3] active   zset, score = min(active-until, idle deadline) (ms), member = userId
   KEYS[4] stats    hash: admittedTotal, evictedTotal, expiredTotal, lastAdmitAt, credit, ctlWindow, ctlRate
-  (an evicted waiter's arrival sequence goes to the prefix's gone zset, lib/place.lua)
+  (an evicted waiter's arrival sequence goes to the prefix's gone zset; departures from ahead of the front leave it:
+  lib/place.lua)
 
   ARGV[1] key prefix (same hash tag as KEYS), ARGV[2] now (ms), ARGV[3] admissions per second
   ARGV[4] max active, ARGV[5] max burst ms, ARGV[6] active TTL ms, ARGV[7] retired-key memory ms
@@ -82,6 +83,7 @@ if take > 0 then
   end
 end
 
+pruneGone(KEYS[1], prefix .. 'gone', KEYS[4], batch)
 local admittedTotal = redis.call('HINCRBY', KEYS[4], 'admittedTotal', admitted)
 redis.call('HINCRBY', KEYS[4], 'evictedTotal', #idle)
 redis.call('HINCRBY', KEYS[4], 'expiredTotal', #lapsed)
