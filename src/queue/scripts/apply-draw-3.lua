@@ -25,18 +25,32 @@ local state, holder, placed = unpack(redis.call('HMGET', KEYS[2], 'drawState', '
 if state == 'applied' then return { 2 } end
 if state ~= 'claimed' or holder ~= ARGV[2] then return { -1 } end
 local from, n = tonumber(ARGV[5]), tonumber(ARGV[6])
+local users = {}
+for i = 7, #ARGV do users[#users + 1] = ARGV[i] end
+-- Lua's unpack takes a few thousand values at most: ZMSCORE and ZADD get the slice in chunks.
+local CHUNK = 500
 local rescored = 0
-for i = 7, #ARGV do
-  local userId = ARGV[i]
-  local old = tonumber(redis.call('ZSCORE', KEYS[1], userId))
-  if old then
-    local score = from + (i - 7) - n
-    if old > 0 then
-      redis.call('ZADD', KEYS[3], old, old)
-      rescored = rescored + 1
+for first = 1, #users, CHUNK do
+  local last = math.min(#users, first + CHUNK - 1)
+  local olds = redis.call('ZMSCORE', KEYS[1], unpack(users, first, last))
+  local moves, gone = {}, {}
+  for i = first, last do
+    local old = tonumber(olds[i - first + 1])
+    if old then
+      local score = from + (i - 1) - n
+      moves[#moves + 1] = score
+      moves[#moves + 1] = users[i]
+      if old > 0 then
+        gone[#gone + 1] = old
+        gone[#gone + 1] = old
+      end
+      redis.call('HSET', prefix .. 'user:' .. users[i], 'seq', score)
     end
-    redis.call('ZADD', KEYS[1], score, userId)
-    redis.call('HSET', prefix .. 'user:' .. userId, 'seq', score)
+  end
+  if #moves > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(moves)) end
+  if #gone > 0 then
+    redis.call('ZADD', KEYS[3], unpack(gone))
+    rescored = rescored + #gone / 2
   end
 end
 if rescored > 0 then redis.call('HINCRBY', KEYS[2], 'drawRescored', rescored) end
