@@ -49,9 +49,9 @@ const scripts: Array<[name: keyof QueueCommands, file: string, numberOfKeys: num
   ['queueRelease', 'release-1.lua', 1],
   ['queueLeave', 'leave-3.lua', 3],
   ['queueControl', 'control-1.lua', 1],
-  ['queueClaimDraw', 'claim-draw-1.lua', 1],
+  ['queueClaimDraw', 'claim-draw-2.lua', 2],
   ['queueDrawEntrants', 'draw-entrants-3.lua', 3],
-  ['queueApplyDraw', 'apply-draw-3.lua', 3],
+  ['queueApplyDraw', 'apply-draw-2.lua', 2],
 ];
 
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
@@ -392,7 +392,7 @@ export class RedisQueueStore implements QueueStore {
 
   async claimDraw(holder: string, now: number, leaseMs: number): Promise<DrawClaim> {
     const [outcome, placed] = await this.#redis
-      .queueClaimDraw(this.#keys.stats, holder, now, leaseMs)
+      .queueClaimDraw(this.#keys.stats, this.#keys.seq, holder, now, leaseMs)
       .catch(failClosed);
     if (outcome === 2) return { outcome: 'applied' };
     if (outcome === 0) return { outcome: 'held-elsewhere' };
@@ -422,8 +422,6 @@ export class RedisQueueStore implements QueueStore {
       .queueApplyDraw(
         this.#keys.waiting,
         this.#keys.stats,
-        this.#keys.gone,
-        this.prefix,
         holder,
         now,
         leaseMs,

@@ -32,14 +32,12 @@ if ARGV[9] == '1' then
   if ctlRate then rate = tonumber(ctlRate) end
 end
 
--- Deletes a user's record, its keys retired; returns the arrival sequence it held.
 local function forget(userId)
   local userKey = prefix .. 'user:' .. userId
-  local key, prevKey, seq = unpack(redis.call('HMGET', userKey, 'key', 'prevKey', 'seq'))
+  local key, prevKey = unpack(redis.call('HMGET', userKey, 'key', 'prevKey'))
   if key then redis.call('PEXPIRE', prefix .. 'key:' .. key, retireMs) end
   if prevKey then redis.call('PEXPIRE', prefix .. 'key:' .. prevKey, retireMs) end
   redis.call('DEL', userKey)
-  return seq
 end
 
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch)
@@ -50,7 +48,8 @@ end
 
 local idle = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
 for _, userId in ipairs(idle) do
-  recordGone(prefix .. 'gone', KEYS[4], forget(userId))
+  forget(userId)
+  recordGone(prefix .. 'gone', KEYS[4], redis.call('ZSCORE', KEYS[1], userId))
   redis.call('ZREM', KEYS[1], userId)
   redis.call('ZREM', KEYS[2], userId)
 end

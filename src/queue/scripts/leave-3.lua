@@ -18,7 +18,7 @@ local badPrefix = checkPrefix(prefix)
 if badPrefix then return badPrefix end
 local now, retireMs = tonumber(ARGV[4]), tonumber(ARGV[5])
 local userKey = prefix .. 'user:' .. userId
-local refused, state, activeUntil, key, prevKey, idleUntil, seq = checkAccessKey(prefix, userId, accessKey, now)
+local refused, state, activeUntil, key, prevKey, idleUntil = checkAccessKey(prefix, userId, accessKey, now)
 if refused then return refused end
 if state == 'a' and (tonumber(activeUntil) <= now or tonumber(idleUntil) <= now) then return -3 end
 
@@ -29,7 +29,7 @@ if state == 'a' then
   redis.call('ZREM', KEYS[3], userId)
   return 2
 end
+recordGone(prefix .. 'gone', prefix .. 'stats', redis.call('ZSCORE', KEYS[1], userId))
 redis.call('ZREM', KEYS[1], userId)
 redis.call('ZREM', KEYS[2], userId)
-recordGone(prefix .. 'gone', prefix .. 'stats', seq)
 return 1

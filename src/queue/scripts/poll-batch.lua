@@ -6,7 +6,7 @@
 
   KEYS[1] waiting  zset, score = arrival sequence, member = userId
   KEYS[2] idle     zset, score = idle deadline (ms), member = userId
-  KEYS[3] stats    hash: admittedTotal, drawRescored, goneDrawn, seqTracked (and more)
+  KEYS[3] stats    hash: admittedTotal, goneDrawn, gonePruned, drawSeqCut, seqTracked (and more)
   KEYS[4] gone     zset of the positive arrival sequences that left the line other than by admission
   KEYS[5..] the polling users' records (hashes), in the order of their pairs in ARGV
 
