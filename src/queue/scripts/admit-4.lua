@@ -49,8 +49,7 @@ end
 local idle = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
 for _, userId in ipairs(idle) do
   forget(userId)
-  recordGone(prefix .. 'gone', KEYS[4], redis.call('ZSCORE', KEYS[1], userId))
-  redis.call('ZREM', KEYS[1], userId)
+  leaveLine(KEYS[1], prefix .. 'gone', KEYS[4], userId)
   redis.call('ZREM', KEYS[2], userId)
 end
 

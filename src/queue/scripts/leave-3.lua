@@ -29,7 +29,6 @@ if state == 'a' then
   redis.call('ZREM', KEYS[3], userId)
   return 2
 end
-recordGone(prefix .. 'gone', prefix .. 'stats', redis.call('ZSCORE', KEYS[1], userId))
-redis.call('ZREM', KEYS[1], userId)
+leaveLine(KEYS[1], prefix .. 'gone', prefix .. 'stats', userId)
 redis.call('ZREM', KEYS[2], userId)
 return 1

@@ -26,7 +26,8 @@
 
   lineTotals(statsKey)                         the counts above, read once per script call
   placeOf(waitingKey, goneKey, line, userId, seq)  the 1-based place, or nil when ZRANK finds the user not waiting
-  recordGone(goneKey, statsKey, score)         a waiter that held `score` (its ZSCORE) left other than by admission
+  leaveLine(waitingKey, goneKey, statsKey, userId)  takes a waiter out of the line other than by admission
+                                               (a leave, an eviction), counting its departure
   pruneGone(waitingKey, goneKey, statsKey, most)  moves at most `most` departures from ahead of the front to gonePruned
 ]]
 local function lineTotals(statsKey)
@@ -52,14 +53,15 @@ local function placeOf(waitingKey, goneKey, line, userId, seq)
   return nil
 end
 
-local function recordGone(goneKey, statsKey, score)
-  score = tonumber(score)
+local function leaveLine(waitingKey, goneKey, statsKey, userId)
+  local score = tonumber(redis.call('ZSCORE', waitingKey, userId))
   if not score then return end
   if score > 0 then
     redis.call('ZADD', goneKey, score, score)
   else
     redis.call('HINCRBY', statsKey, 'goneDrawn', 1)
   end
+  redis.call('ZREM', waitingKey, userId)
 end
 
 local function pruneGone(waitingKey, goneKey, statsKey, most)
