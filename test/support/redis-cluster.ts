@@ -32,6 +32,18 @@ export class RedisCluster {
    * master; on any failure it stops what it started and throws.
    */
   static async start(masters = 3, timeoutMs = 60_000): Promise<RedisCluster> {
+    // A free port is only free when it was picked: another process may bind it before the node does (a client's
+    // ephemeral port, most often a bus port). Such a start is tried again on new ports, at most twice more.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await RedisCluster.#startOnce(masters, timeoutMs);
+      } catch (err) {
+        if (attempt === 3 || !/Address already in use/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  static async #startOnce(masters: number, timeoutMs: number): Promise<RedisCluster> {
     const busPorts = await distinctPorts(masters);
     const nodes = busPorts.map(
       (busPort) =>
