@@ -86,6 +86,7 @@ function endpointOf(
   outcomes: OutcomeCounts,
   business: Record<string, number>,
   failures: number,
+  failureKinds: Record<string, number>,
   durationS: number,
 ): EndpointResult {
   const summary = summarize(histogram);
@@ -96,6 +97,7 @@ function endpointOf(
     outcomes,
     business,
     failures,
+    failureKinds,
     failureRate: summary.count ? failures / summary.count : 0,
     histogram: encodeHistogram(histogram),
   };
@@ -112,7 +114,13 @@ function addCounts(into: object, from: object) {
 export function mergeSnapshots(snapshots: RecorderSnapshot[], durationS: number) {
   const byRoute = new Map<
     string,
-    { encoded: string[]; outcomes: OutcomeCounts; business: Record<string, number>; failures: number }
+    {
+      encoded: string[];
+      outcomes: OutcomeCounts;
+      business: Record<string, number>;
+      failures: number;
+      failureKinds: Record<string, number>;
+    }
   >();
   const funnel: Funnel = emptyFunnel();
   for (const snap of snapshots) {
@@ -120,30 +128,52 @@ export function mergeSnapshots(snapshots: RecorderSnapshot[], durationS: number)
     for (const r of snap.routes) {
       let entry = byRoute.get(r.route);
       if (!entry) {
-        entry = { encoded: [], outcomes: emptyOutcomes(), business: {}, failures: 0 };
+        entry = { encoded: [], outcomes: emptyOutcomes(), business: {}, failures: 0, failureKinds: {} };
         byRoute.set(r.route, entry);
       }
       entry.encoded.push(r.histogram);
       addCounts(entry.outcomes, r.outcomes);
       addCounts(entry.business, r.business);
       entry.failures += r.failures;
+      // A worker of an older runner sends none.
+      addCounts(entry.failureKinds, r.failureKinds ?? {});
     }
   }
   const all = newHistogram();
   const totalOutcomes = emptyOutcomes();
   const totalBusiness: Record<string, number> = {};
+  const totalFailureKinds: Record<string, number> = {};
   let totalFailures = 0;
   const endpoints: EndpointResult[] = [];
   for (const [route, entry] of [...byRoute].sort(([a], [b]) => a.localeCompare(b))) {
     const histogram = mergeEncoded(entry.encoded);
     all.add(histogram);
-    endpoints.push(endpointOf(route, histogram, entry.outcomes, entry.business, entry.failures, durationS));
+    endpoints.push(
+      endpointOf(
+        route,
+        histogram,
+        entry.outcomes,
+        entry.business,
+        entry.failures,
+        entry.failureKinds,
+        durationS,
+      ),
+    );
     histogram.destroy();
     addCounts(totalOutcomes, entry.outcomes);
     addCounts(totalBusiness, entry.business);
+    addCounts(totalFailureKinds, entry.failureKinds);
     totalFailures += entry.failures;
   }
-  const totals = endpointOf('all', all, totalOutcomes, totalBusiness, totalFailures, durationS);
+  const totals = endpointOf(
+    'all',
+    all,
+    totalOutcomes,
+    totalBusiness,
+    totalFailures,
+    totalFailureKinds,
+    durationS,
+  );
   all.destroy();
   const admissionHistogram = mergeEncoded(snapshots.map((s) => s.admission));
   const a = summarize(admissionHistogram);

@@ -35,6 +35,17 @@ interface RawAnswer {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/**
+ * What ended a request that failed, as the report counts it: the status and the error's code ('503 OVERLOADED',
+ * '500 -' without one), 'timeout', or 'conn' and the socket error's code.
+ */
+function failureKind(outcome: Outcome, status: number, json: unknown, error: Error | undefined): string {
+  if (outcome === 'timeout') return 'timeout';
+  if (error) return `conn ${(error as { code?: string }).code ?? error.name}`;
+  const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return `${status} ${typeof code === 'string' ? code.slice(0, 40) : '-'}`;
+}
+
 /** Keep-alive connections to the target, used in turn; every call is recorded under its route template. */
 export class LoadClient {
   private readonly connections: Connections;
@@ -103,7 +114,14 @@ export class LoadClient {
       else if (status === 401 && opts.auth !== undefined && this.sharedKey(opts.auth))
         business = SHARED_USER_401;
     }
-    this.recorder.request(route, endAt - startedAt, outcome, business, this.epochOffset + endAt);
+    this.recorder.request(
+      route,
+      endAt - startedAt,
+      outcome,
+      business,
+      this.epochOffset + endAt,
+      failureKind(outcome, status, json, raw.error),
+    );
     const answer: Answer = { ok: outcome === 's2xx', status, json, endAt };
     if (raw.retryAfterS !== undefined) answer.retryAfterS = raw.retryAfterS;
     return answer;

@@ -24,6 +24,7 @@ interface RouteStats {
   outcomes: OutcomeCounts;
   business: Record<string, number>;
   failures: number;
+  failureKinds: Record<string, number>;
 }
 
 /** One second's numbers while they accumulate (in a worker, or merged across workers). */
@@ -53,6 +54,8 @@ export interface RouteSnapshot {
   outcomes: OutcomeCounts;
   business: Record<string, number>;
   failures: number;
+  /** Failures by what ended them: status and error code ('503 OVERLOADED'), 'timeout', 'conn ECONNRESET'. */
+  failureKinds: Record<string, number>;
 }
 
 export interface RecorderSnapshot {
@@ -91,19 +94,29 @@ export class Recorder {
   private route(route: string): RouteStats {
     let stats = this.routes.get(route);
     if (!stats) {
-      stats = { histogram: newHistogram(), outcomes: emptyOutcomes(), business: {}, failures: 0 };
+      stats = {
+        histogram: newHistogram(),
+        outcomes: emptyOutcomes(),
+        business: {},
+        failures: 0,
+        failureKinds: {},
+      };
       this.routes.set(route, stats);
     }
     return stats;
   }
 
-  /** One request: latency from its intended start, its outcome, and a business code when it was one. */
+  /**
+   * One request: latency from its intended start, its outcome, and a business code when it was one; a failure
+   * (neither 2xx nor business) is counted under `failureKind` ('503 OVERLOADED', 'timeout').
+   */
   request(
     route: string,
     latencyMs: number,
     outcome: Outcome,
     businessCode: string | undefined,
     endEpochMs: number,
+    failureKind = outcome as string,
   ) {
     const micros = Math.max(1, Math.round(latencyMs * 1000));
     this.requests++;
@@ -118,6 +131,7 @@ export class Recorder {
       second.business++;
     } else if (outcome !== 's2xx') {
       stats.failures++;
+      stats.failureKinds[failureKind] = (stats.failureKinds[failureKind] ?? 0) + 1;
       second.failures++;
     }
   }
@@ -166,6 +180,7 @@ export class Recorder {
         outcomes: { ...s.outcomes },
         business: { ...s.business },
         failures: s.failures,
+        failureKinds: { ...s.failureKinds },
       })),
       admission: encodeHistogram(this.admission),
       funnel: { ...this.funnel },

@@ -18,9 +18,19 @@ export const fmtMs = (ms: number) =>
 const duration = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${fmtMs(ms)} ms`);
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 3 : 2)}%`;
 
-function businessText(e: EndpointResult): string {
-  const parts = Object.entries(e.business).map(([code, n]) => `${code} ${n}`);
-  return parts.join(', ');
+const countsText = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+
+const businessText = (e: EndpointResult) => countsText(e.business);
+
+/** One line per endpoint that failed: what its failures were ('503 OVERLOADED 3, timeout 1'). */
+export function failureKindLines(endpoints: EndpointResult[]): string[] {
+  const failed = endpoints.filter((e) => e.failures > 0 && e.failureKinds);
+  if (!failed.length) return [];
+  return ['failures by kind:', ...failed.map((e) => `  ${e.route}: ${countsText(e.failureKinds ?? {})}`), ''];
 }
 
 export function endpointRows(endpoints: EndpointResult[]): string[][] {
@@ -97,6 +107,7 @@ export function renderConsole(result: LoadResult): string {
     '',
     outcomeTable(result),
     '',
+    ...failureKindLines(result.endpoints),
     ...flowLines(result.flows),
     ...onsaleConsole(result, table),
     ...generatorLines(result.generator),

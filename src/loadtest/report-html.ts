@@ -103,7 +103,10 @@ export function renderHtml(result: LoadResult): string {
       const business = Object.entries(e.business)
         .map(([k, v]) => `${esc(k)} ${v}`)
         .join('<br>');
-      return `<tr><td>${esc(e.route)}</td><td>${e.count}</td><td>${e.tps.toFixed(1)}</td><td>${fmtMs(e.avgMs)}</td><td>${fmtMs(e.p50Ms)}</td><td>${fmtMs(e.p90Ms)}</td><td>${fmtMs(e.p95Ms)}</td><td>${fmtMs(e.p99Ms)}</td><td>${fmtMs(e.p999Ms)}</td><td>${fmtMs(e.maxMs)}</td><td>${o.s2xx}</td><td>${o.s401}</td><td>${o.s403}</td><td>${o.s404}</td><td>${o.s409}</td><td>${o.s429}</td><td>${o.s4xx}</td><td>${o.s5xx}</td><td>${o.timeout}</td><td>${o.connError}</td><td>${(e.failureRate * 100).toFixed(2)}%</td><td>${business}</td></tr>`;
+      const failedBy = Object.entries(e.failureKinds ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      return `<tr><td>${esc(e.route)}</td><td>${e.count}</td><td>${e.tps.toFixed(1)}</td><td>${fmtMs(e.avgMs)}</td><td>${fmtMs(e.p50Ms)}</td><td>${fmtMs(e.p90Ms)}</td><td>${fmtMs(e.p95Ms)}</td><td>${fmtMs(e.p99Ms)}</td><td>${fmtMs(e.p999Ms)}</td><td>${fmtMs(e.maxMs)}</td><td>${o.s2xx}</td><td>${o.s401}</td><td>${o.s403}</td><td>${o.s404}</td><td>${o.s409}</td><td>${o.s429}</td><td>${o.s4xx}</td><td>${o.s5xx}</td><td>${o.timeout}</td><td>${o.connError}</td><td>${(e.failureRate * 100).toFixed(2)}%</td><td>${esc(failedBy)}</td><td>${business}</td></tr>`;
     })
     .join('\n');
   const thresholds = result.thresholds.length
@@ -127,7 +130,7 @@ ${g.warnings.map((w) => `<p class="warn">${esc(w)}</p>`).join('')}
 ${thresholds}
 <h2>Per endpoint</h2>
 <p class="muted">Latency in ms, measured from the intended start of each request. Business outcomes (seat taken, insufficient points) are not failures.</p>
-<table><tr><th>endpoint</th><th>count</th><th>TPS</th><th>avg</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>2xx</th><th>401</th><th>403</th><th>404</th><th>409</th><th>429</th><th>4xx</th><th>5xx</th><th>timeout</th><th>conn</th><th>failed</th><th>business</th></tr>
+<table><tr><th>endpoint</th><th>count</th><th>TPS</th><th>avg</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>2xx</th><th>401</th><th>403</th><th>404</th><th>409</th><th>429</th><th>4xx</th><th>5xx</th><th>timeout</th><th>conn</th><th>failed</th><th>failed by kind</th><th>business</th></tr>
 ${endpointRows}</table>
 <h2>Timeline</h2>
 ${lineChart('Virtual users and requests/s', seconds, [

@@ -15,6 +15,8 @@ export interface EndpointResult extends LatencySummary {
   /** Business outcomes by error code (seat taken, insufficient points): not failures. */
   business: Record<string, number>;
   failures: number;
+  /** Failures by what ended them: status and error code ('503 OVERLOADED'), 'timeout', 'conn ECONNRESET'. Absent in results of older runners. */
+  failureKinds?: Record<string, number>;
   failureRate: number;
   /** Encoded HDR histogram (µs), so results can be merged and compared exactly later. */
   histogram: string;

@@ -107,6 +107,8 @@ test('every user of a small on-sale crowd joins exactly once, is admitted, tops 
   const issue = result.endpoints.find((e) => e.route === 'POST /api/users/:userId/token');
   assert.equal(issue?.outcomes.s5xx, 5, 'a refusal is a failure even when the retry succeeds');
   assert.equal(result.totals.failures, 5);
+  assert.deepEqual(issue?.failureKinds, { '503 OVERLOADED': 5 }, 'failures are counted by status and code');
+  assert.deepEqual(result.totals.failureKinds, { '503 OVERLOADED': 5 });
 
   const o = result.onsale;
   assert.ok(o);
@@ -129,8 +131,10 @@ test('every user of a small on-sale crowd joins exactly once, is admitted, tops 
   assert.match(text, /ETA accuracy\s+\|error\|\/wait p50/);
   assert.match(text, /KiB\/VU/);
   assert.match(text, /polls per second by crowd in line/);
+  assert.match(text, /^failures by kind:\n {2}POST \/api\/users\/:userId\/token: 503 OVERLOADED 5$/m);
   const html = renderHtml(result);
   assert.match(html, /<h2>On-sale<\/h2>/);
+  assert.match(html, /<td>503 OVERLOADED 5<\/td>/);
   assert.match(html, /Purchases per second/);
 });
 
