@@ -6,11 +6,9 @@
 // When the database server runs on this machine, the CPU its connections spent per operation is printed too
 // (from /proc/<pid or thread id>/schedstat of this database's backends or threads).
 // Usage: node bench/booking-writes.ts [count] [concurrency] [rounds] [dialects, e.g. postgres,mysql]
-import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import mysql from 'mysql2';
 import pg from 'pg';
-import type { Db } from '../src/db/database.ts';
 import { prepared } from '../src/db/prepared-statements.ts';
 import { seedDemoData } from '../src/db/seed.ts';
 import { retryStats } from '../src/db/transaction.ts';
@@ -20,6 +18,7 @@ import { newId } from '../src/domain/ids.ts';
 import { serverAvailable } from '../test/support/backends.ts';
 import { bookingOn, MAX_HOLDS_PER_USER } from '../test/support/booking.ts';
 import { createTestDatabase, DIALECTS } from '../test/support/databases.ts';
+import { type ServerClock, serverClockOf, serverMicrosPer } from './server-clock.ts';
 
 const count = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 32);
@@ -62,28 +61,6 @@ interface Measured {
   serverMicros: number;
 }
 
-/** Nanoseconds each of this database's server processes (PostgreSQL) or threads (MariaDB) has run so far. */
-type ServerClock = () => Promise<Map<number, number>>;
-
-function serverClockOf(dialect: string, db: Db): ServerClock {
-  const ids =
-    dialect === 'postgres'
-      ? sql<{ id: number }>`select pid as id from pg_stat_activity where datname = current_database()`
-      : sql<{ id: number }>`select tid as id from information_schema.processlist where db = database()`;
-  return async () => {
-    const ran = new Map<number, number>();
-    if (dialect === 'sqlite') return ran;
-    for (const { id } of (await ids.execute(db)).rows) {
-      try {
-        ran.set(Number(id), Number(readFileSync(`/proc/${id}/schedstat`, 'utf8').split(' ')[0]));
-      } catch {
-        // Not on this machine, or gone: not counted.
-      }
-    }
-    return ran;
-  };
-}
-
 async function timed(
   n: number,
   serverClock: ServerClock,
@@ -103,14 +80,11 @@ async function timed(
   const perSecond = n / ((performance.now() - started) / 1000);
   const trips = (roundTrips - tripsBefore) / n;
   const serverAfter = await serverClock();
-  let serverNanos = 0;
-  // A connection opened during the phase counts from zero; one closed during it is lost (none with a warm pool).
-  for (const [id, ns] of serverAfter) serverNanos += ns - (serverBefore.get(id) ?? 0);
   return {
     perSecond,
     roundTrips: trips,
     cpuMicros: (cpu.user + cpu.system) / n,
-    serverMicros: serverAfter.size ? serverNanos / 1000 / n : Number.NaN,
+    serverMicros: serverMicrosPer(serverBefore, serverAfter, n),
   };
 }
 
