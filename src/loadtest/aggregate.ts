@@ -135,8 +135,7 @@ export function mergeSnapshots(snapshots: RecorderSnapshot[], durationS: number)
       addCounts(entry.outcomes, r.outcomes);
       addCounts(entry.business, r.business);
       entry.failures += r.failures;
-      // A worker of an older runner sends none.
-      addCounts(entry.failureKinds, r.failureKinds ?? {});
+      addCounts(entry.failureKinds, r.failureKinds);
     }
   }
   const all = newHistogram();

@@ -114,13 +114,14 @@ export class LoadClient {
       else if (status === 401 && opts.auth !== undefined && this.sharedKey(opts.auth))
         business = SHARED_USER_401;
     }
+    const failed = outcome !== 's2xx' && business === undefined;
     this.recorder.request(
       route,
       endAt - startedAt,
       outcome,
       business,
       this.epochOffset + endAt,
-      failureKind(outcome, status, json, raw.error),
+      failed ? failureKind(outcome, status, json, raw.error) : undefined,
     );
     const answer: Answer = { ok: outcome === 's2xx', status, json, endAt };
     if (raw.retryAfterS !== undefined) answer.retryAfterS = raw.retryAfterS;

@@ -116,7 +116,7 @@ export class Recorder {
     outcome: Outcome,
     businessCode: string | undefined,
     endEpochMs: number,
-    failureKind = outcome as string,
+    failureKind?: string,
   ) {
     const micros = Math.max(1, Math.round(latencyMs * 1000));
     this.requests++;
@@ -131,7 +131,8 @@ export class Recorder {
       second.business++;
     } else if (outcome !== 's2xx') {
       stats.failures++;
-      stats.failureKinds[failureKind] = (stats.failureKinds[failureKind] ?? 0) + 1;
+      const kind = failureKind ?? outcome;
+      stats.failureKinds[kind] = (stats.failureKinds[kind] ?? 0) + 1;
       second.failures++;
     }
   }
