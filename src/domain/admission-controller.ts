@@ -85,6 +85,12 @@ const WINDOW_FULL = 0.9;
 const RATE_CUT = 0.5;
 /** Each healthy step adds this share of the highest rate. */
 const RATE_GROWTH = 0.05;
+/**
+ * Below the rate a cut came down from, each healthy step wins back this share of what is missing (at least the
+ * step above): a cut after a short spell (one process starved of CPU for two intervals) then defers a few
+ * seconds of admissions, not the twenty seconds of a linear climb, and the ETAs told before it stay close.
+ */
+const RATE_RECOVERY = 0.5;
 /** Two cuts from windows within this factor of each other mark the backend's limit (see outlook). */
 const SAME_LIMIT = 1.25;
 /** Before anything is measured the window holds this many seconds of admissions at the configured pace. */
@@ -100,8 +106,11 @@ const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.m
  * AIMD needs no model of the backend, only "too slow or not"; it converges, and its sawtooth is bounded by one
  * cut. The increase step is 10 % of the window (at least 2.5 % of the cap) per healthy interval while the window
  * is the limit: a constant step small enough for a small deployment would take minutes to recover from a cut at
- * a large cap. The cut is to 70 % of the users actually active, not of the window, so a window that was never
- * filled is cut to where the load really was, and a second cut before anyone left changes nothing. A cut needs
+ * a large cap. Below the rate a cut came down from, the rate wins back half of what is missing each healthy
+ * interval: a cut after a short spell then defers seconds of admissions, not the twenty seconds of a linear climb
+ * (seen in an on-sale: one process starved of CPU for two intervals halved the rate, and the ETAs told before the
+ * cut came out 15 % short). The cut is to 70 % of the users actually active, not of the window, so a window that
+ * was never filled is cut to where the load really was, and a second cut before anyone left changes nothing. A cut needs
  * two troubled intervals in a row (4 s): one slow interval on a shared machine is noise. Steps are
  * compare-and-set in the store: at most one increase and one cut per interval across every process. A quiet
  * backend (too few booking requests to judge) admits at least at the configured pace: with nobody booking yet,
@@ -115,8 +124,10 @@ export class AdaptiveAdmission {
   #floorPerSecond: number;
   #minWindowStep: number;
   #troubled = 0;
-  /** The shared window at this process's last read, and the cut time it carried: a later cut was from there. */
-  #seen: { window: number; cutAt: number } | undefined;
+  /** The shared control at this process's last read, and the cut time it carried: a later cut was from there. */
+  #seen: { window: number; rate: number; cutAt: number } | undefined;
+  /** The rate the last cut (by any process) came down from, until the rate is back there. */
+  #rateBeforeCut: number | undefined;
   /** The windows the last two cuts (by any process) came down from: where the backend complained. */
   #cutsFrom: number[] = [];
   #lastChangeAt: number;
@@ -181,7 +192,8 @@ export class AdaptiveAdmission {
 
   /**
    * How the window and rate will move while the booking path stays healthy, for the ETA: each interval the window
-   * grows by WINDOW_GROWTH (at least the minimum step) and the rate by RATE_GROWTH of its ceiling. The window
+   * grows by WINDOW_GROWTH (at least the minimum step) and the rate by RATE_GROWTH of its ceiling, or by
+   * RATE_RECOVERY of what it lacks of the rate the last cut came down from, if that is more. The window
    * grows to the cap, unless the last two cuts came down from about the same window: the backend's limit, where
    * AIMD saws between the cut and that window, so the line drains at the sawtooth's middle. One cut is not such a
    * limit: a sale's opening often has one on a cold pool, and the window then grows well past it.
@@ -204,6 +216,9 @@ export class AdaptiveAdmission {
       fullShare: WINDOW_FULL,
       rateStep: s.maxPerSecond * RATE_GROWTH,
       maxRate: s.maxPerSecond,
+      ...(this.#rateBeforeCut !== undefined && {
+        rateRecovery: { to: this.#rateBeforeCut, share: RATE_RECOVERY },
+      }),
     };
   }
 
@@ -221,9 +236,13 @@ export class AdaptiveAdmission {
         rate: 'no shared rate yet',
       });
     }
-    if (this.#seen && stored.cutAt > this.#seen.cutAt && stored.window < this.#seen.window)
-      this.#recordCut(this.#seen.window);
-    this.#seen = { window: stored.window, cutAt: stored.cutAt };
+    if (this.#seen && stored.cutAt > this.#seen.cutAt) {
+      if (stored.window < this.#seen.window) this.#recordCut(this.#seen.window);
+      if (stored.rate < this.#seen.rate) this.#rateBeforeCut = this.#seen.rate;
+    }
+    this.#seen = { window: stored.window, rate: stored.rate, cutAt: stored.cutAt };
+    if (this.#rateBeforeCut !== undefined && stored.rate >= this.#rateBeforeCut)
+      this.#rateBeforeCut = undefined;
     const window = clamp(stored.window, this.#minWindow, s.maxWindow);
     const rate = clamp(stored.rate, s.minPerSecond, s.maxPerSecond);
     if (window !== stored.window || rate !== stored.rate)
@@ -276,7 +295,7 @@ export class AdaptiveAdmission {
       : window;
     let grownRate = rate;
     if (quiet) grownRate = Math.max(rate, clamp(s.basePerSecond, s.minPerSecond, s.maxPerSecond));
-    else if (o.waiting > 0) grownRate = Math.min(s.maxPerSecond, round(rate + s.maxPerSecond * RATE_GROWTH));
+    else if (o.waiting > 0) grownRate = Math.min(s.maxPerSecond, round(rate + this.#rateStep(rate)));
     const why = quiet
       ? `quiet (${h.samples} booking responses)`
       : `healthy (p95 ${Math.round(h.p95Ms ?? 0)}ms, pool wait p95 ${Math.round(h.poolWaitP95Ms ?? 0)}ms)`;
@@ -287,6 +306,13 @@ export class AdaptiveAdmission {
       quiet ? 'quiet' : 'healthy',
       { window: `${why}, ${o.active} active, ${o.waiting} waiting`, rate: why },
     );
+  }
+
+  /** What a healthy step adds to the rate: the linear step, or more while a cut's rate is being won back. */
+  #rateStep(rate: number): number {
+    const linear = this.#settings.maxPerSecond * RATE_GROWTH;
+    const back = this.#rateBeforeCut;
+    return back !== undefined && rate < back ? Math.max(linear, (back - rate) * RATE_RECOVERY) : linear;
   }
 
   start(): void {
@@ -348,7 +374,8 @@ export class AdaptiveAdmission {
     // Another process stepped first; its decision stands and this one is dropped.
     if (!written.applied) return [];
     if (next.cut && next.window < from.window) this.#recordCut(from.window);
-    this.#seen = { window: written.control.window, cutAt: written.control.cutAt };
+    if (next.cut && next.rate < from.rate) this.#rateBeforeCut = from.rate;
+    this.#seen = { window: written.control.window, rate: written.control.rate, cutAt: written.control.cutAt };
     const at = this.#deps.clock.now();
     this.#lastChangeAt = at;
     const changes: AdmissionChange[] = [];

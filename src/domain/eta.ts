@@ -31,9 +31,11 @@ export interface WindowOutlook {
   windowCeiling: number;
   /** The window is the limit when this share of it is taken and people wait. */
   fullShare: number;
-  /** Each step while people wait adds this to the rate, up to maxRate. */
+  /** Each step while people wait adds this to the rate, up to maxRate... */
   rateStep: number;
   maxRate: number;
+  /** ...or, below the rate a cut came down from (`to`), this share of what is missing if that is more. */
+  rateRecovery?: { to: number; share: number };
 }
 
 export interface DrainForecastOptions {
@@ -398,7 +400,7 @@ export class DrainForecast {
             outlook.windowCeiling,
             window + Math.max(outlook.minWindowStep, Math.round(window * outlook.windowGrowth)),
           );
-        if (rate < outlook.maxRate) rate = Math.min(outlook.maxRate, rate + outlook.rateStep);
+        if (rate < outlook.maxRate) rate = Math.min(outlook.maxRate, rate + rateStepOf(outlook, rate));
       }
       credit += (rate * STEP_MS) / 1000;
       const admit = Math.max(0, Math.min(credit, window - active));
@@ -486,4 +488,12 @@ export class DrainForecast {
       ? b.at
       : a.at + ((b.at - a.at) * (count - a.admitted)) / (b.admitted - a.admitted);
   }
+}
+
+/** What the controller's next healthy step adds to the rate (AdaptiveAdmission's rate step). */
+function rateStepOf(outlook: WindowOutlook, rate: number): number {
+  const back = outlook.rateRecovery;
+  return back && rate < back.to
+    ? Math.max(outlook.rateStep, (back.to - rate) * back.share)
+    : outlook.rateStep;
 }

@@ -191,6 +191,34 @@ describe('AdaptiveAdmission', () => {
     assert.match(window.reason, /^window: 5xx 20\.0% > 5\.0%, 100 active: 500 -> 70$/);
   });
 
+  test('after a rate cut, healthy steps win back half of what is missing of the rate before it, then add the usual step', async () => {
+    // A ceiling of 100/s: the usual step is 5/s, so the recovery's larger steps show.
+    const r = room({ maxPerSecond: 100 });
+    await r.controller.step();
+    for (let u = 1; u <= 300; u++) await r.waitingRoom.issueToken(u);
+    await r.waitingRoom.tick();
+    r.clock.advance(2000);
+    await r.waitingRoom.tick();
+    for (let i = 0; i < 2; i++) {
+      r.clock.advance(2000);
+      for (let k = 0; k < 100; k++) r.responses.record(k < 20 ? 503 : 200, 5);
+      await r.controller.step();
+    }
+    assert.equal((await r.waitingRoom.readControl())?.rate, 25, 'cut from 50 to 25');
+    assert.deepEqual(r.controller.outlook()?.rateRecovery, { to: 50, share: 0.5 });
+    const rates: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      r.clock.advance(2000);
+      for (let k = 0; k < 100; k++) r.responses.record(200, 5);
+      await r.controller.step();
+      rates.push((await r.waitingRoom.readControl())?.rate ?? 0);
+    }
+    // The first interval still holds the cut's last troubled second; then 25 + 12.5, + 6.25, then the usual 5
+    // (more than half of what is missing) past 50, and on.
+    assert.deepEqual(rates, [25, 37.5, 43.75, 48.75, 53.75, 58.75, 63.75]);
+    assert.equal(r.controller.outlook()?.rateRecovery, undefined, 'back past the rate before the cut');
+  });
+
   test('a process whose event loop lags is cut too, even when its own timings look fast', async () => {
     let delay = 10;
     const r = room({ targetEventLoopDelayMs: 125 }, () => ({

@@ -518,3 +518,36 @@ test('after a sell-out, slots that lapse (fans who found nothing) for minutes do
   const after = f.settledSessionMs();
   assert.ok(after !== undefined && Math.abs(after - 7000) <= 500, `after the sell-out: ${after}`);
 });
+
+test('after a rate cut the forecast climbs back as the controller will, faster than its usual step', () => {
+  // Room for everyone: the rate alone sets the pace. Cut to 100/s from 200/s, the usual step 10/s every 2 s.
+  const etaAt = (place: number, rateRecovery?: WindowOutlook['rateRecovery']) => {
+    const forecast = new DrainForecast({ priorSessionMs: 10_000 });
+    const outlook: WindowOutlook = {
+      intervalMs: 2000,
+      windowGrowth: 0.1,
+      minWindowStep: 50,
+      windowCeiling: 100_000,
+      fullShare: 0.9,
+      rateStep: 10,
+      maxRate: 200,
+      ...(rateRecovery && { rateRecovery }),
+    };
+    forecast.observe({
+      at: 0,
+      admittedTotal: 0,
+      active: 0,
+      waiting: 5000,
+      evicted: 0,
+      window: 100_000,
+      rate: 100,
+      outlook,
+    });
+    return forecast.etaSeconds(place) ?? Number.NaN;
+  };
+  // Linear: 100, 110, 120, 130, 140/s over 2 s each: 1,200 admitted by 10 s.
+  assert.ok(Math.abs(etaAt(1200) - 10) <= 0.3, `linear ${etaAt(1200)}`);
+  // Winning back half of what is missing: 100, 150, 175, 187.5/s: 850 by 6 s, 1,200 at about 7.9 s.
+  const back = etaAt(1200, { to: 200, share: 0.5 });
+  assert.ok(Math.abs(back - 7.9) <= 0.3, `recovering ${back}`);
+});
