@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import type { WindowOutlook } from './eta.ts';
+import { rateStepOf, type WindowOutlook } from './eta.ts';
 import type { AdmissionControl, ControlValues, ControlWrite } from './queue-store.ts';
 import type { Occupancy } from './waiting-room.ts';
 
@@ -208,6 +208,7 @@ export class AdaptiveAdmission {
       Math.max(last, earlier) <= Math.min(last, earlier) * SAME_LIMIT;
     const limit = same ? last : undefined;
     const ceiling = limit === undefined ? s.maxWindow : Math.round((limit * (1 + WINDOW_CUT)) / 2);
+    const rateRecovery = this.#rateRecovery();
     return {
       intervalMs: s.intervalMs,
       windowGrowth: WINDOW_GROWTH,
@@ -216,9 +217,7 @@ export class AdaptiveAdmission {
       fullShare: WINDOW_FULL,
       rateStep: s.maxPerSecond * RATE_GROWTH,
       maxRate: s.maxPerSecond,
-      ...(this.#rateBeforeCut !== undefined && {
-        rateRecovery: { to: this.#rateBeforeCut, share: RATE_RECOVERY },
-      }),
+      ...(rateRecovery && { rateRecovery }),
     };
   }
 
@@ -308,11 +307,18 @@ export class AdaptiveAdmission {
     );
   }
 
+  /** The climb back to the rate the last cut came down from, while there is one. */
+  #rateRecovery(): WindowOutlook['rateRecovery'] {
+    const to = this.#rateBeforeCut;
+    return to === undefined ? undefined : { to, share: RATE_RECOVERY };
+  }
+
   /** What a healthy step adds to the rate: the linear step, or more while a cut's rate is being won back. */
   #rateStep(rate: number): number {
-    const linear = this.#settings.maxPerSecond * RATE_GROWTH;
-    const back = this.#rateBeforeCut;
-    return back !== undefined && rate < back ? Math.max(linear, (back - rate) * RATE_RECOVERY) : linear;
+    return rateStepOf(
+      { rateStep: this.#settings.maxPerSecond * RATE_GROWTH, rateRecovery: this.#rateRecovery() },
+      rate,
+    );
   }
 
   start(): void {

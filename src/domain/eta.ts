@@ -490,8 +490,14 @@ export class DrainForecast {
   }
 }
 
-/** What the controller's next healthy step adds to the rate (AdaptiveAdmission's rate step). */
-function rateStepOf(outlook: WindowOutlook, rate: number): number {
+/**
+ * What a healthy step of the controller adds to the rate: AdaptiveAdmission steps by it, and the forecast follows
+ * the same steps.
+ */
+export function rateStepOf(
+  outlook: { rateStep: number; rateRecovery?: WindowOutlook['rateRecovery'] | undefined },
+  rate: number,
+): number {
   const back = outlook.rateRecovery;
   return back && rate < back.to
     ? Math.max(outlook.rateStep, (back.to - rate) * back.share)
