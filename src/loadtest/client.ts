@@ -39,10 +39,9 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * What ended a request that failed, as the report counts it: the status and the error's code ('503 OVERLOADED',
  * '500 -' without one), 'timeout', or 'conn' and the socket error's code.
  */
-function failureKind(outcome: Outcome, status: number, json: unknown, error: Error | undefined): string {
+function failureKind(outcome: Outcome, status: number, code: unknown, error: Error | undefined): string {
   if (outcome === 'timeout') return 'timeout';
   if (error) return `conn ${(error as { code?: string }).code ?? error.name}`;
-  const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
   return `${status} ${typeof code === 'string' ? code.slice(0, 40) : '-'}`;
 }
 
@@ -107,9 +106,11 @@ export class LoadClient {
       }
     }
     const endAt = performance.now();
+    // An error answer's code, as the target's one error format carries it; read once, for business and failure.
+    const code =
+      status >= 400 ? (json as { error?: { code?: unknown } } | undefined)?.error?.code : undefined;
     let business: string | undefined;
     if (status >= 400 && status < 500) {
-      const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
       if (typeof code === 'string' && BUSINESS_CODES.has(code)) business = code;
       else if (status === 401 && opts.auth !== undefined && this.sharedKey(opts.auth))
         business = SHARED_USER_401;
@@ -121,7 +122,7 @@ export class LoadClient {
       outcome,
       business,
       this.epochOffset + endAt,
-      failed ? failureKind(outcome, status, json, raw.error) : undefined,
+      failed ? failureKind(outcome, status, code, raw.error) : undefined,
     );
     const answer: Answer = { ok: outcome === 's2xx', status, json, endAt };
     if (raw.retryAfterS !== undefined) answer.retryAfterS = raw.retryAfterS;
