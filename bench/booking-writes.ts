@@ -172,6 +172,8 @@ for (const dialect of DIALECTS.filter((d) => !only || only.includes(d))) {
         const { outcome } = await b.idempotency.run(
           { scope: `hold:${userId}`, key: newId(), requestHash: JSON.stringify(req) },
           (seal: Seal<Reservation>) => b.reservations.hold(req, seal),
+          // As the hold route runs it: the hold claims its key in its own round trip.
+          { claimInWork: true },
         );
         if (!outcome.ok) throw new Error(outcome.error.code);
         const r = outcome.value as Reservation;

@@ -20,7 +20,7 @@ import {
   reservationRow,
 } from './booking-writes.ts';
 import type { Database, Db } from './database.ts';
-import { completeIdempotencyKey } from './idempotency-repository.ts';
+import { claimNewKey, completeIdempotencyKey } from './idempotency-repository.ts';
 import { appendOutboxEvent } from './outbox-repository.ts';
 import { insertIgnoringDuplicate, inTransaction } from './transaction.ts';
 import type { ReservationsTable, SeatClaimsTable } from './types.ts';
@@ -219,6 +219,9 @@ async function holdWithinLimitStepwise(database: Database, h: LimitedHold): Prom
     return await inTransaction(database, async (trx) => {
       const tx = bookingTx(database, trx, []);
       const { userId } = h.reservation;
+      const newKey = h.answer?.newKey;
+      if (h.answer && newKey && !(await claimNewKey(database, trx, h.answer.claim, newKey)))
+        return { status: 'key_exists' };
       if (!(await tx.lockUser(userId))) return { status: 'no_user' };
       const held = await tx.liveHoldsOf(userId, h.now);
       if (held >= h.maxHolds) return { status: 'limit', held };

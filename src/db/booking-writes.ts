@@ -1,7 +1,7 @@
 // A hold and a payment each change several tables at once. Each is written in the fewest round trips
 // the database allows: on PostgreSQL one data-modifying statement (a hold: the user's lock, then that statement,
 // behind one Sync, since the hold limit's count needs a snapshot taken after the lock), one call of a stored
-// procedure (MariaDB, migrations 0010 and 0011), a transaction of single statements elsewhere (SQLite).
+// procedure (MariaDB, migrations 0010 to 0012), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
@@ -77,6 +77,8 @@ interface HoldValues {
   reservation: Row;
   event: Row;
   key: { scope: string; key: string; claimedAt: number; response: string };
+  /** The key's row, when the hold claims the key itself (KeyAnswer.newKey). */
+  newKey?: { requestHash: string; callerDigest: string | null; expiresAt: number };
 }
 
 function holdValues(h: LimitedHold): HoldValues {
@@ -94,6 +96,7 @@ function holdValues(h: LimitedHold): HoldValues {
       claimedAt: claim?.claimedAt ?? 0,
       response: h.answer ? JSON.stringify(h.answer.outcome) : '',
     },
+    ...(h.answer?.newKey && { newKey: h.answer.newKey }),
   };
 }
 
@@ -113,7 +116,7 @@ export async function holdFreeSeatWithinLimit(
   const { user, key, held, claimed } = capabilities.storedProcedures
     ? await holdByProcedure(database, v, keyed)
     : await holdInOnePipeline(database, v, keyed);
-  if (!key) return { status: 'superseded' };
+  if (!key) return { status: v.newKey ? 'key_exists' : 'superseded' };
   if (!user) return { status: 'no_user' };
   if (claimed) return { status: 'held' };
   return held >= h.maxHolds ? { status: 'limit', held } : { status: 'taken' };
@@ -187,29 +190,56 @@ const holdInOneStatement = (keyed: boolean) =>
   });
 const holdStatement = { plain: holdInOneStatement(false), keyed: holdInOneStatement(true) };
 
+/**
+ * The key's row as IdempotencyStore.begin claims it, as a plain INSERT: a key stored already fails it, which
+ * rolls back the statements before it and skips the ones after it, so nothing is written.
+ */
+const claimNewKey = statementTemplate((v: HoldValues & { newKey: NonNullable<HoldValues['newKey']> }) =>
+  prepared(
+    'claim_new_idempotency_key',
+    sql`insert into idempotency_keys
+      (scope, idem_key, request_hash, caller_digest, status_code, response, created_at, expires_at)
+      values (${v.key.scope}, ${v.key.key}, ${v.newKey.requestHash}, ${v.newKey.callerDigest}, 0, '',
+        ${v.key.claimedAt}, ${v.newKey.expiresAt})`,
+  ),
+);
+
+/** The new key's insert failed on the key's primary key: it is stored already. */
+const isStoredKey = (err: unknown) =>
+  (err as { code?: string; constraint?: string }).code === '23505' &&
+  (err as { constraint?: string }).constraint === 'idempotency_keys_pk';
+
 async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
   const { db } = database;
+  const { newKey } = v;
   const statements = [(database.capabilities.keyLocks ? lockUser.keyed : lockUser.row)(db, v)];
-  if (keyed) statements.push(lockKey(db, v));
+  if (newKey) statements.push(claimNewKey(db, { ...v, newKey }));
+  else if (keyed) statements.push(lockKey(db, v));
   statements.push((keyed ? holdStatement.keyed : holdStatement.plain)(db, v));
-  const results = await inOneRoundTrip(database, statements);
+  let results: unknown[];
+  try {
+    results = await inOneRoundTrip(database, statements);
+  } catch (err) {
+    if (newKey && isStoredKey(err)) return { user: true, key: false, held: 0, claimed: false };
+    throw err;
+  }
   const row = (results.at(-1) as { held: number | string; claimed: number | string }[])[0];
   const user = (results[0] as { found: boolean | number }[])[0];
   return {
     user: user !== undefined && Boolean(user.found),
-    key: !keyed || (results[1] as unknown[]).length > 0,
+    key: !keyed || newKey !== undefined || (results[1] as unknown[]).length > 0,
     held: Number(row.held),
     claimed: Number(row.claimed) > 0,
   };
 }
 
-/** A CALL of a procedure of migration 0010 or 0011, marked so the driver prepares it (prepared-statements.ts). */
+/** A CALL of a procedure of migration 0010, 0011 or 0012, marked so the driver prepares it (prepared-statements.ts). */
 const call = (procedure: string, args: number) =>
   `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
-const HOLD_CALL = call('hold_free_seat_within_limit', 29);
+const HOLD_CALL = call('hold_free_seat_within_limit_2', 33);
 
 async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
-  const { claim: c, reservation: r, event: e, key: k } = v;
+  const { claim: c, reservation: r, event: e, key: k, newKey: n } = v;
   const [rows] = await inOneCall(
     database,
     CompiledQuery.raw(HOLD_CALL, [
@@ -221,6 +251,10 @@ async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean
       k.key,
       k.claimedAt,
       k.response,
+      n ? 1 : 0,
+      n?.requestHash ?? '',
+      n?.callerDigest ?? null,
+      n?.expiresAt ?? 0,
       c.schedule_id,
       c.seat_id,
       c.reservation_id,

@@ -3,6 +3,7 @@ import type {
   IdempotencyClaim,
   IdempotencyStore,
   IdempotentOutcome,
+  NewKey,
 } from '../domain/idempotency.ts';
 import { deleteInBatches } from './batched-delete.ts';
 import type { Database, Db } from './database.ts';
@@ -42,24 +43,38 @@ export async function completeIdempotencyKey(
   return changed(r);
 }
 
+/** Claims a key not stored yet, pending and claimed at `claim.claimedAt`; false when the key is stored already. */
+export function claimNewKey(
+  database: Database,
+  trx: Db,
+  claim: IdempotencyClaim,
+  k: NewKey,
+): Promise<boolean> {
+  return insertIgnoringDuplicate(database, trx, 'idempotency_keys', {
+    scope: claim.scope,
+    idem_key: claim.key,
+    request_hash: k.requestHash,
+    caller_digest: k.callerDigest,
+    status_code: PENDING,
+    response: '',
+    created_at: claim.claimedAt,
+    expires_at: k.expiresAt,
+  });
+}
+
 export function idempotencyRepository(database: Database): IdempotencyStore {
   const { db } = database;
 
   return {
     async begin(request, now, expiresAt, staleBefore): Promise<IdempotencyBegin> {
       const { scope, key, requestHash } = request;
-      const claim = () =>
-        insertIgnoringDuplicate(database, db, 'idempotency_keys', {
-          scope,
-          idem_key: key,
-          request_hash: requestHash,
-          caller_digest: request.callerDigest ?? null,
-          status_code: PENDING,
-          response: '',
-          created_at: now,
-          expires_at: expiresAt,
-        });
       const claimed: IdempotencyBegin = { state: 'new', claim: { scope, key, claimedAt: now } };
+      const claim = () =>
+        claimNewKey(database, db, claimed.claim, {
+          requestHash,
+          callerDigest: request.callerDigest ?? null,
+          expiresAt,
+        });
       if (await claim()) return claimed;
       const row = await db
         .selectFrom('idempotency_keys')

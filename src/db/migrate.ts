@@ -11,6 +11,7 @@ import { salesSchema } from './migrations/0008-sales.ts';
 import { liveHoldsByUser } from './migrations/0009-live-holds-by-user.ts';
 import { bookingProcedures } from './migrations/0010-booking-procedures.ts';
 import { claimsBySeat } from './migrations/0011-claims-by-seat.ts';
+import { holdClaimsNewKey } from './migrations/0012-hold-claims-new-key.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -25,6 +26,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0009-live-holds-by-user': liveHoldsByUser(database.capabilities),
     '0010-booking-procedures': bookingProcedures(database.capabilities),
     '0011-claims-by-seat': claimsBySeat(database.capabilities),
+    '0012-hold-claims-new-key': holdClaimsNewKey(database.capabilities),
   };
 }
 

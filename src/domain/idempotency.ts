@@ -47,14 +47,45 @@ export interface Seal<T> {
    * the claim is still this request's; the work calls `written` once that committed.
    */
   answer(value: T): KeyAnswer;
+  /**
+   * False while the key is still to be claimed by the work's own statement (`KeyAnswer.newKey`): a work that
+   * cannot make that statement throws `claimKeyFirst()` before writing anything.
+   */
+  keyClaimed(): boolean;
 }
 
 /** What a store writes to complete a claim along with the work (as IdempotencyTx.completeIdempotencyKey). */
 export interface KeyAnswer {
   claim: IdempotencyClaim;
   outcome: IdempotentOutcome;
+  /**
+   * Set when the key is not stored yet. The store claims it in the work's own round trip, as `begin` would
+   * (pending, claimed at `claim.claimedAt`), and keeps that claim even when the work is refused, so the refusal
+   * can be stored under it; when the key is stored already it writes nothing at all and says so.
+   */
+  newKey?: NewKey;
   written(): void;
+  /** The store claimed `newKey`, whatever became of the work. */
+  claimed(): void;
 }
+
+/** The rest of a key's row, for a store that claims it along with the work. */
+export interface NewKey {
+  requestHash: string;
+  callerDigest: string | null;
+  expiresAt: number;
+}
+
+/**
+ * Thrown by a work run with `claimInWork` that cannot claim its key in its own statement, or found the key
+ * stored already, having written nothing: the service claims the key as usual and runs the work again.
+ */
+export class ClaimKeyFirst extends Error {
+  constructor() {
+    super('the idempotency key is to be claimed before the work');
+  }
+}
+export const claimKeyFirst = () => new ClaimKeyFirst();
 
 /** Storage for idempotency keys; implemented in src/db/idempotency-repository.ts. */
 export interface IdempotencyStore {
@@ -76,6 +107,14 @@ export interface IdempotencyStore {
   findAnswer(request: Required<IdempotentRequest>, now: number): Promise<IdempotentOutcome | undefined>;
   /** Deletes expired keys in bounded batches; resolves to how many went. */
   purgeExpired(now: number): Promise<number>;
+}
+
+export interface RunOptions {
+  /**
+   * The work claims the key in its own round trip instead of a round trip of its own before it (a hold:
+   * Seal.answer with `newKey`); when it cannot, the key is claimed first and the work runs again.
+   */
+  claimInWork?: boolean;
 }
 
 export interface IdempotentResult {
@@ -107,7 +146,15 @@ export class IdempotencyService {
    * sealed after it returns. A fresh business error is stored, then thrown as it is; a replayed one comes
    * back as an outcome.
    */
-  async run<T>(request: IdempotentRequest, work: (seal: Seal<T>) => Promise<T>): Promise<IdempotentResult> {
+  async run<T>(
+    request: IdempotentRequest,
+    work: (seal: Seal<T>) => Promise<T>,
+    opts: RunOptions = {},
+  ): Promise<IdempotentResult> {
+    if (opts.claimInWork) {
+      const done = await this.#runClaimingInWork(request, work);
+      if (done) return done;
+    }
     const now = this.#clock.now();
     const begun = await this.#store.begin(
       request,
@@ -122,10 +169,43 @@ export class IdempotencyService {
         'This Idempotency-Key was used with a different request',
       );
     if (begun.state === 'in_progress') throw inProgress();
-    const { claim } = begun;
+    const sealing = this.#sealing<T>(begun.claim, undefined);
+    return this.#finish(begun.claim, sealing, work);
+  }
+
+  /**
+   * The work claims the key in its own round trip (KeyAnswer.newKey). Undefined when it could not, or found
+   * the key stored, having written nothing; also when it was refused before claiming, so the refusal is
+   * stored under a claim on the second run like any other.
+   */
+  async #runClaimingInWork<T>(
+    request: IdempotentRequest,
+    work: (seal: Seal<T>) => Promise<T>,
+  ): Promise<IdempotentResult | undefined> {
+    const now = this.#clock.now();
+    const claim: IdempotencyClaim = { scope: request.scope, key: request.key, claimedAt: now };
+    const newKey: NewKey = {
+      requestHash: request.requestHash,
+      callerDigest: request.callerDigest ?? null,
+      expiresAt: now + IDEMPOTENCY_TTL_MS,
+    };
+    const sealing = this.#sealing<T>(claim, newKey);
+    try {
+      return await this.#finish(claim, sealing, work);
+    } catch (err) {
+      if (sealing.claimed()) throw err;
+      if (err instanceof ClaimKeyFirst || isRefusal(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The seal given to the work, and what became of the claim; with `newKey`, the claim is the work's to make. */
+  #sealing<T>(claim: IdempotencyClaim, newKey: NewKey | undefined) {
+    let claimed = newKey === undefined;
     let sealed = false;
     const seal: Seal<T> = Object.assign(
       async (tx: IdempotencyTx, value: T) => {
+        if (!claimed) throw claimKeyFirst();
         // Refusing rolls the work back: the key went to a newer request.
         if (!(await tx.completeIdempotencyKey(claim, { ok: true, value }))) throw inProgress();
         sealed = true;
@@ -134,17 +214,36 @@ export class IdempotencyService {
         answer: (value: T): KeyAnswer => ({
           claim,
           outcome: { ok: true, value },
+          ...(!claimed && newKey && { newKey }),
           written: () => {
-            sealed = true;
+            claimed = sealed = true;
+          },
+          claimed: () => {
+            claimed = true;
           },
         }),
+        keyClaimed: () => claimed,
       },
     );
+    return { seal, claimed: () => claimed, sealed: () => sealed };
+  }
+
+  async #finish<T>(
+    claim: IdempotencyClaim,
+    sealing: { seal: Seal<T>; claimed: () => boolean; sealed: () => boolean },
+    work: (seal: Seal<T>) => Promise<T>,
+  ): Promise<IdempotentResult> {
     let value: T;
     try {
-      value = await work(seal);
+      value = await work(sealing.seal);
     } catch (err) {
-      if (err instanceof DomainError && !isTransient(err.code)) {
+      if (!sealing.claimed()) {
+        // The store answered without claiming the key, unless a failure hid a commit: free any claim made then.
+        if (!(err instanceof ClaimKeyFirst || isRefusal(err)))
+          await this.#store.abandon(claim).catch(() => {});
+        throw err;
+      }
+      if (isRefusal(err)) {
         const { code, message, details } = err;
         await this.#store.complete(claim, {
           ok: false,
@@ -157,7 +256,8 @@ export class IdempotencyService {
       throw err;
     }
     const outcome: IdempotentOutcome = { ok: true, value };
-    if (!sealed) await this.#store.complete(claim, outcome);
+    if (!sealing.claimed()) throw new Error('a work run with claimInWork returned without claiming its key');
+    if (!sealing.sealed()) await this.#store.complete(claim, outcome);
     return { outcome, replayed: false };
   }
 
@@ -173,6 +273,9 @@ export class IdempotencyService {
     return this.#store.purgeExpired(this.#clock.now());
   }
 }
+
+/** A business refusal, stored under the key; anything else frees the key for another try. */
+const isRefusal = (err: unknown): err is DomainError => err instanceof DomainError && !isTransient(err.code);
 
 /** The key is held by a request still running, or went to a newer one while this one worked. */
 export const inProgress = () =>

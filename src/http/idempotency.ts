@@ -7,6 +7,7 @@ import type {
   IdempotencyTx,
   IdempotentOutcome,
   IdempotentRequest,
+  RunOptions,
   Seal,
 } from '../domain/idempotency.ts';
 import { errorBody, httpStatusOf } from './errors.ts';
@@ -61,18 +62,24 @@ export async function idempotent<D, V>(
   scope: string,
   view: (done: D) => V,
   work: (seal?: Seal<D>) => Promise<D>,
+  opts: RunOptions = {},
 ): Promise<V> {
   const stored = answeredPastGate.get(req);
   if (stored) return sendOutcome(reply, stored, true) as never;
   const request = idempotentRequest(req, scope);
   if (request === undefined) return view(await work());
-  const { outcome, replayed } = await service.run<V>(request, async (sealView) => {
-    // The view is what is stored, however the work stores it.
-    const seal: Seal<D> = Object.assign((tx: IdempotencyTx, done: D) => sealView(tx, view(done)), {
-      answer: (done: D) => sealView.answer(view(done)),
-    });
-    return view(await work(seal));
-  });
+  const { outcome, replayed } = await service.run<V>(
+    request,
+    async (sealView) => {
+      // The view is what is stored, however the work stores it.
+      const seal: Seal<D> = Object.assign((tx: IdempotencyTx, done: D) => sealView(tx, view(done)), {
+        answer: (done: D) => sealView.answer(view(done)),
+        keyClaimed: () => sealView.keyClaimed(),
+      });
+      return view(await work(seal));
+    },
+    opts,
+  );
   return sendOutcome(reply, outcome, replayed) as never;
 }
 

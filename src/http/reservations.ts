@@ -66,8 +66,15 @@ export const reservationRoutes: RoutePlugin<'reservations' | 'idempotency' | 'ad
     },
     async (req, reply) => {
       const { userId, concertScheduleId, seatId } = req.body;
-      return idempotent(idempotency, req, reply, `hold:${userId}`, reservationView, (seal) =>
-        reservations.hold({ userId, scheduleId: concertScheduleId, seatId }, seal),
+      // A hold claims its key in its own round trip: one trip for a fresh key (idempotency.ts, claimInWork).
+      return idempotent(
+        idempotency,
+        req,
+        reply,
+        `hold:${userId}`,
+        reservationView,
+        (seal) => reservations.hold({ userId, scheduleId: concertScheduleId, seatId }, seal),
+        { claimInWork: true },
       );
     },
   );

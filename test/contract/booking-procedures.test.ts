@@ -3,10 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedures.ts';
 import { claimsBySeat } from '../../src/db/migrations/0011-claims-by-seat.ts';
+import { holdClaimsNewKey } from '../../src/db/migrations/0012-hold-claims-new-key.ts';
 import { bookingOn } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migrations 0010 and 0011 create the hold and payment procedures where the dialect runs them, and are
+// Migrations 0010 to 0012 create the hold and payment procedures where the dialect runs them, and are
 // reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
@@ -28,8 +29,10 @@ for (const dialect of DIALECTS) {
     test('down drops what up made, up again makes it, and holds and payments work after', {
       skip,
     }, async () => {
-      const migrations = [bookingProcedures, claimsBySeat].map((m) => m(t.database.capabilities));
-      const made = t.database.capabilities.storedProcedures ? 3 : 0;
+      const migrations = [bookingProcedures, claimsBySeat, holdClaimsNewKey].map((m) =>
+        m(t.database.capabilities),
+      );
+      const made = t.database.capabilities.storedProcedures ? 4 : 0;
       assert.equal(await procedures(), made);
       for (const m of [...migrations].reverse()) await m.down?.(t.database.db);
       assert.equal(await procedures(), 0);

@@ -10,6 +10,7 @@ import { DomainError } from '../../src/domain/errors.ts';
 import {
   IDEMPOTENCY_CLAIM_LEASE_MS,
   IDEMPOTENCY_TTL_MS,
+  IdempotencyService,
   type IdempotentRequest,
   type Seal,
 } from '../../src/domain/idempotency.ts';
@@ -579,67 +580,183 @@ for (const { dialect, oneSync, name } of variants) {
       }
     });
 
-    test('a hold under an idempotency key is written with its answer in one go, and replays it', {
+    for (const claimInWork of [false, true]) {
+      // With claimInWork the hold claims its key in its own call (the hold route's way); the others claim it first.
+      const way = claimInWork ? ', claiming the key in the hold' : '';
+      const u = claimInWork ? 90 : 60;
+      const s = claimInWork ? 50 : 40;
+      const opts = { claimInWork };
+      test(`a hold under an idempotency key is written with its answer in one go, and replays it${way}`, {
+        skip,
+      }, async () => {
+        let runs = 0;
+        const work = (seal: Seal<Reservation>) => {
+          runs++;
+          return b.reservations.hold({ userId: u, scheduleId: s, seatId: 1 }, seal);
+        };
+        const first = await b.idempotency.run(request(`hold:${u}`, 'k'), work, opts);
+        assert.equal(first.replayed, false);
+        assert.ok(first.outcome.ok);
+        const held = first.outcome.value as Reservation;
+        const stored = await t.database.db
+          .selectFrom('idempotency_keys')
+          .select(['status_code', 'response'])
+          .where('scope', '=', `hold:${u}`)
+          .executeTakeFirstOrThrow();
+        assert.equal(Number(stored.status_code), 1, 'complete, written with the hold');
+        assert.deepEqual(JSON.parse(stored.response), { ok: true, value: held });
+        const again = await b.idempotency.run(request(`hold:${u}`, 'k'), work, opts);
+        assert.deepEqual(again, { outcome: { ok: true, value: held }, replayed: true });
+        // Claiming in the hold, the replay first tries the hold, which finds the key stored and writes nothing.
+        assert.equal(runs, claimInWork ? 2 : 1);
+        const holds = await t.database.db
+          .selectFrom('reservations')
+          .select('id')
+          .where('schedule_id', '=', s)
+          .execute();
+        assert.deepEqual(
+          holds.map((r) => r.id),
+          [held.id],
+        );
+        assert.equal((await b.store.findClaim(s, 1))?.reservationId, held.id);
+        assert.deepEqual(await events(held.id), ['reservation.held']);
+        // A refusal is stored as the answer too: the seat is another user's now.
+        const refused = (seal: Seal<Reservation>) =>
+          b.reservations.hold({ userId: u + 1, scheduleId: s, seatId: 1 }, seal);
+        await assert.rejects(b.idempotency.run(request(`hold:${u + 1}`, 'k'), refused, opts), {
+          code: 'SEAT_ALREADY_RESERVED',
+        });
+        const replayedRefusal = await b.idempotency.run(request(`hold:${u + 1}`, 'k'), refused, opts);
+        assert.equal(replayedRefusal.replayed, true);
+        assert.equal(
+          replayedRefusal.outcome.ok ? 'ok' : replayedRefusal.outcome.error.code,
+          'SEAT_ALREADY_RESERVED',
+        );
+      });
+
+      test(`concurrent holds under one idempotency key hold the seat once and all see that hold${way}`, {
+        skip,
+      }, async () => {
+        const work = (seal: Seal<Reservation>) =>
+          b.reservations.hold({ userId: u + 2, scheduleId: s + 1, seatId: 5 }, seal);
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => b.idempotency.run(request(`hold:${u + 2}`, 'same'), work, opts)),
+        );
+        const ids = new Set<string>();
+        for (const r of results) {
+          if (r.status === 'rejected') assert.equal(codeOf(r), 'IDEMPOTENCY_IN_PROGRESS');
+          else if (r.value.outcome.ok) ids.add((r.value.outcome.value as Reservation).id);
+          else assert.fail(`refused: ${r.value.outcome.error.code}`);
+        }
+        assert.equal(ids.size, 1, 'one hold, the same answer for every request that got one');
+        const rows = await t.database.db
+          .selectFrom('reservations')
+          .select('id')
+          .where('schedule_id', '=', s + 1)
+          .execute();
+        assert.deepEqual(
+          rows.map((r) => r.id),
+          [...ids],
+        );
+      });
+    }
+
+    test('a hold claiming a fresh key claims it in its own call, and a refusal is stored under that claim', {
       skip,
     }, async () => {
-      let runs = 0;
-      const work = (seal: Seal<Reservation>) => {
-        runs++;
-        return b.reservations.hold({ userId: 60, scheduleId: 40, seatId: 1 }, seal);
-      };
-      const first = await b.idempotency.run(request('hold:60', 'k'), work);
-      assert.equal(first.replayed, false);
-      assert.ok(first.outcome.ok);
-      const held = first.outcome.value as Reservation;
-      const stored = await t.database.db
-        .selectFrom('idempotency_keys')
-        .select(['status_code', 'response'])
-        .where('scope', '=', 'hold:60')
-        .executeTakeFirstOrThrow();
-      assert.equal(Number(stored.status_code), 1, 'complete, written with the hold');
-      assert.deepEqual(JSON.parse(stored.response), { ok: true, value: held });
-      const again = await b.idempotency.run(request('hold:60', 'k'), work);
-      assert.deepEqual(again, { outcome: { ok: true, value: held }, replayed: true });
-      assert.equal(runs, 1);
-      assert.equal((await b.store.findClaim(40, 1))?.reservationId, held.id);
-      assert.deepEqual(await events(held.id), ['reservation.held']);
-      // A refusal is stored as the answer too: the seat is another user's now.
-      const refused = (seal: Seal<Reservation>) =>
-        b.reservations.hold({ userId: 61, scheduleId: 40, seatId: 1 }, seal);
-      await assert.rejects(b.idempotency.run(request('hold:61', 'k'), refused), {
+      const store = idempotencyRepository(t.database);
+      let begun = 0;
+      const service = new IdempotencyService(
+        {
+          ...store,
+          begin: (...args) => {
+            begun++;
+            return store.begin(...args);
+          },
+        },
+        b.clock,
+      );
+      const opts = { claimInWork: true };
+      const hold = (userId: number, seatId: number) => (seal: Seal<Reservation>) =>
+        b.reservations.hold({ userId, scheduleId: 53, seatId }, seal);
+      const held = await service.run(request('hold:94', 'a'), hold(94, 1), opts);
+      assert.ok(held.outcome.ok);
+      await assert.rejects(service.run(request('hold:95', 'b'), hold(95, 1), opts), {
         code: 'SEAT_ALREADY_RESERVED',
       });
-      const replayedRefusal = await b.idempotency.run(request('hold:61', 'k'), refused);
-      assert.equal(replayedRefusal.replayed, true);
+      assert.equal(begun, 0, 'neither hold claimed its key in a call of its own');
+      const replayed = await service.run(request('hold:95', 'b'), hold(95, 1), opts);
+      assert.equal(replayed.replayed, true);
+      assert.equal(replayed.outcome.ok ? 'ok' : replayed.outcome.error.code, 'SEAT_ALREADY_RESERVED');
+      assert.equal(begun, 1, 'a stored key is read the usual way');
+      // A key claimed by a request still running, or stored with another request: nothing is written.
+      const now = b.clock.now();
       assert.equal(
-        replayedRefusal.outcome.ok ? 'ok' : replayedRefusal.outcome.error.code,
-        'SEAT_ALREADY_RESERVED',
+        (await store.begin(request('hold:96', 'c'), now, now + IDEMPOTENCY_TTL_MS, 0)).state,
+        'new',
       );
+      await assert.rejects(service.run(request('hold:96', 'c'), hold(96, 2), opts), {
+        code: 'IDEMPOTENCY_IN_PROGRESS',
+      });
+      await assert.rejects(service.run(request('hold:94', 'a', 'another'), hold(94, 3), opts), {
+        code: 'IDEMPOTENCY_KEY_REUSED',
+      });
+      assert.equal(await b.store.findClaim(53, 2), undefined);
+      assert.equal(await b.store.findClaim(53, 3), undefined);
     });
 
-    test('concurrent holds under one idempotency key hold the seat once and all see that hold', {
+    test('a hold claiming a key stored already writes nothing, even one claimed the same millisecond', {
       skip,
     }, async () => {
-      const work = (seal: Seal<Reservation>) =>
-        b.reservations.hold({ userId: 62, scheduleId: 41, seatId: 5 }, seal);
-      const results = await Promise.allSettled(
-        Array.from({ length: 20 }, () => b.idempotency.run(request('hold:62', 'same'), work)),
-      );
-      const ids = new Set<string>();
-      for (const r of results) {
-        if (r.status === 'rejected') assert.equal(codeOf(r), 'IDEMPOTENCY_IN_PROGRESS');
-        else if (r.value.outcome.ok) ids.add((r.value.outcome.value as Reservation).id);
-        else assert.fail(`refused: ${r.value.outcome.error.code}`);
-      }
-      assert.equal(ids.size, 1, 'one hold, the same answer for every request that got one');
-      const rows = await t.database.db
-        .selectFrom('reservations')
-        .select('id')
-        .where('schedule_id', '=', 41)
-        .execute();
-      assert.deepEqual(
-        rows.map((r) => r.id),
-        [...ids],
+      const now = b.clock.now();
+      const store = idempotencyRepository(t.database);
+      const begun = await store.begin(request('hold:97', 'k'), now, now + IDEMPOTENCY_TTL_MS, 0);
+      assert.equal(begun.state, 'new');
+      if (begun.state !== 'new') return;
+      const reservation: Reservation = {
+        id: newId(now),
+        userId: 97,
+        scheduleId: 54,
+        seatId: 9,
+        status: 'HELD',
+        price: 100,
+        createdAt: now,
+        expiresAt: now + 60_000,
+        updatedAt: now,
+      };
+      const outcome = await b.store.holdFreeSeatWithinLimit({
+        reservation,
+        claim: {
+          scheduleId: 54,
+          seatId: 9,
+          reservationId: reservation.id,
+          userId: 97,
+          status: 'HELD',
+          expiresAt: reservation.expiresAt,
+        },
+        event: {
+          eventId: newId(now),
+          aggregateId: reservation.id,
+          type: 'reservation.held',
+          payload: {},
+          createdAt: now,
+        },
+        maxHolds: MAX_HOLDS_PER_USER,
+        now,
+        answer: {
+          claim: begun.claim,
+          outcome: { ok: true, value: 'second' },
+          newKey: { requestHash: 'h', callerDigest: null, expiresAt: now + IDEMPOTENCY_TTL_MS },
+        },
+      });
+      assert.deepEqual(outcome, { status: 'key_exists' });
+      assert.equal(await b.store.findClaim(54, 9), undefined);
+      assert.equal(await b.store.findReservation(reservation.id), undefined);
+      assert.deepEqual(await events(reservation.id), []);
+      assert.equal(
+        await store.complete(begun.claim, { ok: true, value: 'first' }),
+        true,
+        'the first claim is untouched',
       );
     });
 

@@ -1,4 +1,4 @@
-import type { IdempotencyClaim, IdempotencyTx, IdempotentOutcome } from '../idempotency.ts';
+import type { IdempotencyClaim, IdempotencyTx, IdempotentOutcome, NewKey } from '../idempotency.ts';
 
 /** What a reservation is to a client: HELD until paid, released or lapsed. */
 export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED';
@@ -143,22 +143,25 @@ export interface LimitedHold {
   now: number;
   /**
    * The idempotency key's answer, written with the hold, and the hold written only while the claim is still
-   * this request's (pending, claimed at `claimedAt`); else `superseded`, and nothing written.
+   * this request's (pending, claimed at `claimedAt`); else `superseded`, and nothing written. With `newKey`,
+   * the key is claimed first in the same transaction, and the claim kept when the hold is refused; when the key
+   * is stored already, `key_exists`, and nothing written.
    */
-  answer?: { claim: IdempotencyClaim; outcome: IdempotentOutcome };
+  answer?: { claim: IdempotencyClaim; outcome: IdempotentOutcome; newKey?: NewKey };
 }
 
 /**
  * Held; refused because the user already holds `held` live seats or does not exist; or not written because
  * the seat has a claim (live, or lapsed and waiting to be taken over), or because the idempotency claim went to
- * another request.
+ * another request, or the new key was stored already.
  */
 export type LimitedHoldOutcome =
   | { status: 'held' }
   | { status: 'limit'; held: number }
   | { status: 'no_user' }
   | { status: 'taken' }
-  | { status: 'superseded' };
+  | { status: 'superseded' }
+  | { status: 'key_exists' };
 
 export interface BookingStore {
   transaction<T>(fn: (tx: BookingTx) => Promise<T>): Promise<T>;

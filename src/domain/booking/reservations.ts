@@ -2,7 +2,7 @@ import type { CatalogService } from '../catalog.ts';
 import { seatOf } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
-import { inProgress, type Seal } from '../idempotency.ts';
+import { claimKeyFirst, inProgress, type Seal } from '../idempotency.ts';
 import { newId } from '../ids.ts';
 import {
   type BookingEvent,
@@ -56,12 +56,15 @@ export class ReservationService {
     if (tiered) {
       const fresh = this.#newHold(req, tiered.price, now);
       const answer = seal?.answer(fresh.reservation);
+      const { claim, outcome: stored, newKey } = answer ?? {};
       const outcome = await this.#store.holdFreeSeatWithinLimit({
         ...fresh,
         maxHolds: this.#maxHoldsPerUser,
         now,
-        ...(answer && { answer: { claim: answer.claim, outcome: answer.outcome } }),
+        ...(claim && stored && { answer: { claim, outcome: stored, ...(newKey && { newKey }) } }),
       });
+      if (outcome.status === 'key_exists') throw claimKeyFirst();
+      if (newKey) answer?.claimed();
       if (outcome.status === 'held') {
         answer?.written();
         this.#catalog.seatClaimed(req.scheduleId, { id: req.seatId, status: 'HELD' });
@@ -79,6 +82,8 @@ export class ReservationService {
         throw seatTaken(req);
       }
     }
+    // A key still to be claimed is claimed first here: this transaction writes its answer with `seal`.
+    if (seal && !seal.keyClaimed()) throw claimKeyFirst();
     const held = await this.#store.transaction(async (tx) => {
       await this.#assertMayHoldMore(tx, req.userId, now);
       // A stored seat's row is read and locked here, so an operator cannot remove or reprice it under the hold.
