@@ -17,6 +17,7 @@ import {
   lockUserSql,
   payForHold,
   payForHoldIn,
+  raiseLiveHoldBound,
   reservationRow,
 } from './booking-writes.ts';
 import type { Database, Db } from './database.ts';
@@ -89,7 +90,10 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
 
     async holdFreeSeat(claim, reservation, event) {
       const ok = await holdFreeSeatIn(database, trx, claim, reservation, event);
-      if (ok) held.push(reservation);
+      if (ok) {
+        await raiseLiveHoldBound(database, trx, claim, reservation.createdAt);
+        held.push(reservation);
+      }
       return ok;
     },
 
@@ -146,7 +150,9 @@ function bookingTx(database: Database, trx: Db, held: Reservation[]): BookingTx 
         .where('status', '=', 'HELD')
         .where('expires_at', '<=', now)
         .executeTakeFirst();
-      return changed(r);
+      if (!changed(r)) return false;
+      await raiseLiveHoldBound(database, trx, c, now);
+      return true;
     },
 
     async dropHeldClaim(hold, lapsedBefore) {

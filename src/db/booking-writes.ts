@@ -288,6 +288,18 @@ async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean
 }
 
 /**
+ * Where holds run as MariaDB's procedure, the user's row keeps a bound of the user's live holds that every hold
+ * raises (migration 0013); a hold written here, by single statements in a transaction (taking over a lapsed
+ * claim), raises it in that transaction.
+ */
+export async function raiseLiveHoldBound(database: Database, trx: Db, claim: SeatClaim, now: number) {
+  if (!database.capabilities.storedProcedures) return;
+  await sql`update users set hold_bound = if(hold_until > ${now}, hold_bound, 0) + 1,
+    hold_until = greatest(hold_until, ${claim.expiresAt})
+    where id = ${claim.userId}`.execute(trx);
+}
+
+/**
  * Claim, reservation and `reservation.held` event, all or none (false when the seat has a claim), inside a
  * transaction the caller holds (which also checks the user's hold limit and may
  * store an idempotency answer): the data-modifying statement where there is one, single statements elsewhere.

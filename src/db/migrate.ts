@@ -12,6 +12,7 @@ import { liveHoldsByUser } from './migrations/0009-live-holds-by-user.ts';
 import { bookingProcedures } from './migrations/0010-booking-procedures.ts';
 import { claimsBySeat } from './migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from './migrations/0012-hold-claims-new-key.ts';
+import { liveHoldBound } from './migrations/0013-live-hold-bound.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -27,6 +28,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0010-booking-procedures': bookingProcedures(database.capabilities),
     '0011-claims-by-seat': claimsBySeat(database.capabilities),
     '0012-hold-claims-new-key': holdClaimsNewKey(database.capabilities),
+    '0013-live-hold-bound': liveHoldBound(database.capabilities),
   };
 }
 

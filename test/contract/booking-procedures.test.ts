@@ -4,10 +4,11 @@ import { sql } from 'kysely';
 import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedures.ts';
 import { claimsBySeat } from '../../src/db/migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from '../../src/db/migrations/0012-hold-claims-new-key.ts';
-import { bookingOn } from '../support/booking.ts';
+import { liveHoldBound } from '../../src/db/migrations/0013-live-hold-bound.ts';
+import { bookingOn, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migrations 0010 to 0012 create the hold and payment procedures where the dialect runs them, and are
+// Migrations 0010 to 0013 create the hold and payment procedures where the dialect runs them, and are
 // reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
@@ -29,11 +30,15 @@ for (const dialect of DIALECTS) {
     test('down drops what up made, up again makes it, and holds and payments work after', {
       skip,
     }, async () => {
-      const migrations = [bookingProcedures, claimsBySeat, holdClaimsNewKey].map((m) =>
+      const migrations = [bookingProcedures, claimsBySeat, holdClaimsNewKey, liveHoldBound].map((m) =>
         m(t.database.capabilities),
       );
       const made = t.database.capabilities.storedProcedures ? 4 : 0;
       assert.equal(await procedures(), made);
+      // Holds made before: migration 0013 starts each user's bound of live holds from them.
+      const before = await bookingOn(t.database);
+      for (let seat = 1; seat <= MAX_HOLDS_PER_USER; seat++)
+        await before.reservations.hold({ userId: 6, scheduleId: 4, seatId: seat });
       for (const m of [...migrations].reverse()) await m.down?.(t.database.db);
       assert.equal(await procedures(), 0);
       for (const m of migrations) await m.up(t.database.db);
@@ -44,6 +49,9 @@ for (const dialect of DIALECTS) {
       const { balance } = await b.payments.pay(5, held.id);
       assert.equal(balance, 1_000_000 - held.price);
       assert.equal((await b.store.findReservation(held.id))?.status, 'CONFIRMED');
+      await assert.rejects(b.reservations.hold({ userId: 6, scheduleId: 4, seatId: 50 }), {
+        code: 'HOLD_LIMIT_REACHED',
+      });
     });
   });
 }

@@ -8,7 +8,7 @@ import type { DialectCapabilities } from '../database.ts';
 // row lock orders the hold-limit counts, and one conditional multi-table UPDATE decides a payment (and keeps the
 // balance it wrote, so a paid call reads nothing after it).
 
-const holdSeat = sql`create procedure hold_free_seat_within_limit(
+export const holdSeat = sql`create procedure hold_free_seat_within_limit(
   p_user_id integer, p_now bigint, p_max_holds integer, p_keyed boolean,
   p_scope varchar(64), p_key varbinary(512), p_claimed_at bigint, p_response text,
   c_schedule_id integer, c_seat_id integer, c_reservation_id varchar(36), c_user_id integer,

@@ -8,7 +8,7 @@ import type { DialectCapabilities } from '../database.ts';
 // key_ours 0; the caller then claims the key the usual way. The claim is kept when the hold is refused, so the
 // refusal can be stored under it. Migration 0010's procedure stays for processes of the previous version.
 
-const holdSeatClaimingKey = sql`create procedure hold_free_seat_within_limit_2(
+export const holdSeatClaimingKey = sql`create procedure hold_free_seat_within_limit_2(
   p_user_id integer, p_now bigint, p_max_holds integer, p_keyed boolean,
   p_scope varchar(64), p_key varbinary(512), p_claimed_at bigint, p_response text,
   p_new_key boolean, p_request_hash varchar(64), p_caller_digest varchar(64), p_key_expires_at bigint,
