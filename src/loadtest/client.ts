@@ -22,6 +22,7 @@ export interface CallOptions {
   auth?: string;
   /** When the request was meant to start (performance.now() ms); latency counts from here. */
   intendedAt?: number;
+  idempotencyKey?: string;
 }
 
 interface RawAnswer {
@@ -78,6 +79,7 @@ export class LoadClient {
     if (opts.body !== undefined)
       headers = opts.auth ? { ...JSON_HEADERS, authorization: opts.auth } : JSON_HEADERS;
     else if (opts.auth) headers = { authorization: opts.auth };
+    if (opts.idempotencyKey) headers = { ...headers, 'idempotency-key': opts.idempotencyKey };
     const raw = await this.send(
       method,
       path,

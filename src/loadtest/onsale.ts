@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Answer, LoadClient } from './client.ts';
 import { FlowMetrics } from './flow-metrics.ts';
@@ -41,6 +42,8 @@ interface Fan {
   holdsTried: number;
   /** Requests retried after a 503 or 429 with Retry-After. */
   retries: number;
+  /** With --idempotency-keys: the key of the write step under way ('' between steps). */
+  writeKey: string;
 }
 
 /** Leaving the line: not a seed route, so not among the seed's ROUTES. */
@@ -172,6 +175,7 @@ export class OnsaleArrivals {
       schedulesTried: 0,
       holdsTried: 0,
       retries: 0,
+      writeKey: '',
     };
     this.guarded(fan, this.issue(fan));
   }
@@ -358,11 +362,7 @@ export class OnsaleArrivals {
 
   private async hold(fan: Fan): Promise<void> {
     const body = { userId: fan.userId, concertScheduleId: fan.scheduleId, seatId: fan.seatId };
-    const a = await this.client.call(ROUTES.reserve, 'POST', '/api/reservations', {
-      body,
-      auth: fan.key,
-      intendedAt: fan.due,
-    });
+    const a = await this.write(fan, ROUTES.reserve, '/api/reservations', body);
     const id = a.json?.reservationId;
     if (a.ok && (typeof id === 'string' || typeof id === 'number')) {
       this.run.recorder.funnel.held++;
@@ -392,27 +392,35 @@ export class OnsaleArrivals {
 
   private async charge(fan: Fan): Promise<void> {
     const path = `/api/users/${fan.userId}/points/charge`;
-    const a = await this.client.call(ROUTES.charge, 'POST', path, {
-      body: { amount: fan.topUp },
-      auth: fan.key,
-      intendedAt: fan.due,
-    });
+    const a = await this.write(fan, ROUTES.charge, path, { amount: fan.topUp });
     if (!a.ok) return this.refused(fan, a, 'charge');
     this.sleep(fan, 'pay', 1000 * this.run.plan.flow.thinkScale);
   }
 
   private async pay(fan: Fan): Promise<void> {
     const body = { userId: fan.userId, reservationId: fan.reservationId };
-    const a = await this.client.call(ROUTES.pay, 'POST', '/api/payments', {
-      body,
-      auth: fan.key,
-      intendedAt: fan.due,
-    });
+    const a = await this.write(fan, ROUTES.pay, '/api/payments', body);
     if (a.ok) {
       this.run.recorder.funnel.paid++;
       this.metrics.purchase(epochNow());
     } else if (this.retryLater(fan, a, 'pay')) return;
     this.end(fan, a.ok || codeOf(a) ? 'completed' : 'aborted', answerText('pay', a));
+  }
+
+  /**
+   * A hold, top-up or payment. With --idempotency-keys it carries the step's key: a fresh one, kept while the
+   * step is retried after a 503 or 429 with Retry-After, as a page retrying the same click would.
+   */
+  private async write(fan: Fan, route: string, path: string, body: unknown): Promise<Answer> {
+    const idempotencyKey = this.sale.idempotencyKeys ? (fan.writeKey ||= randomUUID()) : undefined;
+    const a = await this.client.call(route, 'POST', path, {
+      body,
+      auth: fan.key,
+      intendedAt: fan.due,
+      ...(idempotencyKey && { idempotencyKey }),
+    });
+    if (!willRetry(a)) fan.writeKey = '';
+    return a;
   }
 
   /** A refused request is retried after the Retry-After it came with; any other failure ends the flow. */
@@ -422,7 +430,7 @@ export class OnsaleArrivals {
 
   /** A 503 or 429 with Retry-After: the fan waits as told and tries the step again, a few times at most. */
   private retryLater(fan: Fan, a: Answer, step: Step): boolean {
-    if ((a.status !== 503 && a.status !== 429) || a.retryAfterS === undefined) return false;
+    if (!willRetry(a)) return false;
     // A waiting page keeps polling through refusals (polls are bounded on their own); other steps give up.
     if (step !== 'poll' && ++fan.retries > MAX_RETRIES) return false;
     this.metrics.retried();
@@ -496,3 +504,7 @@ export class OnsaleArrivals {
     return concertId;
   }
 }
+
+/** A 503 or 429 with Retry-After: the step is tried again after it (a few times at most). */
+const willRetry = (a: Answer): a is Answer & { retryAfterS: number } =>
+  (a.status === 503 || a.status === 429) && a.retryAfterS !== undefined;

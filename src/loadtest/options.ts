@@ -25,6 +25,8 @@ Usage: ticketrush loadtest [options]
   --connections N        onsale: connections to the target over all workers (default 512)
   --leave                onsale: fans who give up without a seat (sold out, seats lost) leave the line
                          with DELETE /api/users/:userId/token, freeing their slot at once
+  --idempotency-keys     onsale: holds, top-ups and payments carry an Idempotency-Key, as the web checkout's
+                         do (a fresh key per step, the same key when a step is retried)
   --sale-opens-in D      onsale: create a sale of those schedules through the admin API, opening D after
                          its creation: fans join it (/api/sales/:saleId/...), pre-queue until the
                          opening and are ordered by the draw; the operator key is --admin-key or
@@ -81,6 +83,7 @@ const FLAGS = {
   'first-schedule': { type: 'string' },
   connections: { type: 'string' },
   leave: { type: 'boolean', default: false },
+  'idempotency-keys': { type: 'boolean', default: false },
   'sale-opens-in': { type: 'string' },
   'admin-key': { type: 'string' },
   quiet: { type: 'boolean', default: false },
@@ -175,6 +178,7 @@ function readOnsale(values: Flags): OnsalePlan {
     seatsPerSchedule,
     connections: Math.floor(positiveNumber('connections', values.connections, 512, 1)),
     leave: values.leave,
+    idempotencyKeys: values['idempotency-keys'],
     ...(values['sale-opens-in'] ? { saleOpensInMs: parseDuration(values['sale-opens-in']) } : {}),
   };
 }

@@ -20,6 +20,11 @@ export interface OnsalePlan {
   connections: number;
   /** Admitted fans who give up without a seat leave the line (DELETE their token), freeing the slot at once. */
   leave: boolean;
+  /**
+   * Holds, top-ups and payments carry an Idempotency-Key, as the web checkout sends them: a fresh one per
+   * step, the same one when the step is retried after a 503 or 429.
+   */
+  idempotencyKeys: boolean;
   /** With --sale-opens-in: the sale the runner created through the admin API, and when it opens (epoch ms). */
   sale?: { saleId: number; opensAtEpochMs: number };
   /** --sale-opens-in, before the sale exists: how long after the start it opens (ms). */

@@ -53,6 +53,7 @@ test('--profile onsale plans distinct users joining within the window, honouring
     seatsPerSchedule: 100,
     connections: 512,
     leave: false,
+    idempotencyKeys: false,
   });
   assert.equal(options.maxVus, 20_000, 'no user is dropped at a VU cap');
   const second = parseLoadtestArgs(['--profile', 'onsale', '--first-schedule', '101']);
@@ -68,6 +69,51 @@ test('--profile onsale plans distinct users joining within the window, honouring
   const defaults = parseLoadtestArgs(['--profile', 'onsale']);
   assert.ok(defaults !== 'help');
   assert.equal(defaults.onsale?.users, 100_000);
+});
+
+test('with --idempotency-keys every hold, top-up and payment carries its own key, kept when retried', async () => {
+  stub.counts.clear();
+  stub.writes.length = 0;
+  stub.options = { pollsToAdmit: 0, pollAfterMs: 50, seatsPerSchedule: 10, wallet: 500, refuseHolds: 3 };
+  const users = 10;
+  const run = (keys: string[]) =>
+    runLoad(
+      onsaleRun([
+        '--users',
+        String(users),
+        '--join-within',
+        '1s',
+        '--sale-seats',
+        '100',
+        '--seats-per-schedule',
+        '10',
+        ...keys,
+      ]),
+    );
+  const result = await run(['--idempotency-keys']);
+  assert.equal(result.flows.funnel.paid, users);
+  const holds = stub.writes.filter((w) => w.route === 'hold');
+  // Lost seat races (409) may add holds, each a new step with a new key; the three refused ones are sent again.
+  assert.ok(holds.length >= users + 3);
+  assert.equal(stub.writes.filter((w) => w.route === 'charge').length, users);
+  assert.equal(stub.writes.filter((w) => w.route === 'pay').length, users);
+  assert.ok(
+    stub.writes.every((w) => typeof w.key === 'string' && w.key.length > 0),
+    'every write has a key',
+  );
+  const distinct = new Set(stub.writes.map((w) => w.key));
+  assert.equal(distinct.size, stub.writes.length - 3, 'a fresh key per step, except the three retried');
+  for (const refused of holds.slice(0, 3)) {
+    const again = holds.slice(holds.indexOf(refused) + 1).find((h) => h.userId === refused.userId);
+    assert.equal(again?.key, refused.key, 'a hold retried after Retry-After sends its key again');
+  }
+  stub.writes.length = 0;
+  stub.options = { pollsToAdmit: 0, pollAfterMs: 50, seatsPerSchedule: 10, wallet: 500 };
+  await run(['--first-schedule', '11']);
+  assert.ok(
+    stub.writes.length > 0 && stub.writes.every((w) => w.key === undefined),
+    'no key without the flag',
+  );
 });
 
 test('every user of a small on-sale crowd joins exactly once, is admitted, tops up and buys a seat', async () => {
@@ -354,6 +400,7 @@ test("a sale run charts the sale's own series, counts its crowd and its sell-out
     seatsPerSchedule: 5,
     connections: 4,
     leave: false,
+    idempotencyKeys: false,
     sale: { saleId: 9, opensAtEpochMs: 0 },
   };
   const sale = (name: string) => `ticketrush_sale_${name}{sale="9"}`;

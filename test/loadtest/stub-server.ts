@@ -20,6 +20,8 @@ export interface StubOptions {
   seatsPerSchedule?: number;
   /** The first N token issues are refused: 503 OVERLOADED with Retry-After: 0. */
   refuseIssues?: number;
+  /** The first N holds are refused alike. */
+  refuseHolds?: number;
   /** Every wallet starts with this many points; charges add, payments take the price or fail (default: no wallets). */
   wallet?: number;
   /** A sale's line (/api/sales/:saleId/...): pre-queued until this epoch ms (PREQUEUE, a countdown ETA). */
@@ -35,6 +37,8 @@ export interface Stub {
   counts: Map<string, number>;
   /** Tokens issued, by user id. */
   issuedTo: Map<number, number>;
+  /** Each hold, top-up and payment received (refused ones too), with its Idempotency-Key header if any. */
+  writes: { route: string; userId: number; key: string | undefined }[];
   /** Sales created through POST /admin/api/sales (operator key 'operator-key'). */
   salesCreated: { scheduleIds: number[]; opensAt: string }[];
   close(): Promise<void>;
@@ -58,6 +62,11 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
   let admissions = 0;
   const admittedKeys = new Set<string>();
   const salesCreated: { scheduleIds: number[]; opensAt: string }[] = [];
+  const writes: Stub['writes'] = [];
+  const written = (req: IncomingMessage, route: string, userId: number) => {
+    const key = req.headers['idempotency-key'];
+    writes.push({ route, userId, key: typeof key === 'string' ? key : undefined });
+  };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -209,6 +218,12 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     }
     if (url === '/api/reservations' && req.method === 'POST') {
       count('POST reservations');
+      written(req, 'hold', body.userId);
+      if ((options.refuseHolds ?? 0) > 0) {
+        options.refuseHolds = (options.refuseHolds ?? 0) - 1;
+        res.setHeader('retry-after', '0');
+        return error(res, 503, 'OVERLOADED');
+      }
       const seat = `${body.concertScheduleId}:${body.seatId}`;
       if (held.has(seat)) return error(res, 409, 'SEAT_ALREADY_RESERVED');
       held.add(seat);
@@ -220,11 +235,13 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     if (m) {
       count(m[2] ? 'POST charge' : 'GET points');
       const userId = Number(m[1]);
+      if (m[2]) written(req, 'charge', userId);
       if (m[2] && options.wallet !== undefined) wallets.set(userId, balanceOf(userId) + body.amount);
       return send(res, 200, { userId, balance: balanceOf(userId) });
     }
     if (url === '/api/payments' && req.method === 'POST') {
       count('POST payments');
+      written(req, 'pay', body.userId);
       if (options.wallet !== undefined) {
         const balance = balanceOf(body.userId);
         if (balance < PRICE) return error(res, 409, 'INSUFFICIENT_POINTS');
@@ -270,6 +287,7 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     },
     counts,
     issuedTo,
+    writes,
     salesCreated,
     close: () =>
       new Promise<void>((resolve) => {
