@@ -412,7 +412,8 @@ export class OnsaleArrivals {
    * step is retried after a 503 or 429 with Retry-After, as a page retrying the same click would.
    */
   private async write(fan: Fan, route: string, path: string, body: unknown): Promise<Answer> {
-    const idempotencyKey = this.sale.idempotencyKeys ? (fan.writeKey ||= randomUUID()) : undefined;
+    if (this.sale.idempotencyKeys && !fan.writeKey) fan.writeKey = randomUUID();
+    const idempotencyKey = this.sale.idempotencyKeys ? fan.writeKey : undefined;
     const a = await this.client.call(route, 'POST', path, {
       body,
       auth: fan.key,
