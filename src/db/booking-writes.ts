@@ -17,6 +17,7 @@ import type {
   SeatClaim,
 } from '../domain/booking/model.ts';
 import type { Database, Db } from './database.ts';
+import { newKeyRow } from './idempotency-repository.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
 import { statementTemplate } from './statement-template.ts';
@@ -194,15 +195,13 @@ const holdStatement = { plain: holdInOneStatement(false), keyed: holdInOneStatem
  * The key's row as IdempotencyStore.begin claims it, as a plain INSERT: a key stored already fails it, which
  * rolls back the statements before it and skips the ones after it, so nothing is written.
  */
-const claimNewKey = statementTemplate((v: HoldValues & { newKey: NonNullable<HoldValues['newKey']> }) =>
-  prepared(
+const insertNewKey = statementTemplate((v: HoldValues & { newKey: NonNullable<HoldValues['newKey']> }) => {
+  const { scope, key, claimedAt } = v.key;
+  return prepared(
     'claim_new_idempotency_key',
-    sql`insert into idempotency_keys
-      (scope, idem_key, request_hash, caller_digest, status_code, response, created_at, expires_at)
-      values (${v.key.scope}, ${v.key.key}, ${v.newKey.requestHash}, ${v.newKey.callerDigest}, 0, '',
-        ${v.key.claimedAt}, ${v.newKey.expiresAt})`,
-  ),
-);
+    insertFrom('idempotency_keys', newKeyRow({ scope, key, claimedAt }, v.newKey), sql``),
+  );
+});
 
 /** The new key's insert failed on the key's primary key: it is stored already. */
 const isStoredKey = (err: unknown) =>
@@ -213,7 +212,7 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
   const { db } = database;
   const { newKey } = v;
   const statements = [(database.capabilities.keyLocks ? lockUser.keyed : lockUser.row)(db, v)];
-  if (newKey) statements.push(claimNewKey(db, { ...v, newKey }));
+  if (newKey) statements.push(insertNewKey(db, { ...v, newKey }));
   else if (keyed) statements.push(lockKey(db, v));
   statements.push((keyed ? holdStatement.keyed : holdStatement.plain)(db, v));
   let results: unknown[];

@@ -43,6 +43,18 @@ export async function completeIdempotencyKey(
   return changed(r);
 }
 
+/** A key's row as a claim writes it: pending, claimed at `claim.claimedAt`. */
+export const newKeyRow = (claim: IdempotencyClaim, k: NewKey) => ({
+  scope: claim.scope,
+  idem_key: claim.key,
+  request_hash: k.requestHash,
+  caller_digest: k.callerDigest,
+  status_code: PENDING,
+  response: '',
+  created_at: claim.claimedAt,
+  expires_at: k.expiresAt,
+});
+
 /** Claims a key not stored yet, pending and claimed at `claim.claimedAt`; false when the key is stored already. */
 export function claimNewKey(
   database: Database,
@@ -50,16 +62,7 @@ export function claimNewKey(
   claim: IdempotencyClaim,
   k: NewKey,
 ): Promise<boolean> {
-  return insertIgnoringDuplicate(database, trx, 'idempotency_keys', {
-    scope: claim.scope,
-    idem_key: claim.key,
-    request_hash: k.requestHash,
-    caller_digest: k.callerDigest,
-    status_code: PENDING,
-    response: '',
-    created_at: claim.claimedAt,
-    expires_at: k.expiresAt,
-  });
+  return insertIgnoringDuplicate(database, trx, 'idempotency_keys', newKeyRow(claim, k));
 }
 
 export function idempotencyRepository(database: Database): IdempotencyStore {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { bookingRepository } from '../../src/db/booking-repository.ts';
 import { idempotencyRepository } from '../../src/db/idempotency-repository.ts';
 import { retryStats } from '../../src/db/transaction.ts';
-import type { Reservation } from '../../src/domain/booking/model.ts';
+import type { LimitedHold, Reservation } from '../../src/domain/booking/model.ts';
 import { PaymentService } from '../../src/domain/booking/payments.ts';
 import { ReservationService } from '../../src/domain/booking/reservations.ts';
 import { DomainError } from '../../src/domain/errors.ts';
@@ -17,6 +17,43 @@ import {
 import { newId } from '../../src/domain/ids.ts';
 import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
+
+/** A hold of seat 9 as the store takes it: the user's reservation, its claim and event, with `answer`. */
+function freeSeatHold(userId: number, scheduleId: number, now: number, answer: LimitedHold['answer']) {
+  const reservation: Reservation = {
+    id: newId(now),
+    userId,
+    scheduleId,
+    seatId: 9,
+    status: 'HELD',
+    price: 100,
+    createdAt: now,
+    expiresAt: now + 60_000,
+    updatedAt: now,
+  };
+  const hold: LimitedHold = {
+    reservation,
+    claim: {
+      scheduleId,
+      seatId: 9,
+      reservationId: reservation.id,
+      userId,
+      status: 'HELD',
+      expiresAt: reservation.expiresAt,
+    },
+    event: {
+      eventId: newId(now),
+      aggregateId: reservation.id,
+      type: 'reservation.held',
+      payload: {},
+      createdAt: now,
+    },
+    maxHolds: MAX_HOLDS_PER_USER,
+    now,
+    answer,
+  };
+  return { reservation, hold };
+}
 
 const codeOf = (r: PromiseSettledResult<unknown>) =>
   r.status === 'rejected' ? ((r.reason as DomainError).code ?? String(r.reason)) : 'ok';
@@ -713,42 +750,12 @@ for (const { dialect, oneSync, name } of variants) {
       const begun = await store.begin(request('hold:97', 'k'), now, now + IDEMPOTENCY_TTL_MS, 0);
       assert.equal(begun.state, 'new');
       if (begun.state !== 'new') return;
-      const reservation: Reservation = {
-        id: newId(now),
-        userId: 97,
-        scheduleId: 54,
-        seatId: 9,
-        status: 'HELD',
-        price: 100,
-        createdAt: now,
-        expiresAt: now + 60_000,
-        updatedAt: now,
-      };
-      const outcome = await b.store.holdFreeSeatWithinLimit({
-        reservation,
-        claim: {
-          scheduleId: 54,
-          seatId: 9,
-          reservationId: reservation.id,
-          userId: 97,
-          status: 'HELD',
-          expiresAt: reservation.expiresAt,
-        },
-        event: {
-          eventId: newId(now),
-          aggregateId: reservation.id,
-          type: 'reservation.held',
-          payload: {},
-          createdAt: now,
-        },
-        maxHolds: MAX_HOLDS_PER_USER,
-        now,
-        answer: {
-          claim: begun.claim,
-          outcome: { ok: true, value: 'second' },
-          newKey: { requestHash: 'h', callerDigest: null, expiresAt: now + IDEMPOTENCY_TTL_MS },
-        },
+      const { reservation, hold } = freeSeatHold(97, 54, now, {
+        claim: begun.claim,
+        outcome: { ok: true, value: 'second' },
+        newKey: { requestHash: 'h', callerDigest: null, expiresAt: now + IDEMPOTENCY_TTL_MS },
       });
+      const outcome = await b.store.holdFreeSeatWithinLimit(hold);
       assert.deepEqual(outcome, { status: 'key_exists' });
       assert.equal(await b.store.findClaim(54, 9), undefined);
       assert.equal(await b.store.findReservation(reservation.id), undefined);
@@ -767,38 +774,11 @@ for (const { dialect, oneSync, name } of variants) {
       assert.equal(begun.state, 'new');
       if (begun.state !== 'new') return;
       const lost = { ...begun.claim, claimedAt: begun.claim.claimedAt - 1 };
-      const reservation: Reservation = {
-        id: newId(now),
-        userId: 63,
-        scheduleId: 42,
-        seatId: 9,
-        status: 'HELD',
-        price: 100,
-        createdAt: now,
-        expiresAt: now + 60_000,
-        updatedAt: now,
-      };
-      const outcome = await b.store.holdFreeSeatWithinLimit({
-        reservation,
-        claim: {
-          scheduleId: 42,
-          seatId: 9,
-          reservationId: reservation.id,
-          userId: 63,
-          status: 'HELD',
-          expiresAt: reservation.expiresAt,
-        },
-        event: {
-          eventId: newId(now),
-          aggregateId: reservation.id,
-          type: 'reservation.held',
-          payload: {},
-          createdAt: now,
-        },
-        maxHolds: MAX_HOLDS_PER_USER,
-        now,
-        answer: { claim: lost, outcome: { ok: true, value: 'lost' } },
+      const { reservation, hold } = freeSeatHold(63, 42, now, {
+        claim: lost,
+        outcome: { ok: true, value: 'lost' },
       });
+      const outcome = await b.store.holdFreeSeatWithinLimit(hold);
       assert.deepEqual(outcome, { status: 'superseded' });
       assert.equal(await b.store.findClaim(42, 9), undefined);
       assert.equal(await b.store.findReservation(reservation.id), undefined);

@@ -56,15 +56,14 @@ export class ReservationService {
     if (tiered) {
       const fresh = this.#newHold(req, tiered.price, now);
       const answer = seal?.answer(fresh.reservation);
-      const { claim, outcome: stored, newKey } = answer ?? {};
       const outcome = await this.#store.holdFreeSeatWithinLimit({
         ...fresh,
         maxHolds: this.#maxHoldsPerUser,
         now,
-        ...(claim && stored && { answer: { claim, outcome: stored, ...(newKey && { newKey }) } }),
+        ...(answer && { answer: { claim: answer.claim, outcome: answer.outcome, newKey: answer.newKey } }),
       });
       if (outcome.status === 'key_exists') throw claimKeyFirst();
-      if (newKey) answer?.claimed();
+      if (answer?.newKey) answer.claimed();
       if (outcome.status === 'held') {
         answer?.written();
         this.#catalog.seatClaimed(req.scheduleId, { id: req.seatId, status: 'HELD' });
