@@ -18,6 +18,7 @@ import { newId } from '../src/domain/ids.ts';
 import { serverAvailable } from '../test/support/backends.ts';
 import { bookingOn, MAX_HOLDS_PER_USER } from '../test/support/booking.ts';
 import { createTestDatabase, DIALECTS } from '../test/support/databases.ts';
+import { median } from './rounds.ts';
 import { type ServerClock, serverClockOf, serverMicrosPer } from './server-clock.ts';
 
 const count = Number(process.argv[2] ?? 2000);
@@ -88,7 +89,6 @@ async function timed(
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixed = (x: number, width: number, digits = 0) => x.toFixed(digits).padStart(width);
 
 console.log(

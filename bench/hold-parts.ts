@@ -14,6 +14,7 @@ import { newId } from '../src/domain/ids.ts';
 import { serverAvailable } from '../test/support/backends.ts';
 import { MAX_HOLDS_PER_USER } from '../test/support/booking.ts';
 import { createTestDatabase } from '../test/support/databases.ts';
+import { median } from './rounds.ts';
 import { serverClockOf, serverMicrosPer } from './server-clock.ts';
 
 const count = Number(process.argv[2] ?? 2000);
@@ -165,7 +166,6 @@ try {
         `round ${r}: bare ${baseline.toFixed(0)}/s ${bareMicros.at(-1)?.toFixed(0)} µs | ${cells.join(' | ')}`,
       );
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log('\nmedian of rounds (ratio of bare inserts per second; MariaDB CPU per call):');
     console.log(`  ${'bare insert'.padEnd(30)} 1.00x ${median(bareMicros).toFixed(0).padStart(4)} µs`);
     procedures.forEach((v, i) => {

@@ -29,6 +29,7 @@ import { buildRequestValidator } from '../src/http/validation.ts';
 import { RedisQueueStore } from '../src/queue/redis-store.ts';
 import { portOpen, serverUrls } from '../test/support/backends.ts';
 import { dropQueueKeys } from '../test/support/redis-keys.ts';
+import { median } from './rounds.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--serve');
 const sizes = (args[0] ?? '1000,100000,1000000').split(',').map(Number);
@@ -316,7 +317,6 @@ interface Measured {
 const throughput = (rs: Result[]) =>
   rs.reduce((n, r) => n + r.requests.total, 0) / rs.reduce((n, r) => n + r.duration, 0);
 const rate = (r: Result) => r.requests.total / r.duration;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const failures = (rs: Result[]) => rs.reduce((n, r) => n + r.non2xx + r.errors, 0);
 

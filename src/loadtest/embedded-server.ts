@@ -71,7 +71,8 @@ function tieToThisProcess(child: ChildProcess): () => void {
   return untie;
 }
 
-async function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listens on at the moment of asking. */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');
@@ -81,7 +82,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function untilReady(url: string, child: ChildProcess): Promise<void> {
+/** Resolves once `url`/health/ready answers 200; fails when the child exits first or READY_TIMEOUT_MS passes. */
+export async function untilReady(url: string, child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit').then(([code, signal]) => {
     throw new Error(`ticketrush serve exited (${code ?? signal}) before it was ready`);
   });
@@ -104,7 +106,8 @@ async function isReady(url: string): Promise<boolean> {
   }
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM (the server drains), then SIGKILL after STOP_TIMEOUT_MS. */
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
