@@ -2,8 +2,9 @@
 // a fresh database (PostgreSQL or MariaDB/MySQL: created here, migrated and filled with the demo catalog by the
 // server, dropped at the end), a waiting room of its own on Redis (its keys deleted at the end), NATS
 // JetStream for events when TR_EVENTS names it, `ticketrush serve` with two workers (TR_WORKERS), then
-// `ticketrush loadtest` against it with the arguments given, the server's /metrics scraped. A sale's seats stay
-// sold in its database, so every run starts from a fresh one: runs are comparable, and nothing is left behind.
+// `ticketrush loadtest` against it with the arguments given, the server's /metrics scraped, the operator key
+// handed over in the environment. A sale's seats stay sold in its database, so every run starts from a fresh
+// one: runs are comparable, and nothing is left behind.
 // Usage: node scripts/stack-loadtest.ts postgres|mysql [loadtest options...]
 //   npm run loadtest:stack -- postgres --profile onsale --sale-opens-in 30s    (the on-sale spike)
 //   npm run loadtest:stack -- mysql --scenario mixed --profile seed             (the seed's own profile)
@@ -11,11 +12,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, stop, untilReady } from '../src/loadtest/embedded-server.ts';
 import { newOperatorKey } from '../src/loadtest/onsale-sale.ts';
+import { redactUrl } from '../src/redact.ts';
 import { serverUrls } from '../test/support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.ts';
 
@@ -80,6 +82,7 @@ async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 let database: TestDatabase | undefined;
 const room = waitingRoom();
 let server: ChildProcess | undefined;
+let log: WriteStream | undefined;
 let exitCode = 1;
 try {
   console.error(`stack-loadtest: creating a fresh ${dialect} database`);
@@ -106,7 +109,7 @@ try {
     TR_INTERNAL_PORT: String(internalPort),
     TR_LOG_FORMAT: 'json',
   };
-  const log = createWriteStream(logFile);
+  log = createWriteStream(logFile);
   server = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout?.pipe(log, { end: false });
   server.stderr?.pipe(log, { end: false });
@@ -115,7 +118,7 @@ try {
   console.error(
     `stack-loadtest: ticketrush serve (TR_WORKERS=${env.TR_WORKERS}) on ${target}, ` +
       `${dialect} database ${new URL(database.url).pathname.slice(1)}, waiting room ${room.name} ` +
-      `on ${serverUrls.redis}; its log: ${logFile}`,
+      `on ${redactUrl(serverUrls.redis)}; its log: ${logFile}`,
   );
   await withProgress(
     'stack-loadtest: waiting for the server (migrations, the demo catalog)',
@@ -123,18 +126,9 @@ try {
   );
   const loadtest = spawn(
     process.execPath,
-    [
-      CLI,
-      'loadtest',
-      '--target',
-      target,
-      '--server-metrics',
-      `${internal}/metrics`,
-      '--admin-key',
-      adminKey,
-      ...loadtestArgs,
-    ],
-    { stdio: 'inherit' },
+    [CLI, 'loadtest', '--target', target, '--server-metrics', `${internal}/metrics`, ...loadtestArgs],
+    // The operator key goes in the environment, where the runner reads it, not on a command line anyone can list.
+    { stdio: 'inherit', env: { ...process.env, TR_ADMIN_BOOTSTRAP_KEY: adminKey } },
   );
   const stopLoadtest = () => loadtest.kill('SIGINT');
   process.once('SIGINT', stopLoadtest);
@@ -145,6 +139,7 @@ try {
   console.error(`stack-loadtest: ${(err as Error).message}`);
 } finally {
   if (server) await stop(server);
+  if (log) await new Promise((resolve) => log?.end(resolve));
   await room
     .remove()
     .catch((err) => console.error(`stack-loadtest: the waiting room's keys not removed: ${err.message}`));
