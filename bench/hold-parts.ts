@@ -30,7 +30,7 @@ interface Part {
 }
 const PARTS = {
   limit: {
-    pattern: /update users set hold_bound = \(@tr_hold_bound[^;]*;/g,
+    pattern: /update \w+ set hold_bound = \(@tr_hold_bound[^;]*;/g,
     without: 'set @tr_hold_bound = 0;',
   },
   reservation: { pattern: /insert into reservations[^;]*;/g, without: '' },

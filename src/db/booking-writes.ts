@@ -139,7 +139,8 @@ export const USER_HOLDS_LOCK_SPACE = 29810;
 
 /**
  * The user's holds are ordered by a lock taken here: a key lock where there is one (nothing written), else the
- * user's row. One row, `found`, says whether the user exists.
+ * user's wallet, the row MariaDB's hold procedure updates (migration 0014), so a hold of either form waits for
+ * the other. Every user has a wallet: one row, `found`, says whether the user exists.
  */
 export const lockUserSql = (keyLocks: boolean, userId: number) =>
   keyLocks
@@ -147,7 +148,9 @@ export const lockUserSql = (keyLocks: boolean, userId: number) =>
         found: boolean | number;
       }>`select pg_advisory_xact_lock(${USER_HOLDS_LOCK_SPACE}, ${userId}) is not null
         and exists (select 1 from users where id = ${userId}) as found`
-    : sql<{ found: boolean | number }>`select 1 as found from users where id = ${userId} for update`;
+    : sql<{
+        found: boolean | number;
+      }>`select 1 as found from point_wallets where user_id = ${userId} for update`;
 
 const lockUser = {
   keyed: statementTemplate((v: HoldValues) => prepared('lock_user_key', lockUserSql(true, v.userId))),
@@ -287,15 +290,15 @@ async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean
 }
 
 /**
- * Where holds run as MariaDB's procedure, the user's row keeps a bound of the user's live holds that every hold
- * raises (migration 0013); a hold written here, by single statements in a transaction (taking over a lapsed
- * claim), raises it in that transaction.
+ * Where holds run as MariaDB's procedure, the user's wallet keeps a bound of the user's live holds that every
+ * hold raises and every payment lowers (migrations 0013 and 0014); a hold written here, by single statements in
+ * a transaction (taking over a lapsed claim), raises it in that transaction.
  */
 export async function raiseLiveHoldBound(database: Database, trx: Db, claim: SeatClaim, now: number) {
   if (!database.capabilities.storedProcedures) return;
-  await sql`update users set hold_bound = if(hold_until > ${now}, hold_bound, 0) + 1,
+  await sql`update point_wallets set hold_bound = if(hold_until > ${now}, hold_bound, 0) + 1,
     hold_until = greatest(hold_until, ${claim.expiresAt})
-    where id = ${claim.userId}`.execute(trx);
+    where user_id = ${claim.userId}`.execute(trx);
 }
 
 /**

@@ -13,6 +13,7 @@ import { bookingProcedures } from './migrations/0010-booking-procedures.ts';
 import { claimsBySeat } from './migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from './migrations/0012-hold-claims-new-key.ts';
 import { liveHoldBound } from './migrations/0013-live-hold-bound.ts';
+import { holdBoundOnWallet } from './migrations/0014-hold-bound-on-wallet.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -29,6 +30,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0011-claims-by-seat': claimsBySeat(database.capabilities),
     '0012-hold-claims-new-key': holdClaimsNewKey(database.capabilities),
     '0013-live-hold-bound': liveHoldBound(database.capabilities),
+    '0014-hold-bound-on-wallet': holdBoundOnWallet(database.capabilities),
   };
 }
 

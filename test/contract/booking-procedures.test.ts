@@ -5,10 +5,11 @@ import { bookingProcedures } from '../../src/db/migrations/0010-booking-procedur
 import { claimsBySeat } from '../../src/db/migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from '../../src/db/migrations/0012-hold-claims-new-key.ts';
 import { liveHoldBound } from '../../src/db/migrations/0013-live-hold-bound.ts';
+import { holdBoundOnWallet } from '../../src/db/migrations/0014-hold-bound-on-wallet.ts';
 import { bookingOn, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migrations 0010 to 0013 create the hold and payment procedures where the dialect runs them, and are
+// Migrations 0010 to 0014 create the hold and payment procedures where the dialect runs them, and are
 // reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
@@ -30,9 +31,13 @@ for (const dialect of DIALECTS) {
     test('down drops what up made, up again makes it, and holds and payments work after', {
       skip,
     }, async () => {
-      const migrations = [bookingProcedures, claimsBySeat, holdClaimsNewKey, liveHoldBound].map((m) =>
-        m(t.database.capabilities),
-      );
+      const migrations = [
+        bookingProcedures,
+        claimsBySeat,
+        holdClaimsNewKey,
+        liveHoldBound,
+        holdBoundOnWallet,
+      ].map((m) => m(t.database.capabilities));
       const made = t.database.capabilities.storedProcedures ? 4 : 0;
       assert.equal(await procedures(), made);
       // Holds made before: migration 0013 starts each user's bound of live holds from them.

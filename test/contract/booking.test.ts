@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { bookingRepository } from '../../src/db/booking-repository.ts';
+import { DIALECT_CAPABILITIES } from '../../src/db/database.ts';
 import { idempotencyRepository } from '../../src/db/idempotency-repository.ts';
 import { retryStats } from '../../src/db/transaction.ts';
 import type { LimitedHold, Reservation } from '../../src/domain/booking/model.ts';
@@ -15,6 +17,7 @@ import {
   type Seal,
 } from '../../src/domain/idempotency.ts';
 import { newId } from '../../src/domain/ids.ts';
+import { testWhere } from '../support/backends.ts';
 import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -904,7 +907,7 @@ for (const { dialect, oneSync, name } of variants) {
     });
 
     test('a lapsed seat taken over counts toward the limit like a free one', { skip }, async () => {
-      // MariaDB decides the limit from a bound kept on the user's row (migration 0013): the takeover, written
+      // MariaDB decides the limit from a bound kept on the user's wallet (migrations 0013, 0014): the takeover, written
       // by single statements, must raise it as the procedure does, or the hold after it would pass the limit.
       await b.reservations.hold({ userId: 85, scheduleId: 25, seatId: 1 });
       b.clock.advance(HOLD_TTL_SECONDS * 1000);
@@ -917,6 +920,39 @@ for (const { dialect, oneSync, name } of variants) {
         details: { limit: MAX_HOLDS_PER_USER, held: MAX_HOLDS_PER_USER },
       });
     });
+
+    // MariaDB keeps a bound of each user's live holds on the wallet (migrations 0013 and 0014): every hold raises
+    // it, a payment lowers it in the wallet's own update, and a hold runs the exact count only at the limit.
+    testWhere(DIALECT_CAPABILITIES[dialect].storedProcedures)(
+      'a payment lowers the bound of live holds; the limit still holds after it',
+      async (tc) => {
+        if (skip) return tc.skip(skip);
+        const user = 86;
+        const bound = async () =>
+          Number(
+            (
+              await sql<{
+                b: number;
+              }>`select hold_bound as b from point_wallets where user_id = ${user}`.execute(t.database.db)
+            ).rows[0].b,
+          );
+        const held = [];
+        for (let seat = 1; seat <= 3; seat++)
+          held.push(await b.reservations.hold({ userId: user, scheduleId: 26, seatId: seat }));
+        assert.equal(await bound(), 3);
+        await b.points.charge(user, held[0].price + held[1].price);
+        await b.payments.pay(user, held[0].id);
+        await b.payments.pay(user, held[1].id);
+        assert.equal(await bound(), 1, 'each payment took one off');
+        for (let seat = 4; seat <= 6; seat++)
+          await b.reservations.hold({ userId: user, scheduleId: 26, seatId: seat });
+        assert.equal(await bound(), 4);
+        await assert.rejects(b.reservations.hold({ userId: user, scheduleId: 26, seatId: 7 }), {
+          code: 'HOLD_LIMIT_REACHED',
+          details: { limit: MAX_HOLDS_PER_USER, held: MAX_HOLDS_PER_USER },
+        });
+      },
+    );
 
     test('30 concurrent holds of one user on free seats: exactly the limit is held', { skip }, async () => {
       const results = await Promise.allSettled(

@@ -17,7 +17,7 @@ import type { DialectCapabilities } from '../database.ts';
 // Each update is conditional and decides one refusal: the claim (not held: released, lapsed, sold, or another
 // user's), the wallet (short of points).
 
-const payForHeldSeat = sql`create procedure pay_for_held_seat(
+export const payForHeldSeat = sql`create procedure pay_for_held_seat(
   p_id varchar(36), p_user_id integer, p_amount bigint, p_now bigint, p_schedule_id integer, p_seat_id integer,
   pay_id varchar(36), pay_reservation_id varchar(36), pay_user_id integer, pay_amount bigint,
   pay_created_at bigint,

@@ -37,7 +37,7 @@ const ROW_ARGS = `c_schedule_id, c_seat_id, c_reservation_id, c_user_id, c_statu
   r_id, r_user_id, r_schedule_id, r_seat_id, r_status, r_price, r_created_at, r_expires_at, r_updated_at,
   e_event_id, e_aggregate_id, e_type, e_payload, e_created_at, e_published_at`;
 
-const holdWithinBound = `create procedure hold_free_seat_within_limit_2(${PARAMS}, ${NEW_KEY_PARAMS}, ${ROW_PARAMS})
+export const holdWithinBound = `create procedure hold_free_seat_within_limit_2(${PARAMS}, ${NEW_KEY_PARAMS}, ${ROW_PARAMS})
 begin
   declare v_user integer default 1;
   declare v_key integer default 1;
