@@ -14,12 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort, stop, untilReady } from '../src/loadtest/embedded-server.ts';
 import { newOperatorKey } from '../src/loadtest/onsale-sale.ts';
 import { redactUrl } from '../src/redact.ts';
 import { serverUrls } from '../test/support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.ts';
+import { dropQueueKeys } from '../test/support/redis-keys.ts';
 
 const USAGE = 'usage: node scripts/stack-loadtest.ts postgres|mysql [loadtest options...]';
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -41,30 +41,6 @@ for (const [name, url] of Object.entries(serverUrls)) {
   }
 }
 
-/**
- * The run's waiting room in Redis: a queue name of its own (TR_QUEUE_NAME), which every key the server writes
- * carries, so its keys are found and deleted at the end and nobody else's are touched.
- */
-function waitingRoom(): { name: string; remove: () => Promise<number> } {
-  const name = `stack-${randomBytes(6).toString('hex')}`;
-  return {
-    name,
-    remove: async () => {
-      const redis = new Redis(serverUrls.redis, { maxRetriesPerRequest: 1 });
-      let removed = 0;
-      try {
-        for await (const keys of redis.scanStream({ match: `*${name}*`, count: 1000 }) as AsyncIterable<
-          string[]
-        >)
-          if (keys.length) removed += await redis.unlink(...keys);
-      } finally {
-        redis.disconnect();
-      }
-      return removed;
-    },
-  };
-}
-
 /** Prints how long the wait has lasted every 10 s until `work` settles: starting can take a while on a busy machine. */
 async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
   const started = Date.now();
@@ -80,7 +56,9 @@ async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 }
 
 let database: TestDatabase | undefined;
-const room = waitingRoom();
+// The run's waiting room: a queue name of its own (TR_QUEUE_NAME), which every key the server writes carries,
+// so its keys are deleted at the end and nobody else's are touched.
+const room = `stack-${randomBytes(6).toString('hex')}`;
 let server: ChildProcess | undefined;
 let log: WriteStream | undefined;
 let exitCode = 1;
@@ -97,7 +75,7 @@ try {
     ...process.env,
     TR_DB: database.url,
     TR_QUEUE: serverUrls.redis,
-    TR_QUEUE_NAME: room.name,
+    TR_QUEUE_NAME: room,
     TR_SEED_ON_START: 'true',
     TR_WORKERS: process.env.TR_WORKERS ?? '2',
     // The on-sale's draw starts 20 s before the opening, as it was measured (the default is longer).
@@ -117,7 +95,7 @@ try {
   const internal = `http://127.0.0.1:${internalPort}`;
   console.error(
     `stack-loadtest: ticketrush serve (TR_WORKERS=${env.TR_WORKERS}) on ${target}, ` +
-      `${dialect} database ${new URL(database.url).pathname.slice(1)}, waiting room ${room.name} ` +
+      `${dialect} database ${new URL(database.url).pathname.slice(1)}, waiting room ${room} ` +
       `on ${redactUrl(serverUrls.redis)}; its log: ${logFile}`,
   );
   await withProgress(
@@ -140,9 +118,9 @@ try {
 } finally {
   if (server) await stop(server);
   if (log) await new Promise((resolve) => log?.end(resolve));
-  await room
-    .remove()
-    .catch((err) => console.error(`stack-loadtest: the waiting room's keys not removed: ${err.message}`));
+  await dropQueueKeys(room).catch((err) =>
+    console.error(`stack-loadtest: the waiting room's keys not removed: ${err.message}`),
+  );
   await database
     ?.drop()
     .catch((err) => console.error(`stack-loadtest: database not dropped: ${err.message}`));

@@ -1,7 +1,7 @@
 // A hold and a payment each change several tables at once. Each is written in the fewest round trips
 // the database allows: on PostgreSQL one data-modifying statement (a hold: the user's lock, then that statement,
 // behind one Sync, since the hold limit's count needs a snapshot taken after the lock), one call of a stored
-// procedure (MariaDB, migrations 0010 to 0013), a transaction of single statements elsewhere (SQLite).
+// procedure (MariaDB, migrations 0010 to 0014), a transaction of single statements elsewhere (SQLite).
 // In every form the race is decided by the database: the claim's primary key for a hold, conditional
 // updates of claim, wallet and reservation for a payment.
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
@@ -235,7 +235,7 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
   };
 }
 
-/** A CALL of a procedure of migrations 0010 to 0013, marked so the driver prepares it (prepared-statements.ts). */
+/** A CALL of a procedure of migrations 0010 to 0014, marked so the driver prepares it (prepared-statements.ts). */
 const call = (procedure: string, args: number) =>
   `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
 const HOLD_CALL = call('hold_free_seat_within_limit_2', 33);
