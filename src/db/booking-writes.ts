@@ -17,6 +17,7 @@ import type {
   SeatClaim,
 } from '../domain/booking/model.ts';
 import type { Database, Db } from './database.ts';
+import { holdBatchesOf } from './hold-batches.ts';
 import { newKeyRow } from './idempotency-repository.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
@@ -239,8 +240,77 @@ async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boole
 const call = (procedure: string, args: number) =>
   `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
 const HOLD_CALL = call('hold_free_seat_within_limit_2', 33);
+const HOLDS_CALL = call('hold_free_seats', 1);
 
-async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
+/** A claim's and an outbox row's values in the order the procedures take them. */
+const claimValues = (c: Row) => [
+  c.schedule_id,
+  c.seat_id,
+  c.reservation_id,
+  c.user_id,
+  c.status,
+  c.expires_at,
+];
+const eventValues = (e: Row) => [e.event_id, e.aggregate_id, e.type, e.payload, e.created_at, e.published_at];
+
+/** A hold without an idempotency key goes in a batch when the database is busy (hold-batches.ts). */
+function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
+  if (keyed) return holdAloneByProcedure(database, v, true);
+  return holdBatchesOf(database, () => ({
+    one: (values: HoldValues) => holdAloneByProcedure(database, values, false),
+    many: (values: readonly HoldValues[]) => holdManyByProcedure(database, values),
+  })).hold(v);
+}
+
+/** A hold's row written by hold_free_seats carries the claim's user, seat and expiry into its reservation. */
+const batchable = ({ claim: c, reservation: r }: HoldValues) =>
+  r.id === c.reservation_id &&
+  r.user_id === c.user_id &&
+  r.schedule_id === c.schedule_id &&
+  r.seat_id === c.seat_id &&
+  r.expires_at === c.expires_at;
+
+/** Holds by hold_free_seats (migration 0015), in the order of its HOLD_COLUMNS; a hold it did not write is `taken`. */
+async function holdManyByProcedure(
+  database: Database,
+  holds: readonly HoldValues[],
+): Promise<LimitedHoldRow[]> {
+  if (!holds.every(batchable)) return Promise.all(holds.map((v) => holdAloneByProcedure(database, v, false)));
+  const ofUser = new Map<number, { n: number; until: number }>();
+  for (const { userId, claim } of holds) {
+    const u = ofUser.get(userId) ?? { n: 0, until: 0 };
+    ofUser.set(userId, { n: u.n + 1, until: Math.max(u.until, Number(claim.expires_at)) });
+  }
+  const rows = holds.map(({ claim: c, reservation: r, event: e, now, maxHolds, userId }) => {
+    const user = ofUser.get(userId) as { n: number; until: number };
+    return [
+      ...claimValues(c),
+      r.status,
+      r.price,
+      r.created_at,
+      r.updated_at,
+      ...eventValues(e),
+      now,
+      maxHolds,
+      user.n,
+      user.until,
+    ];
+  });
+  const [won] = await inOneCall(database, CompiledQuery.raw(HOLDS_CALL, [JSON.stringify(rows)]));
+  const ids = new Set((won as { reservation_id: string }[]).map((w) => w.reservation_id));
+  return holds.map((v) => ({
+    user: true,
+    key: true,
+    held: 0,
+    claimed: ids.has(String(v.claim.reservation_id)),
+  }));
+}
+
+async function holdAloneByProcedure(
+  database: Database,
+  v: HoldValues,
+  keyed: boolean,
+): Promise<LimitedHoldRow> {
   const { claim: c, reservation: r, event: e, key: k, newKey: n } = v;
   const [rows] = await inOneCall(
     database,
@@ -257,12 +327,7 @@ async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean
       n?.requestHash ?? '',
       n?.callerDigest ?? null,
       n?.expiresAt ?? 0,
-      c.schedule_id,
-      c.seat_id,
-      c.reservation_id,
-      c.user_id,
-      c.status,
-      c.expires_at,
+      ...claimValues(c),
       r.id,
       r.user_id,
       r.schedule_id,
@@ -272,12 +337,7 @@ async function holdByProcedure(database: Database, v: HoldValues, keyed: boolean
       r.created_at,
       r.expires_at,
       r.updated_at,
-      e.event_id,
-      e.aggregate_id,
-      e.type,
-      e.payload,
-      e.created_at,
-      e.published_at,
+      ...eventValues(e),
     ]),
   );
   const row = (rows as { user_found: number; key_ours: number; held: number; claimed: number }[])[0];
@@ -462,12 +522,7 @@ async function payByProcedure(database: Database, p: HoldPayment): Promise<Payme
       l.reason,
       l.reference_id,
       l.created_at,
-      e.event_id,
-      e.aggregate_id,
-      e.type,
-      e.payload,
-      e.created_at,
-      e.published_at,
+      ...eventValues(e),
     ]),
   );
   return outcomeOf((rows as OutcomeRow[])[0]);

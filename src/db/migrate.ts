@@ -14,6 +14,7 @@ import { claimsBySeat } from './migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from './migrations/0012-hold-claims-new-key.ts';
 import { liveHoldBound } from './migrations/0013-live-hold-bound.ts';
 import { holdBoundOnWallet } from './migrations/0014-hold-bound-on-wallet.ts';
+import { holdBatches } from './migrations/0015-hold-batches.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -31,6 +32,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0012-hold-claims-new-key': holdClaimsNewKey(database.capabilities),
     '0013-live-hold-bound': liveHoldBound(database.capabilities),
     '0014-hold-bound-on-wallet': holdBoundOnWallet(database.capabilities),
+    '0015-hold-batches': holdBatches(database.capabilities),
   };
 }
 

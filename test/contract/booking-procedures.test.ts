@@ -6,10 +6,11 @@ import { claimsBySeat } from '../../src/db/migrations/0011-claims-by-seat.ts';
 import { holdClaimsNewKey } from '../../src/db/migrations/0012-hold-claims-new-key.ts';
 import { liveHoldBound } from '../../src/db/migrations/0013-live-hold-bound.ts';
 import { holdBoundOnWallet } from '../../src/db/migrations/0014-hold-bound-on-wallet.ts';
+import { holdBatches } from '../../src/db/migrations/0015-hold-batches.ts';
 import { bookingOn, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migrations 0010 to 0014 create the hold and payment procedures where the dialect runs them, and are
+// Migrations 0010 to 0015 create the hold and payment procedures where the dialect runs them, and are
 // reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
@@ -37,8 +38,9 @@ for (const dialect of DIALECTS) {
         holdClaimsNewKey,
         liveHoldBound,
         holdBoundOnWallet,
+        holdBatches,
       ].map((m) => m(t.database.capabilities));
-      const made = t.database.capabilities.storedProcedures ? 4 : 0;
+      const made = t.database.capabilities.storedProcedures ? 5 : 0;
       assert.equal(await procedures(), made);
       // Holds made before: migration 0013 starts each user's bound of live holds from them.
       const before = await bookingOn(t.database);
@@ -54,6 +56,14 @@ for (const dialect of DIALECTS) {
       const { balance } = await b.payments.pay(5, held.id);
       assert.equal(balance, 1_000_000 - held.price);
       assert.equal((await b.store.findReservation(held.id))?.status, 'CONFIRMED');
+      // Holds arriving together (a batch on MariaDB, migration 0015).
+      const together = await Promise.all(
+        [7, 8, 9, 10].map((userId) => b.reservations.hold({ userId, scheduleId: 5, seatId: userId })),
+      );
+      assert.deepEqual(
+        together.map((r) => r.userId),
+        [7, 8, 9, 10],
+      );
       await assert.rejects(b.reservations.hold({ userId: 6, scheduleId: 4, seatId: 50 }), {
         code: 'HOLD_LIMIT_REACHED',
       });
