@@ -16,8 +16,8 @@ import type {
   Reservation,
   SeatClaim,
 } from '../domain/booking/model.ts';
+import { batchedCallsOf } from './batched-calls.ts';
 import type { Database, Db } from './database.ts';
-import { holdBatchesOf } from './hold-batches.ts';
 import { newKeyRow } from './idempotency-repository.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
@@ -241,6 +241,9 @@ const call = (procedure: string, args: number) =>
   `/* prepared ${procedure} */ call ${procedure}(${Array(args).fill('?').join(', ')})`;
 const HOLD_CALL = call('hold_free_seat_within_limit_2', 33);
 const HOLDS_CALL = call('hold_free_seats', 1);
+/** The kinds of batched calls (batched-calls.ts). */
+export const HOLDS = 'holds';
+export const PAYMENTS = 'payments';
 
 /** A claim's and an outbox row's values in the order the procedures take them. */
 const claimValues = (c: Row) => [
@@ -253,13 +256,13 @@ const claimValues = (c: Row) => [
 ];
 const eventValues = (e: Row) => [e.event_id, e.aggregate_id, e.type, e.payload, e.created_at, e.published_at];
 
-/** A hold without an idempotency key goes in a batch when the database is busy (hold-batches.ts). */
+/** A hold without an idempotency key goes in a batch when the database is busy (batched-calls.ts). */
 function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
   if (keyed) return holdAloneByProcedure(database, v, true);
-  return holdBatchesOf(database, () => ({
+  return batchedCallsOf(database, HOLDS, () => ({
     one: (values: HoldValues) => holdAloneByProcedure(database, values, false),
     many: (values: readonly HoldValues[]) => holdManyByProcedure(database, values),
-  })).hold(v);
+  })).call(v);
 }
 
 /** A hold's row written by hold_free_seats carries the claim's user, seat and expiry into its reservation. */
@@ -499,33 +502,54 @@ async function payInOneRetriedStatement(database: Database, p: HoldPayment): Pro
 }
 
 const PAY_CALL = call('pay_for_held_seat', 23);
+const PAYS_CALL = call('pay_for_held_seats', 1);
 
-async function payByProcedure(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+/** A payment's values in the order pay_for_held_seat takes them, and pay_for_held_seats (PAYMENT_COLUMNS). */
+function paymentValues(p: HoldPayment) {
   const { payment: pay, ledger: l, event: e, ...v } = payValues(p);
+  return [
+    ...[v.id, v.userId, v.amount, v.now, v.scheduleId, v.seatId],
+    ...[pay.id, pay.reservation_id, pay.user_id, pay.amount, pay.created_at],
+    ...[l.id, l.user_id, l.delta, l.reason, l.reference_id, l.created_at],
+    ...eventValues(e),
+  ];
+}
+
+/** A payment without an idempotency key goes in a batch when the database is busy (batched-calls.ts). */
+function payByProcedure(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  return batchedCallsOf(database, PAYMENTS, () => ({
+    one: (q: HoldPayment) => payAloneByProcedure(database, q),
+    many: (qs: readonly HoldPayment[]) => payManyByProcedure(database, qs),
+    distinct: (q: HoldPayment) => q.payment.userId,
+  })).call(p);
+}
+
+async function payAloneByProcedure(database: Database, p: HoldPayment): Promise<PaymentOutcome> {
+  const [rows] = await inOneCall(database, CompiledQuery.raw(PAY_CALL, paymentValues(p)));
+  return outcomeOf((rows as OutcomeRow[])[0]);
+}
+
+/**
+ * Payments by pay_for_held_seats (migration 0016), one per user, sent in seat order. A payment it did not write
+ * is left unanswered, for batched-calls.ts to pay alone: that answer says why it was not paid (or pays it, if
+ * the user has topped up since).
+ */
+async function payManyByProcedure(
+  database: Database,
+  payments: readonly HoldPayment[],
+): Promise<(PaymentOutcome | undefined)[]> {
+  const bySeat = [...payments].sort((a, b) => a.scheduleId - b.scheduleId || a.seatId - b.seatId);
   const [rows] = await inOneCall(
     database,
-    CompiledQuery.raw(PAY_CALL, [
-      v.id,
-      v.userId,
-      v.amount,
-      v.now,
-      v.scheduleId,
-      v.seatId,
-      pay.id,
-      pay.reservation_id,
-      pay.user_id,
-      pay.amount,
-      pay.created_at,
-      l.id,
-      l.user_id,
-      l.delta,
-      l.reason,
-      l.reference_id,
-      l.created_at,
-      ...eventValues(e),
-    ]),
+    CompiledQuery.raw(PAYS_CALL, [JSON.stringify(bySeat.map(paymentValues))]),
   );
-  return outcomeOf((rows as OutcomeRow[])[0]);
+  const paid = new Map<string, number>();
+  for (const row of rows as { reservation_id: string; paid: number; balance: number | string }[])
+    if (Number(row.paid)) paid.set(row.reservation_id, Number(row.balance));
+  return payments.map((p) => {
+    const balance = paid.get(p.payment.reservationId);
+    return balance === undefined ? undefined : { status: 'paid', balance };
+  });
 }
 
 class PaymentRefused extends Error {

@@ -15,6 +15,7 @@ import { holdClaimsNewKey } from './migrations/0012-hold-claims-new-key.ts';
 import { liveHoldBound } from './migrations/0013-live-hold-bound.ts';
 import { holdBoundOnWallet } from './migrations/0014-hold-bound-on-wallet.ts';
 import { holdBatches } from './migrations/0015-hold-batches.ts';
+import { paymentBatches } from './migrations/0016-payment-batches.ts';
 
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
@@ -33,6 +34,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0013-live-hold-bound': liveHoldBound(database.capabilities),
     '0014-hold-bound-on-wallet': holdBoundOnWallet(database.capabilities),
     '0015-hold-batches': holdBatches(database.capabilities),
+    '0016-payment-batches': paymentBatches(database.capabilities),
   };
 }
 

@@ -7,10 +7,11 @@ import { holdClaimsNewKey } from '../../src/db/migrations/0012-hold-claims-new-k
 import { liveHoldBound } from '../../src/db/migrations/0013-live-hold-bound.ts';
 import { holdBoundOnWallet } from '../../src/db/migrations/0014-hold-bound-on-wallet.ts';
 import { holdBatches } from '../../src/db/migrations/0015-hold-batches.ts';
+import { paymentBatches } from '../../src/db/migrations/0016-payment-batches.ts';
 import { bookingOn, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, DIALECTS, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
-// Migrations 0010 to 0015 create the hold and payment procedures where the dialect runs them, and are
+// Migrations 0010 to 0016 create the hold and payment procedures where the dialect runs them, and are
 // reversible, newest first.
 for (const dialect of DIALECTS) {
   describe(`booking procedures migration on ${dialect}`, async () => {
@@ -39,8 +40,9 @@ for (const dialect of DIALECTS) {
         liveHoldBound,
         holdBoundOnWallet,
         holdBatches,
+        paymentBatches,
       ].map((m) => m(t.database.capabilities));
-      const made = t.database.capabilities.storedProcedures ? 5 : 0;
+      const made = t.database.capabilities.storedProcedures ? 6 : 0;
       assert.equal(await procedures(), made);
       // Holds made before: migration 0013 starts each user's bound of live holds from them.
       const before = await bookingOn(t.database);
@@ -63,6 +65,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         together.map((r) => r.userId),
         [7, 8, 9, 10],
+      );
+      // Payments arriving together (a batch on MariaDB, migration 0016).
+      for (const r of together) await b.points.charge(r.userId, r.price);
+      const paid = await Promise.all(together.map((r) => b.payments.pay(r.userId, r.id)));
+      assert.deepEqual(
+        paid.map((p) => p.balance),
+        [0, 0, 0, 0],
       );
       await assert.rejects(b.reservations.hold({ userId: 6, scheduleId: 4, seatId: 50 }), {
         code: 'HOLD_LIMIT_REACHED',

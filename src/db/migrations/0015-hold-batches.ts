@@ -5,7 +5,7 @@ import type { DialectCapabilities } from '../database.ts';
 // array of values each, in the order of HOLD_COLUMNS) and writes them in one transaction of five statements,
 // whatever their number. Each statement of a procedure costs MariaDB 20-50 µs of CPU (bench:hold-parts), so a
 // hold's four row-writing statements, not its round trip, bound how many holds a second MariaDB takes; in one
-// batch they are shared (bench:booking, see hold-batches.ts, which sends batches only while the database is
+// batch they are shared (bench:booking, see batched-calls.ts, which sends batches only while the database is
 // busy).
 // Per hold it decides what hold_free_seat_within_limit_2 decides, or leaves the hold unwritten, for its caller
 // to answer `taken`, whereupon the domain tells a live claim (SEAT_ALREADY_RESERVED) from none, the case the

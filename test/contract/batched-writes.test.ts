@@ -1,10 +1,13 @@
-// MariaDB's holds in batches (migration 0015, src/db/hold-batches.ts): holds arriving together are written by
-// one call, and every hold is answered as a hold alone would be.
+// MariaDB's holds and payments in batches (migrations 0015 and 0016, src/db/batched-calls.ts): writes arriving
+// together are written by one call, and each is answered as it would be alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { holdBatchStats } from '../../src/db/hold-batches.ts';
+import { batchStats } from '../../src/db/batched-calls.ts';
+import { HOLDS, PAYMENTS } from '../../src/db/booking-writes.ts';
 import { holdFreeSeats } from '../../src/db/migrations/0015-hold-batches.ts';
+import type { HoldPayment, Reservation } from '../../src/domain/booking/model.ts';
+import { newId } from '../../src/domain/ids.ts';
 import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../support/databases.ts';
 
@@ -17,7 +20,7 @@ const tally = (results: Settled[]) => {
   return counts;
 };
 
-describe('holds in batches on mysql', async () => {
+describe('holds and payments in batches on mysql', async () => {
   const available = await dialectAvailable('mysql');
   const skip = !available && 'mysql not reachable';
   let t: TestDatabase;
@@ -29,7 +32,8 @@ describe('holds in batches on mysql', async () => {
   });
   after(async () => t?.drop());
 
-  const batchesSent = () => holdBatchStats(t.database)?.batches ?? 0;
+  const batchesSent = () => batchStats(t.database, HOLDS)?.batches ?? 0;
+  const paymentBatches = () => ({ batches: 0, again: 0, ...batchStats(t.database, PAYMENTS) });
   const holdAll = (holds: Array<[userId: number, scheduleId: number, seatId: number]>) =>
     Promise.allSettled(
       holds.map(([userId, scheduleId, seatId]) => b.reservations.hold({ userId, scheduleId, seatId })),
@@ -251,5 +255,232 @@ describe('holds in batches on mysql', async () => {
       )
       .execute();
     assert.equal(events.length, 90);
+  });
+  test('payments arriving together go in one call and write what a payment alone writes', {
+    skip,
+  }, async () => {
+    b.clock.advance((HOLD_TTL_SECONDS + 1) * 1000); // every hold of the tests above lapses
+    const held: Reservation[] = [];
+    for (let u = 1; u <= 31; u++)
+      held.push(await b.reservations.hold({ userId: u, scheduleId: 20, seatId: u }));
+    for (const r of held) await b.points.charge(r.userId, r.price + 1000);
+    const [first, ...together] = held;
+    await b.payments.pay(first.userId, first.id);
+    const before = paymentBatches();
+    const paid = await Promise.all(together.map((r) => b.payments.pay(r.userId, r.id)));
+    const after = paymentBatches();
+    assert.ok(after.batches > before.batches, 'the payments went in a batch');
+    assert.equal(after.again, before.again, 'the batch paid every one of them');
+    assert.deepEqual(
+      paid.map((p) => p.balance),
+      together.map(() => 1000),
+    );
+    const rows = async (id: string) => {
+      const payment = await t.database.db
+        .selectFrom('payments')
+        .selectAll()
+        .where('reservation_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const ledger = await t.database.db
+        .selectFrom('point_ledger')
+        .selectAll()
+        .where('reference_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const reservation = await t.database.db
+        .selectFrom('reservations')
+        .select(['status', 'updated_at'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      const claim = await t.database.db
+        .selectFrom('seat_claims')
+        .select('status')
+        .where('reservation_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const events = await t.database.db
+        .selectFrom('outbox')
+        .select(['type', 'payload', 'created_at', 'published_at'])
+        .where('aggregate_id', '=', id)
+        .orderBy('seq')
+        .execute();
+      const { id: paymentId, ...paymentRest } = payment;
+      const { id: _ledgerId, ...ledgerRest } = ledger;
+      const w = await wallet(payment.user_id);
+      return {
+        payment: paymentRest,
+        ledger: ledgerRest,
+        reservation,
+        claim,
+        events: events.map((e) => ({ ...e, payload: JSON.parse(e.payload) })),
+        paymentId,
+        bound: w.hold_bound,
+      };
+    };
+    const template = await rows(first.id);
+    assert.equal(template.bound, 0, 'paying lowered the bound of live holds');
+    for (const [i, r] of together.entries()) {
+      const got = await rows(r.id);
+      const user = { user_id: r.userId };
+      const ids = { reservationId: r.id, userId: r.userId, seatId: r.seatId };
+      assert.deepEqual(
+        got,
+        {
+          ...template,
+          payment: { ...template.payment, ...user, reservation_id: r.id, amount: r.price },
+          ledger: { ...template.ledger, ...user, reference_id: r.id, delta: -r.price },
+          events: [
+            { ...template.events[0], payload: { ...template.events[0].payload, ...ids, price: r.price } },
+            {
+              ...template.events[1],
+              payload: { ...template.events[1].payload, ...ids, paymentId: got.paymentId, amount: r.price },
+            },
+          ],
+          paymentId: got.paymentId,
+        },
+        `payment ${i}`,
+      );
+    }
+  });
+
+  test('in a batch, a short wallet, a lapsed hold and another user are refused as alone, and change nothing', {
+    skip,
+  }, async () => {
+    const hold = (userId: number, seatId: number) => b.reservations.hold({ userId, scheduleId: 21, seatId });
+    const lapsing = await hold(40, 1);
+    b.clock.advance((HOLD_TTL_SECONDS - 1) * 1000);
+    const [short, others, fine1, fine2, fine3] = await Promise.all([
+      hold(41, 2),
+      hold(42, 3),
+      hold(43, 4),
+      hold(44, 5),
+      hold(45, 6),
+    ]);
+    b.clock.advance(2000); // lapsing has lapsed; the others have not
+    for (const r of [lapsing, others, fine1, fine2, fine3]) await b.points.charge(r.userId, r.price);
+    await b.points.charge(short.userId, short.price - 1);
+    const before = paymentBatches();
+    const results = await Promise.allSettled([
+      b.payments.pay(40, lapsing.id),
+      b.payments.pay(41, short.id),
+      b.payments.pay(46, others.id),
+      b.payments.pay(43, fine1.id),
+      b.payments.pay(44, fine2.id),
+      b.payments.pay(45, fine3.id),
+    ]);
+    assert.ok(paymentBatches().batches > before.batches);
+    const [lapsed, isShort, notOwner, ...fine] = results.map(outcome);
+    assert.notEqual(lapsed, 'ok');
+    assert.equal(isShort, 'INSUFFICIENT_POINTS');
+    assert.equal(notOwner, 'NOT_RESERVATION_OWNER');
+    assert.deepEqual(fine, ['ok', 'ok', 'ok']);
+    assert.equal(await b.points.balance(40), lapsing.price);
+    assert.equal(await b.points.balance(41), short.price - 1);
+    assert.equal(await b.points.balance(42), others.price);
+    for (const r of [lapsing, short, others]) {
+      const payments = await t.database.db
+        .selectFrom('payments')
+        .select('id')
+        .where('reservation_id', '=', r.id)
+        .execute();
+      assert.equal(payments.length, 0);
+      assert.notEqual((await b.reservations.get(r.id)).status, 'CONFIRMED');
+    }
+  });
+
+  test("many payments at once, several of each user's holds and each paid twice: one payment each, money adds up", {
+    skip,
+  }, async () => {
+    b.clock.advance((HOLD_TTL_SECONDS + 1) * 1000);
+    const held: Reservation[] = [];
+    for (let u = 50; u < 80; u++)
+      for (let k = 0; k < 3; k++)
+        held.push(await b.reservations.hold({ userId: u, scheduleId: 22 + k, seatId: u }));
+    const owed = new Map<number, number>();
+    for (const r of held) owed.set(r.userId, (owed.get(r.userId) ?? 0) + r.price);
+    for (const [u, amount] of owed) await b.points.charge(u, amount + 500);
+    const before = paymentBatches();
+    const results = await Promise.allSettled([...held, ...held].map((r) => b.payments.pay(r.userId, r.id)));
+    assert.ok(paymentBatches().batches > before.batches);
+    assert.deepEqual(tally(results), { ok: held.length, ALREADY_PAID: held.length });
+    for (const [u] of owed) {
+      assert.equal(await b.points.balance(u), 500, `user ${u}`);
+      assert.equal(await b.store.ledgerSum(u), 500);
+    }
+    for (const r of held) {
+      const payments = await t.database.db
+        .selectFrom('payments')
+        .select('id')
+        .where('reservation_id', '=', r.id)
+        .execute();
+      assert.equal(payments.length, 1);
+    }
+  });
+  test('a batch of payments sent past the service (the store itself) decides lapse, owner and balance', {
+    skip,
+  }, async () => {
+    b.clock.advance((HOLD_TTL_SECONDS + 1) * 1000);
+    const payOf = (r: Reservation, userId: number, now: number): HoldPayment => {
+      const payment = { id: newId(now), reservationId: r.id, userId, amount: r.price, createdAt: now };
+      return {
+        payment,
+        scheduleId: r.scheduleId,
+        seatId: r.seatId,
+        ledger: {
+          id: newId(now),
+          userId,
+          delta: -r.price,
+          reason: 'PAYMENT',
+          referenceId: r.id,
+          createdAt: now,
+        },
+        event: {
+          eventId: newId(now),
+          aggregateId: r.id,
+          type: 'payment.completed',
+          payload: {},
+          createdAt: now,
+        },
+        now,
+      };
+    };
+    const held: Reservation[] = [];
+    for (let u = 81; u <= 88; u++)
+      held.push(await b.reservations.hold({ userId: u, scheduleId: 26, seatId: u }));
+    for (const r of held) await b.points.charge(r.userId, r.userId === 82 ? r.price - 1 : r.price);
+    await b.points.charge(89, held[2].price); // could pay for it, were it theirs
+    const now = b.clock.now();
+    const late = held[0].expiresAt + 1;
+    const before = paymentBatches();
+    const outcomes = await Promise.all([
+      b.store.payForHold(payOf(held[0], 81, late)), // lapsed by the time it is paid
+      b.store.payForHold(payOf(held[1], 82, now)), // short by one point
+      b.store.payForHold(payOf(held[2], 89, now)), // not this user's hold
+      ...held.slice(3).map((r) => b.store.payForHold(payOf(r, r.userId, now))),
+    ]);
+    const after = paymentBatches();
+    assert.ok(after.batches > before.batches);
+    assert.equal(
+      after.again - before.again,
+      3,
+      'the three refused went again alone, for their exact answers',
+    );
+    assert.deepEqual(outcomes, [
+      { status: 'not_held' },
+      { status: 'short', balance: held[1].price - 1 },
+      { status: 'not_held' },
+      ...held.slice(3).map(() => ({ status: 'paid', balance: 0 })),
+    ]);
+    for (const r of held.slice(0, 3)) {
+      const payments = await t.database.db
+        .selectFrom('payments')
+        .select('id')
+        .where('reservation_id', '=', r.id)
+        .execute();
+      assert.equal(payments.length, 0);
+      assert.equal((await b.store.findReservation(r.id))?.status, 'HELD');
+      assert.equal((await b.store.findClaim(r.scheduleId, r.seatId))?.status, 'HELD');
+    }
+    assert.equal(await b.points.balance(81), held[0].price);
+    assert.equal(await b.points.balance(83), held[2].price);
+    assert.equal(await b.points.balance(89), held[2].price);
   });
 });

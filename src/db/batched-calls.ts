@@ -1,0 +1,158 @@
+// MariaDB's writes that a procedure can take many to a call (holds without an idempotency key: migration 0015;
+// payments without one: 0016), batched while the database is busy. A write that finds fewer than BUSY calls of
+// its kind in flight goes at once, alone, by the procedure of one write: an idle database adds no wait to it.
+// Writes that arrive while BUSY calls run wait for the first of them to end, and then go together: MariaDB
+// spends most of a write's CPU on the statements of its procedure, one set per call however many writes it
+// carries. Fewer than MIN_BATCH waiting writes go one by one: a batch's statements cost more than one write's.
+// Writes with the same `distinct` key (a payment's user) never share a call: the later ones wait for the next.
+// A batch that fails with an error from the server has rolled back whole (the procedure's handler), so its
+// writes go again one by one and each gets its own answer. A lost connection is not retried: its COMMIT may
+// have landed; every write of the batch gets that error, as a single call's would.
+import type { Database } from './database.ts';
+
+interface Waiting<T, R> {
+  values: T;
+  resolve(answer: R): void;
+  reject(err: unknown): void;
+}
+
+export interface BatchSender<T, R> {
+  /** One write by the procedure of one write. */
+  one(values: T): Promise<R>;
+  /** Many writes in one call: an answer for each, in their order, or undefined for one to send again alone. */
+  many(values: readonly T[]): Promise<(R | undefined)[]>;
+  /** Writes with equal keys go in different calls. */
+  distinct?(values: T): unknown;
+}
+
+/** Calls of one kind in flight before arriving writes wait to go together. */
+export const BUSY = 4;
+/** Fewer waiting writes than this go one by one. */
+export const MIN_BATCH = 3;
+/** At most this many writes in one call. */
+export const MAX_BATCH = 64;
+
+const serverError = (err: unknown) => typeof (err as { errno?: unknown }).errno === 'number';
+
+export class BatchedCalls<T, R> {
+  readonly #send: BatchSender<T, R>;
+  readonly #busy: number;
+  #waiting: Waiting<T, R>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  /**
+   * Batches sent, writes sent in them, writes sent alone, and writes of batches sent again alone (a batch the
+   * server refused, or a write the batch did not answer), for the benches and tests.
+   */
+  readonly sent = { batches: 0, batched: 0, alone: 0, again: 0 };
+
+  constructor(send: BatchSender<T, R>, busy = BUSY) {
+    this.#send = send;
+    this.#busy = busy;
+  }
+
+  call(values: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ values, resolve, reject });
+      // Writes arriving in the same turn of the event loop are taken together.
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#dispatch();
+        });
+      }
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#waiting.length > 0 && this.#inFlight < this.#busy) {
+      const batch = this.#take();
+      if (batch.length < MIN_BATCH) {
+        for (const w of batch) this.#alone(w);
+        continue;
+      }
+      this.#inFlight++;
+      this.#batch(batch).finally(() => this.#ended());
+    }
+  }
+
+  /** The longest batch from the front of the line, at most one write per distinct key; the rest keep their places. */
+  #take(): Waiting<T, R>[] {
+    const { distinct } = this.#send;
+    if (!distinct) return this.#waiting.splice(0, MAX_BATCH);
+    const keys = new Set<unknown>();
+    const batch: Waiting<T, R>[] = [];
+    const left: Waiting<T, R>[] = [];
+    for (const w of this.#waiting) {
+      const key = distinct(w.values);
+      if (batch.length < MAX_BATCH && !keys.has(key)) {
+        keys.add(key);
+        batch.push(w);
+      } else left.push(w);
+    }
+    this.#waiting = left;
+    return batch;
+  }
+
+  #ended(): void {
+    this.#inFlight--;
+    this.#dispatch();
+  }
+
+  #alone(w: Waiting<T, R>): void {
+    this.#inFlight++;
+    this.sent.alone++;
+    this.#send
+      .one(w.values)
+      .then(w.resolve, w.reject)
+      .finally(() => this.#ended());
+  }
+
+  async #batch(batch: Waiting<T, R>[]): Promise<void> {
+    let answers: (R | undefined)[];
+    try {
+      answers = await this.#send.many(batch.map((w) => w.values));
+    } catch (err) {
+      if (!serverError(err)) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      answers = [];
+    }
+    if (answers.length) {
+      this.sent.batches++;
+      this.sent.batched += batch.length;
+    }
+    const again = batch.filter((w, i) => {
+      const answer = answers[i];
+      if (answer !== undefined) w.resolve(answer);
+      return answer === undefined;
+    });
+    this.sent.again += again.length;
+    await Promise.all(again.map((w) => this.#send.one(w.values).then(w.resolve, w.reject)));
+  }
+}
+
+const perDatabase = new WeakMap<Database, Map<string, unknown>>();
+
+/** The BatchedCalls of one kind of write on a database (its pool), made on first use. */
+export function batchedCallsOf<T, R>(
+  database: Database,
+  kind: string,
+  send: () => BatchSender<T, R>,
+): BatchedCalls<T, R> {
+  const kinds = perDatabase.get(database) ?? new Map<string, unknown>();
+  perDatabase.set(database, kinds);
+  const calls = (kinds.get(kind) as BatchedCalls<T, R> | undefined) ?? new BatchedCalls(send());
+  kinds.set(kind, calls);
+  return calls;
+}
+
+/** What a database's BatchedCalls of one kind has sent so far (none before its first write of that kind). */
+export function batchStats(
+  database: Database,
+  kind: string,
+): BatchedCalls<unknown, unknown>['sent'] | undefined {
+  return (perDatabase.get(database)?.get(kind) as BatchedCalls<unknown, unknown> | undefined)?.sent;
+}
