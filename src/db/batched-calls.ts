@@ -1,7 +1,8 @@
 // MariaDB's writes that a procedure can take many to a call (holds without an idempotency key: migration 0015;
-// payments without one: 0016), batched while the database is busy. A write that finds fewer than BUSY calls of
-// its kind in flight goes at once, alone, by the procedure of one write: an idle database adds no wait to it.
-// Writes that arrive while BUSY calls run wait for the first of them to end, and then go together: MariaDB
+// payments without one: 0016), batched while the database is busy. A write that finds no call of its kind in
+// flight goes at once, alone, by the procedure of one write: an idle database adds no wait to it. Others are
+// taken at the end of the event loop's turn, together with those that arrived in it, while fewer than BUSY calls
+// run; writes that arrive while BUSY calls run wait for the first of them to end, and then go together: MariaDB
 // spends most of a write's CPU on the statements of its procedure, one set per call however many writes it
 // carries. Fewer than MIN_BATCH waiting writes go one by one: a batch's statements cost more than one write's.
 // Writes with the same `distinct` key (a payment's user) never share a call: the later ones wait for the next.
@@ -46,6 +47,11 @@ export class BatchedCalls<T, R> {
    */
   readonly sent = { batches: 0, batched: 0, alone: 0, again: 0 };
 
+  /** Writes waiting for a call. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   constructor(send: BatchSender<T, R>, busy = BUSY) {
     this.#send = send;
     this.#busy = busy;
@@ -54,8 +60,9 @@ export class BatchedCalls<T, R> {
   call(values: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ values, resolve, reject });
-      // Writes arriving in the same turn of the event loop are taken together.
-      if (!this.#scheduled) {
+      if (this.#inFlight === 0 && this.#waiting.length === 1) this.#dispatch();
+      else if (!this.#scheduled) {
+        // Writes arriving in the same turn of the event loop as others are taken together.
         this.#scheduled = true;
         setImmediate(() => {
           this.#scheduled = false;
@@ -149,10 +156,11 @@ export function batchedCallsOf<T, R>(
   return calls;
 }
 
-/** What a database's BatchedCalls of one kind has sent so far (none before its first write of that kind). */
+/** What a database's BatchedCalls of one kind has sent so far, and how many writes wait (none before its first write). */
 export function batchStats(
   database: Database,
   kind: string,
-): BatchedCalls<unknown, unknown>['sent'] | undefined {
-  return (perDatabase.get(database)?.get(kind) as BatchedCalls<unknown, unknown> | undefined)?.sent;
+): (BatchedCalls<unknown, unknown>['sent'] & { waiting: number }) | undefined {
+  const calls = perDatabase.get(database)?.get(kind) as BatchedCalls<unknown, unknown> | undefined;
+  return calls && { ...calls.sent, waiting: calls.waiting };
 }

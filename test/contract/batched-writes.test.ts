@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { type Connection, createConnection } from 'mysql2/promise';
 import { batchStats } from '../../src/db/batched-calls.ts';
 import { HOLDS, PAYMENTS } from '../../src/db/booking-writes.ts';
 import { holdFreeSeats } from '../../src/db/migrations/0015-hold-batches.ts';
@@ -20,22 +21,116 @@ const tally = (results: Settled[]) => {
   return counts;
 };
 
+/** A payment of `r` by `userId` at `now`, as the payment service hands it to the store. */
+const payOf = (
+  r: Pick<Reservation, 'id' | 'price' | 'scheduleId' | 'seatId'>,
+  userId: number,
+  now: number,
+): HoldPayment => {
+  const payment = { id: newId(now), reservationId: r.id, userId, amount: r.price, createdAt: now };
+  return {
+    payment,
+    scheduleId: r.scheduleId,
+    seatId: r.seatId,
+    ledger: {
+      id: newId(now),
+      userId,
+      delta: -r.price,
+      reason: 'PAYMENT',
+      referenceId: r.id,
+      createdAt: now,
+    },
+    event: {
+      eventId: newId(now),
+      aggregateId: r.id,
+      type: 'payment.completed',
+      payload: {},
+      createdAt: now,
+    },
+    now,
+  };
+};
+
+// The first writes find the database idle and go alone, BUSY of them: these fillers go first, and wait in the
+// database on a lock the test holds (the claims of seats 1-4 of schedule 99, held in `before`), so the writes a
+// test looks at arrive while the database is busy and go together once the lock is let go. A filler is a hold of
+// one of those seats (a lost race) or a payment of a reservation that does not exist there (not held).
+const FILLERS = [96, 97, 98, 99];
+
 describe('holds and payments in batches on mysql', async () => {
   const available = await dialectAvailable('mysql');
   const skip = !available && 'mysql not reachable';
   let t: TestDatabase;
   let b: Awaited<ReturnType<typeof bookingOn>>;
+  let locker: Connection;
   before(async () => {
     if (!available) return;
     t = await createTestDatabase('mysql', { max: 10, acquireTimeoutMs: 30_000 });
     b = await bookingOn(t.database);
+    for (const seatId of [1, 2, 3, 4]) await b.reservations.hold({ userId: 95, scheduleId: 99, seatId });
+    locker = await createConnection(t.url);
   });
-  after(async () => t?.drop());
+  after(async () => {
+    await locker?.end();
+    await t?.drop();
+  });
 
   const batchesSent = () => batchStats(t.database, HOLDS)?.batches ?? 0;
   const paymentBatches = () => ({ batches: 0, again: 0, ...batchStats(t.database, PAYMENTS) });
+  const fillerHolds = FILLERS.map(
+    (userId, i) => () => b.reservations.hold({ userId, scheduleId: 99, seatId: i + 1 }),
+  );
+  const fillerPayments = FILLERS.map(
+    (userId, i) => () =>
+      b.store.payForHold(
+        payOf({ id: newId(), price: 1, scheduleId: 99, seatId: i + 1 }, userId, b.clock.now()),
+      ),
+  );
+  const turns = async (until: () => boolean, what: string) => {
+    for (let n = 0; !until(); n++) {
+      assert.ok(n < 10_000, what);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  /** The fillers, then `writes` while the fillers wait on the test's lock; settles them all. */
+  const afterFillers = async <T>(
+    kind: string,
+    fillers: (() => Promise<unknown>)[],
+    writes: () => Promise<T>[],
+  ) => {
+    const stats = () => ({ alone: 0, waiting: 0, ...batchStats(t.database, kind) });
+    await locker.query('start transaction');
+    await locker.query(
+      'select 1 from seat_claims where schedule_id = 99 and seat_id in (1, 2, 3, 4) for update',
+    );
+    const started: Promise<unknown>[] = [];
+    let settled: Promise<PromiseSettledResult<T>[]>;
+    try {
+      // One at a time, so each goes alone and takes one of the BUSY places.
+      for (const filler of fillers) {
+        const goal = stats().alone + 1;
+        started.push(filler().catch(() => {}));
+        await turns(() => stats().alone >= goal, 'the filler went to the database');
+      }
+      settled = Promise.allSettled(writes());
+      // Until the writes that reach the store have all reached it: the line stops growing.
+      let last = -1;
+      let still = 0;
+      await turns(() => {
+        const { waiting } = stats();
+        still = waiting === last ? still + 1 : 0;
+        last = waiting;
+        return still >= 50;
+      }, 'the writes reached the store');
+    } finally {
+      await locker.query('commit');
+    }
+    await Promise.all(started);
+    return settled;
+  };
+  const payAll = (payments: () => Promise<unknown>[]) => afterFillers(PAYMENTS, fillerPayments, payments);
   const holdAll = (holds: Array<[userId: number, scheduleId: number, seatId: number]>) =>
-    Promise.allSettled(
+    afterFillers(HOLDS, fillerHolds, () =>
       holds.map(([userId, scheduleId, seatId]) => b.reservations.hold({ userId, scheduleId, seatId })),
     );
   const wallet = (userId: number) =>
@@ -267,7 +362,9 @@ describe('holds and payments in batches on mysql', async () => {
     const [first, ...together] = held;
     await b.payments.pay(first.userId, first.id);
     const before = paymentBatches();
-    const paid = await Promise.all(together.map((r) => b.payments.pay(r.userId, r.id)));
+    const paid = (await payAll(() => together.map((r) => b.payments.pay(r.userId, r.id)))).map(
+      (x) => (x as PromiseFulfilledResult<{ balance: number }>).value,
+    );
     const after = paymentBatches();
     assert.ok(after.batches > before.batches, 'the payments went in a batch');
     assert.equal(after.again, before.again, 'the batch paid every one of them');
@@ -358,7 +455,7 @@ describe('holds and payments in batches on mysql', async () => {
     for (const r of [lapsing, others, fine1, fine2, fine3]) await b.points.charge(r.userId, r.price);
     await b.points.charge(short.userId, short.price - 1);
     const before = paymentBatches();
-    const results = await Promise.allSettled([
+    const results = await payAll(() => [
       b.payments.pay(40, lapsing.id),
       b.payments.pay(41, short.id),
       b.payments.pay(46, others.id),
@@ -398,7 +495,7 @@ describe('holds and payments in batches on mysql', async () => {
     for (const r of held) owed.set(r.userId, (owed.get(r.userId) ?? 0) + r.price);
     for (const [u, amount] of owed) await b.points.charge(u, amount + 500);
     const before = paymentBatches();
-    const results = await Promise.allSettled([...held, ...held].map((r) => b.payments.pay(r.userId, r.id)));
+    const results = await payAll(() => [...held, ...held].map((r) => b.payments.pay(r.userId, r.id)));
     assert.ok(paymentBatches().batches > before.batches);
     assert.deepEqual(tally(results), { ok: held.length, ALREADY_PAID: held.length });
     for (const [u] of owed) {
@@ -418,30 +515,6 @@ describe('holds and payments in batches on mysql', async () => {
     skip,
   }, async () => {
     b.clock.advance((HOLD_TTL_SECONDS + 1) * 1000);
-    const payOf = (r: Reservation, userId: number, now: number): HoldPayment => {
-      const payment = { id: newId(now), reservationId: r.id, userId, amount: r.price, createdAt: now };
-      return {
-        payment,
-        scheduleId: r.scheduleId,
-        seatId: r.seatId,
-        ledger: {
-          id: newId(now),
-          userId,
-          delta: -r.price,
-          reason: 'PAYMENT',
-          referenceId: r.id,
-          createdAt: now,
-        },
-        event: {
-          eventId: newId(now),
-          aggregateId: r.id,
-          type: 'payment.completed',
-          payload: {},
-          createdAt: now,
-        },
-        now,
-      };
-    };
     const held: Reservation[] = [];
     for (let u = 81; u <= 88; u++)
       held.push(await b.reservations.hold({ userId: u, scheduleId: 26, seatId: u }));
@@ -450,12 +523,14 @@ describe('holds and payments in batches on mysql', async () => {
     const now = b.clock.now();
     const late = held[0].expiresAt + 1;
     const before = paymentBatches();
-    const outcomes = await Promise.all([
-      b.store.payForHold(payOf(held[0], 81, late)), // lapsed by the time it is paid
-      b.store.payForHold(payOf(held[1], 82, now)), // short by one point
-      b.store.payForHold(payOf(held[2], 89, now)), // not this user's hold
-      ...held.slice(3).map((r) => b.store.payForHold(payOf(r, r.userId, now))),
-    ]);
+    const outcomes = (
+      await payAll(() => [
+        b.store.payForHold(payOf(held[0], 81, late)), // lapsed by the time it is paid
+        b.store.payForHold(payOf(held[1], 82, now)), // short by one point
+        b.store.payForHold(payOf(held[2], 89, now)), // not this user's hold
+        ...held.slice(3).map((r) => b.store.payForHold(payOf(r, r.userId, now))),
+      ])
+    ).map((x) => (x.status === 'fulfilled' ? x.value : x.reason));
     const after = paymentBatches();
     assert.ok(after.batches > before.batches);
     assert.equal(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchedCalls, type BatchSender, MAX_BATCH, MIN_BATCH } from '../../src/db/batched-calls.ts';
+import { BatchedCalls, type BatchSender, BUSY, MAX_BATCH, MIN_BATCH } from '../../src/db/batched-calls.ts';
 
 /** A sender that records its calls and answers each hold with its own value, once released. */
 function recorder(opts: { many?: (values: readonly number[]) => Promise<(number | undefined)[]> } = {}) {
@@ -44,25 +44,55 @@ test(`fewer than ${MIN_BATCH} writes arriving together go alone`, async () => {
   assert.deepEqual(batches.sent, { batches: 0, batched: 0, alone: 2, again: 0 });
 });
 
-test('writes arriving together go in one call, each given its own answer', async () => {
+test('a write that finds no call in flight goes at once, alone; those arriving in the same turn go together', async () => {
   const r = recorder();
   const batches = new BatchedCalls(r.send);
   const values = Array.from({ length: 10 }, (_, i) => i + 1);
   assert.deepEqual(
     await Promise.all(values.map((v) => batches.call(v))),
-    values.map((v) => v * 10),
+    [1, 20, 30, 40, 50, 60, 70, 80, 90, 100],
   );
-  assert.deepEqual(r.calls, [{ kind: 'many', values }]);
-  assert.deepEqual(batches.sent, { batches: 1, batched: 10, alone: 0, again: 0 });
+  assert.deepEqual(r.calls, [
+    { kind: 'one', values: [1] },
+    { kind: 'many', values: [2, 3, 4, 5, 6, 7, 8, 9, 10] },
+  ]);
+  assert.deepEqual(batches.sent, { batches: 1, batched: 9, alone: 1, again: 0 });
+});
+
+test(`while fewer than ${BUSY} calls run, a turn's writes go at its end; past that, when a call ends`, async () => {
+  const r = recorder();
+  const batches = new BatchedCalls(r.send);
+  r.hold();
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const all: Promise<number>[] = [];
+  // Calls in flight: 1 (alone), then 2, 3, 4 (a turn's three writes each), then the line waits.
+  all.push(batches.call(1));
+  for (let k = 0; k < 4; k++) {
+    all.push(...[1, 2, 3].map((i) => batches.call(10 * (k + 1) + i)));
+    await turn();
+  }
+  assert.deepEqual(
+    r.calls.map((c) => [c.kind, c.values]),
+    [
+      ['one', [1]],
+      ['many', [11, 12, 13]],
+      ['many', [21, 22, 23]],
+      ['many', [31, 32, 33]],
+    ],
+  );
+  r.release();
+  await Promise.all(all);
+  assert.deepEqual(r.calls.at(-1), { kind: 'many', values: [41, 42, 43] });
 });
 
 test(`at most ${MAX_BATCH} writes go in one call`, async () => {
   const r = recorder();
-  const batches = new BatchedCalls(r.send);
-  await Promise.all(Array.from({ length: MAX_BATCH + 10 }, (_, i) => batches.call(i)));
+  const batches = new BatchedCalls(r.send, 1);
+  await Promise.all(Array.from({ length: MAX_BATCH + 11 }, (_, i) => batches.call(i)));
   assert.deepEqual(
     r.calls.map((c) => [c.kind, c.values.length]),
     [
+      ['one', 1],
       ['many', MAX_BATCH],
       ['many', 10],
     ],
@@ -88,55 +118,57 @@ test('while the busy number of calls runs, arriving writes wait and then go toge
 test('a batch the server refused (rolled back whole) goes again write by write', async () => {
   const refused = Object.assign(new Error('deadlock'), { errno: 1213 });
   const r = recorder({ many: () => Promise.reject(refused) });
-  const batches = new BatchedCalls(r.send);
-  assert.deepEqual(await Promise.all([1, 2, 3].map((v) => batches.call(v))), [1, 2, 3]);
+  const batches = new BatchedCalls(r.send, 1);
+  assert.deepEqual(await Promise.all([0, 1, 2, 3].map((v) => batches.call(v))), [0, 1, 2, 3]);
   assert.deepEqual(
     r.calls.map((c) => c.kind),
-    ['many', 'one', 'one', 'one'],
+    ['one', 'many', 'one', 'one', 'one'],
   );
-  assert.deepEqual(batches.sent, { batches: 0, batched: 0, alone: 0, again: 3 });
+  assert.deepEqual(batches.sent, { batches: 0, batched: 0, alone: 1, again: 3 });
 });
 
 test('a write the batch left unanswered goes again alone', async () => {
   const r = recorder({ many: async (values) => values.map((v) => (v % 2 ? v * 10 : undefined)) });
-  const batches = new BatchedCalls(r.send);
-  assert.deepEqual(await Promise.all([1, 2, 3, 4].map((v) => batches.call(v))), [10, 2, 30, 4]);
+  const batches = new BatchedCalls(r.send, 1);
+  assert.deepEqual(await Promise.all([0, 1, 2, 3, 4].map((v) => batches.call(v))), [0, 10, 2, 30, 4]);
   assert.deepEqual(
     r.calls.map((c) => [c.kind, c.values]),
     [
+      ['one', [0]],
       ['many', [1, 2, 3, 4]],
       ['one', [2]],
       ['one', [4]],
     ],
   );
-  assert.deepEqual(batches.sent, { batches: 1, batched: 4, alone: 0, again: 2 });
+  assert.deepEqual(batches.sent, { batches: 1, batched: 4, alone: 1, again: 2 });
 });
 
 test('a batch whose connection was lost is not sent again: its COMMIT may have landed', async () => {
   const lost = Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
   const r = recorder({ many: () => Promise.reject(lost) });
-  const batches = new BatchedCalls(r.send);
-  const results = await Promise.allSettled([1, 2, 3].map((v) => batches.call(v)));
+  const batches = new BatchedCalls(r.send, 1);
+  const results = await Promise.allSettled([0, 1, 2, 3].map((v) => batches.call(v)));
   assert.deepEqual(
-    results.map((x) => x.status === 'rejected' && x.reason),
-    [lost, lost, lost],
+    results.map((x) => (x.status === 'rejected' ? x.reason : x.value)),
+    [0, lost, lost, lost],
   );
   assert.deepEqual(
     r.calls.map((c) => c.kind),
-    ['many'],
+    ['one', 'many'],
   );
 });
 
 test('writes with the same distinct key never share a call: the later ones keep their place for the next', async () => {
   const r = recorder();
   const batches = new BatchedCalls({ ...r.send, distinct: (v: number) => v % 4 }, 1);
-  const values = [1, 2, 3, 5, 6, 7, 8, 9];
+  const values = [0, 1, 2, 3, 5, 6, 7, 8, 9];
   assert.deepEqual(
     await Promise.all(values.map((v) => batches.call(v))),
-    [10, 20, 30, 50, 60, 70, 80, 9], // 9 went alone
+    [0, 10, 20, 30, 50, 60, 70, 80, 9], // 0 and 9 went alone
   );
-  // Keys 1 2 3 1 2 3 0 1: the first call takes one of each key in line order, the next the rest.
+  // After 0, keys 1 2 3 1 2 3 0 1: the first batch takes one of each key in line order, the next the rest.
   assert.deepEqual(r.calls, [
+    { kind: 'one', values: [0] },
     { kind: 'many', values: [1, 2, 3, 8] },
     { kind: 'many', values: [5, 6, 7] },
     { kind: 'one', values: [9] },

@@ -2,7 +2,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import type { DialectCapabilities } from '../database.ts';
 
 // MariaDB's holds of free seats, many in one call: `hold_free_seats(p_holds)` takes a JSON array of holds (one
-// array of values each, in the order of HOLD_COLUMNS) and writes them in one transaction of five statements,
+// array of values each, in the order of HOLD_COLUMNS) and writes them in one transaction of six statements,
 // whatever their number. Each statement of a procedure costs MariaDB 20-50 µs of CPU (bench:hold-parts), so a
 // hold's four row-writing statements, not its round trip, bound how many holds a second MariaDB takes; in one
 // batch they are shared (bench:booking, see batched-calls.ts, which sends batches only while the database is

@@ -3,18 +3,18 @@ import type { DialectCapabilities } from '../database.ts';
 
 // MariaDB's payments of held seats, many in one call: `pay_for_held_seats(p_payments)` takes a JSON array of
 // payments (one array of values each, in the order of PAYMENT_COLUMNS), at most one per user (batched-calls.ts
-// keeps a user's payments in different calls), sorted by seat, and pays in one transaction of ten statements
-// whatever their number, as migration 0015 does for holds. A payment it does not write is paid again alone, by
-// pay_for_held_seat, whose answer (not held, short of points) is exact.
-// - The seats' claims are locked first, then the users' wallets, each by primary key in the order given: the
-//   order of a payment alone (migration 0011), and claims in seat order, so two batches do not lock them
-//   crosswise.
-// - A claim is sold where pay_for_held_seat would sell it (held by this reservation and user, not lapsed) and
-//   the reservation is still HELD and the wallet has the amount.
+// keeps a user's payments in different calls), sorted by seat, and pays them in one transaction of six
+// statements whatever their number, as migration 0015 does for holds. A payment it does not write is paid again
+// alone, by pay_for_held_seat, whose answer (not held, short of points) is exact.
+// - One multi-table UPDATE sells each claim and debits its wallet where pay_for_held_seat would: the claim held
+//   by this reservation and user, not lapsed, the reservation still HELD, the wallet holding the amount. It
+//   lowers the wallet's bound of live holds too (migration 0014). Its rows are locked in the order given, claim
+//   then wallet for each payment (the order of a payment alone, migration 0011), claims in seat order, so two
+//   batches do not lock claims crosswise. Each wallet is reached once (one payment per user).
 // - The payments of this call are then the claims sold whose reservation is still HELD: no other transaction
-//   can sell a claim this one holds locked, and a reservation is confirmed in the same transaction as its
-//   claim is sold (here, last). Each such payment debits its wallet (lowering its bound of live holds, as in
-//   migration 0014), writes its payment, ledger and event rows, and confirms its reservation.
+//   can sell a claim this one holds locked, and a reservation is confirmed in the same transaction as its claim
+//   is sold (here, last). Each such payment writes its payment, ledger and event rows, then its reservation is
+//   confirmed.
 // - Answered per payment: whether its payment row (by its own id) was written, and the wallet's balance, which
 //   is the balance after it (one payment per user in a call).
 // Needs JSON_TABLE (MariaDB 10.6, MySQL 8.0.4).
@@ -49,29 +49,22 @@ export const PAYMENT_COLUMNS = {
 const PAYMENTS = `json_table(p_payments, '$[*]' columns (${Object.entries(PAYMENT_COLUMNS)
   .map(([c, type], i) => `${c} ${type} path '$[${i}]'`)
   .join(', ')})) h`;
-const CLAIM = `straight_join seat_claims c force index (primary)
-    on c.schedule_id = h.schedule_id and c.seat_id = h.seat_id`;
 const WALLET = 'straight_join point_wallets w force index (primary) on w.user_id = h.user_id';
 /** The payments of this call: claims sold whose reservation is not confirmed yet. */
-const PAID_HERE = `${PAYMENTS} ${CLAIM} and c.reservation_id = h.reservation_id
+const PAID_HERE = `${PAYMENTS} straight_join seat_claims c force index (primary)
+    on c.schedule_id = h.schedule_id and c.seat_id = h.seat_id and c.reservation_id = h.reservation_id
     straight_join reservations r force index (primary) on r.id = h.reservation_id`;
 const IS_PAID_HERE = `c.status = 'SOLD' and r.status = 'HELD'`;
 
 export const payForHeldSeats = `create procedure pay_for_held_seats(p_payments json)
 begin
-  declare v_locked integer default 0;
   declare exit handler for sqlexception begin rollback; resignal; end;
   start transaction;
-  select count(*) into v_locked from ${PAYMENTS} ${CLAIM} for update;
-  select count(*) into v_locked from ${PAYMENTS} ${WALLET} for update;
   update ${PAID_HERE} ${WALLET}
-    set c.status = 'SOLD'
+    set c.status = 'SOLD', w.balance = w.balance - h.amount, w.updated_at = h.now,
+      w.hold_bound = if(w.hold_bound > 0, w.hold_bound - 1, 0)
     where c.user_id = h.user_id and c.status = 'HELD' and c.expires_at > h.now
       and r.status = 'HELD' and w.balance >= h.amount;
-  update ${PAID_HERE} ${WALLET}
-    set w.balance = w.balance - h.amount, w.updated_at = h.now,
-      w.hold_bound = if(w.hold_bound > 0, w.hold_bound - 1, 0)
-    where ${IS_PAID_HERE};
   insert into payments (id, reservation_id, user_id, amount, created_at)
     select h.payment_id, h.payment_reservation_id, h.payment_user_id, h.payment_amount, h.payment_created_at
     from ${PAID_HERE} where ${IS_PAID_HERE};
