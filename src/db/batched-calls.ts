@@ -1,14 +1,16 @@
-// MariaDB's writes that a procedure can take many to a call (holds without an idempotency key: migration 0015;
-// payments without one: 0016), batched while the database is busy. A write that finds no call of its kind in
-// flight goes at once, alone, by the procedure of one write: an idle database adds no wait to it. Others are
-// taken at the end of the event loop's turn, together with those that arrived in it, while fewer than BUSY calls
-// run; writes that arrive while BUSY calls run wait for the first of them to end, and then go together: MariaDB
-// spends most of a write's CPU on the statements of its procedure, one set per call however many writes it
-// carries. Fewer than MIN_BATCH waiting writes go one by one: a batch's statements cost more than one write's.
+// Writes that one call can carry many of, batched while the database is busy: holds without an idempotency key
+// (MariaDB's procedure of migration 0015, PostgreSQL's statement in booking-writes.ts) and MariaDB's payments
+// without one (migration 0016). A database spends most of such a write's CPU on the statements of its call, one
+// set per call however many writes it carries.
+// A write that finds no call of its kind in flight goes at once, alone, by the call of one write: an idle
+// database adds no wait to it. Others are taken at the end of the event loop's turn, together with those that
+// arrived in it, while fewer than BUSY calls run; writes that arrive while BUSY calls run wait for the first of
+// them to end, and then go together. Fewer than MIN_BATCH waiting writes go one by one: a batch's statements cost
+// more than one write's.
 // Writes with the same `distinct` key (a payment's user) never share a call: the later ones wait for the next.
-// A batch that fails with an error from the server has rolled back whole (the procedure's handler), so its
-// writes go again one by one and each gets its own answer. A lost connection is not retried: its COMMIT may
-// have landed; every write of the batch gets that error, as a single call's would.
+// A batch that fails with an error from the server has rolled back whole (a procedure's handler, PostgreSQL's
+// implicit transaction), so its writes go again one by one and each gets its own answer. A lost connection is
+// not retried: its COMMIT may have landed; every write of the batch gets that error, as a single call's would.
 import type { Database } from './database.ts';
 
 interface Waiting<T, R> {
@@ -33,7 +35,11 @@ export const MIN_BATCH = 3;
 /** At most this many writes in one call. */
 export const MAX_BATCH = 64;
 
-const serverError = (err: unknown) => typeof (err as { errno?: unknown }).errno === 'number';
+/** An error the database server answered with (mysql2's errno, pg's severity): it rolled the call back. */
+const serverError = (err: unknown) => {
+  const e = err as { errno?: unknown; severity?: unknown };
+  return typeof e.errno === 'number' || typeof e.severity === 'string';
+};
 
 export class BatchedCalls<T, R> {
   readonly #send: BatchSender<T, R>;

@@ -19,6 +19,7 @@ import type {
 import { batchedCallsOf } from './batched-calls.ts';
 import type { Database, Db } from './database.ts';
 import { newKeyRow } from './idempotency-repository.ts';
+import { HOLD_COLUMNS } from './migrations/0015-hold-batches.ts';
 import { outboxRow } from './outbox-repository.ts';
 import { prepared } from './prepared-statements.ts';
 import { statementTemplate } from './statement-template.ts';
@@ -116,8 +117,8 @@ export async function holdFreeSeatWithinLimit(
   const keyed = h.answer !== undefined;
   const { capabilities } = database;
   const { user, key, held, claimed } = capabilities.storedProcedures
-    ? await holdByProcedure(database, v, keyed)
-    : await holdInOnePipeline(database, v, keyed);
+    ? await holdBatched(database, v, keyed, holdAloneByProcedure, holdManyByProcedure)
+    : await holdBatched(database, v, keyed, holdInOnePipeline, holdManyInOnePipeline);
   if (!key) return { status: v.newKey ? 'key_exists' : 'superseded' };
   if (!user) return { status: 'no_user' };
   if (claimed) return { status: 'held' };
@@ -212,6 +213,129 @@ const isStoredKey = (err: unknown) =>
   (err as { code?: string; constraint?: string }).code === '23505' &&
   (err as { constraint?: string }).constraint === 'idempotency_keys_pk';
 
+type HoldAlone = (database: Database, v: HoldValues, keyed: boolean) => Promise<LimitedHoldRow>;
+type HoldMany = (database: Database, holds: readonly HoldValues[]) => Promise<LimitedHoldRow[]>;
+
+/** A hold without an idempotency key goes in a batch when the database is busy (batched-calls.ts). */
+function holdBatched(
+  database: Database,
+  v: HoldValues,
+  keyed: boolean,
+  alone: HoldAlone,
+  many: HoldMany,
+): Promise<LimitedHoldRow> {
+  if (keyed) return alone(database, v, true);
+  return batchedCallsOf(database, HOLDS, () => ({
+    one: (values: HoldValues) => alone(database, values, false),
+    many: (values: readonly HoldValues[]) => many(database, values),
+  })).call(v);
+}
+
+const LOCK_USERS = `/* prepared lock_users */ select pg_advisory_xact_lock(${USER_HOLDS_LOCK_SPACE}, u)
+  from unnest($1::int[]) as u`;
+
+// PostgreSQL's holds many at once: behind one Sync, the users' locks in the order of their ids (so batches
+// never wait on each other in a cycle), then one statement that counts each user's live holds, after the locks
+// were granted, and claims the seats of users who exist and have room for all their holds in the batch, as the
+// hold alone does for one (holdInOneStatement); the reservations and events of the seats won are written with
+// them. Each user's holds are counted by the live-holds index, one user at a time: a plan joining the claims to
+// the batch's users read the whole table, and slowed as it grew.
+const HOLDS_STATEMENT = `/* prepared hold_free_seats */ with h as (
+    select * from json_to_recordset($1::json) as h(schedule_id int, seat_id int, reservation_id text,
+      user_id int, claim_status text, expires_at bigint, status text, price int, created_at bigint,
+      updated_at bigint, event_id text, aggregate_id text, type text, payload text, event_created_at bigint,
+      published_at bigint, now bigint, max_holds int, of_user int)
+  ), live as (
+    select u.user_id, (select count(*) from seat_claims c
+        where c.user_id = u.user_id and c.status = 'HELD' and c.expires_at > u.now) as n
+    from (select user_id, min(now) as now from h group by user_id) u
+    where exists (select 1 from users where id = u.user_id)
+  ), claim as (
+    insert into seat_claims (schedule_id, seat_id, reservation_id, user_id, status, expires_at)
+    select h.schedule_id, h.seat_id, h.reservation_id, h.user_id, h.claim_status, h.expires_at
+    from h join live using (user_id)
+    where live.n + h.of_user <= h.max_holds
+    on conflict do nothing
+    returning reservation_id
+  ), reservation as (
+    insert into reservations (id, user_id, schedule_id, seat_id, status, price, created_at, expires_at, updated_at)
+    select h.reservation_id, h.user_id, h.schedule_id, h.seat_id, h.status, h.price, h.created_at, h.expires_at,
+      h.updated_at
+    from h join claim using (reservation_id)
+  ), event as (
+    insert into outbox (event_id, aggregate_id, type, payload, created_at, published_at)
+    select h.event_id, h.aggregate_id, h.type, h.payload, h.event_created_at, h.published_at
+    from h join claim using (reservation_id)
+  )
+  select reservation_id from claim`;
+
+/** The number of each user's holds in a batch, and the latest expiry among them. */
+function holdsPerUser(holds: readonly HoldValues[]): Map<number, { n: number; until: number }> {
+  const ofUser = new Map<number, { n: number; until: number }>();
+  for (const { userId, claim } of holds) {
+    const u = ofUser.get(userId) ?? { n: 0, until: 0 };
+    ofUser.set(userId, { n: u.n + 1, until: Math.max(u.until, Number(claim.expires_at)) });
+  }
+  return ofUser;
+}
+
+/** A batch's holds as the batch statements read them (PostgreSQL by name, MariaDB in HOLD_COLUMNS' order). */
+function batchRows(holds: readonly HoldValues[], ofUser: Map<number, { n: number; until: number }>) {
+  return holds.map(({ claim: c, reservation: r, event: e, now, maxHolds, userId }) => {
+    const user = ofUser.get(userId) as { n: number; until: number };
+    const row: Record<(typeof HOLD_COLUMNS)[number], unknown> = {
+      schedule_id: c.schedule_id,
+      seat_id: c.seat_id,
+      reservation_id: c.reservation_id,
+      user_id: c.user_id,
+      claim_status: c.status,
+      expires_at: c.expires_at,
+      status: r.status,
+      price: r.price,
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+      event_id: e.event_id,
+      aggregate_id: e.aggregate_id,
+      type: e.type,
+      payload: e.payload,
+      event_created_at: e.created_at,
+      published_at: e.published_at,
+      now,
+      max_holds: maxHolds,
+      of_user: user.n,
+      user_until: user.until,
+    };
+    return row;
+  });
+}
+
+/** A batch's answers: held where its claim was written (`won`: their reservation ids), else taken. */
+function wonOrTaken(holds: readonly HoldValues[], won: unknown): LimitedHoldRow[] {
+  const ids = new Set((won as { reservation_id: string }[]).map((w) => w.reservation_id));
+  return holds.map((v) => ({
+    user: true,
+    key: true,
+    held: 0,
+    claimed: ids.has(String(v.claim.reservation_id)),
+  }));
+}
+
+/** Holds by HOLDS_STATEMENT; a hold it did not write is `taken`, for the domain to tell why. */
+async function holdManyInOnePipeline(
+  database: Database,
+  holds: readonly HoldValues[],
+): Promise<LimitedHoldRow[]> {
+  if (!holds.every(batchable)) return Promise.all(holds.map((v) => holdInOnePipeline(database, v, false)));
+  const ofUser = holdsPerUser(holds);
+  const rows = batchRows(holds, ofUser);
+  const users = [...ofUser.keys()].sort((a, b) => a - b);
+  const [, won] = await inOneRoundTrip(database, [
+    CompiledQuery.raw(LOCK_USERS, [`{${users.join(',')}}`]), // an int[] literal: one Sync binds scalars
+    CompiledQuery.raw(HOLDS_STATEMENT, [JSON.stringify(rows)]),
+  ]);
+  return wonOrTaken(holds, won);
+}
+
 async function holdInOnePipeline(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
   const { db } = database;
   const { newKey } = v;
@@ -256,15 +380,6 @@ const claimValues = (c: Row) => [
 ];
 const eventValues = (e: Row) => [e.event_id, e.aggregate_id, e.type, e.payload, e.created_at, e.published_at];
 
-/** A hold without an idempotency key goes in a batch when the database is busy (batched-calls.ts). */
-function holdByProcedure(database: Database, v: HoldValues, keyed: boolean): Promise<LimitedHoldRow> {
-  if (keyed) return holdAloneByProcedure(database, v, true);
-  return batchedCallsOf(database, HOLDS, () => ({
-    one: (values: HoldValues) => holdAloneByProcedure(database, values, false),
-    many: (values: readonly HoldValues[]) => holdManyByProcedure(database, values),
-  })).call(v);
-}
-
 /** A hold's row written by hold_free_seats carries the claim's user, seat and expiry into its reservation. */
 const batchable = ({ claim: c, reservation: r }: HoldValues) =>
   r.id === c.reservation_id &&
@@ -279,34 +394,10 @@ async function holdManyByProcedure(
   holds: readonly HoldValues[],
 ): Promise<LimitedHoldRow[]> {
   if (!holds.every(batchable)) return Promise.all(holds.map((v) => holdAloneByProcedure(database, v, false)));
-  const ofUser = new Map<number, { n: number; until: number }>();
-  for (const { userId, claim } of holds) {
-    const u = ofUser.get(userId) ?? { n: 0, until: 0 };
-    ofUser.set(userId, { n: u.n + 1, until: Math.max(u.until, Number(claim.expires_at)) });
-  }
-  const rows = holds.map(({ claim: c, reservation: r, event: e, now, maxHolds, userId }) => {
-    const user = ofUser.get(userId) as { n: number; until: number };
-    return [
-      ...claimValues(c),
-      r.status,
-      r.price,
-      r.created_at,
-      r.updated_at,
-      ...eventValues(e),
-      now,
-      maxHolds,
-      user.n,
-      user.until,
-    ];
-  });
+  const ofUser = holdsPerUser(holds);
+  const rows = batchRows(holds, ofUser).map((row) => HOLD_COLUMNS.map((c) => row[c]));
   const [won] = await inOneCall(database, CompiledQuery.raw(HOLDS_CALL, [JSON.stringify(rows)]));
-  const ids = new Set((won as { reservation_id: string }[]).map((w) => w.reservation_id));
-  return holds.map((v) => ({
-    user: true,
-    key: true,
-    held: 0,
-    claimed: ids.has(String(v.claim.reservation_id)),
-  }));
+  return wonOrTaken(holds, won);
 }
 
 async function holdAloneByProcedure(
