@@ -281,9 +281,13 @@ export async function startStub(initial: StubOptions = {}): Promise<Stub> {
     },
     set options(next: StubOptions) {
       state.options = next;
-      // A sale's admissions count from the options that set it up.
+      // A sale's admissions count from the options that set it up, and its seats and wallets start afresh: a
+      // sell-out test found an earlier test's holds on its schedules, and sometimes nothing left to buy.
       admissions = 0;
       admittedKeys.clear();
+      held.clear();
+      reservations.clear();
+      wallets.clear();
     },
     counts,
     issuedTo,
