@@ -2,11 +2,12 @@
 // (MariaDB's procedure of migration 0015, PostgreSQL's statement in booking-writes.ts) and MariaDB's payments
 // without one (migration 0016). A database spends most of such a write's CPU on the statements of its call, one
 // set per call however many writes it carries.
-// A write that finds no call of its kind in flight goes at once, alone, by the call of one write: an idle
-// database adds no wait to it. Others are taken at the end of the event loop's turn, together with those that
-// arrived in it, while fewer than BUSY calls run; writes that arrive while BUSY calls run wait for the first of
-// them to end, and then go together. Fewer than MIN_BATCH waiting writes go one by one: a batch's statements cost
-// more than one write's.
+// A write that finds fewer than BUSY calls of its kind in flight goes at once, alone, by the call of one write,
+// unless a call of its kind ended in this turn of the event loop: the writers it answered often write again at
+// once, and the writes of that turn go together at its end. Writes that arrive while BUSY calls run wait for the
+// first of them to end, and then go together. Fewer than MIN_BATCH waiting writes go one by one: a batch's
+// statements cost more than one write's. (Taking every turn's writes together at its end batched about as much
+// in the bench, but made every write that found a call in flight wait a turn of a busy event loop.)
 // Writes with the same `distinct` key (a payment's user) never share a call: the later ones wait for the next.
 // A batch that fails with an error from the server has rolled back whole (a procedure's handler, PostgreSQL's
 // implicit transaction), so its writes go again one by one and each gets its own answer. A lost connection is
@@ -46,7 +47,8 @@ export class BatchedCalls<T, R> {
   readonly #busy: number;
   #waiting: Waiting<T, R>[] = [];
   #inFlight = 0;
-  #scheduled = false;
+  /** A call ended in this turn: writes arriving in it wait for its end, and go together. */
+  #collecting = false;
   /**
    * Batches sent, writes sent in them, writes sent alone, and writes of batches sent again alone (a batch the
    * server refused, or a write the batch did not answer), for the benches and tests.
@@ -66,15 +68,7 @@ export class BatchedCalls<T, R> {
   call(values: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ values, resolve, reject });
-      if (this.#inFlight === 0 && this.#waiting.length === 1) this.#dispatch();
-      else if (!this.#scheduled) {
-        // Writes arriving in the same turn of the event loop as others are taken together.
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#dispatch();
-        });
-      }
+      if (!this.#collecting) this.#dispatch();
     });
   }
 
@@ -86,7 +80,7 @@ export class BatchedCalls<T, R> {
         continue;
       }
       this.#inFlight++;
-      this.#batch(batch).finally(() => this.#ended());
+      void this.#batch(batch);
     }
   }
 
@@ -110,16 +104,29 @@ export class BatchedCalls<T, R> {
 
   #ended(): void {
     this.#inFlight--;
-    this.#dispatch();
+    if (this.#collecting) return;
+    // The writers answered by this call often write again at once: they go together at the turn's end.
+    this.#collecting = true;
+    setImmediate(() => {
+      this.#collecting = false;
+      this.#dispatch();
+    });
   }
 
-  #alone(w: Waiting<T, R>): void {
+  #alone(w: Waiting<T, R>, counted = true): void {
     this.#inFlight++;
-    this.sent.alone++;
-    this.#send
-      .one(w.values)
-      .then(w.resolve, w.reject)
-      .finally(() => this.#ended());
+    if (counted) this.sent.alone++;
+    // The call is over before its writer hears, so what the writer sends next finds it ended.
+    this.#send.one(w.values).then(
+      (answer) => {
+        this.#ended();
+        w.resolve(answer);
+      },
+      (err) => {
+        this.#ended();
+        w.reject(err);
+      },
+    );
   }
 
   async #batch(batch: Waiting<T, R>[]): Promise<void> {
@@ -128,6 +135,7 @@ export class BatchedCalls<T, R> {
       answers = await this.#send.many(batch.map((w) => w.values));
     } catch (err) {
       if (!serverError(err)) {
+        this.#ended();
         for (const w of batch) w.reject(err);
         return;
       }
@@ -137,13 +145,15 @@ export class BatchedCalls<T, R> {
       this.sent.batches++;
       this.sent.batched += batch.length;
     }
-    const again = batch.filter((w, i) => {
+    const again = batch.filter((_, i) => answers[i] === undefined);
+    this.sent.again += again.length;
+    this.#ended();
+    batch.forEach((w, i) => {
       const answer = answers[i];
       if (answer !== undefined) w.resolve(answer);
-      return answer === undefined;
     });
-    this.sent.again += again.length;
-    await Promise.all(again.map((w) => this.#send.one(w.values).then(w.resolve, w.reject)));
+    // Each goes again in a call of its own, already past the line.
+    for (const w of again) this.#alone(w, false);
   }
 }
 

@@ -44,45 +44,22 @@ test(`fewer than ${MIN_BATCH} writes arriving together go alone`, async () => {
   assert.deepEqual(batches.sent, { batches: 0, batched: 0, alone: 2, again: 0 });
 });
 
-test('a write that finds no call in flight goes at once, alone; those arriving in the same turn go together', async () => {
+test(`writes go alone while fewer than ${BUSY} calls run; those arriving after wait, then go in one call`, async () => {
   const r = recorder();
   const batches = new BatchedCalls(r.send);
   const values = Array.from({ length: 10 }, (_, i) => i + 1);
   assert.deepEqual(
     await Promise.all(values.map((v) => batches.call(v))),
-    [1, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+    [1, 2, 3, 4, 50, 60, 70, 80, 90, 100],
   );
   assert.deepEqual(r.calls, [
     { kind: 'one', values: [1] },
-    { kind: 'many', values: [2, 3, 4, 5, 6, 7, 8, 9, 10] },
+    { kind: 'one', values: [2] },
+    { kind: 'one', values: [3] },
+    { kind: 'one', values: [4] },
+    { kind: 'many', values: [5, 6, 7, 8, 9, 10] },
   ]);
-  assert.deepEqual(batches.sent, { batches: 1, batched: 9, alone: 1, again: 0 });
-});
-
-test(`while fewer than ${BUSY} calls run, a turn's writes go at its end; past that, when a call ends`, async () => {
-  const r = recorder();
-  const batches = new BatchedCalls(r.send);
-  r.hold();
-  const turn = () => new Promise((resolve) => setImmediate(resolve));
-  const all: Promise<number>[] = [];
-  // Calls in flight: 1 (alone), then 2, 3, 4 (a turn's three writes each), then the line waits.
-  all.push(batches.call(1));
-  for (let k = 0; k < 4; k++) {
-    all.push(...[1, 2, 3].map((i) => batches.call(10 * (k + 1) + i)));
-    await turn();
-  }
-  assert.deepEqual(
-    r.calls.map((c) => [c.kind, c.values]),
-    [
-      ['one', [1]],
-      ['many', [11, 12, 13]],
-      ['many', [21, 22, 23]],
-      ['many', [31, 32, 33]],
-    ],
-  );
-  r.release();
-  await Promise.all(all);
-  assert.deepEqual(r.calls.at(-1), { kind: 'many', values: [41, 42, 43] });
+  assert.deepEqual(batches.sent, { batches: 1, batched: 6, alone: 4, again: 0 });
 });
 
 test(`at most ${MAX_BATCH} writes go in one call`, async () => {
@@ -173,4 +150,19 @@ test('writes with the same distinct key never share a call: the later ones keep 
     { kind: 'many', values: [5, 6, 7] },
     { kind: 'one', values: [9] },
   ]);
+});
+
+test('writes arriving in the turn a call ended go together at its end, though the database has room', async () => {
+  const r = recorder();
+  const batches = new BatchedCalls(r.send);
+  const again = await batches.call(1).then(() => Promise.all([2, 3, 4, 5].map((v) => batches.call(v))));
+  assert.deepEqual(again, [20, 30, 40, 50]);
+  assert.deepEqual(r.calls, [
+    { kind: 'one', values: [1] },
+    { kind: 'many', values: [2, 3, 4, 5] },
+  ]);
+  // A later turn with no call ended: alone at once again.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(await batches.call(6), 6);
+  assert.deepEqual(r.calls.at(-1), { kind: 'one', values: [6] });
 });
