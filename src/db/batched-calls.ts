@@ -36,10 +36,13 @@ export const MIN_BATCH = 3;
 /** At most this many writes in one call. */
 export const MAX_BATCH = 64;
 
-/** An error the database server answered with (mysql2's errno, pg's severity): it rolled the call back. */
+/**
+ * An error the database server answered with, which rolled the call back: mysql2's carry the server's SQLSTATE,
+ * pg's a severity. A socket's error (a negative errno, no SQLSTATE) is not one.
+ */
 const serverError = (err: unknown) => {
-  const e = err as { errno?: unknown; severity?: unknown };
-  return typeof e.errno === 'number' || typeof e.severity === 'string';
+  const e = err as { sqlState?: unknown; severity?: unknown };
+  return typeof e.sqlState === 'string' || typeof e.severity === 'string';
 };
 
 export class BatchedCalls<T, R> {

@@ -93,7 +93,7 @@ test('while the busy number of calls runs, arriving writes wait and then go toge
 });
 
 test('a batch the server refused (rolled back whole) goes again write by write', async () => {
-  const refused = Object.assign(new Error('deadlock'), { errno: 1213 });
+  const refused = Object.assign(new Error('deadlock'), { errno: 1213, sqlState: '40001' });
   const r = recorder({ many: () => Promise.reject(refused) });
   const batches = new BatchedCalls(r.send, 1);
   assert.deepEqual(await Promise.all([0, 1, 2, 3].map((v) => batches.call(v))), [0, 1, 2, 3]);
@@ -120,20 +120,26 @@ test('a write the batch left unanswered goes again alone', async () => {
   assert.deepEqual(batches.sent, { batches: 1, batched: 4, alone: 1, again: 2 });
 });
 
-test('a batch whose connection was lost is not sent again: its COMMIT may have landed', async () => {
-  const lost = Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
-  const r = recorder({ many: () => Promise.reject(lost) });
-  const batches = new BatchedCalls(r.send, 1);
-  const results = await Promise.allSettled([0, 1, 2, 3].map((v) => batches.call(v)));
-  assert.deepEqual(
-    results.map((x) => (x.status === 'rejected' ? x.reason : x.value)),
-    [0, lost, lost, lost],
-  );
-  assert.deepEqual(
-    r.calls.map((c) => c.kind),
-    ['one', 'many'],
-  );
-});
+for (const [name, lost] of [
+  ['lost', Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })],
+  [
+    'reset',
+    Object.assign(new Error('read ECONNRESET'), { errno: -104, code: 'ECONNRESET', syscall: 'read' }),
+  ],
+] as const)
+  test(`a batch whose connection was ${name} is not sent again: its COMMIT may have landed`, async () => {
+    const r = recorder({ many: () => Promise.reject(lost) });
+    const batches = new BatchedCalls(r.send, 1);
+    const results = await Promise.allSettled([0, 1, 2, 3].map((v) => batches.call(v)));
+    assert.deepEqual(
+      results.map((x) => (x.status === 'rejected' ? x.reason : x.value)),
+      [0, lost, lost, lost],
+    );
+    assert.deepEqual(
+      r.calls.map((c) => c.kind),
+      ['one', 'many'],
+    );
+  });
 
 test('writes with the same distinct key never share a call: the later ones keep their place for the next', async () => {
   const r = recorder();
