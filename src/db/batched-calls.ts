@@ -168,10 +168,16 @@ export function batchedCallsOf<T, R>(
   kind: string,
   send: () => BatchSender<T, R>,
 ): BatchedCalls<T, R> {
-  const kinds = perDatabase.get(database) ?? new Map<string, unknown>();
-  perDatabase.set(database, kinds);
-  const calls = (kinds.get(kind) as BatchedCalls<T, R> | undefined) ?? new BatchedCalls(send());
-  kinds.set(kind, calls);
+  let kinds = perDatabase.get(database);
+  if (!kinds) {
+    kinds = new Map<string, unknown>();
+    perDatabase.set(database, kinds);
+  }
+  let calls = kinds.get(kind) as BatchedCalls<T, R> | undefined;
+  if (!calls) {
+    calls = new BatchedCalls(send());
+    kinds.set(kind, calls);
+  }
   return calls;
 }
 

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { batchStats } from '../../src/db/batched-calls.ts';
 import { HOLDS, PAYMENTS, USER_HOLDS_LOCK_SPACE } from '../../src/db/booking-writes.ts';
 import { holdFreeSeats } from '../../src/db/migrations/0015-hold-batches.ts';
-import type { HoldPayment, Reservation } from '../../src/domain/booking/model.ts';
+import type { Reservation } from '../../src/domain/booking/model.ts';
+import { holdPaymentOf } from '../../src/domain/booking/payments.ts';
 import { newId } from '../../src/domain/ids.ts';
 import { bookingOn, HOLD_TTL_SECONDS, MAX_HOLDS_PER_USER } from '../support/booking.ts';
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../support/databases.ts';
@@ -21,36 +22,6 @@ const tally = (results: Settled[]) => {
   const counts: Record<string, number> = {};
   for (const r of results) counts[outcome(r)] = (counts[outcome(r)] ?? 0) + 1;
   return counts;
-};
-
-/** A payment of `r` by `userId` at `now`, as the payment service hands it to the store. */
-const payOf = (
-  r: Pick<Reservation, 'id' | 'price' | 'scheduleId' | 'seatId'>,
-  userId: number,
-  now: number,
-): HoldPayment => {
-  const payment = { id: newId(now), reservationId: r.id, userId, amount: r.price, createdAt: now };
-  return {
-    payment,
-    scheduleId: r.scheduleId,
-    seatId: r.seatId,
-    ledger: {
-      id: newId(now),
-      userId,
-      delta: -r.price,
-      reason: 'PAYMENT',
-      referenceId: r.id,
-      createdAt: now,
-    },
-    event: {
-      eventId: newId(now),
-      aggregateId: r.id,
-      type: 'payment.completed',
-      payload: {},
-      createdAt: now,
-    },
-    now,
-  };
 };
 
 // The first writes find the database idle and go alone, BUSY of them: these fillers go first, and wait in the
@@ -126,7 +97,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     const fillerPayments = FILLERS.map(
       (userId, i) => () =>
         b.store.payForHold(
-          payOf({ id: newId(), price: 1, scheduleId: 99, seatId: i + 1 }, userId, b.clock.now()),
+          holdPaymentOf({ id: newId(), price: 1, scheduleId: 99, seatId: i + 1 }, userId, b.clock.now()),
         ),
     );
     const turns = async (until: () => boolean, what: string) => {
@@ -589,10 +560,10 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         const before = paymentBatches();
         const outcomes = (
           await payAll(() => [
-            b.store.payForHold(payOf(held[0], 81, late)), // lapsed by the time it is paid
-            b.store.payForHold(payOf(held[1], 82, now)), // short by one point
-            b.store.payForHold(payOf(held[2], 89, now)), // not this user's hold
-            ...held.slice(3).map((r) => b.store.payForHold(payOf(r, r.userId, now))),
+            b.store.payForHold(holdPaymentOf(held[0], 81, late)), // lapsed by the time it is paid
+            b.store.payForHold(holdPaymentOf(held[1], 82, now)), // short by one point
+            b.store.payForHold(holdPaymentOf(held[2], 89, now)), // not this user's hold
+            ...held.slice(3).map((r) => b.store.payForHold(holdPaymentOf(r, r.userId, now))),
           ])
         ).map((x) => (x.status === 'fulfilled' ? x.value : x.reason));
         const after = paymentBatches();

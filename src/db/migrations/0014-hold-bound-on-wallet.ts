@@ -47,9 +47,21 @@ const payLoweringBound = (db: Kysely<unknown>) =>
   );
 
 /** The procedure `name` as `text` creates it: the old body dropped, the new one created. */
-async function replaceProcedure(db: Kysely<unknown>, name: string, text: string): Promise<void> {
+export async function replaceProcedure(db: Kysely<unknown>, name: string, text: string): Promise<void> {
   await sql`drop procedure if exists ${sql.raw(name)}`.execute(db);
   await sql.raw(text).execute(db);
+}
+
+/** A migration that makes one procedure of its own where the dialect runs them, and drops it going down. */
+export function procedureMigration(name: string, text: string) {
+  return ({ storedProcedures }: DialectCapabilities): Migration => ({
+    async up(db: Kysely<unknown>) {
+      if (storedProcedures) await replaceProcedure(db, name, text);
+    },
+    async down(db: Kysely<unknown>) {
+      if (storedProcedures) await sql`drop procedure if exists ${sql.raw(name)}`.execute(db);
+    },
+  });
 }
 
 export function holdBoundOnWallet({ storedProcedures }: DialectCapabilities): Migration {

@@ -1,5 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import type { DialectCapabilities } from '../database.ts';
+import { procedureMigration } from './0014-hold-bound-on-wallet.ts';
 
 // MariaDB's holds of free seats, many in one call: `hold_free_seats(p_holds)` takes a JSON array of holds (one
 // array of values each, in the order of HOLD_COLUMNS) and writes them in one transaction of six statements,
@@ -103,16 +102,4 @@ begin
   commit;
 end`;
 
-export function holdBatches({ storedProcedures }: DialectCapabilities): Migration {
-  return {
-    async up(db: Kysely<unknown>) {
-      if (!storedProcedures) return;
-      await sql`drop procedure if exists hold_free_seats`.execute(db);
-      await sql.raw(holdFreeSeats).execute(db);
-    },
-    async down(db: Kysely<unknown>) {
-      if (!storedProcedures) return;
-      await sql`drop procedure if exists hold_free_seats`.execute(db);
-    },
-  };
-}
+export const holdBatches = procedureMigration('hold_free_seats', holdFreeSeats);

@@ -1,5 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import type { DialectCapabilities } from '../database.ts';
+import { procedureMigration } from './0014-hold-bound-on-wallet.ts';
 
 // MariaDB's payments of held seats, many in one call: `pay_for_held_seats(p_payments)` takes a JSON array of
 // payments (one array of values each, in the order of PAYMENT_COLUMNS), at most one per user (batched-calls.ts
@@ -80,16 +79,4 @@ begin
   commit;
 end`;
 
-export function paymentBatches({ storedProcedures }: DialectCapabilities): Migration {
-  return {
-    async up(db: Kysely<unknown>) {
-      if (!storedProcedures) return;
-      await sql`drop procedure if exists pay_for_held_seats`.execute(db);
-      await sql.raw(payForHeldSeats).execute(db);
-    },
-    async down(db: Kysely<unknown>) {
-      if (!storedProcedures) return;
-      await sql`drop procedure if exists pay_for_held_seats`.execute(db);
-    },
-  };
-}
+export const paymentBatches = procedureMigration('pay_for_held_seats', payForHeldSeats);

@@ -6,6 +6,43 @@ import { newId } from '../ids.ts';
 import type { BookingStore, HoldPayment, Payment, PaymentOutcome, Reservation } from './model.ts';
 import { assertHeld } from './reservations.ts';
 
+/** What paying for the hold `r` writes, by `userId` at `now`: the payment, its ledger entry and its event. */
+export function holdPaymentOf(
+  r: Pick<Reservation, 'id' | 'price' | 'scheduleId' | 'seatId'>,
+  userId: number,
+  now: number,
+): HoldPayment {
+  const payment: Payment = { id: newId(now), reservationId: r.id, userId, amount: r.price, createdAt: now };
+  return {
+    payment,
+    scheduleId: r.scheduleId,
+    seatId: r.seatId,
+    ledger: {
+      id: newId(now),
+      userId,
+      delta: -r.price,
+      reason: 'PAYMENT',
+      referenceId: r.id,
+      createdAt: now,
+    },
+    event: {
+      eventId: newId(now),
+      aggregateId: r.id,
+      type: 'payment.completed',
+      payload: {
+        paymentId: payment.id,
+        reservationId: r.id,
+        userId,
+        amount: r.price,
+        scheduleId: r.scheduleId,
+        seatId: r.seatId,
+      },
+      createdAt: now,
+    },
+    now,
+  };
+}
+
 export interface PaymentReceipt {
   payment: Payment;
   balance: number;
@@ -47,35 +84,8 @@ export class PaymentService {
     if (r.userId !== userId)
       throw new DomainError('NOT_RESERVATION_OWNER', 'This reservation belongs to another user');
     assertHeld(r, now);
-    const payment: Payment = { id: newId(now), reservationId, userId, amount: r.price, createdAt: now };
-    const hold: HoldPayment = {
-      payment,
-      scheduleId: r.scheduleId,
-      seatId: r.seatId,
-      ledger: {
-        id: newId(now),
-        userId,
-        delta: -r.price,
-        reason: 'PAYMENT',
-        referenceId: reservationId,
-        createdAt: now,
-      },
-      event: {
-        eventId: newId(now),
-        aggregateId: reservationId,
-        type: 'payment.completed',
-        payload: {
-          paymentId: payment.id,
-          reservationId,
-          userId,
-          amount: r.price,
-          scheduleId: r.scheduleId,
-          seatId: r.seatId,
-        },
-        createdAt: now,
-      },
-      now,
-    };
+    const hold = holdPaymentOf(r, userId, now);
+    const { payment } = hold;
     const refuse = async (
       outcome: PaymentOutcome,
       find: (id: string) => Promise<Reservation | undefined>,
